@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// cvault: an encrypted customer-data vault with tokenization.
+// C libraries live only behind the CSodium and CSQLite system-library targets; the domain (VaultCore)
+// knows nothing of SQLite, sockets or the command line.
+let package = Package(
+    name: "cvault",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cvault", targets: ["cvault"]),
+        .library(name: "VaultCore", targets: ["VaultCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "VaultCore",
+            dependencies: [
+                "CSodium",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite"]),
+        .executableTarget(
+            name: "cvault",
+            dependencies: [
+                "VaultCore", "VaultSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"]),
+        .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VaultCore"]),
+    ]
+)

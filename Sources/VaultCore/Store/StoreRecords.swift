@@ -1,0 +1,117 @@
+/// Rows as the domain sees them. Everything here is either public (ids, versions, counts, times) or
+/// ciphertext: a store never receives a customer value or a key in the clear.
+
+/// A data subject (the customer values belong to) and its wrapped data key.
+public struct SubjectRecord: Sendable, Equatable {
+    /// The store's id for the subject (bound into every ciphertext's associated data).
+    public var id: Int64
+    /// The caller's subject id, e.g. `cust-42`. An identifier, not personal data.
+    public var name: String
+    /// The KEK version that wraps `wrappedKey`.
+    public var kekVersion: Int
+    /// The data key's own version, bound into its values' associated data.
+    public var dekVersion: Int
+    /// `nonce || ciphertext || tag` of the 32-byte data key.
+    public var wrappedKey: [UInt8]
+
+    public init(id: Int64, name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) {
+        self.id = id; self.name = name; self.kekVersion = kekVersion; self.dekVersion = dekVersion
+        self.wrappedKey = wrappedKey
+    }
+}
+
+/// Limits a token carries from birth, whatever the policy later says.
+public struct TokenLimits: Sendable, Equatable, Codable {
+    /// The only purposes it may ever be revealed for; nil means any the policy grants.
+    public var purposes: [String]?
+    /// Unix seconds after which it is treated as not found.
+    public var expiresAt: Int64?
+    /// The most reveals it allows, counted atomically.
+    public var maxReveals: Int?
+
+    public init(purposes: [String]? = nil, expiresAt: Int64? = nil, maxReveals: Int? = nil) {
+        self.purposes = purposes; self.expiresAt = expiresAt; self.maxReveals = maxReveals
+    }
+
+    public static let none = TokenLimits()
+    public var isEmpty: Bool { purposes == nil && expiresAt == nil && maxReveals == nil }
+}
+
+/// A token's row. `lookup` is a keyed hash of the token string, so finding a row needs no decryption and
+/// the database holds no token strings.
+public struct TokenRecord: Sendable, Equatable {
+    public var lookup: [UInt8]
+    public var subjectID: Int64
+    public var kind: Kind
+    public var mode: TokenMode
+    /// `nonce || ciphertext || tag` of the normalized value under the subject's data key.
+    public var sealed: [UInt8]
+    public var limits: TokenLimits
+    /// Reveals so far (counted only for tokens with `maxReveals`).
+    public var reveals: Int
+    /// Unix seconds.
+    public var createdAt: Int64
+
+    public init(lookup: [UInt8], subjectID: Int64, kind: Kind, mode: TokenMode, sealed: [UInt8],
+                limits: TokenLimits = .none, reveals: Int = 0, createdAt: Int64) {
+        self.lookup = lookup; self.subjectID = subjectID; self.kind = kind; self.mode = mode
+        self.sealed = sealed; self.limits = limits; self.reveals = reveals; self.createdAt = createdAt
+    }
+}
+
+/// A token row joined with its subject: everything detokenize needs, found in one look-up.
+public struct StoredToken: Sendable, Equatable {
+    public var token: TokenRecord
+    public var subject: SubjectRecord
+    public init(token: TokenRecord, subject: SubjectRecord) { self.token = token; self.subject = subject }
+}
+
+/// One record of the audit chain as stored: `hash = BLAKE2b(prev || body)`.
+public struct AuditRow: Sendable, Equatable {
+    public var seq: Int64
+    public var prev: [UInt8]
+    public var hash: [UInt8]
+    /// Canonical JSON of the event. Never holds a value, a mask or key material.
+    public var body: String
+    public init(seq: Int64, prev: [UInt8], hash: [UInt8], body: String) {
+        self.seq = seq; self.prev = prev; self.hash = hash; self.body = body
+    }
+}
+
+/// An Ed25519 signature over the chain head at `seq`.
+public struct AuditSeal: Sendable, Equatable {
+    public var seq: Int64
+    public var hash: [UInt8]
+    public var signature: [UInt8]
+    /// Unix seconds.
+    public var at: Int64
+    public init(seq: Int64, hash: [UInt8], signature: [UInt8], at: Int64) {
+        self.seq = seq; self.hash = hash; self.signature = signature; self.at = at
+    }
+}
+
+/// The stored answer to an idempotent tokenize: sealed, because format-preserving tokens keep the
+/// value's last digits.
+public struct IdempotencyRecord: Sendable, Equatable {
+    public var keyHash: [UInt8]
+    public var requestHash: [UInt8]
+    public var sealedResponse: [UInt8]
+    public var createdAt: Int64
+    public init(keyHash: [UInt8], requestHash: [UInt8], sealedResponse: [UInt8], createdAt: Int64) {
+        self.keyHash = keyHash; self.requestHash = requestHash; self.sealedResponse = sealedResponse
+        self.createdAt = createdAt
+    }
+}
+
+/// Counts for `cvault status` and `keys list`.
+public struct StoreStats: Sendable, Equatable {
+    public var subjects: Int
+    public var tokens: Int
+    public var auditRecords: Int
+    /// Number of data keys each KEK version wraps.
+    public var dataKeysByKEK: [Int: Int]
+    public init(subjects: Int, tokens: Int, auditRecords: Int, dataKeysByKEK: [Int: Int]) {
+        self.subjects = subjects; self.tokens = tokens; self.auditRecords = auditRecords
+        self.dataKeysByKEK = dataKeysByKEK
+    }
+}

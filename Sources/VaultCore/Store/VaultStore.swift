@@ -1,0 +1,55 @@
+/// Where the vault keeps its rows. SQLite (`VaultSQLite`) is the embedded default; a PostgreSQL backend will
+/// follow, so nothing here names a storage engine.
+///
+/// A store promises:
+/// - `write` runs its closure inside a transaction (its own savepoint, possibly grouped with other
+///   callers' closures into one commit) and returns only after that transaction is durable. If the closure
+///   throws, none of its changes are kept and the error is rethrown; other callers in the same group are
+///   unaffected. If the commit fails, every caller in the group gets the error and nothing is kept.
+/// - `read` runs its closure against a consistent snapshot, concurrently with writes and other reads.
+/// - Closures run on the store's own threads, never on Swift's cooperative pool, so they may block.
+public protocol VaultStore: Sendable {
+    func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
+    func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+    /// Finishes queued writes, then closes every connection. Later calls fail.
+    func close() async
+}
+
+/// What a read may see.
+public protocol StoreReader {
+    /// Rows whose lookup equals `lookup`, oldest subject first (more than one only for deterministic tokens
+    /// shared by several subjects).
+    func tokens(lookup: [UInt8]) throws -> [StoredToken]
+    func subject(named name: String) throws -> SubjectRecord?
+    func stats() throws -> StoreStats
+    /// Audit records with `seq >= from`, in order, at most `limit`.
+    func auditRows(from: Int64, limit: Int) throws -> [AuditRow]
+    /// Every seal, in order of `seq`.
+    func auditSeals() throws -> [AuditSeal]
+    /// Subjects whose data key is wrapped by a KEK version other than `version`, at most `limit`, by id.
+    func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord]
+    /// Every subject and every token, in id order, `limit` at a time (for `verify` and backups).
+    func allTokens(after rowID: Int64, limit: Int) throws -> [(rowID: Int64, stored: StoredToken)]
+    func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord?
+}
+
+/// What a write may do. It can also read, and sees its own transaction's changes.
+public protocol StoreWriter: StoreReader {
+    /// Inserts a subject and returns its id. Fails if the name exists.
+    func insertSubject(name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws -> Int64
+    /// Replaces a subject's wrapped key (rewrap under another KEK version).
+    func updateWrappedKey(subjectID: Int64, kekVersion: Int, wrappedKey: [UInt8]) throws
+    /// Whether any row has this lookup (the collision check for random tokens).
+    func tokenExists(lookup: [UInt8]) throws -> Bool
+    func insertToken(_ record: TokenRecord) throws
+    /// Atomically counts one reveal of the row if it is still under its `maxReveals`; false if not.
+    func claimReveal(lookup: [UInt8], subjectID: Int64) throws -> Bool
+    /// Deletes the subject, its wrapped key and all its tokens; returns how many tokens went. 0 if unknown.
+    func eraseSubject(named name: String) throws -> Int
+    /// The last audit record, nil for an empty log.
+    func auditHead() throws -> AuditRow?
+    func appendAudit(_ row: AuditRow) throws
+    func lastAuditSeal() throws -> AuditSeal?
+    func appendAuditSeal(_ seal: AuditSeal) throws
+    func putIdempotency(_ record: IdempotencyRecord) throws
+}
