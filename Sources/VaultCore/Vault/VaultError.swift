@@ -25,6 +25,10 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case storage
         /// The policy denied the operation.
         case denied
+        /// The caller's uid is not an identity in the policy.
+        case unknownIdentity = "unknown_identity"
+        /// The vault's keys are not available (keyring not opened, or a key the data needs is retired).
+        case sealed
         /// A policy file failed its check.
         case policy
         /// A per-role limit was exceeded.

@@ -1,0 +1,10 @@
+#ifndef CVAULT_CSYSTEM_H
+#define CVAULT_CSYSTEM_H
+// Linux calls Swift cannot import directly (variadic, or hidden behind _GNU_SOURCE), wrapped as plain
+// functions. Like swift-nio's CNIOLinux: C lives here and nowhere else.
+
+/// prctl(PR_SET_DUMPABLE, 0): no core dumps, no ptrace attach by the same uid. Returns 0 on success.
+int cvault_set_nondumpable(void);
+/// prctl(PR_GET_DUMPABLE): 1 if the process may dump core, 0 if not, -1 on error.
+int cvault_get_dumpable(void);
+#endif

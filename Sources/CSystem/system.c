@@ -1,0 +1,5 @@
+#include "CSystem.h"
+#include <sys/prctl.h>
+
+int cvault_set_nondumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+int cvault_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }

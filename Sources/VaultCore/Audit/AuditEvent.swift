@@ -1,0 +1,59 @@
+import Foundation
+
+/// One audit record's content. Encoded as canonical JSON (sorted keys, no whitespace) into the chain.
+///
+/// What an event may hold is fixed by this type: identities, roles, kinds, purposes, counts, subject ids,
+/// decisions, token references and public key facts. There is no field for a value, a mask or a key, and
+/// tokens that are not cvault's opaque `tok_` form are recorded only as a keyed reference (`AuditItem`).
+public struct AuditEvent: Codable, Sendable, Equatable {
+    public var seq: Int64 = 0
+    /// ISO 8601 UTC.
+    public var at: String
+    /// tokenize | detokenize | erase | policy_load | key_rotate | key_rewrap | key_retire | ... | init
+    public var event: String
+    public var identity: String?
+    public var uid: UInt32?
+    public var roles: [String]?
+    public var kind: String?
+    public var mode: String?
+    public var count: Int?
+    public var subjects: [String]?
+    public var purpose: String?
+    public var items: [AuditItem]?
+    /// ok | denied | refused | error, with `reason` saying why.
+    public var outcome: String
+    public var reason: String?
+    /// Public facts about the operation (a policy's hash, a key version).
+    public var detail: String?
+
+    public init(at: String, event: String, identity: String? = nil, uid: UInt32? = nil, roles: [String]? = nil,
+                kind: String? = nil, mode: String? = nil, count: Int? = nil, subjects: [String]? = nil,
+                purpose: String? = nil, items: [AuditItem]? = nil, outcome: String, reason: String? = nil,
+                detail: String? = nil) {
+        self.at = at; self.event = event; self.identity = identity; self.uid = uid; self.roles = roles
+        self.kind = kind; self.mode = mode; self.count = count; self.subjects = subjects; self.purpose = purpose
+        self.items = items; self.outcome = outcome; self.reason = reason; self.detail = detail
+    }
+
+    func canonicalJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A struct of strings, integers and arrays of them always encodes.
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+
+    static func decode(_ body: String) -> AuditEvent? {
+        try? JSONDecoder().decode(AuditEvent.self, from: Data(body.utf8))
+    }
+}
+
+/// One token of a detokenize, as audited.
+public struct AuditItem: Codable, Sendable, Equatable {
+    /// The token if it has cvault's opaque form (`tok_` + 22 base62), else `ref:` + hex of its keyed look-up
+    /// hash: a format-preserving token keeps a card's last four digits, and a caller may send a raw value
+    /// by mistake, so neither is ever written to the log.
+    public var token: String
+    public var kind: String?
+    /// plain | masked | denied | not_found | integrity
+    public var decision: String
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// One audit record as exported for a reviewer: its event fields, plus `hash` and `prev` (hex) so the chain
+/// can be followed by eye.
+public struct AuditExport: Sendable {
+    public let event: AuditEvent
+    public let line: String
+
+    public static func record(_ row: AuditRow) -> AuditExport? {
+        guard let event = AuditEvent.decode(row.body),
+              var object = try? JSONSerialization.jsonObject(with: Data(row.body.utf8)) as? [String: Any] else { return nil }
+        object["hash"] = Hex.encode(row.hash)
+        object["prev"] = Hex.encode(row.prev)
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
+        return AuditExport(event: event, line: String(decoding: data, as: UTF8.self))
+    }
+
+    public func matches(since: Int64?, identity: String?, purpose: String?, event name: String?) -> Bool {
+        if let since, let at = VaultClock.parseISO8601(event.at), at < since { return false }
+        if let identity, event.identity != identity { return false }
+        if let purpose, event.purpose != purpose { return false }
+        if let name, event.event != name { return false }
+        return true
+    }
+}

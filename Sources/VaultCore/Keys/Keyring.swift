@@ -1,0 +1,204 @@
+import Foundation
+
+/// What opens a keyring: the operator's passphrase, or enough Shamir shares of the unseal secret.
+public enum UnsealCredential: Sendable {
+    case passphrase(SecureBytes)
+}
+
+/// Argon2id cost for sealing the root key under a passphrase.
+public struct PassphraseKDF: Sendable, Equatable {
+    public var opsLimit: UInt64
+    public var memLimit: UInt64
+    /// libsodium's MODERATE limits (3 passes over 256 MiB): the least cvault writes.
+    public static let moderate = PassphraseKDF(opsLimit: Argon2id.moderateOps, memLimit: Argon2id.moderateMem)
+    /// Only for unit tests of the keyring itself (reachable through `@testable import` only).
+    static let fastForTests = PassphraseKDF(opsLimit: 1, memLimit: 8 * 1024 * 1024)
+}
+
+/// The opened keyring: every key cvault holds, each in guarded memory.
+///
+/// Hierarchy (Keys/README.md): passphrase --Argon2id--> unseal key --seals--> root key --seals--> KEKs,
+/// token keys, look-up key, audit signing seed. KEKs wrap per-subject data keys in the database.
+public final class Keyring: Sendable {
+    public let path: String
+    public let file: KeyringFile
+    let root: SecureBytes
+    let material: KeyMaterial
+    let auditSigner: Ed25519.SigningKey
+
+    public static let minimumPassphraseBytes = 12
+
+    private init(path: String, file: KeyringFile, root: SecureBytes, material: KeyMaterial) {
+        self.path = path
+        self.file = file
+        self.root = root
+        self.material = material
+        self.auditSigner = Ed25519.SigningKey(seed: material.auditSeed)
+        ProcessHardening.disableCoreDumps()
+    }
+
+    // MARK: Keys by role
+
+    public var activeKEKVersion: Int { file.activeKEK!.version }
+    public var activeTokenKeyVersion: Int { file.activeTokenKey!.version }
+    public var generation: Int { file.generation }
+    public var auditPublicKey: [UInt8] { auditSigner.publicKey }
+
+    var activeKEK: SecureBytes { material.keks[activeKEKVersion]! }
+    func kek(version: Int) -> SecureBytes? { material.keks[version] }
+    var activeTokenKey: SecureBytes { material.tokenKeys[activeTokenKeyVersion]! }
+    var lookupKey: SecureBytes { material.lookupKey }
+
+    // MARK: Create and open
+
+    /// Creates a new keyring at `path` (which must not exist): a fresh root key, KEK v1, token key v1, a
+    /// look-up key and an audit signing key, sealed under the credential.
+    public static func create(at path: String, credential: UnsealCredential, now: Date = Date()) throws(VaultError) -> Keyring {
+        try create(at: path, credential: credential, kdf: .moderate, now: now)
+    }
+
+    static func create(at path: String, credential: UnsealCredential, kdf: PassphraseKDF, now: Date) throws(VaultError) -> Keyring {
+        if FileManager.default.fileExists(atPath: path) {
+            throw VaultError(.alreadyInitialized, "a keyring already exists at \(path)",
+                             hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault")
+        }
+        let created = iso8601(now)
+        let root = SecureBytes(randomCount: 32)
+        let material = KeyMaterial(keks: [1: SecureBytes(randomCount: 32)], tokenKeys: [1: SecureBytes(randomCount: 32)],
+                                   lookupKey: SecureBytes(randomCount: 32), auditSeed: SecureBytes(randomCount: 32))
+        let seal = try sealRoot(root, credential: credential, kdf: kdf)
+        let signer = Ed25519.SigningKey(seed: material.auditSeed)
+        var file = KeyringFile(
+            format: KeyringFile.formatName, formatVersion: 1, generation: 1, seal: seal,
+            keks: [KeyVersionInfo(version: 1, state: .active, created: created)],
+            tokenKeys: [KeyVersionInfo(version: 1, state: .active, created: created)],
+            auditPublicKey: Hex.encode(signer.publicKey), sealedKeys: "")
+        file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
+        try FileSafety.writeAtomically(file.encoded(), to: path)
+        return Keyring(path: path, file: file, root: root, material: material)
+    }
+
+    /// Opens the keyring at `path`. A wrong passphrase is `.wrongPassphrase`; an edited file is `.integrity`.
+    public static func open(at path: String, credential: UnsealCredential) throws(VaultError) -> Keyring {
+        let file = try KeyringFile.read(at: path)
+        let root = try unsealRoot(file.seal, credential: credential, path: path)
+        return try Keyring(path: path, file: file, root: root)
+    }
+
+    private convenience init(path: String, file: KeyringFile, root: SecureBytes) throws(VaultError) {
+        guard let sealed = Data(base64Encoded: file.sealedKeys) else { throw Self.malformed(path) }
+        let material: KeyMaterial
+        do {
+            material = try KeyMaterial.open([UInt8](sealed), root: root, ad: file.keysAssociatedData)
+        } catch let error where error.code == .integrity {
+            throw VaultError(.integrity, "keyring \(path) was altered: its metadata or key material fails authentication",
+                             hint: "restore the keyring from its backup")
+        }
+        try Self.checkConsistency(file, material, path: path)
+        self.init(path: path, file: file, root: root, material: material)
+    }
+
+    /// Re-reads the file if another process changed it (a rotation made with the CLI while a server runs),
+    /// opening it with the root key already held. Returns nil when nothing changed.
+    public func reloadIfChanged() throws(VaultError) -> Keyring? {
+        let current = try KeyringFile.read(at: path)
+        guard current.generation != file.generation else { return nil }
+        return try Keyring(path: path, file: current, root: root)
+    }
+
+    // MARK: Sealing the root key
+
+    static func sealRoot(_ root: SecureBytes, credential: UnsealCredential, kdf: PassphraseKDF) throws(VaultError) -> SealInfo {
+        switch credential {
+        case .passphrase(let passphrase):
+            guard passphrase.count >= minimumPassphraseBytes else {
+                throw VaultError(.invalidRequest, "the passphrase is shorter than \(minimumPassphraseBytes) characters",
+                                 hint: "choose a longer passphrase (a few random words work well)")
+            }
+            let salt = SecureRandom.bytes(Argon2id.saltBytes)
+            var seal = SealInfo(method: "passphrase", kdf: Argon2id.algorithmName, salt: Data(salt).base64EncodedString(),
+                                opslimit: kdf.opsLimit, memlimit: kdf.memLimit, threshold: nil, shares: nil, sealedRoot: "")
+            let key = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
+            seal.sealedRoot = Data(XChaCha20Poly1305.seal(root, ad: seal.associatedData, key: key)).base64EncodedString()
+            return seal
+        }
+    }
+
+    static func unsealRoot(_ seal: SealInfo, credential: UnsealCredential, path: String) throws(VaultError) -> SecureBytes {
+        switch credential {
+        case .passphrase(let passphrase):
+            guard seal.method == "passphrase", seal.kdf == Argon2id.algorithmName,
+                  let saltText = seal.salt, let salt = Data(base64Encoded: saltText), salt.count == Argon2id.saltBytes,
+                  let ops = seal.opslimit, let mem = seal.memlimit else {
+                throw VaultError(.keyring, "keyring \(path) is not sealed by a passphrase (method \(seal.method))",
+                                 hint: "open it with the unseal method it was created with")
+            }
+            guard let sealed = Data(base64Encoded: seal.sealedRoot) else { throw malformed(path) }
+            let key = try Argon2id.deriveKey(passphrase: passphrase, salt: [UInt8](salt), opsLimit: ops, memLimit: mem)
+            do {
+                return try XChaCha20Poly1305.openKey([UInt8](sealed), ad: seal.associatedData, key: key)
+            } catch {
+                // AEAD failure cannot tell a wrong passphrase from an edited seal; the wrong passphrase is
+                // by far the likelier, and neither reveals anything.
+                throw VaultError(.wrongPassphrase, "the passphrase does not open keyring \(path)",
+                                 hint: "check CVAULT_PASSPHRASE or --passphrase-file; the keyring itself is unchanged")
+            }
+        }
+    }
+
+    // MARK: Checks
+
+    private static func checkConsistency(_ file: KeyringFile, _ material: KeyMaterial, path: String) throws(VaultError) {
+        func check(_ infos: [KeyVersionInfo], _ keys: [Int: SecureBytes], _ family: String) throws(VaultError) {
+            guard infos.filter({ $0.state == .active }).count == 1 else {
+                throw VaultError(.keyring, "keyring \(path) must have exactly one active \(family)", hint: "restore it from its backup")
+            }
+            for info in infos where (info.state == .retired) != (keys[info.version] == nil) {
+                throw VaultError(.keyring, "keyring \(path): \(family) v\(info.version) state and material disagree",
+                                 hint: "restore it from its backup")
+            }
+        }
+        try check(file.keks, material.keks, "KEK")
+        try check(file.tokenKeys, material.tokenKeys, "token key")
+    }
+
+    private static func malformed(_ path: String) -> VaultError {
+        VaultError(.keyring, "keyring \(path) is malformed", hint: "restore it from its backup")
+    }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+/// Lower-case hex, for public values (keys' public halves, hashes) in files and output.
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0f)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x61...0x66: return c - 0x61 + 10
+            case 0x41...0x46: return c - 0x41 + 10
+            default: return nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        for i in stride(from: 0, to: chars.count, by: 2) {
+            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+        }
+        return out
+    }
+}

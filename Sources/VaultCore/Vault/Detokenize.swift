@@ -1,0 +1,115 @@
+/// One detokenize answer, in the order of the tokens asked for.
+public enum RevealItem: Sendable, Equatable {
+    case value(String, RevealMode)
+    case error(RevealFailure)
+}
+
+/// Why one token was not revealed. One failed item never hides or fails the others.
+public enum RevealFailure: String, Sendable, Equatable {
+    /// The policy or the token's own limits do not allow this caller, kind and purpose.
+    case denied
+    /// Unknown, erased or expired.
+    case notFound = "not_found"
+    /// The stored row fails authentication (altered or moved).
+    case integrity
+}
+
+extension Vault {
+    /// The longest string looked up as a token; anything longer cannot be one of ours.
+    static let maxTokenBytes = 512
+
+    /// Turns tokens back into values or masks, through the gate. The audit record of every decision is durable
+    /// before this returns, and if it cannot be written nothing is revealed.
+    public func detokenize(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem] {
+        try Self.validatePurpose(purpose)
+        let policy = self.policy
+        let limits = policy.limits(for: caller.identity)
+        guard !tokens.isEmpty else { throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token") }
+        guard tokens.count <= limits.maxBatch else {
+            throw VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(limits.maxBatch)",
+                             hint: "split the batch")
+        }
+        let keyring = self.keyring
+        let now = clock.now()
+
+        // 1. On a reader thread: find each row, judge it, and open only what the gate granted.
+        let pending = try await read { reader in
+            try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, caller: caller, policy: policy, keyring: keyring, now: now) }
+        }
+
+        // 2. The role's reveal rate, counted before anything is revealed; refused, never queued.
+        let revealing = pending.filter(\.isReveal).count
+        if revealing > 0, let perMinute = limits.revealsPerMinute,
+           !rateLimiter.take(identity: caller.identity.name, count: revealing, limit: perMinute, now: now) {
+            try await appendAudit(detokenizeEvent(pending, purpose: purpose, caller: caller, now: now, outcome: "refused", reason: "rate limited"))
+            throw VaultError(.rateLimited, "\(caller.identity.name) is over its reveal rate of \(perMinute) values per minute",
+                             hint: "retry later, or raise reveals_per_minute for its role in the policy")
+        }
+
+        // 3. On the writer: count limited reveals atomically and write the audit record, durably, together.
+        let signer = keyring.auditSigner
+        let final = try await write { writer in
+            var items = pending
+            for i in items.indices {
+                guard let claim = items[i].claim else { continue }
+                if try !writer.claimReveal(lookup: claim.lookup, subjectID: claim.subjectID) {
+                    items[i].outcome = .error(.denied)
+                }
+            }
+            try AuditChain.append(self.detokenizeEvent(items, purpose: purpose, caller: caller, now: now, outcome: "ok"),
+                                  to: writer, signer: signer, now: now)
+            return items
+        }
+        return final.map(\.outcome)
+    }
+
+    struct Pending: Sendable {
+        var reference: String
+        var kind: Kind?
+        var outcome: RevealItem
+        /// Set for tokens with a reveal budget: counted in the audit transaction.
+        var claim: (lookup: [UInt8], subjectID: Int64)?
+        var isReveal: Bool { if case .value = outcome { return true } else { return false } }
+    }
+
+    static func judge(_ token: String, reader: any StoreReader, purpose: String, caller: Caller, policy: Policy,
+                      keyring: Keyring, now: Int64) throws -> Pending {
+        guard token.utf8.count <= maxTokenBytes else {
+            return Pending(reference: "ref:oversized", kind: nil, outcome: .error(.notFound))
+        }
+        let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
+        let reference = TokenFormat.isOpaqueShape(token) ? token : "ref:" + Hex.encode(lookup)
+        let rows = try reader.tokens(lookup: lookup)
+        let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
+        switch Gate.judge(stored, purpose: purpose, caller: caller, policy: policy, now: now) {
+        case .notFound:
+            return Pending(reference: reference, kind: stored?.token.kind, outcome: .error(.notFound))
+        case .deny:
+            return Pending(reference: reference, kind: stored?.token.kind, outcome: .error(.denied))
+        case .grant(let grant):
+            let stored = stored!
+            let claim = stored.token.limits.maxReveals == nil ? nil : (lookup, stored.subject.id)
+            do {
+                let dek = try VaultCipher.dataKey(of: stored.subject, keyring: keyring)
+                let value = try VaultCipher.open(stored, dek: dek, grant: grant)
+                return Pending(reference: reference, kind: stored.token.kind, outcome: .value(value, grant.mode), claim: claim)
+            } catch let error where error.code == .integrity {
+                return Pending(reference: reference, kind: stored.token.kind, outcome: .error(.integrity))
+            }
+        }
+    }
+
+    func detokenizeEvent(_ items: [Pending], purpose: String, caller: Caller, now: Int64, outcome: String, reason: String? = nil) -> AuditEvent {
+        let audited = items.map { item -> AuditItem in
+            let decision: String
+            switch item.outcome {
+            case .value(_, let mode): decision = mode.rawValue
+            case .error(let failure): decision = failure.rawValue
+            }
+            return AuditItem(token: item.reference, kind: item.kind?.rawValue, decision: decision)
+        }
+        return AuditEvent(at: VaultClock.iso8601(now), event: "detokenize", identity: caller.identity.name, uid: caller.uid,
+                          roles: caller.identity.roles, count: items.count, purpose: purpose, items: audited,
+                          outcome: outcome, reason: reason)
+    }
+}

@@ -1,0 +1,101 @@
+/// The part of tokenize that runs inside the store's write transaction: finds or creates the subject's data
+/// key, makes each token (checking for collisions), seals each value and inserts its row.
+struct TokenWriter: Sendable {
+    let keyring: Keyring
+    let kind: Kind
+    let mode: TokenMode
+    let subject: String
+    let scope: String
+    let limits: TokenLimits
+    let now: Int64
+
+    /// Random tokens are redrawn on collision; this many collisions in a row means the token space is full
+    /// (possible only for short format-preserving cards), which is an error, never an overwrite.
+    static let maxDraws = 16
+
+    func store(_ values: [String], in store: any StoreWriter) throws -> [String] {
+        let (record, dek) = try subjectKey(store)
+        var tokens: [String] = []
+        tokens.reserveCapacity(values.count)
+        for value in values {
+            tokens.append(try insert(value, record: record, dek: dek, store: store))
+        }
+        return tokens
+    }
+
+    private func insert(_ value: String, record: SubjectRecord, dek: SecureBytes, store: any StoreWriter) throws -> String {
+        var token = ""
+        var lookup: [UInt8] = []
+        if mode == .deterministic {
+            token = TokenFormat.deterministic(kind: kind, scope: scope, normalized: value, key: keyring.activeTokenKey)
+            lookup = Binding.lookup(token: token, key: keyring.lookupKey)
+            let existing = try store.tokens(lookup: lookup)
+            if let first = existing.first {
+                // The token exists: the same value was tokenized before (by this subject or another). Confirm
+                // it really is the same value, so a hash collision can never map two values to one token.
+                guard try VaultCipher.matches(first, value: value, keyring: keyring) else { throw Self.collision }
+                if existing.contains(where: { $0.subject.id == record.id }) { return token }
+            }
+        } else {
+            var draws = 0
+            repeat {
+                draws += 1
+                guard draws <= Self.maxDraws else { throw Self.collision }
+                token = try makeRandomToken(value)
+                lookup = Binding.lookup(token: token, key: keyring.lookupKey)
+            } while try store.tokenExists(lookup: lookup)
+        }
+        let ad = Binding.value(lookup: lookup, subject: record.name, kind: kind, dekVersion: record.dekVersion)
+        let sealed = XChaCha20Poly1305.seal(Array(value.utf8), ad: ad, key: dek)
+        try store.insertToken(TokenRecord(lookup: lookup, subjectID: record.id, kind: kind, mode: mode, sealed: sealed,
+                                          limits: limits, createdAt: now))
+        return token
+    }
+
+    private func makeRandomToken(_ value: String) throws -> String {
+        if mode == .opaque { return TokenFormat.opaque() }
+        guard let token = TokenFormat.formatPreserving(kind: kind, normalized: value) else {
+            throw VaultError(.policy, "\(kind.rawValue) has no format-preserving tokens",
+                             hint: "set \(kind.rawValue) to opaque or deterministic in the policy's kinds:")
+        }
+        return token
+    }
+
+    /// The subject's record and unwrapped data key, creating both for a new subject. Runs inside the write
+    /// transaction, so two concurrent first writes for one subject cannot make two keys.
+    func subjectKey(_ store: any StoreWriter) throws -> (SubjectRecord, SecureBytes) {
+        if let record = try store.subject(named: subject) {
+            return (record, try VaultCipher.dataKey(of: record, keyring: keyring))
+        }
+        let dek = SecureBytes(randomCount: 32)
+        let version = keyring.activeKEKVersion
+        let wrapped = XChaCha20Poly1305.seal(dek, ad: Binding.wrappedKey(subject: subject, kekVersion: version), key: keyring.activeKEK)
+        let id = try store.insertSubject(name: subject, kekVersion: version, dekVersion: 1, wrappedKey: wrapped)
+        return (SubjectRecord(id: id, name: subject, kekVersion: version, dekVersion: 1, wrappedKey: wrapped), dek)
+    }
+
+    // MARK: Idempotency
+
+    func replay(_ store: any StoreWriter, keyHash: [UInt8], requestHash: [UInt8]) throws -> [String]? {
+        guard let stored = try store.idempotency(keyHash: keyHash) else { return nil }
+        guard ConstantTime.equal(stored.requestHash, requestHash) else {
+            throw VaultError(.invalidRequest, "this idempotency key was already used for a different request",
+                             hint: "use a new idempotency key for a new request")
+        }
+        let plain = try XChaCha20Poly1305.open(stored.sealedResponse, ad: keyHash, key: idempotencyKey())
+        return String(decoding: plain, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    func remember(_ tokens: [String], _ store: any StoreWriter, keyHash: [UInt8], requestHash: [UInt8]) throws {
+        let sealed = XChaCha20Poly1305.seal(Array(tokens.joined(separator: "\n").utf8), ad: keyHash, key: idempotencyKey())
+        try store.putIdempotency(IdempotencyRecord(keyHash: keyHash, requestHash: requestHash, sealedResponse: sealed, createdAt: now))
+    }
+
+    /// Stored answers are sealed: format-preserving tokens keep a card's last four digits.
+    private func idempotencyKey() -> SecureBytes {
+        BLAKE2b.deriveKey(from: keyring.lookupKey, label: "cvault.idempotency.seal.v1")
+    }
+
+    static let collision = VaultError(.internal, "could not make a unique token after \(maxDraws) tries",
+                                      hint: "use opaque tokens for this kind; its format-preserving space is nearly full")
+}

@@ -1,0 +1,122 @@
+/// A tokenize call: values of one kind for one subject.
+public struct TokenizeRequest: Sendable, Equatable {
+    public var kind: Kind
+    public var subject: String
+    public var values: [String]
+    public var limits: TokenLimits
+    public var idempotencyKey: String?
+    /// Only for deterministic tokens: equal values in the same scope get the same token.
+    public var scope: String
+
+    public init(kind: Kind, subject: String, values: [String], limits: TokenLimits = .none,
+                idempotencyKey: String? = nil, scope: String = "default") {
+        self.kind = kind; self.subject = subject; self.values = values; self.limits = limits
+        self.idempotencyKey = idempotencyKey; self.scope = scope
+    }
+}
+
+extension Vault {
+    public static let maxSubjectBytes = 256
+
+    /// Validates and normalizes every value, then stores them all in one durable transaction and returns one
+    /// token per value, in order. Any invalid value fails the whole batch and nothing is stored.
+    public func tokenize(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
+        let policy = self.policy
+        let kind = request.kind
+        let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)
+        guard decision.isAllowed else {
+            try await refuse("tokenize", caller, kind: kind, count: request.values.count, subjects: [request.subject], reason: "denied by policy")
+            throw VaultError(.denied, "\(caller.identity.name) may not tokenize \(kind.rawValue) values",
+                             hint: "grant `tokenize: [\(kind.rawValue)]` to one of its roles in the policy")
+        }
+        let maxBatch = policy.limits(for: caller.identity).maxBatch
+        guard request.values.count <= maxBatch else {
+            throw VaultError(.tooLarge, "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
+                             hint: "split the batch")
+        }
+        guard !request.values.isEmpty else {
+            throw VaultError(.invalidRequest, "no values to tokenize", hint: "send at least one value")
+        }
+        try Self.validateSubject(request.subject)
+        try Self.validate(request.limits, now: clock.now())
+        let normalized = try request.values.enumerated().map { (i, v) throws(VaultError) in try kind.normalize(v, index: i) }
+        let mode = policy.tokenMode(for: kind)
+
+        let keyring = self.keyring
+        let now = clock.now()
+        let event = AuditEvent(at: VaultClock.iso8601(now), event: "tokenize", identity: caller.identity.name, uid: caller.uid,
+                               roles: caller.identity.roles, kind: kind.rawValue, mode: mode.rawValue,
+                               count: normalized.count, subjects: [request.subject], outcome: "ok")
+        let idempotency = request.idempotencyKey.map {
+            (key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
+             request: Self.requestHash(request, mode: mode, normalized: normalized))
+        }
+        let writer = TokenWriter(keyring: keyring, kind: kind, mode: mode, subject: request.subject, scope: request.scope,
+                                 limits: request.limits, now: now)
+        return try await write { store in
+            if let idempotency, let replay = try writer.replay(store, keyHash: idempotency.key, requestHash: idempotency.request) {
+                var replayed = event
+                replayed.reason = "idempotent replay"
+                try AuditChain.append(replayed, to: store, signer: keyring.auditSigner, now: now)
+                return replay
+            }
+            let tokens = try writer.store(normalized, in: store)
+            try AuditChain.append(event, to: store, signer: keyring.auditSigner, now: now)
+            if let idempotency {
+                try writer.remember(tokens, store, keyHash: idempotency.key, requestHash: idempotency.request)
+            }
+            return tokens
+        }
+    }
+
+    static func validateSubject(_ subject: String) throws(VaultError) {
+        guard !subject.isEmpty, subject.utf8.count <= maxSubjectBytes,
+              subject.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7f }) else {
+            throw VaultError(.invalidRequest, "the subject id must be 1 to \(maxSubjectBytes) bytes with no spaces or control characters",
+                             hint: "use your internal customer id, such as cust-42, never personal data")
+        }
+    }
+
+    static func validate(_ limits: TokenLimits, now: Int64) throws(VaultError) {
+        if let purposes = limits.purposes {
+            guard !purposes.isEmpty else {
+                throw VaultError(.invalidRequest, "limits.purposes is empty, so the token could never be revealed",
+                                 hint: "name at least one purpose, or leave purposes out")
+            }
+            for p in purposes { try validatePurpose(p) }
+        }
+        if let expires = limits.expiresAt, expires <= now {
+            throw VaultError(.invalidRequest, "limits.expires_at is not in the future", hint: "send a later time")
+        }
+        if let max = limits.maxReveals, max < 1 {
+            throw VaultError(.invalidRequest, "limits.max_reveals must be at least 1", hint: "send 1 or more, or leave it out")
+        }
+    }
+
+    public static func validatePurpose(_ purpose: String) throws(VaultError) {
+        let ok = (1...64).contains(purpose.utf8.count) && purpose.utf8.allSatisfy {
+            (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
+        }
+        guard ok else {
+            throw VaultError(.invalidRequest, "a purpose must be 1 to 64 characters of a-z, 0-9 and -",
+                             hint: "use a purpose name from the policy, such as charge or support")
+        }
+    }
+
+    /// Hash of everything that defines a tokenize call, so a reused idempotency key with other parameters
+    /// is caught. Over normalized values, so formatting differences do not count as different requests.
+    static func requestHash(_ request: TokenizeRequest, mode: TokenMode, normalized: [String]) -> [UInt8] {
+        var fields: [[UInt8]] = [Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.utf8),
+                                 Array(request.scope.utf8)]
+        fields.append(Array((request.limits.purposes ?? []).joined(separator: ",").utf8))
+        fields.append(Array("\(request.limits.expiresAt ?? -1)|\(request.limits.maxReveals ?? -1)".utf8))
+        fields += normalized.map { Array($0.utf8) }
+        return BLAKE2b.hash(Binding.encode("cvault.tokenize.request.v1", fields), outputLength: 32)
+    }
+
+    private func refuse(_ event: String, _ caller: Caller, kind: Kind?, count: Int?, subjects: [String]?, reason: String) async throws(VaultError) {
+        try await appendAudit(AuditEvent(at: auditTime(), event: event, identity: caller.identity.name, uid: caller.uid,
+                                         roles: caller.identity.roles, kind: kind?.rawValue, count: count, subjects: subjects,
+                                         outcome: "denied", reason: reason))
+    }
+}

@@ -1,0 +1,97 @@
+import Logging
+import Synchronization
+
+/// Who is calling, as established by the transport (the socket peer's uid, or the CLI process's uid) and
+/// matched against the policy. Never taken from a request.
+public struct Caller: Sendable, Equatable {
+    public let identity: Identity
+    public let uid: UInt32
+}
+
+/// The vault: turns values into tokens and back, through the gate, with an audit record for everything.
+///
+/// The domain's front door. It knows nothing of sockets or the command line: the server and the CLI both
+/// resolve a `Caller` and call these methods.
+public final class Vault: Sendable {
+    let store: any VaultStore
+    let policies: PolicyHolder
+    let clock: VaultClock
+    let logger: Logger
+    let rateLimiter = RevealRateLimiter()
+    private let keys: Mutex<Keyring>
+
+    public init(keyring: Keyring, store: any VaultStore, policies: PolicyHolder, clock: VaultClock = .system,
+                logger: Logger = Logger(label: "cvault.vault")) {
+        self.keys = Mutex(keyring)
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The keyring in force. Swapped atomically when a rotation made elsewhere is picked up.
+    public var keyring: Keyring { keys.withLock { $0 } }
+
+    public var policy: Policy { policies.current }
+
+    /// Re-reads the keyring file if another process (the CLI) changed it. Returns the new generation, or nil.
+    @discardableResult
+    public func reloadKeyringIfChanged() throws(VaultError) -> Int? {
+        guard let fresh = try keyring.reloadIfChanged() else { return nil }
+        keys.withLock { $0 = fresh }
+        logger.info("keyring reloaded", metadata: ["keyring.generation": "\(fresh.generation)", "kek.active": "\(fresh.activeKEKVersion)"])
+        return fresh.generation
+    }
+
+    /// Matches a transport uid against the policy. Unknown uids get `.unknownIdentity`.
+    public func caller(uid: UInt32) throws(VaultError) -> Caller {
+        guard let identity = policy.identity(uid: uid) else {
+            throw VaultError(.unknownIdentity, "uid \(uid) is not an identity in the policy",
+                             hint: "add an identity with this uid to the policy and reload it")
+        }
+        return Caller(identity: identity, uid: uid)
+    }
+
+    /// Counts for status and health.
+    public func stats() async throws(VaultError) -> StoreStats {
+        try await read { try $0.stats() }
+    }
+
+    /// Signs the audit chain's head if it is not sealed yet (called periodically by the server, at shutdown,
+    /// and by CLI commands after they write).
+    public func sealAudit() async throws(VaultError) {
+        let signer = keyring.auditSigner
+        let now = clock.now()
+        _ = try await write { writer in try AuditChain.sealHead(writer: writer, signer: signer, now: now) }
+    }
+
+    /// Records an event that is not a data operation (policy load, key operation, init).
+    public func audit(_ event: String, caller: Caller?, outcome: String = "ok", reason: String? = nil, detail: String? = nil) async throws(VaultError) {
+        let record = AuditEvent(at: VaultClock.iso8601(clock.now()), event: event, identity: caller?.identity.name,
+                                uid: caller?.uid, roles: caller?.identity.roles, outcome: outcome, reason: reason, detail: detail)
+        try await appendAudit(record)
+    }
+
+    func appendAudit(_ record: AuditEvent) async throws(VaultError) {
+        let signer = keyring.auditSigner
+        let now = clock.now()
+        _ = try await write { writer in try AuditChain.append(record, to: writer, signer: signer, now: now) }
+    }
+
+    // MARK: Store access with errors mapped to VaultError
+
+    func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws(VaultError) -> T {
+        do { return try await store.write(work) } catch { throw Self.map(error) }
+    }
+
+    func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws(VaultError) -> T {
+        do { return try await store.read(work) } catch { throw Self.map(error) }
+    }
+
+    static func map(_ error: any Error) -> VaultError {
+        if let error = error as? VaultError { return error }
+        return VaultError(.internal, "unexpected \(type(of: error))", hint: "report this with the server log")
+    }
+
+    func auditTime() -> String { VaultClock.iso8601(clock.now()) }
+}

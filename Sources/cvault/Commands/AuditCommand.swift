@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+import VaultSQLite
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Verify and export the tamper-evident audit log (needs no passphrase).",
+        subcommands: [Verify.self, Export.self, Head.self])
+}
+
+extension AuditCommand {
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain and every seal; exit 0 if intact, 3 naming the first bad record if not.")
+
+        @OptionGroup var location: VaultLocation
+        @Option(help: ArgumentHelp("A head exported earlier with `cvault audit head`: the log must still reach it.", valueName: "file"))
+        var head: String?
+        @Option(help: ArgumentHelp("Verify seals with this public key (hex) instead of the keyring's; pin it from `cvault keys list`.", valueName: "hex"))
+        var publicKey: String?
+
+        func run() async throws {
+            try await reporting {
+                let key = try auditPublicKey(location, override: publicKey)
+                let exported = try head.map { path throws(VaultError) -> AuditHead in
+                    let bytes = try FileSafety.readAll(path, what: "head file")
+                    guard let head = try? JSONDecoder().decode(AuditHead.self, from: Data(bytes)) else {
+                        throw VaultError(.invalidRequest, "\(path) is not a head exported by `cvault audit head`", hint: "export one again")
+                    }
+                    return head
+                }
+                let store = try SQLiteStore.open(at: location.databasePath)
+                let report = try await store.read { reader in try AuditVerifier.verify(reader: reader, publicKey: key, head: exported) }
+                await store.close()
+                guard report.ok else {
+                    throw VaultError(.audit, "audit log is NOT intact: \(report.problem!)",
+                                     hint: "the log was altered; compare with your last exported head and a backup")
+                }
+                print("audit log intact: \(report.records) records, \(report.seals) seals, last seal at record \(report.lastSealedSeq)"
+                      + (report.unsealedTail > 0 ? ", \(report.unsealedTail) records after it not yet sealed" : ""))
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print audit records as JSON lines, oldest first.")
+
+        @OptionGroup var location: VaultLocation
+        @Option(help: ArgumentHelp("Only records at or after this ISO 8601 time.", valueName: "time")) var since: String?
+        @Option(help: "Only records of this identity.") var identity: String?
+        @Option(help: "Only records with this purpose.") var purpose: String?
+        @Option(help: "Only records of this event (tokenize, detokenize, erase, …).") var event: String?
+
+        func run() async throws {
+            try await reporting {
+                let sinceSeconds = try since.map { text throws(VaultError) -> Int64 in
+                    guard let s = VaultClock.parseISO8601(text) else {
+                        throw VaultError(.invalidRequest, "--since is not an ISO 8601 time", hint: "write it like 2026-11-01T00:00:00Z")
+                    }
+                    return s
+                }
+                let store = try SQLiteStore.open(at: location.databasePath)
+                var cursor: Int64 = 1
+                while true {
+                    let rows = try await store.read { try $0.auditRows(from: cursor, limit: 5_000) }
+                    guard let last = rows.last else { break }
+                    for row in rows {
+                        guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event) else { continue }
+                        print(record.line)
+                    }
+                    cursor = last.seq + 1
+                }
+                await store.close()
+            }
+        }
+    }
+
+    struct Head: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the last signed head as JSON; keep it somewhere safe to later check the log with `verify --head`.")
+
+        @OptionGroup var location: VaultLocation
+
+        func run() async throws {
+            try await reporting {
+                let file = try KeyringFile.read(at: location.keyringPath)
+                let store = try SQLiteStore.open(at: location.databasePath)
+                let seal = try await store.read { try $0.auditSeals().last }
+                await store.close()
+                guard let seal else {
+                    throw VaultError(.audit, "the audit log has no seal yet", hint: "run any command that writes, then try again")
+                }
+                let head = AuditHead(seq: seal.seq, hash: Hex.encode(seal.hash), signature: Hex.encode(seal.signature),
+                                     publicKey: file.auditPublicKey)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try! encoder.encode(head), as: UTF8.self))
+            }
+        }
+    }
+}
+
+func auditPublicKey(_ location: VaultLocation, override: String?) throws(VaultError) -> [UInt8] {
+    let hex = try override ?? KeyringFile.read(at: location.keyringPath).auditPublicKey
+    guard let key = Hex.decode(hex), key.count == Ed25519.publicKeyBytes else {
+        throw VaultError(.invalidRequest, "the audit public key must be 64 hex digits", hint: "copy it from `cvault keys list`")
+    }
+    return key
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+import VaultSQLite
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a new vault: a keyring sealed by your passphrase, and an empty database.",
+        discussion: "Refuses to overwrite an existing keyring or database. Folders are created 0700, files 0600.")
+
+    @OptionGroup var location: VaultLocation
+    @OptionGroup var unseal: UnsealOptions
+
+    func run() async throws {
+        try await reporting {
+            for path in [location.keyringPath, location.databasePath] where FileManager.default.fileExists(atPath: path) {
+                throw VaultError(.alreadyInitialized, "a vault already exists: \(path)",
+                                 hint: "cvault never overwrites a vault; use other --keys/--data folders for a new one")
+            }
+            let passphrase = try Passphrase.read(file: unseal.passphraseFile, confirm: true)
+            try FileSafety.makePrivateFolder(location.keysFolder)
+            try FileSafety.makePrivateFolder(location.dataFolder)
+            let store = try SQLiteStore.create(at: location.databasePath)
+            let keyring = try Keyring.create(at: location.keyringPath, credential: .passphrase(passphrase))
+            let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(policy: .denyAll), logger: quietLogger())
+            try await vault.audit("init", caller: nil, detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))")
+            try await vault.sealAudit()
+            await store.close()
+            print("created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)")
+            print("created database \(location.databasePath)")
+            print("audit public key \(Hex.encode(keyring.auditPublicKey))")
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import VaultCore
+import VaultSQLite
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show where the vault is, its keys' versions and its counts. Needs no passphrase.")
+
+    @OptionGroup var location: VaultLocation
+
+    func run() async throws {
+        try await reporting {
+            let file = try KeyringFile.read(at: location.keyringPath)
+            let store = try SQLiteStore.open(at: location.databasePath)
+            let stats = try await store.read { try $0.stats() }
+            let report = try await store.read { reader in try AuditVerifier.verify(reader: reader, publicKey: Hex.decode(file.auditPublicKey) ?? []) }
+            await store.close()
+            print("keyring   \(location.keyringPath) (generation \(file.generation), sealed by \(file.seal.method))")
+            print("database  \(location.databasePath)")
+            print("KEK       v\(file.activeKEK?.version ?? 0) active; \(file.keks.count) version(s)")
+            print("token key v\(file.activeTokenKey?.version ?? 0) active")
+            print("subjects  \(stats.subjects)")
+            print("tokens    \(stats.tokens)")
+            print("audit     \(stats.auditRecords) records, last sealed at \(report.lastSealedSeq); "
+                  + (report.ok ? "chain intact" : "CHAIN BROKEN: \(report.problem!) (run `cvault audit verify`)"))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import VaultCore
+
+struct TokenizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Store values and print one token per value, in order.",
+        discussion: "Values come from the arguments, or one per line from standard input. The batch is atomic: one invalid value stores nothing.")
+
+    @OptionGroup var location: VaultLocation
+    @OptionGroup var unseal: UnsealOptions
+    @OptionGroup var policy: PolicyOption
+
+    @Option(help: "email, phone, card, ssn, name, address, date or text.") var kind: String
+    @Option(help: "The data subject (your customer id, never personal data).") var subject: String
+    @Option(help: "Scope for deterministic tokens.") var scope: String = "default"
+    @Option(help: ArgumentHelp("Only these purposes may ever reveal the tokens (comma-separated).", valueName: "list")) var purposes: String?
+    @Option(help: ArgumentHelp("The tokens expire at this ISO 8601 time.", valueName: "time")) var expiresAt: String?
+    @Option(help: ArgumentHelp("The most reveals each token allows.", valueName: "n")) var maxReveals: Int?
+    @Argument(help: "Values (else read from standard input).") var values: [String] = []
+
+    func run() async throws {
+        try await reporting {
+            let request = try TokenizeRequest(kind: parseKind(kind), subject: subject, values: argumentsOrStdin(values),
+                                              limits: parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
+                                              scope: scope)
+            let session = try await VaultSession.open(location, unseal, policy: policy)
+            let tokens = try await session.vault.tokenize(request, caller: session.caller)
+            try await session.finish()
+            for token in tokens { print(token) }
+        }
+    }
+}
+
+func parseKind(_ text: String) throws(VaultError) -> Kind {
+    guard let kind = Kind(rawValue: text) else {
+        throw VaultError(.invalidRequest, "unknown kind \"\(text)\"",
+                         hint: "use one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return kind
+}
+
+func parseLimits(purposes: String?, expiresAt: String?, maxReveals: Int?) throws(VaultError) -> TokenLimits {
+    var limits = TokenLimits()
+    limits.purposes = purposes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+    if let expiresAt {
+        guard let seconds = VaultClock.parseISO8601(expiresAt) else {
+            throw VaultError(.invalidRequest, "--expires-at is not an ISO 8601 time", hint: "write it like 2027-01-01T00:00:00Z")
+        }
+        limits.expiresAt = seconds
+    }
+    limits.maxReveals = maxReveals
+    return limits
+}
+
+import Foundation

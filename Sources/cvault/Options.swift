@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+
+/// Where the vault lives. Flags win over environment variables, which win over the defaults.
+struct VaultLocation: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder holding the keyring (env CVAULT_KEYS).", valueName: "dir"))
+    var keys: String?
+
+    @Option(name: .long, help: ArgumentHelp("Folder holding the database (env CVAULT_DATA).", valueName: "dir"))
+    var data: String?
+
+    var keysFolder: String { keys ?? env("CVAULT_KEYS") ?? "./Keys" }
+    var dataFolder: String { data ?? env("CVAULT_DATA") ?? "./data" }
+    var keyringPath: String { keysFolder + "/cvault.keyring" }
+    var databasePath: String { dataFolder + "/cvault.db" }
+}
+
+/// How to open the keyring.
+struct UnsealOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (mode 0600); else CVAULT_PASSPHRASE, else a prompt.", valueName: "file"))
+    var passphraseFile: String?
+}
+
+/// The policy file.
+struct PolicyOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Policy file (env CVAULT_POLICY). Without one, everything is denied.", valueName: "file"))
+    var policy: String?
+
+    var path: String? { policy ?? env("CVAULT_POLICY") }
+}
+
+func env(_ name: String) -> String? {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+    return value
+}

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import VaultCore
+
+/// Where the operator's passphrase comes from, in order: `--passphrase-file FILE`, `CVAULT_PASSPHRASE`, or a
+/// no-echo prompt on the terminal. It goes straight into guarded memory; copies made on the way are wiped.
+enum Passphrase {
+    static func read(file: String?, confirm: Bool = false) throws -> SecureBytes {
+        if let file {
+            try FileSafety.requirePrivate(file, what: "passphrase file")
+            var bytes = try FileSafety.readAll(file, what: "passphrase file")
+            if bytes.last == 0x0A { bytes.removeLast() }
+            if bytes.last == 0x0D { bytes.removeLast() }
+            return SecureBytes(consuming: &bytes)
+        }
+        if let env = ProcessInfo.processInfo.environment["CVAULT_PASSPHRASE"], !env.isEmpty {
+            var bytes = Array(env.utf8)
+            return SecureBytes(consuming: &bytes)
+        }
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw VaultError(.invalidRequest, "no passphrase given",
+                             hint: "set CVAULT_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked")
+        }
+        let first = try prompt("cvault passphrase: ")
+        if confirm {
+            let second = try prompt("repeat passphrase: ")
+            guard first.constantTimeEquals(second) else {
+                throw VaultError(.invalidRequest, "the two passphrases differ", hint: "run the command again")
+            }
+        }
+        return first
+    }
+
+    /// Reads one line from /dev/tty with echo off, restoring the terminal even on error.
+    private static func prompt(_ text: String) throws -> SecureBytes {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw VaultError(.invalidRequest, "cannot open the terminal to ask for the passphrase", hint: "set CVAULT_PASSPHRASE instead") }
+        defer { close(fd) }
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        var saved = termios()
+        tcgetattr(fd, &saved)
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(fd, TCSAFLUSH, &silent)
+        defer { tcsetattr(fd, TCSAFLUSH, &saved); _ = write(fd, "\n", 1) }
+        var bytes: [UInt8] = []
+        var c: UInt8 = 0
+        while read(fd, &c, 1) == 1, c != 0x0A { bytes.append(c) }
+        c = 0
+        return SecureBytes(consuming: &bytes)
+    }
+}

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import VaultCore
+import VaultSQLite
+
+/// An opened vault for one CLI command: the keyring unsealed, the database open, the policy loaded, and the
+/// caller resolved from this process's uid exactly as the server resolves a socket peer.
+struct VaultSession {
+    let vault: Vault
+    let store: SQLiteStore
+    let caller: Caller
+
+    static func open(_ location: VaultLocation, _ unseal: UnsealOptions, policy: PolicyOption) async throws -> VaultSession {
+        let policies = try loadPolicy(policy)
+        let store = try SQLiteStore.open(at: location.databasePath)
+        let keyring = try Keyring.open(at: location.keyringPath, credential: .passphrase(Passphrase.read(file: unseal.passphraseFile)))
+        let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
+        let caller = try vault.caller(uid: getuid())
+        return VaultSession(vault: vault, store: store, caller: caller)
+    }
+
+    static func loadPolicy(_ option: PolicyOption) throws -> PolicyHolder {
+        guard let path = option.path else {
+            throw VaultError(.policy, "no policy file: without one cvault denies everything",
+                             hint: "pass --policy FILE or set CVAULT_POLICY (see docs/POLICY.md)")
+        }
+        return try PolicyHolder(path: path)
+    }
+
+    /// Seals the audit head and closes the store: every CLI command that wrote ends here.
+    func finish(checkpoint: Bool = false) async throws {
+        try await vault.sealAudit()
+        // After an erase: old WAL frames hold the erased rows' pages until a checkpoint, and with
+        // secure_delete the checkpoint leaves zeros in their place.
+        if checkpoint { try? store.checkpoint() }
+        await store.close()
+    }
+}
+
+/// The CLI logs nothing by default: its output is its answer, errors go to stderr through `reporting`.
+func quietLogger() -> Logger {
+    var logger = Logger(label: "cvault.cli", factory: { _ in SwiftLogNoOpLogHandler() })
+    logger.logLevel = .critical
+    return logger
+}
+
+/// Values and tokens from the arguments, or one per line from standard input when there are none.
+func argumentsOrStdin(_ arguments: [String]) -> [String] {
+    if !arguments.isEmpty { return arguments }
+    var lines: [String] = []
+    while let line = readLine(strippingNewline: true) {
+        lines.append(line.hasSuffix("\r") ? String(line.dropLast()) : line)
+    }
+    return lines
+}
