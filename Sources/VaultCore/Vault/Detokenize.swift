@@ -78,7 +78,7 @@ extension Vault {
             return Pending(reference: "ref:oversized", kind: nil, outcome: .error(.notFound))
         }
         let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
-        let reference = TokenFormat.isOpaqueShape(token) ? token : "ref:" + Hex.encode(lookup)
+        let reference = TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup)
         let rows = try reader.tokens(lookup: lookup)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
         switch Gate.judge(stored, purpose: purpose, caller: caller, policy: policy, now: now) {

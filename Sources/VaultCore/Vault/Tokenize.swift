@@ -38,6 +38,9 @@ extension Vault {
             throw VaultError(.invalidRequest, "no values to tokenize", hint: "send at least one value")
         }
         try Self.validateSubject(request.subject)
+        guard !request.scope.isEmpty, request.scope.utf8.count <= 128, TokenFormat.isValidScope(request.scope) else {
+            throw VaultError(.invalidRequest, "the scope must be 1 to 128 bytes without NUL characters", hint: "leave it out for the default scope")
+        }
         try Self.validate(request.limits, now: clock.now())
         let normalized = try request.values.enumerated().map { (i, v) throws(VaultError) in try kind.normalize(v, index: i) }
         let mode = policy.tokenMode(for: kind)
