@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -32,10 +33,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite"]),
+        .target(
+            name: "VaultServer",
+            dependencies: [
+                "VaultCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "cvault",
             dependencies: [
-                "VaultCore", "VaultSQLite",
+                "VaultCore", "VaultSQLite", "VaultServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -48,12 +48,29 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     public let hint: String?
     /// For `.invalidValue`: the position of the offending value in its batch.
     public let index: Int?
+    /// For `.invalidValue`: the kind whose rules the value broke.
+    public var kind: Kind?
+    /// The request field at fault (`values`, `limits.max_reveals`, …), for protocol errors.
+    public var field: String?
+    /// The limit exceeded, for `.tooLarge` and `.rateLimited`.
+    public var limit: Int?
+    /// For `.rateLimited`: when a retry can succeed.
+    public var retryAfterMilliseconds: Int?
+    /// For `.invalidValue`: the rule broken, without kind or position (they are in their own fields).
+    public var reason: String?
 
     public init(_ code: Code, _ message: String, hint: String? = nil, index: Int? = nil) {
         self.code = code
         self.message = message
         self.hint = hint
         self.index = index
+    }
+
+    /// The same error naming the request field at fault.
+    public func with(field: String) -> VaultError {
+        var copy = self
+        copy.field = field
+        return copy
     }
 
     public var description: String {
@@ -67,7 +84,10 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         hint: "restore the row from a backup; run `cvault verify` to find every affected row")
 
     public static func invalidValue(_ kind: Kind, index: Int, _ reason: String) -> VaultError {
-        VaultError(.invalidValue, "\(kind.rawValue) value at index \(index): \(reason)",
-                   hint: "fix that value and resend the batch; nothing from this batch was stored", index: index)
+        var error = VaultError(.invalidValue, "\(kind.rawValue) value at index \(index): \(reason)",
+                               hint: "fix that value and resend the batch; nothing from this batch was stored", index: index)
+        error.kind = kind
+        error.reason = reason
+        return error
     }
 }

@@ -1,0 +1,76 @@
+import VaultCore
+
+/// A JSON-RPC error as sent: a code from docs/PROTOCOL.md §8, its fixed message, and `data`.
+struct RPCError: Error, Sendable {
+    var code: Int
+    var data: [(String, String)] = []
+
+    var message: String {
+        switch code {
+        case -32700: return "Parse error"
+        case -32600: return "Invalid Request"
+        case -32601: return "Method not found"
+        case -32602: return "Invalid params"
+        case -32001: return "unknown identity"
+        case -32002: return "forbidden"
+        case -32003: return "rate limited"
+        case -32004: return "too large"
+        case -32005: return "sealed"
+        default: return "internal error"
+        }
+    }
+
+    static let parse = RPCError(code: -32700)
+    static let invalidRequest = RPCError(code: -32600)
+    static let methodNotFound = RPCError(code: -32601)
+
+    static func invalidParams(field: String, reason: String, index: Int? = nil) -> RPCError {
+        var data = [("field", JSONText.quote(field))]
+        if let index { data.append(("index", String(index))) }
+        data.append(("reason", JSONText.quote(reason)))
+        return RPCError(code: -32602, data: data)
+    }
+
+    /// Maps a domain error to its protocol code. Messages come from `VaultError`, which never holds a value,
+    /// a mask or a secret; `internal` errors say nothing but the request id (the detail goes to the log).
+    static func from(_ error: VaultError, method: String) -> RPCError {
+        switch error.code {
+        case .invalidValue:
+            var data: [(String, String)] = []
+            if let index = error.index { data.append(("index", String(index))) }
+            if let kind = error.kind { data.append(("kind", JSONText.quote(kind.rawValue))) }
+            data.append(("reason", JSONText.quote(error.reason ?? error.message)))
+            return RPCError(code: -32602, data: data)
+        case .invalidRequest, .policy:
+            var data: [(String, String)] = []
+            if let field = error.field { data.append(("field", JSONText.quote(field))) }
+            if let index = error.index { data.append(("index", String(index))) }
+            data.append(("reason", JSONText.quote(error.message)))
+            return RPCError(code: -32602, data: data)
+        case .unknownIdentity:
+            return RPCError(code: -32001)
+        case .denied:
+            return RPCError(code: -32002, data: [("method", JSONText.quote(method)), ("reason", JSONText.quote(error.message))])
+        case .rateLimited:
+            var data = [("retry_after_ms", String(max(1, error.retryAfterMilliseconds ?? 1000)))]
+            if let limit = error.limit { data.append(("limit", String(limit))) }
+            return RPCError(code: -32003, data: data)
+        case .tooLarge:
+            var data: [(String, String)] = []
+            if let limit = error.limit { data.append(("limit", String(limit))) }
+            if let field = error.field { data.append(("field", JSONText.quote(field))) }
+            return RPCError(code: -32004, data: data)
+        case .sealed:
+            return RPCError(code: -32005)
+        default:
+            return RPCError(code: -32006)
+        }
+    }
+
+    func response(id: RequestID, requestID: String) -> String {
+        var data = self.data
+        data.append(("request_id", JSONText.quote(requestID)))
+        let error = JSONText.object([("code", String(code)), ("message", JSONText.quote(message)), ("data", JSONText.object(data))])
+        return "{\"jsonrpc\":\"2.0\",\"id\":\(id.json),\"error\":\(error)}"
+    }
+}
