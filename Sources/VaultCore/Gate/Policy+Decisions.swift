@@ -1,0 +1,95 @@
+/// The decisions the gate asks for. Each starts from "denied" and only a rule naming the identity's role,
+/// the kind and (for detokenize) the purpose turns it into "allowed".
+extension Policy {
+    /// May `identity` tokenize values of `kind`?
+    public func tokenizeDecision(identity: Identity, kind: Kind) -> PolicyDecision {
+        guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
+        for role in roles(of: member) where role.tokenize.contains(kind) {
+            return .allowed(by: PolicyDecision.Rule(path: "roles.\(role.name).tokenize", line: role.tokenizeLine))
+        }
+        return .denied("no rule grants tokenize of \(kind.rawValue) to identity \(member.name) \(rolesNote(member))")
+    }
+
+    /// May `identity` erase a subject (all its values and tokens)?
+    public func eraseDecision(identity: Identity) -> PolicyDecision {
+        guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
+        for role in roles(of: member) where role.erase {
+            return .allowed(by: PolicyDecision.Rule(path: "roles.\(role.name).erase", line: role.eraseLine))
+        }
+        return .denied("no rule grants erase to identity \(member.name) \(rolesNote(member))")
+    }
+
+    /// May `identity` turn tokens of `kind` back into values for `purpose`, and shown how?
+    ///
+    /// When several rules (of one role or of several) grant, the most revealing wins, plain over masked;
+    /// among equals the first in the identity's role order, then file order, is named. The token's own
+    /// limits (purposes, expiry, reveal count) are checked by the gate on top of this and can only narrow it.
+    public func detokenizeDecision(identity: Identity, kind: Kind, purpose: String) -> PolicyDecision {
+        guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
+        guard PolicyParser.isValidPurpose(purpose) else {
+            return .denied("purpose \(PolicyParser.quote(purpose)) is not a purpose name "
+                + "(1 to 64 characters of a-z, 0-9 and '-')")
+        }
+        guard let best = detokenizeGrants(member, kind: kind, purpose: purpose).first else {
+            return .denied("no rule grants detokenize of \(kind.rawValue) for purpose \(purpose) "
+                + "to identity \(member.name) \(rolesNote(member))")
+        }
+        return .allowed(by: best.rule, reveal: best.reveal)
+    }
+
+    /// The limits that apply to `identity`: for several roles, the most generous of each figure (as the
+    /// identity also gets the union of their grants). Defaults for an identity with no roles or not in
+    /// this policy, which is denied everything anyway.
+    public func limits(for identity: Identity) -> RoleLimits {
+        guard let member = member(identity) else { return .defaults }
+        let limits = roles(of: member).map(\.limits)
+        guard let first = limits.first else { return .defaults }
+        return limits.dropFirst().reduce(first) { $0.mostGenerous($1) }
+    }
+
+    // MARK: - Helpers
+
+    /// A grant found for a detokenize request.
+    struct Grant {
+        let role: Role
+        let rule: PolicyDecision.Rule
+        let reveal: RevealMode
+    }
+
+    /// Every rule granting this detokenize, the winner first: most revealing, then role order, then
+    /// file order (a stable sort keeps the latter two).
+    func detokenizeGrants(_ member: Identity, kind: Kind, purpose: String) -> [Grant] {
+        var grants: [Grant] = []
+        for role in roles(of: member) {
+            for rule in role.detokenize where rule.kinds.contains(kind) && rule.purposes.contains(purpose) {
+                let path = PolicyDecision.Rule(path: "roles.\(role.name).detokenize[\(rule.index)]", line: rule.line)
+                grants.append(Grant(role: role, rule: path, reveal: rule.reveal))
+            }
+        }
+        let order = grants.enumerated().sorted {
+            ($0.element.reveal, $1.offset) > ($1.element.reveal, $0.offset)
+        }
+        return order.map(\.element)
+    }
+
+    /// This policy's own record of `identity`. Decisions use it rather than the value passed in, so an
+    /// `Identity` kept from an earlier policy (before a reload) gets this policy's roles, or nothing if it
+    /// was removed or its uid changed.
+    func member(_ identity: Identity) -> Identity? {
+        guard let own = self.identity(named: identity.name), own.uid == identity.uid else { return nil }
+        return own
+    }
+
+    /// The identity's roles, in its order. Every name resolves in a checked policy.
+    func roles(of identity: Identity) -> [Role] {
+        identity.roles.compactMap { roles[$0] }
+    }
+
+    func rolesNote(_ identity: Identity) -> String {
+        identity.roles.isEmpty ? "(it has no roles)" : "(roles: \(identity.roles.joined(separator: ", ")))"
+    }
+
+    func notInPolicy(_ identity: Identity) -> String {
+        "identity \(PolicyParser.quote(identity.name)) with uid \(identity.uid) is not in the current policy"
+    }
+}

@@ -1,0 +1,95 @@
+/// Who may do what: the parsed form of a policy file (docs/POLICY.md describes the language).
+///
+/// A `Policy` is a checked value. The only ways to get one are `Policy.denyAll` and the loaders
+/// (`Policy.parse(yaml:file:)`, `Policy.load(path:)`), which refuse a file with any problem, so every
+/// identity's roles exist, uids and names are unique, and every name is well formed. Nothing is granted by
+/// default: an identity, kind or purpose that no rule names is denied.
+public struct Policy: Sendable, Equatable {
+    /// The token mode of each kind the file names; the others use `.opaque`.
+    public let kinds: [Kind: TokenMode]
+    /// In file order.
+    public let identities: [Identity]
+    /// By role name.
+    public let roles: [String: Role]
+
+    // Indexes built once, because the gate looks an identity up on every request.
+    private let identityByUID: [UInt32: Int]
+    private let identityByName: [String: Int]
+
+    /// Internal: only the parser (which has checked every invariant above) and tests build policies.
+    init(kinds: [Kind: TokenMode], identities: [Identity], roles: [String: Role]) {
+        self.kinds = kinds
+        self.identities = identities
+        self.roles = roles
+        var byUID: [UInt32: Int] = [:]
+        var byName: [String: Int] = [:]
+        for (index, identity) in identities.enumerated() {
+            // The parser rejects duplicates; keeping the first here means a duplicate could never take
+            // over an earlier identity's grants even if one slipped through.
+            if byUID[identity.uid] == nil { byUID[identity.uid] = index }
+            if byName[identity.name] == nil { byName[identity.name] = index }
+        }
+        identityByUID = byUID
+        identityByName = byName
+    }
+
+    /// The empty policy: no identities, no roles, every request denied, every kind opaque. What a server
+    /// holds before its first policy loads.
+    public static let denyAll = Policy(kinds: [:], identities: [], roles: [:])
+
+    /// The token mode for `kind`: the file's choice, or `.opaque` (which says nothing about the value).
+    public func tokenMode(for kind: Kind) -> TokenMode {
+        kinds[kind] ?? .opaque
+    }
+
+    /// The identity whose socket peer uid is `uid`, if any.
+    public func identity(uid: UInt32) -> Identity? {
+        identityByUID[uid].map { identities[$0] }
+    }
+
+    /// The identity called `name`, if any.
+    public func identity(named name: String) -> Identity? {
+        identityByName[name].map { identities[$0] }
+    }
+}
+
+extension Policy {
+    /// A caller, recognised by the uid of its socket peer (never by anything it claims in a request).
+    public struct Identity: Sendable, Hashable {
+        public let name: String
+        public let uid: UInt32
+        /// Role names, in file order; each names a role of the same policy.
+        public let roles: [String]
+        /// Where the identity is defined in the file (1-based; 0 when not from a file).
+        public let line: Int
+    }
+
+    /// A set of grants. Identities get the union of their roles' grants.
+    public struct Role: Sendable, Equatable {
+        public let name: String
+        /// Kinds this role may tokenize.
+        public let tokenize: Set<Kind>
+        /// Detokenize rules, in file order.
+        public let detokenize: [DetokenizeRule]
+        /// Whether this role may erase a subject.
+        public let erase: Bool
+        /// The role's limits, with defaults filled in for keys the file leaves out.
+        public let limits: RoleLimits
+        /// Lines of the role and of its `tokenize`, `erase` and `limits` keys (0 when absent), so a decision
+        /// can point at the line that made it.
+        public let line: Int
+        public let tokenizeLine: Int
+        public let eraseLine: Int
+        public let limitsLine: Int
+    }
+
+    /// One entry of a role's `detokenize` list: these kinds, for these purposes, revealed this way.
+    public struct DetokenizeRule: Sendable, Equatable {
+        public let kinds: Set<Kind>
+        public let purposes: Set<String>
+        public let reveal: RevealMode
+        /// Position in the role's list (for `roles.NAME.detokenize[INDEX]`) and line in the file.
+        public let index: Int
+        public let line: Int
+    }
+}
