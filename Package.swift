@@ -24,11 +24,11 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "CSystem"),
+        .target(name: "CVaultSystem"),
         .target(
             name: "VaultCore",
             dependencies: [
-                "CSodium", "CSystem",
+                "CSodium", "CVaultSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]),

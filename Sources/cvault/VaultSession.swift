@@ -27,7 +27,9 @@ struct VaultSession {
             throw VaultError(.policy, "no policy file: without one cvault denies everything",
                              hint: "pass --policy FILE or set CVAULT_POLICY (see docs/POLICY.md)")
         }
-        return try PolicyHolder(path: path)
+        let holder = PolicyHolder(path: path, logger: quietLogger())
+        if case .failure(let error) = holder.reload() { throw error }
+        return holder
     }
 
     /// Seals the audit head and closes the store: every CLI command that wrote ends here.

@@ -87,12 +87,16 @@ public final class Keyring: Sendable {
 
     private convenience init(path: String, file: KeyringFile, root: SecureBytes) throws(VaultError) {
         guard let sealed = Data(base64Encoded: file.sealedKeys) else { throw Self.malformed(path) }
+        let opened = Result { () throws(VaultError) -> KeyMaterial in
+            try KeyMaterial.open([UInt8](sealed), root: root, ad: file.keysAssociatedData)
+        }
         let material: KeyMaterial
-        do {
-            material = try KeyMaterial.open([UInt8](sealed), root: root, ad: file.keysAssociatedData)
-        } catch let error where error.code == .integrity {
+        switch opened {
+        case .success(let m): material = m
+        case .failure(let error) where error.code == .integrity:
             throw VaultError(.integrity, "keyring \(path) was altered: its metadata or key material fails authentication",
                              hint: "restore the keyring from its backup")
+        case .failure(let error): throw error
         }
         try Self.checkConsistency(file, material, path: path)
         self.init(path: path, file: file, root: root, material: material)

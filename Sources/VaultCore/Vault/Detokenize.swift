@@ -26,8 +26,11 @@ extension Vault {
         let limits = policy.limits(for: caller.identity)
         guard !tokens.isEmpty else { throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token") }
         guard tokens.count <= limits.maxBatch else {
-            throw VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(limits.maxBatch)",
-                             hint: "split the batch")
+            var error = VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(limits.maxBatch)",
+                                   hint: "split the batch")
+            error.limit = limits.maxBatch
+            error.field = "tokens"
+            throw error
         }
         let keyring = self.keyring
         let now = clock.now()
@@ -40,10 +43,14 @@ extension Vault {
         // 2. The role's reveal rate, counted before anything is revealed; refused, never queued.
         let revealing = pending.filter(\.isReveal).count
         if revealing > 0, let perMinute = limits.revealsPerMinute,
-           !rateLimiter.take(identity: caller.identity.name, count: revealing, limit: perMinute, now: now) {
+           !rateLimiter.take(identity: caller.identity.name, count: revealing, limit: perMinute) {
             try await appendAudit(detokenizeEvent(pending, purpose: purpose, caller: caller, now: now, outcome: "refused", reason: "rate limited"))
-            throw VaultError(.rateLimited, "\(caller.identity.name) is over its reveal rate of \(perMinute) values per minute",
-                             hint: "retry later, or raise reveals_per_minute for its role in the policy")
+            var error = VaultError(.rateLimited, "\(caller.identity.name) is over its reveal rate of \(perMinute) values per minute",
+                                   hint: "retry later, or raise reveals_per_minute for its role in the policy")
+            error.limit = perMinute
+            // The bucket refills at perMinute/60 per second: enough for this call after about this long.
+            error.retryAfterMilliseconds = max(1, revealing * 60_000 / max(1, perMinute))
+            throw error
         }
 
         // 3. On the writer: count limited reveals atomically and write the audit record, durably, together.
@@ -89,11 +96,15 @@ extension Vault {
         case .grant(let grant):
             let stored = stored!
             let claim = stored.token.limits.maxReveals == nil ? nil : (lookup, stored.subject.id)
-            do {
+            let opened: Result<String, VaultError> = Result { () throws(VaultError) -> String in
                 let dek = try VaultCipher.dataKey(of: stored.subject, keyring: keyring)
-                let value = try VaultCipher.open(stored, dek: dek, grant: grant)
+                return try VaultCipher.open(stored, dek: dek, grant: grant)
+            }
+            switch opened {
+            case .success(let value):
                 return Pending(reference: reference, kind: stored.token.kind, outcome: .value(value, grant.mode), claim: claim)
-            } catch let error where error.code == .integrity {
+            case .failure(let error):
+                guard error.code == .integrity else { throw error }
                 return Pending(reference: reference, kind: stored.token.kind, outcome: .error(.integrity))
             }
         }

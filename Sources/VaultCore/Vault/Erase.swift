@@ -15,9 +15,10 @@ extension Vault {
                              hint: "set `erase: true` on one of its roles in the policy")
         }
         let signer = keyring.auditSigner
+        let allowed = event
         return try await write { writer in
             let erased = try writer.eraseSubject(named: subject)
-            var done = event
+            var done = allowed
             done.count = erased
             try AuditChain.append(done, to: writer, signer: signer, now: now)
             return erased

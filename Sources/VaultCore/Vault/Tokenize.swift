@@ -16,7 +16,7 @@ public struct TokenizeRequest: Sendable, Equatable {
 }
 
 extension Vault {
-    public static let maxSubjectBytes = 256
+    public static let maxSubjectBytes = 128
 
     /// Validates and normalizes every value, then stores them all in one durable transaction and returns one
     /// token per value, in order. Any invalid value fails the whole batch and nothing is stored.
@@ -31,8 +31,11 @@ extension Vault {
         }
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
-            throw VaultError(.tooLarge, "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
-                             hint: "split the batch")
+            var error = VaultError(.tooLarge, "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
+                                   hint: "split the batch")
+            error.limit = maxBatch
+            error.field = "values"
+            throw error
         }
         guard !request.values.isEmpty else {
             throw VaultError(.invalidRequest, "no values to tokenize", hint: "send at least one value")
@@ -72,11 +75,16 @@ extension Vault {
         }
     }
 
+    /// Subject ids: 1 to 128 characters of A-Z a-z 0-9 . _ : - (docs/PROTOCOL.md). Narrow on purpose: an
+    /// identifier, never personal data, and safe to print in logs and audit records.
     static func validateSubject(_ subject: String) throws(VaultError) {
-        guard !subject.isEmpty, subject.utf8.count <= maxSubjectBytes,
-              subject.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7f }) else {
-            throw VaultError(.invalidRequest, "the subject id must be 1 to \(maxSubjectBytes) bytes with no spaces or control characters",
-                             hint: "use your internal customer id, such as cust-42, never personal data")
+        let ok = (1...maxSubjectBytes).contains(subject.utf8.count) && subject.utf8.allSatisfy {
+            (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
+                || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
+        }
+        guard ok else {
+            throw VaultError(.invalidRequest, "the subject id must be 1 to \(maxSubjectBytes) characters of A-Z a-z 0-9 . _ : -",
+                             hint: "use your internal customer id, such as cust-42, never personal data").with(field: "subject")
         }
     }
 

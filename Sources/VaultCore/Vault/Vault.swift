@@ -1,6 +1,8 @@
 import Logging
 import Synchronization
 
+public typealias Identity = Policy.Identity
+
 /// Who is calling, as established by the transport (the socket peer's uid, or the CLI process's uid) and
 /// matched against the policy. Never taken from a request.
 public struct Caller: Sendable, Equatable {
@@ -63,6 +65,11 @@ public final class Vault: Sendable {
         let signer = keyring.auditSigner
         let now = clock.now()
         _ = try await write { writer in try AuditChain.sealHead(writer: writer, signer: signer, now: now) }
+    }
+
+    /// Records a connection from a uid the policy does not know (it gets one error, then the door closes).
+    public func auditUnknownIdentity(uid: UInt32) async throws(VaultError) {
+        try await appendAudit(AuditEvent(at: auditTime(), event: "connect", uid: uid, outcome: "denied", reason: "unknown identity"))
     }
 
     /// Records an event that is not a data operation (policy load, key operation, init).

@@ -23,7 +23,7 @@ struct InitCommand: AsyncParsableCommand {
             try FileSafety.makePrivateFolder(location.dataFolder)
             let store = try SQLiteStore.create(at: location.databasePath)
             let keyring = try Keyring.create(at: location.keyringPath, credential: .passphrase(passphrase))
-            let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(policy: .denyAll), logger: quietLogger())
+            let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()), logger: quietLogger())
             try await vault.audit("init", caller: nil, detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))")
             try await vault.sealAudit()
             await store.close()

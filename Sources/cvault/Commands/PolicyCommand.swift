@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import VaultCore
@@ -6,7 +9,7 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, explain and reload the access policy (docs/POLICY.md).",
-        subcommands: [Check.self, Explain.self])
+        subcommands: [Check.self, Explain.self, Reload.self])
 }
 
 extension PolicyCommand {
@@ -19,12 +22,12 @@ extension PolicyCommand {
         func run() async throws {
             try await reporting {
                 let text = try String(decoding: FileSafety.readAll(file, what: "policy file"), as: UTF8.self)
-                let problems = Policy.check(yaml: text)
+                let problems = Policy.check(yaml: text, file: file)
                 guard problems.isEmpty else {
-                    for problem in problems { FileHandle.standardError.write("\(file):\(problem.line):\(problem.column): \(problem.message)\n") }
+                    for problem in problems { FileHandle.standardError.write("\(problem)\n") }
                     throw VaultError(.policy, "\(file) has \(problems.count) problem(s)", hint: "fix them; a server never starts on a policy that fails this check")
                 }
-                let policy = try Policy.parse(yaml: text)
+                let policy = try Policy.load(path: file)
                 print("\(file): ok (\(policy.identities.count) identities, \(policy.roles.count) roles)")
             }
         }
@@ -44,6 +47,36 @@ extension PolicyCommand {
                 let holder = try VaultSession.loadPolicy(policy)
                 _ = try parseKind(kind)
                 print(holder.current.explain(identityName: identity, kind: try parseKind(kind), purpose: purpose))
+            }
+        }
+    }
+}
+
+extension PolicyCommand {
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the policy file, then tell the running server (its pid file in the data folder) to reload it.",
+            discussion: "A policy that fails the check is not sent: the problems are printed and the exit status is 1.")
+
+        @OptionGroup var location: VaultLocation
+        @OptionGroup var policy: PolicyOption
+
+        func run() async throws {
+            try await reporting {
+                guard let path = policy.path else {
+                    throw VaultError(.policy, "no policy file given", hint: "pass --policy FILE (the server's) or set CVAULT_POLICY")
+                }
+                let problems = Policy.check(yaml: String(decoding: try FileSafety.readAll(path, what: "policy file"), as: UTF8.self), file: path)
+                guard problems.isEmpty else {
+                    for problem in problems { FileHandle.standardError.write("\(problem)\n") }
+                    throw VaultError(.policy, "\(path) has \(problems.count) problem(s); the server keeps its current policy", hint: "fix them and reload again")
+                }
+                let pidFile = location.dataFolder + "/cvault.pid"
+                let text = String(decoding: try FileSafety.readAll(pidFile, what: "server pid file"), as: UTF8.self)
+                guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0 else {
+                    throw VaultError(.invalidRequest, "no running server found through \(pidFile)", hint: "start one with `cvault serve`")
+                }
+                print("sent SIGHUP to cvault serve (pid \(pid)); it now reloads \(path)")
             }
         }
     }

@@ -1,4 +1,4 @@
-#include "CSystem.h"
+#include "CVaultSystem.h"
 #include <sys/prctl.h>
 
 int cvault_set_nondumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import VaultCore
+
+/// `cvault serve`: the JSON-RPC API on a Unix socket (docs/PROTOCOL.md).
+///
+/// SwiftNIO binds the socket and runs one pipeline per connection: `LineFrameDecoder` (framing with a hard
+/// line limit) then `ConnectionHandler` (ordering and backpressure). The caller's uid comes from
+/// SO_PEERCRED at accept time. Vault calls run off the event loops; writes reach the store's writer thread,
+/// which groups concurrent ones into one durable commit.
+public final class VaultServer: Sendable {
+    public static let version = "0.1.0"
+
+    public struct Configuration: Sendable {
+        public var socketPath: String
+        public var socketMode: mode_t = 0o660
+        public var socketGroup: gid_t?
+        public var maxRequestBytes = 1 << 20
+        public init(socketPath: String) { self.socketPath = socketPath }
+    }
+
+    private let vault: Vault
+    private let configuration: Configuration
+    private let logger: Logger
+    private let tracker = ConnectionTracker()
+    private let group: MultiThreadedEventLoopGroup
+    private let dispatcher: RPCDispatcher
+
+    public init(vault: Vault, configuration: Configuration, logger: Logger) {
+        self.vault = vault
+        self.configuration = configuration
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.dispatcher = RPCDispatcher(vault: vault, logger: logger)
+    }
+
+    /// Binds the socket (replacing a stale one, refusing if a live server answers), sets its mode and group,
+    /// and returns the listening channel.
+    public func start() async throws -> Channel {
+        try Self.clearStaleSocket(configuration.socketPath)
+        let dispatcher = self.dispatcher, tracker = self.tracker, maxBytes = configuration.maxRequestBytes
+        let logger = self.logger
+        // The socket is created under umask 0177 (owner only) and then opened up to exactly the mode asked
+        // for, so it is never briefly more open than configured.
+        let oldMask = umask(0o177)
+        defer { umask(oldMask) }
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                PeerCredentials.of(channel).flatMap { credentials in
+                    guard let credentials else {
+                        logger.warning("connection without peer credentials refused")
+                        return channel.close()
+                    }
+                    let handler = ConnectionHandler(uid: credentials.uid, dispatcher: dispatcher, maxRequestBytes: maxBytes, tracker: tracker)
+                    tracker.opened(channel, handler)
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxBytes)))
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                }
+            }
+            .bind(unixDomainSocketPath: configuration.socketPath)
+            .get()
+        guard chmod(configuration.socketPath, configuration.socketMode) == 0 else {
+            throw VaultError(.storage, "cannot set mode \(String(configuration.socketMode, radix: 8)) on \(configuration.socketPath)", hint: "check the folder")
+        }
+        if let gid = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, gid) != 0 {
+            throw VaultError(.storage, "cannot give \(configuration.socketPath) to group \(gid)", hint: "run as root or as a member of that group")
+        }
+        logger.notice("serving", metadata: ["socket.path": "\(configuration.socketPath)",
+                                            "socket.mode": "\(String(configuration.socketMode, radix: 8))"])
+        return channel
+    }
+
+    /// Stops accepting, lets requests in flight finish and be answered, closes every connection, removes
+    /// the socket file. Waits at most `grace` for clients that are not reading their answers.
+    public func shutdown(listener: Channel, grace: Duration = .seconds(10)) async {
+        try? await listener.close()
+        tracker.drainAll()
+        let deadline = ContinuousClock.now + grace
+        while tracker.openConnections > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        unlink(configuration.socketPath)
+        try? await group.shutdownGracefully()
+    }
+
+    /// A socket file left by a dead server is removed; one a live server answers on is not.
+    static func clearStaleSocket(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw VaultError(.invalidRequest, "\(path) exists and is not a socket", hint: "choose another --socket path")
+        }
+        if socketAnswers(path) {
+            throw VaultError(.invalidRequest, "another cvault server is running on \(path)",
+                             hint: "stop it first, or choose another --socket path")
+        }
+        unlink(path)
+    }
+
+    static func socketAnswers(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
+    }
+}
