@@ -1,1 +1,172 @@
-enum SQLiteStorePlaceholder {}
+import VaultCore
+
+/// The embedded SQLite store: one writer thread committing concurrent writes in groups (one fsync per
+/// group), and a few reader threads on WAL snapshots. Several stores, in this process or others (the CLI),
+/// may open the same file: SQLite's locks and the busy timeout serialize their writes.
+public final class SQLiteStore: VaultStore {
+    /// Reader threads. Two match the two cores: reads are short and mostly CPU once pages are cached, and
+    /// the writer has a thread of its own.
+    static let readerCount = 2
+
+    /// The database file.
+    public let path: String
+    private let writer: Writer
+    private let readers: ReaderPool
+
+    /// Creates a new, empty vault database at `path` (mode 0600, as are its WAL and shared-memory files).
+    /// Fails with `.alreadyInitialized` if a file is already there.
+    public static func create(at path: String) throws -> SQLiteStore {
+        try DatabaseFile.createPrivate(path) { existing in
+            VaultError(.alreadyInitialized, "a vault database already exists at \(existing)",
+                       hint: "open the existing vault, or move \(existing) away to start a new one")
+        }
+        do {
+            return try SQLiteStore(path: path, fresh: true)
+        } catch {
+            // Leave nothing half-made behind, so `create` can simply be run again.
+            DatabaseFile.remove(path)
+            throw error
+        }
+    }
+
+    /// Opens an existing vault database, bringing its schema up to date. Fails with `.notInitialized` if
+    /// there is none, `.permissions` if the file is readable or writable by group or others, and `.storage`
+    /// if it is not a cvault database or was written by a newer cvault.
+    public static func open(at path: String) throws -> SQLiteStore {
+        try DatabaseFile.checkExisting(path)
+        return try SQLiteStore(path: path, fresh: false)
+    }
+
+    /// Opens and configures every connection and migrates the schema before any thread starts, so a failure
+    /// leaves no thread behind (connections close in their deinit).
+    private init(path: String, fresh: Bool) throws {
+        self.path = path
+        let writeConnection = try SQLiteConnection(path: path)
+        try writeConnection.configure(as: .writer)
+        try Schema.migrate(writeConnection, fresh: fresh)
+        var readConnections: [SQLiteConnection] = []
+        for _ in 0..<Self.readerCount {
+            let connection = try SQLiteConnection(path: path)
+            try connection.configure(as: .reader)
+            readConnections.append(connection)
+        }
+        writer = Writer(connection: writeConnection)
+        readers = ReaderPool(connections: readConnections)
+    }
+
+    /// A store dropped without `close()` still lets its threads finish queued work and exit.
+    deinit {
+        writer.close()
+        readers.close()
+    }
+
+    /// Runs `work` on the writer thread in its own savepoint, grouped with other queued writes into one
+    /// transaction, and returns once that transaction is durable. Not cancellable once queued: cancelling
+    /// the caller's task neither stops nor undoes a write, since its commit may already be under way.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let job = WriteJob(
+                run: { writer in
+                    do {
+                        let value = try work(writer)
+                        return WriteOutcome(kept: true) { groupError in
+                            if let groupError {
+                                continuation.resume(throwing: groupError)
+                            } else {
+                                continuation.resume(returning: value)
+                            }
+                        }
+                    } catch {
+                        return WriteOutcome(kept: false) { _ in continuation.resume(throwing: error) }
+                    }
+                },
+                fail: { continuation.resume(throwing: $0) })
+            if !writer.submit(.write(job)) { continuation.resume(throwing: VaultError.storeClosed) }
+        }
+    }
+
+    public func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await onReader { db in
+            // One read transaction around the closure: every query in it sees the same snapshot.
+            try db.execute("BEGIN", what: "starting a read")
+            defer { if !db.isAutocommit { try? db.execute("ROLLBACK", what: "ending a failed read") } }
+            let value = try work(SQLiteAccess(db: db))
+            try db.execute("COMMIT", what: "ending a read")
+            return value
+        }
+    }
+
+    public func close() async {
+        writer.close()
+        readers.close()
+        await writer.waitUntilFinished()
+        await readers.waitUntilFinished()
+    }
+
+    /// Copies the whole database, as one consistent snapshot, into a new file at `destination` (mode 0600).
+    /// Runs on a reader thread, so writes go on meanwhile. Fails if `destination` exists; a failed backup
+    /// leaves no file behind.
+    public func backup(to destination: String) async throws {
+        try DatabaseFile.createPrivate(destination) { existing in
+            VaultError(.storage, "the backup target \(existing) already exists",
+                       hint: "choose a new file name for the backup; cvault never overwrites one")
+        }
+        do {
+            try await onReader { db in
+                let target = try SQLiteConnection(path: destination)
+                defer { target.close() }
+                try target.configure(as: .backupTarget)
+                try db.backup(into: target)
+                // Read the copy back before calling it a backup.
+                let check = try target.queryOne("PRAGMA quick_check", what: "checking the backup") { $0.text(0) }
+                guard check == "ok" else {
+                    throw VaultError(.storage, "the backup \(destination) failed its integrity check",
+                                     hint: "check the disk holding the backup, then run the backup again")
+                }
+            }
+            DatabaseFile.syncFolder(of: destination)
+        } catch {
+            DatabaseFile.remove(destination)
+            throw error
+        }
+    }
+
+    /// Copies every WAL frame into the database file and truncates the WAL to zero bytes. Run after an
+    /// erase: until then the WAL still holds old copies of the erased rows' pages. Fails if another
+    /// connection (another process) keeps reading an old snapshot past the busy timeout.
+    public func checkpoint() async throws {
+        try await onWriter { db in
+            let result = try db.queryOne("PRAGMA wal_checkpoint(TRUNCATE)", what: "checkpointing the WAL") {
+                (blocked: $0.int(0), frames: $0.int(1), copied: $0.int(2))
+            }
+            if let result, result.blocked != 0 {
+                throw VaultError(
+                    .storage,
+                    "checkpoint of \(db.path) stopped early: another connection is still reading an older snapshot",
+                    hint: "retry once other cvault commands on this vault have finished")
+            }
+        }
+    }
+
+    /// Groups committed so far, for tests.
+    var commitCount: Int { writer.commitCount }
+
+    /// Writes queued and not yet taken by the writer thread, for tests.
+    var queuedWrites: Int { writer.queuedCount }
+
+    /// Runs `body` on a reader thread with that thread's connection.
+    private func onReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let submitted = readers.submit { db in continuation.resume(with: Result { try body(db) }) }
+            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
+        }
+    }
+
+    /// Runs `body` on the writer thread, between groups and outside any transaction.
+    private func onWriter<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let submitted = writer.submit(.maintenance { db in continuation.resume(with: Result { try body(db) }) })
+            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
+        }
+    }
+}

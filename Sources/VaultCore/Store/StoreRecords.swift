@@ -66,6 +66,14 @@ public struct StoredToken: Sendable, Equatable {
     public init(token: TokenRecord, subject: SubjectRecord) { self.token = token; self.subject = subject }
 }
 
+/// Where a page of `StoreReader.allTokens` stopped: the key of the last token returned. Tokens have no row
+/// id of their own (the table is keyed by lookup and subject), so paging resumes after this key.
+public struct TokenCursor: Sendable, Equatable {
+    public var lookup: [UInt8]
+    public var subjectID: Int64
+    public init(lookup: [UInt8], subjectID: Int64) { self.lookup = lookup; self.subjectID = subjectID }
+}
+
 /// One record of the audit chain as stored: `hash = BLAKE2b(prev || body)`.
 public struct AuditRow: Sendable, Equatable {
     public var seq: Int64

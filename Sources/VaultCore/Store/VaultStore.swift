@@ -28,8 +28,9 @@ public protocol StoreReader {
     func auditSeals() throws -> [AuditSeal]
     /// Subjects whose data key is wrapped by a KEK version other than `version`, at most `limit`, by id.
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord]
-    /// Every subject and every token, in id order, `limit` at a time (for `verify` and backups).
-    func allTokens(after rowID: Int64, limit: Int) throws -> [(rowID: Int64, stored: StoredToken)]
+    /// Every token with its subject, `limit` at a time, in the store's key order (for `verify` and backups).
+    /// Pass nil to start and then each returned `next`; `next` is nil once there is nothing more.
+    func allTokens(after cursor: TokenCursor?, limit: Int) throws -> (tokens: [StoredToken], next: TokenCursor?)
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord?
 }
 

@@ -1,0 +1,237 @@
+import VaultCore
+
+/// The store's rows as seen through one connection: what `read` and `write` closures receive. Read closures
+/// get it on a `query_only` connection, so even a cast to `StoreWriter` cannot change anything there.
+struct SQLiteAccess: StoreWriter {
+    let db: SQLiteConnection
+
+    // MARK: Reading
+
+    /// A token row joined with its subject; `decodeStoredToken` reads these columns in this order.
+    private static let selectStoredToken = """
+        SELECT t.lookup, t.subject_id, t.kind, t.mode, t.sealed, t.purposes, t.expires_at, t.max_reveals,
+               t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key
+        FROM tokens t JOIN subjects s ON s.id = t.subject_id
+        """
+
+    // Built once: the SQL text is the statement cache's key, so it should not be rebuilt on every call.
+    // The primary key (lookup, subject_id) already orders a lookup's rows by subject, oldest first.
+    private static let tokensByLookup = selectStoredToken + " WHERE t.lookup = ? ORDER BY t.subject_id"
+    // A row-value comparison on the primary key: one index seek, then a scan in key order.
+    private static let tokensAfterCursor =
+        selectStoredToken + " WHERE (t.lookup, t.subject_id) > (?, ?) ORDER BY t.lookup, t.subject_id LIMIT ?"
+    private static let firstTokens = selectStoredToken + " ORDER BY t.lookup, t.subject_id LIMIT ?"
+
+    func tokens(lookup: [UInt8]) throws -> [StoredToken] {
+        try db.query(Self.tokensByLookup, [.blob(lookup)], what: "looking up a token", row: Self.decodeStoredToken)
+    }
+
+    func subject(named name: String) throws -> SubjectRecord? {
+        try db.queryOne(
+            "SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects WHERE name = ?", [.text(name)],
+            what: "looking up a subject", row: Self.decodeSubject)
+    }
+
+    func stats() throws -> StoreStats {
+        let counts = try db.queryOne(
+            "SELECT (SELECT count(*) FROM subjects), (SELECT count(*) FROM tokens), (SELECT count(*) FROM audit)",
+            what: "counting rows") { ($0.int(0), $0.int(1), $0.int(2)) } ?? (0, 0, 0)
+        let byKEK = try db.query(
+            "SELECT kek_version, count(*) FROM subjects GROUP BY kek_version", what: "counting data keys per KEK"
+        ) { ($0.int(0), $0.int(1)) }
+        return StoreStats(subjects: counts.0, tokens: counts.1, auditRecords: counts.2,
+                          dataKeysByKEK: Dictionary(uniqueKeysWithValues: byKEK))
+    }
+
+    func auditRows(from: Int64, limit: Int) throws -> [AuditRow] {
+        try db.query("SELECT seq, prev, hash, body FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+                     [.int(from), .int(limit)], what: "reading audit records", row: Self.decodeAuditRow)
+    }
+
+    func auditSeals() throws -> [AuditSeal] {
+        try db.query("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq",
+                     what: "reading audit seals", row: Self.decodeAuditSeal)
+    }
+
+    func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord] {
+        try db.query(
+            """
+            SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects
+            WHERE id > ? AND kek_version <> ? ORDER BY id LIMIT ?
+            """,
+            [.int(id), .int(version), .int(limit)], what: "listing subjects to rewrap", row: Self.decodeSubject)
+    }
+
+    func allTokens(after cursor: TokenCursor?, limit: Int) throws -> (tokens: [StoredToken], next: TokenCursor?) {
+        let page: [StoredToken]
+        if let cursor {
+            page = try db.query(Self.tokensAfterCursor, [.blob(cursor.lookup), .int(cursor.subjectID), .int(limit)],
+                                what: "listing tokens", row: Self.decodeStoredToken)
+        } else {
+            page = try db.query(Self.firstTokens, [.int(limit)], what: "listing tokens", row: Self.decodeStoredToken)
+        }
+        // A full page may be followed by more; a short one is the end.
+        let next = page.count == limit && limit > 0
+            ? page.last.map { TokenCursor(lookup: $0.token.lookup, subjectID: $0.token.subjectID) } : nil
+        return (page, next)
+    }
+
+    func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? {
+        try db.queryOne(
+            "SELECT key_hash, request_hash, sealed_response, created_at FROM idempotency WHERE key_hash = ?",
+            [.blob(keyHash)], what: "looking up an idempotency key"
+        ) { IdempotencyRecord(keyHash: $0.blob(0), requestHash: $0.blob(1), sealedResponse: $0.blob(2),
+                              createdAt: $0.int64(3)) }
+    }
+
+    // MARK: Writing
+
+    func insertSubject(name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws -> Int64 {
+        let id = try db.queryOne(
+            """
+            INSERT INTO subjects(name, kek_version, dek_version, wrapped_key, created_at)
+            VALUES (?, ?, ?, ?, unixepoch()) RETURNING id
+            """,
+            [.text(name), .int(kekVersion), .int(dekVersion), .blob(wrappedKey)], what: "inserting a subject"
+        ) { $0.int64(0) }
+        guard let id else { throw VaultError(.internal, "inserting a subject returned no id") }
+        return id
+    }
+
+    /// A subject that no longer exists (erased meanwhile) is left alone: there is nothing to rewrap.
+    func updateWrappedKey(subjectID: Int64, kekVersion: Int, wrappedKey: [UInt8]) throws {
+        try db.execute("UPDATE subjects SET kek_version = ?, wrapped_key = ? WHERE id = ?",
+                       [.int(kekVersion), .blob(wrappedKey), .int(subjectID)], what: "rewrapping a data key")
+    }
+
+    func tokenExists(lookup: [UInt8]) throws -> Bool {
+        try db.queryOne("SELECT 1 FROM tokens WHERE lookup = ? LIMIT 1", [.blob(lookup)],
+                        what: "checking a token lookup") { _ in true } ?? false
+    }
+
+    func insertToken(_ record: TokenRecord) throws {
+        try db.execute(
+            """
+            INSERT INTO tokens(lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals, reveals,
+                               created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.blob(record.lookup), .int(record.subjectID), .text(record.kind.rawValue), .text(record.mode.rawValue),
+             .blob(record.sealed), .optionalText(try Self.encodePurposes(record.limits.purposes)),
+             .optionalInt(record.limits.expiresAt), .optionalInt(record.limits.maxReveals.map(Int64.init)),
+             .int(record.reveals), .int(record.createdAt)],
+            what: "inserting a token")
+    }
+
+    func claimReveal(lookup: [UInt8], subjectID: Int64) throws -> Bool {
+        // One statement, run by the single writer: the check and the increment cannot interleave with
+        // another claim, so a token with max_reveals N is revealed at most N times.
+        try db.execute(
+            """
+            UPDATE tokens SET reveals = reveals + 1
+            WHERE lookup = ? AND subject_id = ? AND (max_reveals IS NULL OR reveals < max_reveals)
+            """,
+            [.blob(lookup), .int(subjectID)], what: "counting a reveal")
+        return db.changes == 1
+    }
+
+    func eraseSubject(named name: String) throws -> Int {
+        guard let id = try db.queryOne("SELECT id FROM subjects WHERE name = ?", [.text(name)],
+                                       what: "finding the subject to erase", row: { $0.int64(0) })
+        else { return 0 }
+        // Delete the tokens explicitly (by the subject index) to count them: changes() ignores cascades.
+        // The foreign key's cascade still guards against any token being left behind.
+        try db.execute("DELETE FROM tokens WHERE subject_id = ?", [.int(id)], what: "erasing a subject's tokens")
+        let tokens = db.changes
+        try db.execute("DELETE FROM subjects WHERE id = ?", [.int(id)], what: "erasing a subject")
+        return tokens
+    }
+
+    func auditHead() throws -> AuditRow? {
+        try db.queryOne("SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
+                        what: "reading the audit head", row: Self.decodeAuditRow)
+    }
+
+    /// A record whose `seq` already exists is refused (primary key), so the chain cannot fork.
+    func appendAudit(_ row: AuditRow) throws {
+        try db.execute("INSERT INTO audit(seq, prev, hash, body) VALUES (?, ?, ?, ?)",
+                       [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
+                       what: "appending an audit record")
+    }
+
+    func lastAuditSeal() throws -> AuditSeal? {
+        try db.queryOne("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
+                        what: "reading the last audit seal", row: Self.decodeAuditSeal)
+    }
+
+    func appendAuditSeal(_ seal: AuditSeal) throws {
+        try db.execute("INSERT INTO audit_seals(seq, hash, signature, at) VALUES (?, ?, ?, ?)",
+                       [.int(seal.seq), .blob(seal.hash), .blob(seal.signature), .int(seal.at)],
+                       what: "appending an audit seal")
+    }
+
+    /// Inserts or replaces the record for its key: the caller looks the key up first in the same write and
+    /// decides (a replay returns the stored answer; an expired record may be replaced).
+    func putIdempotency(_ record: IdempotencyRecord) throws {
+        try db.execute(
+            """
+            INSERT OR REPLACE INTO idempotency(key_hash, request_hash, sealed_response, created_at)
+            VALUES (?, ?, ?, ?)
+            """,
+            [.blob(record.keyHash), .blob(record.requestHash), .blob(record.sealedResponse), .int(record.createdAt)],
+            what: "storing an idempotent response")
+    }
+
+    // MARK: Rows
+
+    private static func decodeSubject(_ row: Row) -> SubjectRecord {
+        SubjectRecord(id: row.int64(0), name: row.text(1), kekVersion: row.int(2), dekVersion: row.int(3),
+                      wrappedKey: row.blob(4))
+    }
+
+    private static func decodeStoredToken(_ row: Row) throws -> StoredToken {
+        guard let kind = Kind(rawValue: row.text(2)), let mode = TokenMode(rawValue: row.text(3)) else {
+            throw VaultError(
+                .storage, "a token row has an unknown kind or token mode",
+                hint: "the database was written by a newer cvault or was altered; run `cvault verify`")
+        }
+        let limits = TokenLimits(purposes: decodePurposes(row.optionalText(5)), expiresAt: row.optionalInt64(6),
+                                 maxReveals: row.optionalInt64(7).map { Int($0) })
+        let token = TokenRecord(lookup: row.blob(0), subjectID: row.int64(1), kind: kind, mode: mode,
+                                sealed: row.blob(4), limits: limits, reveals: row.int(8), createdAt: row.int64(9))
+        let subject = SubjectRecord(id: row.int64(1), name: row.text(10), kekVersion: row.int(11),
+                                    dekVersion: row.int(12), wrappedKey: row.blob(13))
+        return StoredToken(token: token, subject: subject)
+    }
+
+    private static func decodeAuditRow(_ row: Row) -> AuditRow {
+        AuditRow(seq: row.int64(0), prev: row.blob(1), hash: row.blob(2), body: row.text(3))
+    }
+
+    private static func decodeAuditSeal(_ row: Row) -> AuditSeal {
+        AuditSeal(seq: row.int64(0), hash: row.blob(1), signature: row.blob(2), at: row.int64(3))
+    }
+
+    /// Purposes as a comma-separated list. Names are `[a-z0-9-]+`, so a comma can never be part of one; a
+    /// name that breaks the rule is refused rather than stored in a form that would read back differently.
+    static func encodePurposes(_ purposes: [String]?) throws -> String? {
+        guard let purposes else { return nil }
+        for purpose in purposes {
+            let valid = !purpose.isEmpty && purpose.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+            }
+            guard valid else {
+                throw VaultError(.invalidRequest, "a token purpose name is not made of a-z, 0-9 and '-'",
+                                 hint: "use purpose names as the policy defines them, e.g. `support-refund`")
+            }
+        }
+        return purposes.joined(separator: ",")
+    }
+
+    static func decodePurposes(_ text: String?) -> [String]? {
+        guard let text else { return nil }
+        if text.isEmpty { return [] }
+        return text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+}

@@ -1,0 +1,140 @@
+import VaultCore
+
+/// The database schema as an ordered list of migrations. `PRAGMA user_version` holds how many have been
+/// applied; each is applied in a transaction of its own, so a crash leaves the schema at a whole version.
+enum Schema {
+    /// `PRAGMA application_id`, "cvlt": tells a cvault database from any other SQLite file.
+    static let applicationID: Int64 = 0x6376_6C74
+
+    /// Migration N (1-based) brings the schema from version N-1 to N. Append only; never edit a shipped one.
+    static let migrations: [[String]] = [version1]
+
+    /// The version this code writes and understands.
+    static var latestVersion: Int { migrations.count }
+
+    /// Version 1. Differences from a plain layout, and why:
+    /// - Every table is STRICT: a value of the wrong type is refused instead of silently stored, so a bug can
+    ///   never write, say, a text lookup that no blob query would find.
+    /// - `subjects.id` is AUTOINCREMENT: an id is never reused after an erase, so a subject id in the audit
+    ///   log or in an old backup always means one subject.
+    /// - `tokens` and `idempotency` are WITHOUT ROWID: they are found only by their blob key, so the table is
+    ///   the key's B-tree and there is no second index to write.
+    /// - `tokens.purposes` is a comma-separated list (purpose names are `[a-z0-9-]+`); NULL means no
+    ///   restriction and the empty string means no purpose at all.
+    static let version1: [String] = [
+        """
+        CREATE TABLE subjects(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            kek_version INTEGER NOT NULL,
+            dek_version INTEGER NOT NULL,
+            wrapped_key BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        // Key rotation finds the subjects still wrapped by an old KEK, and `stats` counts keys per KEK.
+        "CREATE INDEX subjects_by_kek ON subjects(kek_version)",
+        """
+        CREATE TABLE tokens(
+            lookup BLOB NOT NULL,
+            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            purposes TEXT,
+            expires_at INTEGER,
+            max_reveals INTEGER,
+            reveals INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY(lookup, subject_id)
+        ) WITHOUT ROWID, STRICT
+        """,
+        // Erasing a subject deletes its tokens by subject; without this index that is a full table scan.
+        "CREATE INDEX tokens_by_subject ON tokens(subject_id)",
+        """
+        CREATE TABLE audit(
+            seq INTEGER PRIMARY KEY,
+            prev BLOB NOT NULL,
+            hash BLOB NOT NULL,
+            body TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE audit_seals(
+            seq INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL,
+            signature BLOB NOT NULL,
+            at INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE idempotency(
+            key_hash BLOB PRIMARY KEY,
+            request_hash BLOB NOT NULL,
+            sealed_response BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID, STRICT
+        """,
+        "PRAGMA application_id = \(applicationID)",
+    ]
+
+    /// Brings the database up to `latestVersion`. Called on the writer connection before any store thread
+    /// starts. `fresh` is true for a database `SQLiteStore.create` has just made; any other database must
+    /// already be a cvault one.
+    static func migrate(_ db: SQLiteConnection, fresh: Bool) throws {
+        let found = try version(of: db)
+        if !fresh { try checkIsVault(db, version: found) }
+        if found > latestVersion {
+            throw VaultError(
+                .storage,
+                "the database \(db.path) has schema version \(found), newer than this cvault understands "
+                    + "(\(latestVersion))",
+                hint: "use the cvault release that last wrote this database, or a newer one; do not downgrade")
+        }
+        guard found < latestVersion else { return }
+        for target in (found + 1)...latestVersion {
+            try apply(target, to: db)
+        }
+        db.forgetStatements()
+    }
+
+    static func version(of db: SQLiteConnection) throws -> Int {
+        try db.queryOne("PRAGMA user_version", what: "reading the schema version") { $0.int(0) } ?? 0
+    }
+
+    /// Refuses a file that is some other program's SQLite database, or an empty file left by an interrupted
+    /// `create`: opening must never turn a file into a vault.
+    private static func checkIsVault(_ db: SQLiteConnection, version: Int) throws {
+        let id = try db.queryOne("PRAGMA application_id", what: "reading the application id") { $0.int64(0) } ?? 0
+        if id == applicationID && version > 0 { return }
+        let tables = try db.queryOne("SELECT count(*) FROM sqlite_schema", what: "reading the schema") {
+            $0.int(0)
+        } ?? 0
+        if version == 0 && tables == 0 {
+            throw VaultError(
+                .notInitialized, "\(db.path) holds no vault (the database is empty)",
+                hint: "if an earlier `cvault init` was interrupted, remove \(db.path) and run `cvault init` again")
+        }
+        throw VaultError(
+            .storage, "\(db.path) is not a cvault database",
+            hint: "check the path; cvault will not change a database it did not create")
+    }
+
+    /// Applies one migration in its own transaction. BEGIN IMMEDIATE takes the write lock before reading
+    /// the version, so two processes opening the same old database cannot both apply it.
+    private static func apply(_ target: Int, to db: SQLiteConnection) throws {
+        try db.execute("BEGIN IMMEDIATE", what: "starting schema migration \(target)")
+        do {
+            if try version(of: db) < target {
+                for sql in migrations[target - 1] {
+                    try db.execute(sql, what: "applying schema migration \(target)")
+                }
+                try db.execute("PRAGMA user_version = \(target)", what: "recording schema version \(target)")
+            }
+            try db.execute("COMMIT", what: "committing schema migration \(target)")
+        } catch {
+            if !db.isAutocommit { try? db.execute("ROLLBACK", what: "rolling back schema migration \(target)") }
+            throw error
+        }
+    }
+}
