@@ -38,16 +38,16 @@ enum Passphrase {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw VaultError(.invalidRequest, "cannot open the terminal to ask for the passphrase", hint: "set CVAULT_PASSPHRASE instead") }
         defer { close(fd) }
-        _ = text.withCString { write(fd, $0, strlen($0)) }
+        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
         var saved = termios()
         tcgetattr(fd, &saved)
         var silent = saved
         silent.c_lflag &= ~tcflag_t(ECHO)
         tcsetattr(fd, TCSAFLUSH, &silent)
-        defer { tcsetattr(fd, TCSAFLUSH, &saved); _ = write(fd, "\n", 1) }
+        defer { tcsetattr(fd, TCSAFLUSH, &saved); _ = Glibc.write(fd, "\n", 1) }
         var bytes: [UInt8] = []
         var c: UInt8 = 0
-        while read(fd, &c, 1) == 1, c != 0x0A { bytes.append(c) }
+        while Glibc.read(fd, &c, 1) == 1, c != 0x0A { bytes.append(c) }
         c = 0
         return SecureBytes(consuming: &bytes)
     }

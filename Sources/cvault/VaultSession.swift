@@ -37,7 +37,7 @@ struct VaultSession {
         try await vault.sealAudit()
         // After an erase: old WAL frames hold the erased rows' pages until a checkpoint, and with
         // secure_delete the checkpoint leaves zeros in their place.
-        if checkpoint { try? store.checkpoint() }
+        if checkpoint { try? await store.checkpoint() }
         await store.close()
     }
 }

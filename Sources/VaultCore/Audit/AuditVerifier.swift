@@ -15,6 +15,10 @@ public struct AuditHead: Codable, Sendable, Equatable {
         case seq, hash, signature
         case publicKey = "public_key"
     }
+
+    public init(seq: Int64, hash: String, signature: String, publicKey: String) {
+        self.seq = seq; self.hash = hash; self.signature = signature; self.publicKey = publicKey
+    }
 }
 
 /// What `cvault audit verify` found.

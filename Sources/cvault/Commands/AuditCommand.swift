@@ -64,7 +64,8 @@ extension AuditCommand {
                 let store = try SQLiteStore.open(at: location.databasePath)
                 var cursor: Int64 = 1
                 while true {
-                    let rows = try await store.read { try $0.auditRows(from: cursor, limit: 5_000) }
+                    let from = cursor
+                    let rows = try await store.read { try $0.auditRows(from: from, limit: 5_000) }
                     guard let last = rows.last else { break }
                     for row in rows {
                         guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event) else { continue }
@@ -103,7 +104,8 @@ extension AuditCommand {
 }
 
 func auditPublicKey(_ location: VaultLocation, override: String?) throws(VaultError) -> [UInt8] {
-    let hex = try override ?? KeyringFile.read(at: location.keyringPath).auditPublicKey
+    let hex: String
+    if let override { hex = override } else { hex = try KeyringFile.read(at: location.keyringPath).auditPublicKey }
     guard let key = Hex.decode(hex), key.count == Ed25519.publicKeyBytes else {
         throw VaultError(.invalidRequest, "the audit public key must be 64 hex digits", hint: "copy it from `cvault keys list`")
     }

@@ -117,7 +117,17 @@ enum Signals {
                 source.resume()
                 return source
             }
-            continuation.onTermination = { _ in sources.forEach { $0.cancel() } }
+            // The sources live as long as the stream: the server listens until it exits.
+            let kept = SignalSources(sources)
+            continuation.onTermination = { _ in kept.cancel() }
         }
     }
+}
+
+/// Keeps dispatch signal sources alive for the stream's lifetime.
+final class SignalSources: @unchecked Sendable {
+    // @unchecked Sendable: set once at creation; `cancel` is thread-safe in Dispatch.
+    private let sources: [any DispatchSourceSignal]
+    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
+    func cancel() { sources.forEach { $0.cancel() } }
 }
