@@ -25,10 +25,12 @@ extension Vault {
         let policy = self.policy
         let limits = policy.limits(for: caller.identity)
         guard !tokens.isEmpty else { throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token") }
-        guard tokens.count <= limits.maxBatch else {
-            var error = VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(limits.maxBatch)",
+        // A call larger than the reveal rate could never pass the bucket: refuse it as too large at once.
+        let itemLimit = min(limits.maxBatch, limits.revealsPerMinute ?? Int.max)
+        guard tokens.count <= itemLimit else {
+            var error = VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(itemLimit)",
                                    hint: "split the batch")
-            error.limit = limits.maxBatch
+            error.limit = itemLimit
             error.field = "tokens"
             throw error
         }
