@@ -1,0 +1,69 @@
+import Foundation
+
+/// One Shamir share of a keyring's unseal secret, as written to its own file or printed once:
+///
+///     cvault-share-v1 <set id, 16 hex> <threshold> <index> <y, 64 hex> <check, 16 hex>
+///
+/// `set id` ties the share to one keyring's share set (so a share of another vault is named as such);
+/// `check` is BLAKE2b-64 of everything before it, so a mistyped or corrupted share is caught before any
+/// combination is tried. Neither is secret; `y` is.
+public struct UnsealShare: Sendable, CustomStringConvertible {
+    public let setID: String
+    public let threshold: Int
+    public let index: UInt8
+    let y: SecureBytes
+
+    static let prefix = "cvault-share-v1"
+
+    public var description: String { "UnsealShare(set \(setID), \(index) of threshold \(threshold), redacted)" }
+
+    /// The share's text. Holds secret material: write it once, to its holder.
+    public func encoded() -> String {
+        let body = "\(Self.prefix) \(setID) \(threshold) \(index) " + y.withUnsafeBytes { Hex.encode($0) }
+        return body + " " + Hex.encode(BLAKE2b.hash(Array(body.utf8), outputLength: 16).prefix(8))
+    }
+
+    /// Parses a share; `source` (a file name or "share 2") names it in errors, never its content.
+    public static func parse(_ text: String, source: String) throws(VaultError) -> UnsealShare {
+        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        guard fields.count == 6, fields[0] == prefix else {
+            throw VaultError(.invalidRequest, "\(source) is not a cvault unseal share", hint: "give the share file written by `cvault init --shares`")
+        }
+        let body = fields[0..<5].joined(separator: " ")
+        guard Hex.encode(BLAKE2b.hash(Array(body.utf8), outputLength: 16).prefix(8)) == fields[5] else {
+            throw VaultError(.invalidRequest, "\(source) is corrupted (its check digits do not match)",
+                             hint: "copy the share again from its original; one wrong character is enough to fail")
+        }
+        guard let threshold = Int(fields[2]), (2...255).contains(threshold), let index = UInt8(fields[3]), index > 0,
+              var y = Hex.decode(fields[4]), y.count == 32 else {
+            throw VaultError(.invalidRequest, "\(source) is malformed", hint: "copy the share again from its original")
+        }
+        return UnsealShare(setID: fields[1], threshold: threshold, index: index, y: SecureBytes(consuming: &y))
+    }
+
+    /// Recovers the unseal secret, checking the share set first: enough distinct shares of one set.
+    static func combine(_ shares: [UnsealShare], seal: SealInfo) throws(VaultError) -> SecureBytes {
+        guard let threshold = seal.threshold, let setID = seal.salt else {
+            throw VaultError(.keyring, "the keyring is not sealed by shares", hint: "open it with its passphrase")
+        }
+        for share in shares where share.setID != setID {
+            throw VaultError(.invalidRequest, "share \(share.index) belongs to another vault's share set",
+                             hint: "use the shares written when this vault's keyring was created")
+        }
+        let indices = shares.map(\.index)
+        guard Set(indices).count == indices.count else {
+            throw VaultError(.invalidRequest, "the same share was given more than once (share \(duplicate(indices)!))",
+                             hint: "give \(threshold) different shares")
+        }
+        guard shares.count >= threshold else {
+            throw VaultError(.wrongPassphrase, "\(shares.count) share(s) given; this keyring needs \(threshold)",
+                             hint: "give \(threshold) different shares with --unseal-share")
+        }
+        return Shamir.combine(shares.prefix(threshold).map { ($0.index, $0.y) })
+    }
+
+    private static func duplicate(_ indices: [UInt8]) -> UInt8? {
+        var seen = Set<UInt8>()
+        return indices.first { !seen.insert($0).inserted }
+    }
+}
