@@ -15,7 +15,7 @@ import Testing
             let svc = try t.caller(UID.service)
             var tokens: [String] = []
             for sample in Sample.all {
-                tokens += try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-7", values: [sample.raw]), caller: svc)
+                tokens += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-7", as: svc)
             }
             let held = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-7", values: [Sample.of(.email).raw],
                                                                   limits: TokenLimits(purposes: ["refund"])), caller: svc)[0]
@@ -71,7 +71,7 @@ import Testing
             let email = Sample.of(.email), card = Sample.of(.card)
             let once = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email.raw],
                                                                   limits: TokenLimits(maxReveals: 1)), caller: svc)
-            let plain = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-2", values: [card.raw]), caller: svc)
+            let plain = try await t.tokenize(.card, [card.raw], subject: "cust-2", as: svc)
             let before = try await t.stats()
             let auditBefore = try await t.auditRows()
 
@@ -91,7 +91,7 @@ import Testing
             }
             // Tokenize and erase need their records too, and leave nothing behind without them.
             let tokenize = await vaultError {
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-3", values: [card.raw]), caller: svc)
+                _ = try await t.tokenize(.card, [card.raw], subject: "cust-3", as: svc)
             }
             #expect(tokenize != nil)
             let erase = await vaultError { _ = try await t.vault.erase(subject: "cust-2", caller: svc) }

@@ -21,7 +21,7 @@ import Testing
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             // Something stored first, so "unchanged" is not just "empty".
-            _ = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-0", values: [Sample.of(.email).raw]), caller: svc)
+            _ = try await t.tokenize(.email, [Sample.of(.email).raw], subject: "cust-0", as: svc)
             let before = try await t.stats()
             let auditBefore = try await t.auditRows().count
 
@@ -30,7 +30,7 @@ import Testing
                 var values = Array(repeating: good.raw, count: 5)
                 values[position] = bad.value
                 let error = await vaultError {
-                    _ = try await t.vault.tokenize(TokenizeRequest(kind: bad.kind, subject: "cust-new", values: values), caller: svc)
+                    _ = try await t.tokenize(bad.kind, values, subject: "cust-new", as: svc)
                 }
                 #expect(error?.code == .invalidValue, "\(bad.kind)")
                 #expect(error?.index == position, "\(bad.kind)")
@@ -86,7 +86,7 @@ import Testing
             #expect(try await t.stats() == Counts(subjects: 0, tokens: 0))
 
             // Detokenize: bad purposes and an empty batch.
-            let token = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email]), caller: svc)
+            let token = try await t.tokenize(.email, [email], subject: "cust-1", as: svc)
             for purpose in ["", "View", "view it", "view\u{0}", String(repeating: "v", count: 65), "vïew"] {
                 let error = await vaultError { _ = try await t.vault.detokenize(token, purpose: purpose, caller: svc) }
                 #expect(error?.code == .invalidRequest, "purpose of \(purpose.utf8.count) bytes")
@@ -105,7 +105,7 @@ import Testing
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.card)
             let probes = [String(repeating: "t", count: 513), "", "tok_", sample.raw, sample.normalized, "tok_" + String(repeating: "0", count: 22)]
-            _ = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-1", values: [sample.raw]), caller: svc)
+            _ = try await t.tokenize(.card, [sample.raw], subject: "cust-1", as: svc)
             expectItems(try await t.vault.detokenize(probes, purpose: "view", caller: svc), probes.map { _ in .error(.notFound) })
         }
     }

@@ -10,7 +10,7 @@ import Testing
         try await withVault(serviceYAML(kinds: [.email: .deterministic])) { t in
             let svc = try t.caller(UID.service)
             let email = Sample.of(.email)
-            let open = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-a", values: [email.raw]), caller: svc)
+            let open = try await t.tokenize(.email, [email.raw], subject: "cust-a", as: svc)
             let limited = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-a", values: [email.raw],
                                                                      limits: TokenLimits(purposes: ["refund"])), caller: svc)
             #expect(open == limited, "deterministic: the same token")
@@ -28,7 +28,7 @@ import Testing
         try await withVault(serviceYAML(kinds: [.email: .deterministic])) { t in
             let svc = try t.caller(UID.service)
             let email = Sample.of(.email)
-            _ = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-a", values: [email.raw]), caller: svc)
+            _ = try await t.tokenize(.email, [email.raw], subject: "cust-a", as: svc)
             let b = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-b", values: [email.raw],
                                                                limits: TokenLimits(purposes: ["refund"], maxReveals: 1)), caller: svc)
             #expect(try await t.stats() == Counts(subjects: 2, tokens: 2))

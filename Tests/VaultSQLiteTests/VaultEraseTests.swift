@@ -8,10 +8,10 @@ import Testing
             let svc = try t.caller(UID.service)
             var gone: [String] = [], kept: [String] = []
             for sample in Sample.all {
-                gone += try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-gone", values: [sample.raw]), caller: svc)
-                kept += try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-kept", values: [sample.raw]), caller: svc)
+                gone += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-gone", as: svc)
+                kept += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-kept", as: svc)
             }
-            let extra = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-gone", values: ["one", "two"]), caller: svc)
+            let extra = try await t.tokenize(.text, ["one", "two"], subject: "cust-gone", as: svc)
             let before = try await t.stats()
 
             #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == Sample.all.count + 2)
@@ -40,7 +40,7 @@ import Testing
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.phone)
-            let tokens = try await t.vault.tokenize(TokenizeRequest(kind: .phone, subject: "cust-1", values: [sample.raw]), caller: svc)
+            let tokens = try await t.tokenize(.phone, [sample.raw], subject: "cust-1", as: svc)
             let before = try await t.stats()
             for uid in [UID.reader, UID.nobody] {
                 let error = await vaultError { _ = try await t.vault.erase(subject: "cust-1", caller: try t.caller(uid)) }

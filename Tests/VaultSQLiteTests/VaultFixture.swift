@@ -33,7 +33,10 @@ final class TestVault: @unchecked Sendable {
         self.folder = folder
         self.clock = clock
         let keys = folder + "/keys", data = folder + "/data"
-        for dir in [keys, data] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) }
+        for dir in [keys, data] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
         databasePath = data + "/vault.db"
         keyring = try Keyring.create(at: keys + "/cvault.keyring", credential: .passphrase(Self.passphrase()),
                                      kdf: .fastForTests, now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
@@ -49,6 +52,11 @@ final class TestVault: @unchecked Sendable {
     }
 
     func caller(_ uid: UInt32) throws -> Caller { try vault.caller(uid: uid) }
+
+    /// `vault.tokenize` of `values` for `subject`, as `caller`, with no limits and the default scope.
+    func tokenize(_ kind: Kind, _ values: [String], subject: String, as caller: Caller) async throws -> [String] {
+        try await vault.tokenize(TokenizeRequest(kind: kind, subject: subject, values: values), caller: caller)
+    }
 
     /// Another vault over the same keyring and store, deciding by `policy` (a second policy holder).
     func vault(deciding policy: Policy) -> Vault {
@@ -187,7 +195,7 @@ let allKindNames = Kind.allCases.map(\.rawValue).joined(separator: ", ")
 
 /// One identity (uid 2001, `svc`) that may tokenize every kind, see every kind plain for `view` and masked
 /// for `glance`, and erase; `reader` (uid 2002) may only detokenize plain for `view`; `nobody` (uid 2003)
-/// has no role. `kindsBlock` sets token modes.
+/// has no role. `kinds` sets token modes; `limits` (indented four spaces) is added to `service`.
 func serviceYAML(kinds: [Kind: TokenMode] = [:], limits: String = "") -> String {
     let kindLines = kinds.isEmpty ? "kinds: {}" : "kinds:\n" + kinds.sorted { $0.key.rawValue < $1.key.rawValue }
         .map { "  \($0.key.rawValue): \($0.value.rawValue)" }.joined(separator: "\n")
@@ -253,8 +261,8 @@ func redacted(_ items: [RevealItem]) -> String { "[" + items.map(redacted).joine
 func expectItems(_ got: [RevealItem], _ expected: [RevealItem], _ context: String = "",
                  sourceLocation: SourceLocation = #_sourceLocation) {
     let same = got == expected
-    #expect(same, "\(context) got \(redacted(got)), expected \(redacted(expected))\(got.count == expected.count && redacted(got) == redacted(expected) ? " (same shape, different value)" : "")",
-            sourceLocation: sourceLocation)
+    let note = redacted(got) == redacted(expected) ? " (same shape, different value)" : ""
+    #expect(same, "\(context) got \(redacted(got)), expected \(redacted(expected))\(note)", sourceLocation: sourceLocation)
 }
 
 /// The error `body` throws, or nil; expects it to be a `VaultError`.

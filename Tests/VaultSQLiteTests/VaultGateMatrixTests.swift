@@ -86,7 +86,7 @@ import Testing
             let intake = try t.caller(3001)
             var tokens: [String] = []
             for kind in Self.kinds {
-                tokens += try await t.vault.tokenize(TokenizeRequest(kind: kind, subject: "cust-1", values: [Sample.of(kind).raw]), caller: intake)
+                tokens += try await t.tokenize(kind, [Sample.of(kind).raw], subject: "cust-1", as: intake)
             }
             var checked = 0
             for (name, uid) in Self.identities.sorted(by: { $0.value < $1.value }) {
@@ -120,9 +120,9 @@ import Testing
         try await withVault(Self.policy) { t in
             let intake = try t.caller(3001), checkout = try t.caller(3002)
             let card = Sample.of(.card), email = Sample.of(.email), ssn = Sample.of(.ssn)
-            let c = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-1", values: [card.raw]), caller: intake)[0]
-            let e = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email.raw]), caller: intake)[0]
-            let s = try await t.vault.tokenize(TokenizeRequest(kind: .ssn, subject: "cust-1", values: [ssn.raw]), caller: intake)[0]
+            let c = try await t.tokenize(.card, [card.raw], subject: "cust-1", as: intake)[0]
+            let e = try await t.tokenize(.email, [email.raw], subject: "cust-1", as: intake)[0]
+            let s = try await t.tokenize(.ssn, [ssn.raw], subject: "cust-1", as: intake)[0]
             let unknown = "tok_" + String(repeating: "Z", count: 22)
             let batch = [s, c, unknown, e, s, c]
             expectItems(try await t.vault.detokenize(batch, purpose: "charge", caller: checkout),
@@ -139,18 +139,18 @@ import Testing
             for uid in [UInt32(3002), 3003, 3006] {
                 let caller = try t.caller(uid)
                 let error = await vaultError {
-                    _ = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [Sample.of(.email).raw]), caller: caller)
+                    _ = try await t.tokenize(.email, [Sample.of(.email).raw], subject: "cust-1", as: caller)
                 }
                 #expect(error?.code == .denied, "\(caller.identity.name)")
             }
             // The ingest role does not tokenize text.
             let text = await vaultError {
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-1", values: ["note"]), caller: try t.caller(3001))
+                _ = try await t.tokenize(.text, ["note"], subject: "cust-1", as: try t.caller(3001))
             }
             #expect(text?.code == .denied)
             #expect(try await t.stats() == before)
             // checkout's own kind works.
-            _ = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-1", values: [Sample.of(.card).raw]), caller: try t.caller(3002))
+            _ = try await t.tokenize(.card, [Sample.of(.card).raw], subject: "cust-1", as: try t.caller(3002))
 
             for uid in [UInt32(0), 1000, 3007, 4_294_967_295] {
                 let error = await vaultError { _ = try t.caller(uid) }
@@ -163,7 +163,7 @@ import Testing
     func anEmptyPolicyDeniesEverything(emptyYAML: String) async throws {
         try await withVault(Self.policy) { t in
             let intake = try t.caller(3001), lead = try t.caller(3005)
-            let tokens = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [Sample.of(.email).raw]), caller: intake)
+            let tokens = try await t.tokenize(.email, [Sample.of(.email).raw], subject: "cust-1", as: intake)
             let empty = t.vault(deciding: try Policy.parse(yaml: emptyYAML))
             for uid in Self.identities.values {
                 let error = await vaultError { _ = try empty.caller(uid: uid) }

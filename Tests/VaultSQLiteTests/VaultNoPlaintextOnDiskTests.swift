@@ -60,7 +60,7 @@ import Testing
                 needles.append(Needle("\(sample.kind) normalized", sample.normalized))
                 // Masks of 5 or more bytes (a 4-digit year could turn up in random bytes by chance).
                 if sample.masked != Mask.redacted, sample.masked.utf8.count >= 5 { needles.append(Needle("\(sample.kind) mask", sample.masked)) }
-                tokens += try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-1", values: [sample.raw]), caller: svc)
+                tokens += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-1", as: svc)
             }
             // With token limits and an idempotency key, replayed once.
             let limited = TokenizeRequest(kind: .card, subject: "cust-2", values: [luhnCard(prefix: "3782", length: 15)],
@@ -73,7 +73,7 @@ import Testing
             for (kind, value) in Self.erasedValues {
                 needles.append(Needle("erased \(kind)", value))
                 needles.append(Needle("erased \(kind) normalized", try kind.normalize(value, index: 0)))
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: kind, subject: "cust-3", values: [value]), caller: svc)
+                _ = try await t.tokenize(kind, [value], subject: "cust-3", as: svc)
             }
             // A database holds no format-preserving token strings (a card's keeps its last four digits).
             if mode == .formatPreserving {

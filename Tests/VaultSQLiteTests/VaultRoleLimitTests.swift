@@ -8,7 +8,7 @@ import Testing
             let svc = try t.caller(UID.service)
             let cards = (0..<4).map { luhnCard(prefix: "51\($0)", length: 16) }
             let tooMany = await vaultError {
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-1", values: cards), caller: svc)
+                _ = try await t.tokenize(.card, cards, subject: "cust-1", as: svc)
             }
             #expect(tooMany?.code == .tooLarge)
             #expect(tooMany?.limit == 3)
@@ -25,15 +25,15 @@ import Testing
         }
     }
 
-    /// The bucket holds 5 and refills one every 12 s: no refill between these calls changes whole reveals
-    /// unless a call takes a minute, so the counts below do not depend on timing.
+    /// The bucket holds 5 and refills one every 12 s. Each refusal below asks for 5 (or 6) at once, which fits
+    /// only after a minute of refill, so the outcome does not depend on how fast the calls run.
     @Test func revealsOverTheRateAreRefused() async throws {
         try await withVault(serviceYAML(limits: "    limits: { reveals_per_minute: 5 }")) { t in
             let svc = try t.caller(UID.service)
             let samples = Array(Sample.all.prefix(6))
             var tokens: [String] = []
             for sample in samples {
-                tokens += try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-1", values: [sample.raw]), caller: svc)
+                tokens += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-1", as: svc)
             }
             // Six reveals can never fit a bucket of five: refused whole, taking nothing.
             let never = await vaultError { _ = try await t.vault.detokenize(tokens, purpose: "view", caller: svc) }
@@ -47,12 +47,13 @@ import Testing
             batch[5] = held[0]
             let limited = try await t.vault.detokenize(batch, purpose: "view", caller: svc)
             expectItems(limited, samples.prefix(5).map { .value($0.normalized, .plain) } + [.error(.denied)])
-            // The bucket is empty now: even one more reveal is refused, a masked one too.
+            // The bucket is empty now: five more reveals, plain or masked, are refused (they would fit again only
+            // after a full minute of refill).
             for purpose in ["view", "glance"] {
-                let again = await vaultError { _ = try await t.vault.detokenize([tokens[0]], purpose: purpose, caller: svc) }
+                let again = await vaultError { _ = try await t.vault.detokenize(Array(tokens.prefix(5)), purpose: purpose, caller: svc) }
                 #expect(again?.code == .rateLimited, "\(purpose)")
             }
-            // Buckets are per identity.
+            // svc's empty bucket does not hold back another identity.
             expectItems(try await t.vault.detokenize([tokens[0]], purpose: "view", caller: try t.caller(UID.reader)),
                         [.value(samples[0].normalized, .plain)])
             // Refusals are audited, with nothing revealed.

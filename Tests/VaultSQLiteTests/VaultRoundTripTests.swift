@@ -9,7 +9,7 @@ import Testing
         try await withVault(serviceYAML(mode: mode)) { t in
             let svc = try t.caller(UID.service)
             for sample in Sample.all where sample.kind.supports(mode) {
-                let tokens = try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-1", values: [sample.raw]), caller: svc)
+                let tokens = try await t.tokenize(sample.kind, [sample.raw], subject: "cust-1", as: svc)
                 try #require(tokens.count == 1)
                 expectShape(tokens[0], of: sample, mode: mode)
                 expectItems(try await t.vault.detokenize(tokens, purpose: "view", caller: svc),
@@ -59,7 +59,7 @@ import Testing
         try await withVault(serviceYAML(mode: .formatPreserving)) { t in
             let svc = try t.caller(UID.service)
             let cards = (12...19).map { luhnCard(prefix: "53", length: $0) }
-            let tokens = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-1", values: cards), caller: svc)
+            let tokens = try await t.tokenize(.card, cards, subject: "cust-1", as: svc)
             try #require(tokens.count == cards.count)
             for (card, token) in zip(cards, tokens) {
                 #expect(token.count == card.count && token.allSatisfy { ("0"..."9").contains($0) } && token.first != "0")
@@ -116,8 +116,8 @@ import Testing
         try await withVault(serviceYAML(mode: .deterministic)) { t in
             let svc = try t.caller(UID.service)
             for sample in Sample.all {
-                let a = try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-a", values: [sample.raw]), caller: svc)
-                let b = try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-b", values: [sample.raw]), caller: svc)
+                let a = try await t.tokenize(sample.kind, [sample.raw], subject: "cust-a", as: svc)
+                let b = try await t.tokenize(sample.kind, [sample.raw], subject: "cust-b", as: svc)
                 #expect(a == b, "\(sample): a second subject gets the same token")
             }
             // Each subject has its own row under its own data key.
@@ -126,12 +126,12 @@ import Testing
             #expect(try await t.vault.erase(subject: "cust-a", caller: svc) == Sample.all.count)
             #expect(try await t.stats() == Counts(subjects: 1, tokens: Sample.all.count))
             for sample in Sample.all {
-                let token = try await t.vault.tokenize(TokenizeRequest(kind: sample.kind, subject: "cust-b", values: [sample.raw]), caller: svc)
+                let token = try await t.tokenize(sample.kind, [sample.raw], subject: "cust-b", as: svc)
                 expectItems(try await t.vault.detokenize(token, purpose: "view", caller: svc), [.value(sample.normalized, .plain)],
                             "\(sample) after erasing the other subject:")
             }
             #expect(try await t.vault.erase(subject: "cust-b", caller: svc) == Sample.all.count)
-            let last = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-c", values: [Sample.of(.email).raw]), caller: svc)
+            let last = try await t.tokenize(.email, [Sample.of(.email).raw], subject: "cust-c", as: svc)
             #expect(try await t.vault.erase(subject: "cust-c", caller: svc) == 1)
             expectItems(try await t.vault.detokenize(last, purpose: "view", caller: svc), [.error(.notFound)])
         }

@@ -24,7 +24,7 @@ import Testing
             let svc = try t.caller(UID.service)
             let cards = (0..<7).map { luhnCard(prefix: "4\($0)7", length: 16) }
             func tokenize(_ subject: String, _ values: ArraySlice<String>) async throws -> [String] {
-                try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: subject, values: Array(values)), caller: svc)
+                try await t.tokenize(.card, Array(values), subject: subject, as: svc)
             }
             let a = try await tokenize("cust-a", cards[0..<3])  // a0 a1 a2
             let b = try await tokenize("cust-b", cards[3..<5])  // b0 b1
@@ -65,10 +65,10 @@ import Testing
         try await withVault(serviceYAML(kinds: [.email: .deterministic])) { t in
             let svc = try t.caller(UID.service)
             let emails = ["ana.one@example.org", "bo.two@example.org", "cy.three@example.org"]
-            let a = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-a", values: emails), caller: svc)
+            let a = try await t.tokenize(.email, emails, subject: "cust-a", as: svc)
             let shared = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-b", values: [emails[2]]), caller: svc)
             #expect(shared == [a[2]], "a deterministic token both subjects share")
-            let name = try await t.vault.tokenize(TokenizeRequest(kind: .name, subject: "cust-a", values: ["Ana One"]), caller: svc)
+            let name = try await t.tokenize(.name, ["Ana One"], subject: "cust-a", as: svc)
 
             var changed: [String] = []
             try await t.reopen {
@@ -97,7 +97,7 @@ import Testing
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.ssn)
-            let token = try await t.vault.tokenize(TokenizeRequest(kind: .ssn, subject: "cust-a", values: [sample.raw]), caller: svc)
+            let token = try await t.tokenize(.ssn, [sample.raw], subject: "cust-a", as: svc)
             try await t.reopen { _ = try t.sqlite("SELECT count(*) FROM tokens;") }
             expectItems(try await t.vault.detokenize(token, purpose: "view", caller: svc), [.value(sample.normalized, .plain)])
         }

@@ -35,7 +35,7 @@ import Testing
             let expires = clock.now + 60
             let token = try await t.vault.tokenize(TokenizeRequest(kind: .ssn, subject: "cust-1", values: [sample.raw],
                                                                    limits: TokenLimits(expiresAt: expires)), caller: svc)
-            let forever = try await t.vault.tokenize(TokenizeRequest(kind: .ssn, subject: "cust-1", values: [sample.raw]), caller: svc)
+            let forever = try await t.tokenize(.ssn, [sample.raw], subject: "cust-1", as: svc)
             expectItems(try await t.vault.detokenize(token + forever, purpose: "view", caller: svc),
                         [.value(sample.normalized, .plain), .value(sample.normalized, .plain)])
             clock.advance(by: 59)
