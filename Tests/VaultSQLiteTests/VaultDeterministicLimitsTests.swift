@@ -5,7 +5,9 @@ import Testing
 @Suite struct VaultDeterministicLimitsTests {
     /// A subject tokenizing a value again with limits gets back its existing token, which keeps the limits
     /// (none) of its first tokenize: the caller believes the token is limited to `refund`, and it reveals for
-    /// anything. Known issue; see the t-vault commit message.
+    /// anything. Known issue: `TokenWriter.insert` returns the existing token without looking at its limits.
+    /// Refusing other limits (or any limits on deterministic tokens) would fix it; this test then fails as a
+    /// reminder to expect that.
     @Test func retokenizingWithLimitsDoesNotLimitTheSharedToken() async throws {
         try await withVault(serviceYAML(kinds: [.email: .deterministic])) { t in
             let svc = try t.caller(UID.service)
@@ -23,7 +25,8 @@ import Testing
     }
 
     /// Another subject's row of the same token, with its own limits, is never consulted: detokenize reads the
-    /// oldest subject's row. Known issue; see the t-vault commit message.
+    /// oldest subject's row (`Vault.judge`: the first unexpired row). Known issue, a design question: whose
+    /// limits govern a token that several subjects share?
     @Test func anotherSubjectsLimitsOnASharedTokenAreIgnored() async throws {
         try await withVault(serviceYAML(kinds: [.email: .deterministic])) { t in
             let svc = try t.caller(UID.service)

@@ -107,9 +107,10 @@ import Testing
 extension VaultRowSwapTests {
     /// A token's own limits (`purposes`, `expires_at`, `max_reveals`, `reveals`) are plain columns, not bound
     /// into the ciphertext's associated data, so whoever can write the database can lift them: here a token
-    /// limited to `refund` is widened to every purpose and opens for `view`. Known gap (see the report in the
-    /// t-vault branch's commit message); when limits are authenticated this test starts failing as a reminder
-    /// to turn it into a plain expectation of `integrity` or `denied`.
+    /// limited to `refund` is widened to every purpose and opens for `view`. Known gap: `Binding.value` covers
+    /// lookup, subject, kind and DEK version only. Once the limits set at tokenize are authenticated (bound into
+    /// the AD, or a MAC over them; `reveals` changes, so it needs its own answer), this test fails as a reminder
+    /// to make it a plain expectation of `integrity` or `denied`.
     @Test func editedTokenLimitsAreNotDetected() async throws {
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
