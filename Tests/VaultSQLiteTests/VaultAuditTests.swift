@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import VaultCore
+
+/// What the vault writes to the audit log, and that nothing is revealed without it.
+@Suite struct VaultAuditTests {
+    /// `body` without the parts that are random hex or a time, where a short mask (a year) could turn up
+    /// by chance.
+    static func withoutHex(_ body: String) -> String {
+        body.replacing(/ref:[0-9a-f]+/, with: "ref:").replacing(/"at":"[^"]*"/, with: "")
+    }
+
+    @Test func detokenizeRecordsWhoWhyAndEachDecisionButNoValue() async throws {
+        try await withVault(serviceYAML(kinds: [.card: .formatPreserving, .phone: .deterministic])) { t in
+            let svc = try t.caller(UID.service)
+            var tokens: [String] = []
+            for sample in Sample.all {
+                tokens += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-7", as: svc)
+            }
+            let held = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-7", values: [Sample.of(.email).raw],
+                                                                  limits: TokenLimits(purposes: ["refund"])), caller: svc)[0]
+            let unknown = "tok_" + String(repeating: "u", count: 22)
+            let sentByMistake = Sample.of(.card).raw  // a raw value where a token belongs
+            let batch = tokens + [held, unknown, sentByMistake]
+            _ = try await t.vault.detokenize(batch, purpose: "view", caller: svc)
+            _ = try await t.vault.detokenize(tokens, purpose: "glance", caller: svc)
+
+            let rows = try await t.auditRows()
+            let events = rows.compactMap { AuditEvent.decode($0.body) }
+            #expect(events.count == rows.count, "every body decodes")
+            let detokenizes = events.filter { $0.event == "detokenize" }
+            try #require(detokenizes.count == 2)
+            let view = detokenizes[0], glance = detokenizes[1]
+            #expect(view.identity == "svc" && view.uid == UID.service && view.roles == ["service"])
+            #expect(view.purpose == "view" && glance.purpose == "glance")
+            #expect(view.outcome == "ok" && view.count == batch.count)
+            #expect(view.items?.map(\.decision) == Array(repeating: "plain", count: Sample.all.count) + ["denied", "not_found", "not_found"])
+            #expect(glance.items?.map(\.decision) == Array(repeating: "masked", count: Sample.all.count))
+            #expect(view.items?.map(\.kind) == Sample.all.map(\.kind.rawValue) + ["email", nil, nil])
+            // Tokens of the opaque shape are recorded as themselves; anything else only as a keyed reference.
+            let expectedReferences = batch.map { token in
+                token.wholeMatch(of: /tok_[0-9A-Za-z]{22}/) != nil ? token : "ref:" + Hex.encode(t.lookup(token))
+            }
+            expectSame(view.items?.map(\.token), expectedReferences, "tokens recorded as themselves or as references")
+            #expect(expectedReferences.contains { $0.hasPrefix("ref:") }, "the format-preserving card and the raw value")
+
+            // No body holds a value (as sent or normalized), a mask, or a format-preserving token.
+            let cardToken = tokens[Sample.all.firstIndex { $0.kind == .card }!]
+            for row in rows {
+                let body = Self.withoutHex(row.body)
+                for sample in Sample.all {
+                    expectNoLeak(row.body, sample.raw.trimmingCharacters(in: .whitespaces), "\(sample) in audit record \(row.seq)")
+                    expectNoLeak(row.body, sample.normalized, "\(sample) in audit record \(row.seq)")
+                    let masked = body.contains(sample.masked)
+                    #expect(!masked, "\(sample) mask in audit record \(row.seq)")
+                }
+                let token = row.body.contains(cardToken)
+                #expect(!token, "format-preserving card token in audit record \(row.seq)")
+            }
+            // The chain links every record to the one before.
+            for (previous, row) in zip(rows, rows.dropFirst()) {
+                #expect(row.prev == previous.hash && row.seq == previous.seq + 1)
+                #expect(row.hash == AuditChain.hash(prev: row.prev, body: row.body))
+            }
+        }
+    }
+
+    @Test func aFailingAuditWriteRevealsNothingAndChangesNothing() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let email = Sample.of(.email), card = Sample.of(.card)
+            let once = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email.raw],
+                                                                  limits: TokenLimits(maxReveals: 1)), caller: svc)
+            let plain = try await t.tokenize(.card, [card.raw], subject: "cust-2", as: svc)
+            let before = try await t.stats()
+            let auditBefore = try await t.auditRows()
+
+            try await t.reopen {
+                _ = try t.sqlite("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END;")
+            }
+            for purpose in ["view", "glance"] {
+                var revealed: [RevealItem]? = nil
+                let error = await vaultError { revealed = try await t.vault.detokenize(once + plain, purpose: purpose, caller: svc) }
+                #expect(error != nil, "\(purpose): detokenize succeeded without its audit record")
+                #expect(revealed.map(redacted) == nil, "\(purpose): values returned without an audit record")
+                if let error {
+                    for value in [email.normalized, card.normalized, email.masked, card.masked] {
+                        expectNoLeak(error.description, value, "\(purpose): the error quotes a value")
+                    }
+                }
+            }
+            // Tokenize and erase need their records too, and leave nothing behind without them.
+            let tokenize = await vaultError {
+                _ = try await t.tokenize(.card, [card.raw], subject: "cust-3", as: svc)
+            }
+            #expect(tokenize != nil)
+            let erase = await vaultError { _ = try await t.vault.erase(subject: "cust-2", caller: svc) }
+            #expect(erase != nil)
+            #expect(try await t.stats() == before)
+
+            try await t.reopen { _ = try t.sqlite("DROP TRIGGER no_audit;") }
+            #expect(try await t.auditRows() == auditBefore, "no record was written")
+            // The failed calls spent nothing of the one allowed reveal.
+            expectItems(try await t.vault.detokenize(once + plain, purpose: "view", caller: svc),
+                        [.value(email.normalized, .plain), .value(card.normalized, .plain)])
+            expectItems(try await t.vault.detokenize(once, purpose: "view", caller: svc), [.error(.denied)])
+        }
+    }
+}
