@@ -105,13 +105,10 @@ import Testing
 }
 
 extension VaultRowSwapTests {
-    /// A token's own limits (`purposes`, `expires_at`, `max_reveals`, `reveals`) are plain columns, not bound
-    /// into the ciphertext's associated data, so whoever can write the database can lift them: here a token
-    /// limited to `refund` is widened to every purpose and opens for `view`. Known gap: `Binding.value` covers
-    /// lookup, subject, kind and DEK version only. Once the limits set at tokenize are authenticated (bound into
-    /// the AD, or a MAC over them; `reveals` changes, so it needs its own answer), this test fails as a reminder
-    /// to make it a plain expectation of `integrity` or `denied`.
-    @Test func editedTokenLimitsAreNotDetected() async throws {
+    /// A token's birth limits (`purposes`, `expires_at`, `max_reveals`) are bound into its ciphertext's
+    /// associated data, so lifting them in the database makes the row fail authentication instead of opening
+    /// for a purpose it was never allowed. (The running `reveals` count is not bound: docs/DESIGN.md.)
+    @Test func editedTokenLimitsFailAuthentication() async throws {
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.card)
@@ -124,9 +121,7 @@ extension VaultRowSwapTests {
             }
             #expect(changed == "1")
             let after = try await t.vault.detokenize(token + token, purpose: "view", caller: svc)
-            withKnownIssue("token limits are not authenticated: a database edit lifts them") {
-                #expect(after.allSatisfy { $0 == .error(.denied) || $0 == .error(.integrity) }, "after the edit: \(redacted(after))")
-            }
+            #expect(after.allSatisfy { $0 == .error(.integrity) }, "after the edit: \(redacted(after))")
         }
     }
 }

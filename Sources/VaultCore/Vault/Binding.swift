@@ -9,10 +9,16 @@ enum Binding {
         encode("cvault.dek.v1", [Array(subject.utf8), bigEndian(kekVersion)])
     }
 
-    /// AD of a sealed value: its token (through the token's look-up key), subject, kind and data-key version.
-    /// A ciphertext copied onto any other row fails to open.
-    static func value(lookup: [UInt8], subject: String, kind: Kind, dekVersion: Int) -> [UInt8] {
-        encode("cvault.value.v1", [lookup, Array(subject.utf8), Array(kind.rawValue.utf8), bigEndian(dekVersion)])
+    /// AD of a sealed value: its token (through the token's look-up key), subject, kind, data-key version and
+    /// the limits it was born with. A ciphertext copied onto any other row fails to open, and so does a row
+    /// whose purposes, expiry or reveal budget were edited in the database (the gate reads those columns, so
+    /// they must be as authentic as the value). The running reveal count changes and cannot be bound here.
+    static func value(lookup: [UInt8], subject: String, kind: Kind, dekVersion: Int, limits: TokenLimits) -> [UInt8] {
+        let purposes: String = limits.purposes.map { "p=" + $0.joined(separator: ",") } ?? "p*"
+        let expiry: String = limits.expiresAt.map { "e=\($0)" } ?? "e*"
+        let budget: String = limits.maxReveals.map { "m=\($0)" } ?? "m*"
+        return encode("cvault.value.v1", [lookup, Array(subject.utf8), Array(kind.rawValue.utf8), bigEndian(dekVersion),
+                                          Array(purposes.utf8), Array(expiry.utf8), Array(budget.utf8)])
     }
 
     /// The row key of a token: keyed BLAKE2b-128 of the token string under the keyring's look-up key.

@@ -25,8 +25,7 @@ extension Vault {
         let policy = self.policy
         let limits = policy.limits(for: caller.identity)
         guard !tokens.isEmpty else { throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token") }
-        // A call larger than the reveal rate could never pass the bucket: refuse it as too large at once.
-        let itemLimit = min(limits.maxBatch, limits.revealsPerMinute ?? Int.max)
+        let itemLimit = limits.maxBatch
         guard tokens.count <= itemLimit else {
             var error = VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(itemLimit)",
                                    hint: "split the batch")
@@ -37,16 +36,24 @@ extension Vault {
         let keyring = self.keyring
         let now = clock.now()
 
-        // 1. On a reader thread: find each row, judge it, and open only what the gate granted.
-        let pending = try await read { reader in
-            try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, caller: caller, policy: policy, keyring: keyring, now: now) }
+        // 1. On a reader thread: find each row and judge it; then the role's reveal rate, counted before
+        //    anything is decrypted (refused, never queued); then open only what the gate granted.
+        let rateLimiter = self.rateLimiter
+        let read = try await read { reader -> (pending: [Pending], refused: Bool) in
+            let judged = try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, caller: caller, policy: policy, keyring: keyring, now: now) }
+            let granted = judged.filter { if case .grant = $0.verdict { return true } else { return false } }.count
+            if granted > 0, let perMinute = limits.revealsPerMinute,
+               !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute) {
+                return (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, true)
+            }
+            return (try judged.map { try Self.open($0, keyring: keyring) }, false)
         }
+        let pending = read.pending
 
-        // 2. The role's reveal rate, counted before anything is revealed; refused, never queued.
-        let revealing = pending.filter(\.isReveal).count
-        if revealing > 0, let perMinute = limits.revealsPerMinute,
-           !rateLimiter.take(identity: caller.identity.name, count: revealing, limit: perMinute) {
+        // 2. A refused call is audited as refused, and reveals nothing.
+        if read.refused, let perMinute = limits.revealsPerMinute {
             try await appendAudit(detokenizeEvent(pending, purpose: purpose, caller: caller, now: now, outcome: "refused", reason: "rate limited"))
+            let revealing = pending.count
             var error = VaultError(.rateLimited, "\(caller.identity.name) is over its reveal rate of \(perMinute) values per minute",
                                    hint: "retry later, or raise reveals_per_minute for its role in the policy")
             error.limit = perMinute
@@ -81,33 +88,48 @@ extension Vault {
         var isReveal: Bool { if case .value = outcome { return true } else { return false } }
     }
 
+    /// One token found and judged, not yet opened.
+    struct Judged {
+        var reference: String
+        var lookup: [UInt8]
+        var stored: StoredToken?
+        var verdict: Gate.Verdict
+    }
+
     static func judge(_ token: String, reader: any StoreReader, purpose: String, caller: Caller, policy: Policy,
-                      keyring: Keyring, now: Int64) throws -> Pending {
+                      keyring: Keyring, now: Int64) throws -> Judged {
         guard token.utf8.count <= maxTokenBytes else {
-            return Pending(reference: "ref:oversized", kind: nil, outcome: .error(.notFound))
+            return Judged(reference: "ref:oversized", lookup: [], stored: nil, verdict: .notFound)
         }
         let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
         let reference = TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup)
         let rows = try reader.tokens(lookup: lookup)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
-        switch Gate.judge(stored, purpose: purpose, caller: caller, policy: policy, now: now) {
+        return Judged(reference: reference, lookup: lookup, stored: stored,
+                      verdict: Gate.judge(stored, purpose: purpose, caller: caller, policy: policy, now: now))
+    }
+
+    /// Opens a granted token (only a grant can); anything else becomes its error item.
+    static func open(_ judged: Judged, keyring: Keyring) throws -> Pending {
+        let kind = judged.stored?.token.kind
+        switch judged.verdict {
         case .notFound:
-            return Pending(reference: reference, kind: stored?.token.kind, outcome: .error(.notFound))
+            return Pending(reference: judged.reference, kind: kind, outcome: .error(.notFound))
         case .deny:
-            return Pending(reference: reference, kind: stored?.token.kind, outcome: .error(.denied))
+            return Pending(reference: judged.reference, kind: kind, outcome: .error(.denied))
         case .grant(let grant):
-            let stored = stored!
-            let claim = stored.token.limits.maxReveals == nil ? nil : (lookup, stored.subject.id)
+            let stored = judged.stored!
+            let claim = stored.token.limits.maxReveals == nil ? nil : (judged.lookup, stored.subject.id)
             let opened: Result<String, VaultError> = Result { () throws(VaultError) -> String in
                 let dek = try VaultCipher.dataKey(of: stored.subject, keyring: keyring)
                 return try VaultCipher.open(stored, dek: dek, grant: grant)
             }
             switch opened {
             case .success(let value):
-                return Pending(reference: reference, kind: stored.token.kind, outcome: .value(value, grant.mode), claim: claim)
+                return Pending(reference: judged.reference, kind: kind, outcome: .value(value, grant.mode), claim: claim)
             case .failure(let error):
                 guard error.code == .integrity else { throw error }
-                return Pending(reference: reference, kind: stored.token.kind, outcome: .error(.integrity))
+                return Pending(reference: judged.reference, kind: kind, outcome: .error(.integrity))
             }
         }
     }
@@ -116,6 +138,7 @@ extension Vault {
         let audited = items.map { item -> AuditItem in
             let decision: String
             switch item.outcome {
+            case _ where outcome == "refused": decision = "refused"
             case .value(_, let mode): decision = mode.rawValue
             case .error(let failure): decision = failure.rawValue
             }

@@ -45,7 +45,7 @@ struct TokenWriter: Sendable {
                 lookup = Binding.lookup(token: token, key: keyring.lookupKey)
             } while try store.tokenExists(lookup: lookup)
         }
-        let ad = Binding.value(lookup: lookup, subject: record.name, kind: kind, dekVersion: record.dekVersion)
+        let ad = Binding.value(lookup: lookup, subject: record.name, kind: kind, dekVersion: record.dekVersion, limits: limits)
         let sealed = XChaCha20Poly1305.seal(Array(value.utf8), ad: ad, key: dek)
         try store.insertToken(TokenRecord(lookup: lookup, subjectID: record.id, kind: kind, mode: mode, sealed: sealed,
                                           limits: limits, createdAt: now))

@@ -47,6 +47,12 @@ extension Vault {
         try Self.validate(request.limits, now: clock.now())
         let normalized = try request.values.enumerated().map { (i, v) throws(VaultError) in try kind.normalize(v, index: i) }
         let mode = policy.tokenMode(for: kind)
+        // A deterministic token is shared by every equal value, of this subject and others, so it cannot carry
+        // one caller's limits: refuse them rather than let them be silently dropped or applied to everyone.
+        guard mode != .deterministic || request.limits.isEmpty else {
+            throw VaultError(.invalidRequest, "limits cannot be set on deterministic tokens: equal values share one token",
+                             hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token").with(field: "limits")
+        }
 
         let keyring = self.keyring
         let now = clock.now()

@@ -14,7 +14,7 @@ enum VaultCipher {
     /// Opens a value for the gate. `grant` is proof that the policy allowed this reveal.
     static func open(_ stored: StoredToken, dek: SecureBytes, grant: RevealGrant) throws(VaultError) -> String {
         let ad = Binding.value(lookup: stored.token.lookup, subject: stored.subject.name, kind: stored.token.kind,
-                               dekVersion: stored.subject.dekVersion)
+                               dekVersion: stored.subject.dekVersion, limits: stored.token.limits)
         let plain = try XChaCha20Poly1305.open(stored.token.sealed, ad: ad, key: dek)
         let value = String(decoding: plain, as: UTF8.self)
         switch grant.mode {
@@ -28,7 +28,7 @@ enum VaultCipher {
     static func matches(_ stored: StoredToken, value: String, keyring: Keyring) throws(VaultError) -> Bool {
         let dek = try dataKey(of: stored.subject, keyring: keyring)
         let ad = Binding.value(lookup: stored.token.lookup, subject: stored.subject.name, kind: stored.token.kind,
-                               dekVersion: stored.subject.dekVersion)
+                               dekVersion: stored.subject.dekVersion, limits: stored.token.limits)
         var plain = try XChaCha20Poly1305.open(stored.token.sealed, ad: ad, key: dek)
         defer { ConstantTime.wipe(&plain) }
         return ConstantTime.equal(plain, Array(value.utf8))
