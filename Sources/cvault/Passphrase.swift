@@ -13,7 +13,7 @@ enum Passphrase {
             var bytes = try FileSafety.readAll(file, what: "passphrase file")
             if bytes.last == 0x0A { bytes.removeLast() }
             if bytes.last == 0x0D { bytes.removeLast() }
-            return SecureBytes(consuming: &bytes)
+            return try guarded(&bytes)
         }
         if let env = ProcessInfo.processInfo.environment["CVAULT_PASSPHRASE"], !env.isEmpty {
             var bytes = Array(env.utf8)
@@ -49,6 +49,16 @@ enum Passphrase {
         var c: UInt8 = 0
         while Glibc.read(fd, &c, 1) == 1, c != 0x0A { bytes.append(c) }
         c = 0
+        return try guarded(&bytes)
+    }
+
+    /// Moves the bytes into guarded memory. An empty passphrase is refused here: guarded memory cannot
+    /// hold zero bytes (`SecureBytes` stops the process), and an empty file or line is a mistake anyway.
+    private static func guarded(_ bytes: inout [UInt8]) throws(VaultError) -> SecureBytes {
+        guard !bytes.isEmpty else {
+            throw VaultError(.invalidRequest, "the passphrase is empty",
+                             hint: "put the passphrase in the file (one line), or type it at the prompt")
+        }
         return SecureBytes(consuming: &bytes)
     }
 }

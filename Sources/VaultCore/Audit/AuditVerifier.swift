@@ -91,6 +91,13 @@ public enum AuditVerifier {
         } else if let head, !headChecked {
             report.problem = "the log ends at record \(report.records) but the exported head is record \(head.seq): "
                 + "records \(report.records + 1)...\(head.seq) were cut off"
+        } else if report.records > 0, report.seals == 0 || report.unsealedTail >= AuditChain.sealEveryRecords {
+            // `AuditChain.append` seals record 1 and then at least every `sealEveryRecords` records, in the
+            // transaction that writes them. A longer unsealed stretch means seals were deleted, and the records
+            // after the last one left could have been rewritten by anyone able to write the database.
+            let first = report.lastSealedSeq + 1
+            report.problem = "records \(first)...\(report.records) are covered by no seal, though cvault seals record 1 "
+                + "and at least every \(AuditChain.sealEveryRecords) records: seals were deleted and these records may have been rewritten"
         }
         return report
     }
