@@ -32,6 +32,19 @@ enum CVaultProcess {
     /// pipe; the files are removed before this returns (they may hold revealed values).
     static func run(_ arguments: [String], environment: [String: String], stdin: String? = nil,
                     directory: String? = nil) async throws -> CVaultRun {
+        await ProcessSlots.shared.acquire()
+        do {
+            let run = try await runNow(arguments, environment: environment, stdin: stdin, directory: directory)
+            await ProcessSlots.shared.release()
+            return run
+        } catch {
+            await ProcessSlots.shared.release()
+            throw error
+        }
+    }
+
+    private static func runNow(_ arguments: [String], environment: [String: String], stdin: String?,
+                               directory: String?) async throws -> CVaultRun {
         let scratch = try makeTemporaryFolder(prefix: "cvault-run")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let outPath = scratch + "/stdout", errPath = scratch + "/stderr", inPath = scratch + "/stdin"
@@ -122,4 +135,29 @@ func makeTemporaryFolder(prefix: String) throws -> String {
         throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "mkdtemp failed: errno \(errno)"])
     }
     return String(cString: made)
+}
+
+/// Caps how many `cvault` processes run at once. Tests run in parallel, and every command that opens a
+/// keyring runs Argon2id over 256 MiB: unbounded, a full run would start dozens at once on a shared 2-core
+/// machine. More than twice the cores buys no speed for CPU-bound work.
+actor ProcessSlots {
+    static let shared = ProcessSlots(limit: 2 * max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { free = limit }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the slot straight to the longest waiter, if any.
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
+    }
 }

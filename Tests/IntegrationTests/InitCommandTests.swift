@@ -39,6 +39,24 @@ struct InitCommandTests {
         }
     }
 
+    @Test("a failed init leaves no half-made vault behind: running it again with a good passphrase works")
+    func failedInitCanBeRetried() async throws {
+        try await VaultFixture.with(initialized: false) { vault in
+            let short = try await vault.cvault("init", environment: ["CVAULT_PASSPHRASE": "too-short"])
+            #expect(short.status == 1)
+            #expect(short.errorLines == ["cvault: error: the passphrase is shorter than 12 characters"])
+            expectNoLeak(short, of: ["too-short"], "short passphrase")
+            #expect(!FileManager.default.fileExists(atPath: vault.keyring))
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: vault.data)) ?? []
+            #expect(left.isEmpty, "files left in data/: \(left)")
+
+            let retry = try await vault.cvault("init")
+            #expect(retry.status == 0, "\(retry.stderr)")
+            #expect(permissions(vault.keyring) == 0o600)
+            #expect(permissions(vault.database) == 0o600)
+        }
+    }
+
     @Test("refuses when only the database exists, and creates no keyring")
     func initRefusesAnExistingDatabase() async throws {
         try await VaultFixture.with(initialized: false) { vault in
