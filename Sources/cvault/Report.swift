@@ -21,7 +21,7 @@ func printError(_ message: String, hint: String? = nil) {
     FileHandle.standardError.write(text)
 }
 
-/// Exit codes: 1 for most errors, 2 for usage (argument-parser's), 3 for integrity and audit failures, so
+/// Exit codes: 1 for most errors, 64 for usage (argument-parser's EX_USAGE), 3 for integrity and audit failures, so
 /// scripts can tell "the data is not what was written" from ordinary errors.
 func exitCode(for code: VaultError.Code) -> Int32 {
     switch code {
