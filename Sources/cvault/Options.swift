@@ -16,10 +16,28 @@ struct VaultLocation: ParsableArguments {
     var databasePath: String { dataFolder + "/cvault.db" }
 }
 
-/// How to open the keyring.
+/// How to open the keyring: a passphrase, or Shamir shares for a keyring sealed by `init --shares`.
 struct UnsealOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (mode 0600); else CVAULT_PASSPHRASE, else a prompt.", valueName: "file"))
     var passphraseFile: String?
+
+    @Option(name: .customLong("unseal-share"), help: ArgumentHelp("A share file (mode 0600), repeated up to the threshold, for a keyring sealed by shares.", valueName: "file"))
+    var unsealShares: [String] = []
+
+    /// The credential for the keyring at `path`: shares if given or if the keyring needs them, else the passphrase.
+    func credential(keyringPath path: String) throws -> UnsealCredential {
+        if !unsealShares.isEmpty {
+            return .shares(try unsealShares.map { file throws -> UnsealShare in
+                try FileSafety.requirePrivate(file, what: "share file")
+                return try UnsealShare.parse(String(decoding: FileSafety.readAll(file, what: "share file"), as: UTF8.self), source: file)
+            })
+        }
+        let keyring = try KeyringFile.read(at: path)
+        if keyring.seal.method == "shamir" {
+            return .shares(try Passphrase.promptShares(threshold: keyring.seal.threshold ?? 2))
+        }
+        return .passphrase(try Passphrase.read(file: passphraseFile))
+    }
 }
 
 /// The policy file.

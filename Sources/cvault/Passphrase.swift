@@ -7,7 +7,7 @@ import VaultCore
 /// Where the operator's passphrase comes from, in order: `--passphrase-file FILE`, `CVAULT_PASSPHRASE`, or a
 /// no-echo prompt on the terminal. It goes straight into guarded memory; copies made on the way are wiped.
 enum Passphrase {
-    static func read(file: String?, confirm: Bool = false) throws -> SecureBytes {
+    static func read(file: String?, confirm: Bool = false, ignoreEnvironment: Bool = false) throws -> SecureBytes {
         if let file {
             try FileSafety.requirePrivate(file, what: "passphrase file")
             var bytes = try FileSafety.readAll(file, what: "passphrase file")
@@ -15,7 +15,7 @@ enum Passphrase {
             if bytes.last == 0x0D { bytes.removeLast() }
             return try guarded(&bytes)
         }
-        if let env = ProcessInfo.processInfo.environment["CVAULT_PASSPHRASE"], !env.isEmpty {
+        if !ignoreEnvironment, let env = ProcessInfo.processInfo.environment["CVAULT_PASSPHRASE"], !env.isEmpty {
             var bytes = Array(env.utf8)
             return SecureBytes(consuming: &bytes)
         }
@@ -31,6 +31,18 @@ enum Passphrase {
             }
         }
         return first
+    }
+
+    /// Asks for `threshold` shares on the terminal, one per line, without echo.
+    static func promptShares(threshold: Int) throws -> [UnsealShare] {
+        guard isatty(STDIN_FILENO) == 1 else {
+            throw VaultError(.invalidRequest, "this keyring is sealed by shares and none were given",
+                             hint: "pass --unseal-share FILE \(threshold) times, or run on a terminal to type them")
+        }
+        return try (1...threshold).map { i throws -> UnsealShare in
+            let line = try prompt("unseal share \(i) of \(threshold): ")
+            return try line.withUnsafeBytes { try UnsealShare.parse(String(decoding: $0, as: UTF8.self), source: "share \(i)") }
+        }
     }
 
     /// Reads one line from /dev/tty with echo off, restoring the terminal even on error.

@@ -16,7 +16,7 @@ struct VaultSession {
     static func open(_ location: VaultLocation, _ unseal: UnsealOptions, policy: PolicyOption) async throws -> VaultSession {
         let policies = try loadPolicy(policy)
         let store = try SQLiteStore.open(at: location.databasePath)
-        let keyring = try Keyring.open(at: location.keyringPath, credential: .passphrase(Passphrase.read(file: unseal.passphraseFile)))
+        let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
         let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
         let caller = try vault.caller(uid: getuid())
         return VaultSession(vault: vault, store: store, caller: caller)
@@ -38,6 +38,29 @@ struct VaultSession {
         // After an erase: old WAL frames hold the erased rows' pages until a checkpoint, and with
         // secure_delete the checkpoint leaves zeros in their place.
         if checkpoint { try? await store.checkpoint() }
+        await store.close()
+    }
+}
+
+/// An opened vault for an admin command (keys, verify): no policy, no caller; audit records carry the uid.
+struct AdminSession {
+    let vault: Vault
+    let store: SQLiteStore
+
+    static func open(_ location: VaultLocation, _ unseal: UnsealOptions) async throws -> AdminSession {
+        let store = try SQLiteStore.open(at: location.databasePath)
+        let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
+        let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
+                          logger: quietLogger())
+        return AdminSession(vault: vault, store: store)
+    }
+
+    func audit(_ event: String, outcome: String = "ok", detail: String) async throws {
+        try await vault.audit(event, caller: nil, outcome: outcome, detail: detail + " (by uid \(getuid()))")
+    }
+
+    func finish() async throws {
+        try await vault.sealAudit()
         await store.close()
     }
 }

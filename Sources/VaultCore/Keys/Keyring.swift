@@ -3,6 +3,8 @@ import Foundation
 /// What opens a keyring: the operator's passphrase, or enough Shamir shares of the unseal secret.
 public enum UnsealCredential: Sendable {
     case passphrase(SecureBytes)
+    /// At least the threshold of distinct shares written by `init --shares`.
+    case shares([UnsealShare])
 }
 
 /// Argon2id cost for sealing the root key under a passphrase.
@@ -28,7 +30,7 @@ public final class Keyring: Sendable {
 
     public static let minimumPassphraseBytes = 12
 
-    private init(path: String, file: KeyringFile, root: SecureBytes, material: KeyMaterial) {
+    init(path: String, file: KeyringFile, root: SecureBytes, material: KeyMaterial) {
         self.path = path
         self.file = file
         self.root = root
@@ -62,11 +64,18 @@ public final class Keyring: Sendable {
             throw VaultError(.alreadyInitialized, "a keyring already exists at \(path)",
                              hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault")
         }
-        let created = iso8601(now)
         let root = SecureBytes(randomCount: 32)
+        return try create(at: path, root: root, seal: try sealRoot(root, credential: credential, kdf: kdf), now: now)
+    }
+
+    private static func create(at path: String, root: SecureBytes, seal: SealInfo, now: Date) throws(VaultError) -> Keyring {
+        if FileManager.default.fileExists(atPath: path) {
+            throw VaultError(.alreadyInitialized, "a keyring already exists at \(path)",
+                             hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault")
+        }
+        let created = iso8601(now)
         let material = KeyMaterial(keks: [1: SecureBytes(randomCount: 32)], tokenKeys: [1: SecureBytes(randomCount: 32)],
                                    lookupKey: SecureBytes(randomCount: 32), auditSeed: SecureBytes(randomCount: 32))
-        let seal = try sealRoot(root, credential: credential, kdf: kdf)
         let signer = Ed25519.SigningKey(seed: material.auditSeed)
         var file = KeyringFile(
             format: KeyringFile.formatName, formatVersion: 1, generation: 1, seal: seal,
@@ -74,8 +83,16 @@ public final class Keyring: Sendable {
             tokenKeys: [KeyVersionInfo(version: 1, state: .active, created: created)],
             auditPublicKey: Hex.encode(signer.publicKey), sealedKeys: "")
         file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
-        try FileSafety.writeAtomically(file.encoded(), to: path)
+        try FileSafety.writeAtomically(file.encoded(), to: path, replace: false)
         return Keyring(path: path, file: file, root: root, material: material)
+    }
+
+    /// Creates a new keyring whose root key is sealed under a secret split into `count` Shamir shares, any
+    /// `threshold` of which open it. The shares are returned once and never stored by the vault.
+    public static func createWithShares(at path: String, threshold: Int, count: Int, now: Date = Date()) throws(VaultError) -> (Keyring, [UnsealShare]) {
+        let root = SecureBytes(randomCount: 32)
+        let (seal, shares) = try sealRootWithShares(root, threshold: threshold, count: count)
+        return (try create(at: path, root: root, seal: seal, now: now), shares)
     }
 
     /// Opens the keyring at `path`. A wrong passphrase is `.wrongPassphrase`; an edited file is `.integrity`.
@@ -114,6 +131,8 @@ public final class Keyring: Sendable {
 
     static func sealRoot(_ root: SecureBytes, credential: UnsealCredential, kdf: PassphraseKDF) throws(VaultError) -> SealInfo {
         switch credential {
+        case .shares:
+            throw VaultError(.invalidRequest, "existing shares cannot seal a new keyring", hint: "use createWithShares or a passphrase")
         case .passphrase(let passphrase):
             guard passphrase.count >= minimumPassphraseBytes else {
                 throw VaultError(.invalidRequest, "the passphrase is shorter than \(minimumPassphraseBytes) characters",
@@ -128,8 +147,42 @@ public final class Keyring: Sendable {
         }
     }
 
+    /// Seals the root key under BLAKE2b-derived key of a fresh 32-byte secret, and splits the secret.
+    static func sealRootWithShares(_ root: SecureBytes, threshold: Int, count: Int) throws(VaultError) -> (SealInfo, [UnsealShare]) {
+        guard (2...16).contains(threshold), (threshold...16).contains(count) else {
+            throw VaultError(.invalidRequest, "shares must be 2 to 16 with a threshold from 2 to the number of shares",
+                             hint: "for example --shares 5 --threshold 3")
+        }
+        let secret = SecureBytes(randomCount: 32)
+        let setID = Hex.encode(SecureRandom.bytes(8))
+        var seal = SealInfo(method: "shamir", kdf: nil, salt: setID, opslimit: nil, memlimit: nil,
+                            threshold: threshold, shares: count, sealedRoot: "")
+        let key = BLAKE2b.deriveKey(from: secret, label: shamirLabel)
+        seal.sealedRoot = Data(XChaCha20Poly1305.seal(root, ad: seal.associatedData, key: key)).base64EncodedString()
+        let shares = Shamir.split(secret, threshold: threshold, count: count).map {
+            UnsealShare(setID: setID, threshold: threshold, index: $0.x, y: $0.y)
+        }
+        return (seal, shares)
+    }
+
+    /// Domain label turning the recovered Shamir secret into the key that seals the root key.
+    static let shamirLabel = "cvault.shamir.unseal.v1"
+
     static func unsealRoot(_ seal: SealInfo, credential: UnsealCredential, path: String) throws(VaultError) -> SecureBytes {
         switch credential {
+        case .shares(let shares):
+            guard seal.method == "shamir" else {
+                throw VaultError(.keyring, "keyring \(path) is sealed by a passphrase, not by shares", hint: "open it with its passphrase")
+            }
+            guard let sealed = Data(base64Encoded: seal.sealedRoot) else { throw malformed(path) }
+            let secret = try UnsealShare.combine(shares, seal: seal)
+            let key = BLAKE2b.deriveKey(from: secret, label: shamirLabel)
+            do {
+                return try XChaCha20Poly1305.openKey([UInt8](sealed), ad: seal.associatedData, key: key)
+            } catch {
+                throw VaultError(.wrongPassphrase, "the shares do not open keyring \(path) (one is altered, or they are of another vault)",
+                                 hint: "check each share against its original")
+            }
         case .passphrase(let passphrase):
             guard seal.method == "passphrase", seal.kdf == Argon2id.algorithmName,
                   let saltText = seal.salt, let salt = Data(base64Encoded: saltText), salt.count == Argon2id.saltBytes,
@@ -138,6 +191,12 @@ public final class Keyring: Sendable {
                                  hint: "open it with the unseal method it was created with")
             }
             guard let sealed = Data(base64Encoded: seal.sealedRoot) else { throw malformed(path) }
+            // Parameters are authenticated only once the root opens, so bound them first: an edited keyring
+            // must fail fast, not run Argon2id for hours.
+            guard ops <= 64, mem <= 64 << 30 else {
+                throw VaultError(.keyring, "keyring \(path) asks for implausible Argon2id parameters (opslimit \(ops), memlimit \(mem >> 20) MiB)",
+                                 hint: "the keyring was altered; restore it from its backup")
+            }
             let key = try Argon2id.deriveKey(passphrase: passphrase, salt: [UInt8](salt), opsLimit: ops, memLimit: mem)
             do {
                 return try XChaCha20Poly1305.openKey([UInt8](sealed), ad: seal.associatedData, key: key)

@@ -13,6 +13,10 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
     public let index: UInt8
     let y: SecureBytes
 
+    init(setID: String, threshold: Int, index: UInt8, y: SecureBytes) {
+        self.setID = setID; self.threshold = threshold; self.index = index; self.y = y
+    }
+
     static let prefix = "cvault-share-v1"
 
     public var description: String { "UnsealShare(set \(setID), \(index) of threshold \(threshold), redacted)" }

@@ -43,7 +43,9 @@ public enum FileSafety {
     /// Writes `bytes` to `path` atomically and durably: a private temporary file in the same folder,
     /// fsync, rename over the target, fsync of the folder. A crash leaves the old file or the new one,
     /// never a mix.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(VaultError) {
+    /// With `replace: false` the final step is `link(2)`, which fails if the target exists, so two processes
+    /// creating the same file at once cannot overwrite each other (`.alreadyInitialized`).
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, replace: Bool = true) throws(VaultError) {
         let folder = (path as NSString).deletingLastPathComponent
         let temp = path + ".tmp"
         unlink(temp)  // a stale temporary from a crash is never the live file
@@ -61,7 +63,19 @@ public enum FileSafety {
         ok = ok && fsync(fd) == 0
         close(fd)
         guard ok else { unlink(temp); throw ioError("write", temp) }
-        guard rename(temp, path) == 0 else { unlink(temp); throw ioError("rename into", path) }
+        if replace {
+            guard rename(temp, path) == 0 else { unlink(temp); throw ioError("rename into", path) }
+        } else {
+            let linked = link(temp, path) == 0
+            let exists = errno == EEXIST
+            unlink(temp)
+            if !linked {
+                if exists {
+                    throw VaultError(.alreadyInitialized, "\(path) already exists", hint: "cvault never overwrites it; remove it yourself only if you mean to")
+                }
+                throw ioError("create", path)
+            }
+        }
         try syncFolder(folder.isEmpty ? "." : folder)
     }
 

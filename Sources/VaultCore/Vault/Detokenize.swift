@@ -21,6 +21,12 @@ extension Vault {
     /// Turns tokens back into values or masks, through the gate. The audit record of every decision is durable
     /// before this returns, and if it cannot be written nothing is revealed.
     public func detokenize(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem] {
+        try await withCurrentKeys { () async throws(VaultError) -> [RevealItem] in
+            try await self.detokenizeOnce(tokens, purpose: purpose, caller: caller)
+        }
+    }
+
+    private func detokenizeOnce(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem] {
         try Self.validatePurpose(purpose)
         let policy = self.policy
         let limits = policy.limits(for: caller.identity)

@@ -21,6 +21,10 @@ extension Vault {
     /// Validates and normalizes every value, then stores them all in one durable transaction and returns one
     /// token per value, in order. Any invalid value fails the whole batch and nothing is stored.
     public func tokenize(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
+        try await withCurrentKeys { () async throws(VaultError) -> [String] in try await self.tokenizeOnce(request, caller: caller) }
+    }
+
+    private func tokenizeOnce(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
         let policy = self.policy
         let kind = request.kind
         let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)

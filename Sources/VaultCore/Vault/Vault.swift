@@ -45,6 +45,18 @@ public final class Vault: Sendable {
         return fresh.generation
     }
 
+    /// Runs `body`; if it needed a KEK version this process does not hold yet (another process rotated and
+    /// already rewrapped data keys under it), re-reads the keyring and runs it once more. Nothing was written
+    /// or revealed by the failed attempt: the missing key stops it before either.
+    func withCurrentKeys<T>(_ body: () async throws(VaultError) -> T) async throws(VaultError) -> T {
+        do {
+            return try await body()
+        } catch where error.code == .sealed {
+            guard try reloadKeyringIfChanged() != nil else { throw error }
+            return try await body()
+        }
+    }
+
     /// Matches a transport uid against the policy. Unknown uids get `.unknownIdentity`.
     public func caller(uid: UInt32) throws(VaultError) -> Caller {
         guard let identity = policy.identity(uid: uid) else {

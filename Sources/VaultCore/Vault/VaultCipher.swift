@@ -23,6 +23,16 @@ enum VaultCipher {
         }
     }
 
+    /// Whether a stored value authenticates under its data key and associated data. The plaintext is wiped
+    /// at once and never returned: this is for `verify`, which reveals nothing and so needs no grant.
+    static func authenticates(_ stored: StoredToken, dek: SecureBytes) -> Bool {
+        let ad = Binding.value(lookup: stored.token.lookup, subject: stored.subject.name, kind: stored.token.kind,
+                               dekVersion: stored.subject.dekVersion, limits: stored.token.limits)
+        guard var plain = try? XChaCha20Poly1305.open(stored.token.sealed, ad: ad, key: dek) else { return false }
+        ConstantTime.wipe(&plain)
+        return true
+    }
+
     /// Whether `stored` holds `value` (the deterministic-token collision check). Constant-time comparison:
     /// the stored value is secret.
     static func matches(_ stored: StoredToken, value: String, keyring: Keyring) throws(VaultError) -> Bool {

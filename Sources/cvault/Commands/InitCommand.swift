@@ -6,11 +6,19 @@ import VaultSQLite
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a new vault: a keyring sealed by your passphrase, and an empty database.",
+        abstract: "Create a new vault: a keyring sealed by your passphrase (or by Shamir shares), and an empty database.",
         discussion: "Refuses to overwrite an existing keyring or database. Folders are created 0700, files 0600.")
 
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
+    @Option(help: ArgumentHelp("Seal with a secret split into this many Shamir shares instead of a passphrase.", valueName: "n")) var shares: Int?
+    @Option(help: ArgumentHelp("How many shares open the vault (with --shares).", valueName: "k")) var threshold: Int?
+    @Option(help: ArgumentHelp("Write each share to its own file (mode 0600) in this new folder; else print each once.", valueName: "dir")) var shareDir: String?
+
+    func validate() throws {
+        guard (shares == nil) == (threshold == nil) else { throw ValidationError("--shares and --threshold go together") }
+        if shareDir != nil && shares == nil { throw ValidationError("--share-dir needs --shares and --threshold") }
+    }
 
     func run() async throws {
         try await reporting {
@@ -18,14 +26,22 @@ struct InitCommand: AsyncParsableCommand {
                 throw VaultError(.alreadyInitialized, "a vault already exists: \(path)",
                                  hint: "cvault never overwrites a vault; use other --keys/--data folders for a new one")
             }
-            let passphrase = try Passphrase.read(file: unseal.passphraseFile, confirm: true)
+            let passphrase = shares == nil ? try Passphrase.read(file: unseal.passphraseFile, confirm: true) : nil
+            if let shareDir, FileManager.default.fileExists(atPath: shareDir) {
+                throw VaultError(.alreadyInitialized, "\(shareDir) already exists", hint: "name a new folder for the shares")
+            }
             try FileSafety.makePrivateFolder(location.keysFolder)
             try FileSafety.makePrivateFolder(location.dataFolder)
             let store = try SQLiteStore.create(at: location.databasePath)
             var keyringCreated = false
             let keyring: Keyring
+            var split: [UnsealShare] = []
             do {
-                keyring = try Keyring.create(at: location.keyringPath, credential: .passphrase(passphrase))
+                if let passphrase {
+                    keyring = try Keyring.create(at: location.keyringPath, credential: .passphrase(passphrase))
+                } else {
+                    (keyring, split) = try Keyring.createWithShares(at: location.keyringPath, threshold: threshold!, count: shares!)
+                }
                 keyringCreated = true
                 let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()), logger: quietLogger())
                 try await vault.audit("init", caller: nil, detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))")
@@ -42,9 +58,29 @@ struct InitCommand: AsyncParsableCommand {
                 if keyringCreated { unlink(location.keyringPath) }
                 throw error
             }
-            print("created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)")
+            if split.isEmpty {
+                print("created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)")
+            } else {
+                print("created keyring \(location.keyringPath) (KEK v1 active, sealed by \(split.count) shares, any \(threshold!) open it)")
+                try handOut(split)
+            }
             print("created database \(location.databasePath)")
             print("audit public key \(Hex.encode(keyring.auditPublicKey))")
+        }
+    }
+
+    /// Shares are written once, each to its own file, or printed once; the vault keeps none of them.
+    private func handOut(_ split: [UnsealShare]) throws {
+        if let shareDir {
+            try FileSafety.makePrivateFolder(shareDir)
+            for share in split {
+                let path = "\(shareDir)/cvault-share-\(share.index).txt"
+                try FileSafety.writeAtomically(Array((share.encoded() + "\n").utf8), to: path, replace: false)
+                print("wrote share \(share.index) to \(path): give it to its holder and delete this copy")
+            }
+        } else {
+            print("the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:")
+            for share in split { print(share.encoded()) }
         }
     }
 }

@@ -7,7 +7,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Inspect and manage the key hierarchy.",
-        subcommands: [ListKeys.self])
+        subcommands: [ListKeys.self, Rotate.self, Rewrap.self, Retire.self, RotateTokenKey.self, ChangePassphrase.self])
 }
 
 extension KeysCommand {

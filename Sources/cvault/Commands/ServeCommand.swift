@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
             let store = try SQLiteStore.open(at: location.databasePath)
-            let keyring = try Keyring.open(at: location.keyringPath, credential: .passphrase(Passphrase.read(file: unseal.passphraseFile)))
+            let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
             let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger)
             try await vault.audit("policy_load", caller: nil, detail: "\(policyPath) at start")
 

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusive lock (`flock`) on `<keyring>.lock`, held while a keyring is read, changed and written, so
+/// two admins rotating at once cannot both write generation N+1 and lose one change.
+final class KeyringLock {
+    private let fd: Int32
+
+    init(keyringPath: String) throws(VaultError) {
+        let path = keyringPath + ".lock"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileSafety.ioError("open lock file", path) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(fd)
+                throw FileSafety.ioError("lock", path)
+            }
+        }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+import VaultSQLite
+
+/// What a backup folder holds besides the database copy: enough to check the copy before restoring it.
+struct BackupManifest: Codable {
+    var format = "cvault-backup-v1"
+    var created: String
+    var source: String
+    var subjects: Int
+    var tokens: Int
+    var auditRecords: Int
+    /// Hex BLAKE2b-256 of cvault.db as written.
+    var databaseHash: String
+    /// The keyring generation and KEK versions the data keys in this copy need.
+    var keyringGeneration: Int
+    var kekVersionsNeeded: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case format, created, source, subjects, tokens
+        case auditRecords = "audit_records"
+        case databaseHash = "database_hash"
+        case keyringGeneration = "keyring_generation"
+        case kekVersionsNeeded = "kek_versions_needed"
+    }
+
+    static func hash(of path: String) throws(VaultError) -> String {
+        Hex.encode(BLAKE2b.hash(try FileSafety.readAll(path, what: "database copy"), outputLength: 32))
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the database consistently while the server runs (SQLite's online backup), with a manifest.",
+        discussion: "The keyring is NOT in the backup: back it up separately and store it apart (docs/OPERATIONS.md). Needs no passphrase.")
+
+    @OptionGroup var location: VaultLocation
+    @Argument(help: "A new folder for the backup.") var destination: String
+
+    func run() async throws {
+        try await reporting {
+            guard !FileManager.default.fileExists(atPath: destination) else {
+                throw VaultError(.alreadyInitialized, "\(destination) already exists", hint: "name a new folder for each backup")
+            }
+            let keyring = try KeyringFile.read(at: location.keyringPath)
+            try FileSafety.makePrivateFolder(destination)
+            let copy = destination + "/cvault.db"
+            let store = try SQLiteStore.open(at: location.databasePath)
+            try await store.backup(to: copy)
+            await store.close()
+            let backup = try SQLiteStore.open(at: copy)
+            let stats = try await backup.read { try $0.stats() }
+            await backup.close()
+            let manifest = BackupManifest(
+                created: VaultClock.iso8601(VaultClock.system.now()), source: location.databasePath,
+                subjects: stats.subjects, tokens: stats.tokens, auditRecords: stats.auditRecords,
+                databaseHash: try BackupManifest.hash(of: copy), keyringGeneration: keyring.generation,
+                kekVersionsNeeded: stats.dataKeysByKEK.keys.sorted())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try FileSafety.writeAtomically(Array(try encoder.encode(manifest)) + [0x0A], to: destination + "/manifest.json", replace: false)
+            print("backed up \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records to \(destination)")
+            print("the keyring is not in the backup: keep a copy of \(location.keyringPath) (generation \(keyring.generation)) apart from it")
+        }
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Bring a backup's database into an empty data folder, after checking it against its manifest.",
+        discussion: "Then run `cvault verify` with the keyring to check every row and the audit chain.")
+
+    @OptionGroup var location: VaultLocation
+    @Argument(help: "A folder written by `cvault backup`.") var source: String
+
+    func run() async throws {
+        try await reporting {
+            let manifestBytes = try FileSafety.readAll(source + "/manifest.json", what: "backup manifest")
+            guard let manifest = try? JSONDecoder().decode(BackupManifest.self, from: Data(manifestBytes)),
+                  manifest.format == "cvault-backup-v1" else {
+                throw VaultError(.invalidRequest, "\(source) has no valid cvault backup manifest", hint: "give a folder written by `cvault backup`")
+            }
+            let copy = source + "/cvault.db"
+            guard try BackupManifest.hash(of: copy) == manifest.databaseHash else {
+                throw VaultError(.integrity, "\(copy) does not match its manifest's hash (altered or incomplete)",
+                                 hint: "restore from another backup")
+            }
+            if FileManager.default.fileExists(atPath: location.databasePath) {
+                throw VaultError(.alreadyInitialized, "\(location.databasePath) already exists",
+                                 hint: "restore only into an empty data folder; move the current database away first")
+            }
+            try FileSafety.makePrivateFolder(location.dataFolder)
+            try FileSafety.writeAtomically(try FileSafety.readAll(copy, what: "database copy"), to: location.databasePath, replace: false)
+            let store = try SQLiteStore.open(at: location.databasePath)
+            let stats = try await store.read { try $0.stats() }
+            await store.close()
+            guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens, stats.auditRecords == manifest.auditRecords else {
+                throw VaultError(.integrity, "the restored database's counts differ from the manifest", hint: "restore from another backup")
+            }
+            print("restored \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records into \(location.databasePath)")
+            print("it needs KEK version(s) \(manifest.kekVersionsNeeded.map { "v\($0)" }.joined(separator: ", ")); run `cvault verify` to check every row")
+        }
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Authenticate every stored row under the keyring and verify the audit chain; exit 3 on any failure.",
+        discussion: "Reveals nothing: each value is opened into memory that is wiped at once.")
+
+    @OptionGroup var location: VaultLocation
+    @OptionGroup var unseal: UnsealOptions
+
+    func run() async throws {
+        try await reporting {
+            let session = try await AdminSession.open(location, unseal)
+            let report = try await session.vault.verifyAll()
+            await session.store.close()
+            for example in report.examples { FileHandle.standardError.write("cvault: error: fails authentication: \(example)\n") }
+            guard report.failures == 0 else {
+                throw VaultError(.integrity, "\(report.failures) of \(report.tokens) token rows fail authentication",
+                                 hint: "restore them from a backup; the rows named above were altered or moved")
+            }
+            guard report.audit.ok else {
+                throw VaultError(.audit, "audit log is NOT intact: \(report.audit.problem!)", hint: "run `cvault audit verify` for details")
+            }
+            print("verified: \(report.tokens) tokens of \(report.subjects) subjects authenticate; audit log intact (\(report.audit.records) records)")
+        }
+    }
+}
