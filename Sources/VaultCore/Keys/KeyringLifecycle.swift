@@ -9,10 +9,7 @@ extension Keyring {
     /// wrapped with the new version from now on; existing ones keep working until `rewrap` moves them.
     public func rotateKEK(now: Date = Date()) throws(VaultError) -> Keyring {
         try update { file, material in
-            let next = (file.keks.map(\.version).max() ?? 0) + 1
-            for i in file.keks.indices where file.keks[i].state == .active { file.keks[i].state = .decryptOnly }
-            file.keks.append(KeyVersionInfo(version: next, state: .active, created: Self.iso8601(now)))
-            material.keks[next] = SecureBytes(randomCount: 32)
+            material.keks[Self.addActiveVersion(to: &file.keks, now: now)] = SecureBytes(randomCount: 32)
         }
     }
 
@@ -21,10 +18,7 @@ extension Keyring {
     /// tokens, so joins across the rotation break (docs/OPERATIONS.md).
     public func rotateTokenKey(now: Date = Date()) throws(VaultError) -> Keyring {
         try update { file, material in
-            let next = (file.tokenKeys.map(\.version).max() ?? 0) + 1
-            for i in file.tokenKeys.indices where file.tokenKeys[i].state == .active { file.tokenKeys[i].state = .decryptOnly }
-            file.tokenKeys.append(KeyVersionInfo(version: next, state: .active, created: Self.iso8601(now)))
-            material.tokenKeys[next] = SecureBytes(randomCount: 32)
+            material.tokenKeys[Self.addActiveVersion(to: &file.tokenKeys, now: now)] = SecureBytes(randomCount: 32)
         }
     }
 
@@ -68,6 +62,14 @@ extension Keyring {
     public func resealedWithShares(threshold: Int, count: Int) throws(VaultError) -> (Keyring, [UnsealShare]) {
         let (seal, shares) = try Self.sealRootWithShares(root, threshold: threshold, count: count)
         return (try update { file, _ in file.seal = seal }, shares)
+    }
+
+    /// Appends the next version as active and demotes the previous active one to decrypt-only.
+    private static func addActiveVersion(to infos: inout [KeyVersionInfo], now: Date) -> Int {
+        let next = (infos.map(\.version).max() ?? 0) + 1
+        for i in infos.indices where infos[i].state == .active { infos[i].state = .decryptOnly }
+        infos.append(KeyVersionInfo(version: next, state: .active, created: iso8601(now)))
+        return next
     }
 
     func update(_ change: (inout KeyringFile, inout KeyMaterial) throws(VaultError) -> Void) throws(VaultError) -> Keyring {
