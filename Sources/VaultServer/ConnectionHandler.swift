@@ -71,24 +71,24 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         let frame = queue[queueHead]
         queueHead += 1
         if queueHead > 64 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+        busy = true
+        tracker.requestStarted()
+        let dispatcher = self.dispatcher, uid = self.uid, limit = self.maxRequestBytes
+        let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
         switch frame {
         case .tooLarge:
-            let response = RPCError(code: -32004, data: [("limit", String(maxRequestBytes))]).response(id: .null, requestID: "r-too-large")
-            finish(LineOutcome(response: response, close: true), channel)
+            // Answered by the dispatcher: an unknown uid gets -32001 even for an over-long line (§2).
+            promise.completeWithTask { await dispatcher.tooLarge(uid: uid, limit: limit) }
         case .line(let buffer):
-            busy = true
-            tracker.requestStarted()
             let bytes = Array(buffer.readableBytesView)
-            let dispatcher = self.dispatcher, uid = self.uid
-            let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
             promise.completeWithTask { await dispatcher.handle(bytes, uid: uid) }
-            promise.futureResult.whenComplete { result in
-                self.busy = false
-                self.tracker.requestFinished()
-                switch result {
-                case .success(let outcome): self.finish(outcome, channel)
-                case .failure: self.finish(LineOutcome(response: nil, close: true), channel)
-                }
+        }
+        promise.futureResult.whenComplete { result in
+            self.busy = false
+            self.tracker.requestFinished()
+            switch result {
+            case .success(let outcome): self.finish(outcome, channel)
+            case .failure: self.finish(LineOutcome(response: nil, close: true), channel)
             }
         }
     }
