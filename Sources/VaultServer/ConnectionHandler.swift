@@ -23,6 +23,9 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var closing = false
     private var inputClosed = false
     private var readHeld = false
+    /// The future of the last answer written: writes complete in order, so when it completes every earlier
+    /// answer has gone out too.
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(uid: UInt32, dispatcher: RPCDispatcher, maxRequestBytes: Int, tracker: ConnectionTracker) {
         self.uid = uid
@@ -98,11 +101,11 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             var buffer = channel.allocator.buffer(capacity: text.utf8.count + 1)
             buffer.writeString(text)
             buffer.writeInteger(UInt8(ascii: "\n"))
-            channel.writeAndFlush(buffer, promise: nil)
+            lastWrite = channel.writeAndFlush(buffer)
         }
         if outcome.close {
             closing = true
-            channel.close(promise: nil)
+            closeAfterWrites(channel)
             return
         }
         runNext(channel)
@@ -120,7 +123,16 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func closeIfDone(_ channel: Channel) {
         guard (inputClosed || tracker.isDraining), !busy, queued == 0, !closing else { return }
         closing = true
-        channel.close(promise: nil)
+        closeAfterWrites(channel)
+    }
+
+    /// Closes once every answer written so far has left NIO's buffers. `close()` right away would drop the
+    /// answers still queued for a client that reads slowly (earlier responses, and the final -32004 or
+    /// -32001), or cut one in the middle of its line. A client that never reads keeps its connection
+    /// until it goes away (or until the shutdown grace ends).
+    private func closeAfterWrites(_ channel: Channel) {
+        guard let lastWrite else { channel.close(promise: nil); return }
+        lastWrite.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Called at shutdown on the channel's event loop: stop reading, answer what was received, close.

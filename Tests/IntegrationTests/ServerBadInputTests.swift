@@ -208,6 +208,36 @@ extension ServerSharedSuite {
             try expectServerIntact()
         }
 
+        /// A client that pipelines a lot and reads slowly still gets every answer before the server closes:
+        /// after an over-long line (then the -32004), or after it shut down its side.
+        @Test(arguments: [true, false])
+        func slowReaderGetsEveryAnswerBeforeTheClose(overlong: Bool) throws {
+            let connection = try RawConnection(server.socketPath)
+            connection.readChunkSize = 512
+            connection.readPauseMicroseconds = 5000
+            let count = 6000
+            var data = Array(String(repeating: requestLine(id: 1, method: "whoami") + "\n", count: count).utf8)
+            if overlong { data += [UInt8](repeating: UInt8(ascii: "x"), count: (1 << 20) + 2) }
+            // Fill every buffer before reading anything, then send the rest while reading slowly.
+            var sent = 0, stalls = 0
+            while sent < data.count, stalls < 50 {
+                guard let n = connection.sendNonBlocking(Array(data[sent..<min(sent + 65536, data.count)])) else { break }
+                if n == 0 { stalls += 1; usleep(10_000) } else { stalls = 0; sent += n }
+            }
+            let sender = connection.sendInBackground(Array(data[sent...]), thenShutdown: !overlong)
+            var lines: [[UInt8]] = []
+            while lines.count <= count + 1, let line = try connection.readLine() { lines.append(line) }
+            #expect(sender.wait(timeout: .now() + 60) == .success)
+            #expect(lines.count == count + (overlong ? 1 : 0), "every answer arrives before the close")
+            let whole = lines.prefix(count).allSatisfy { ((try? parseJSON($0)) as? [String: Any])?.resultObject?["identity"] as? String == "operator" }
+            #expect(whole, "no answer is cut short")
+            if overlong, let last = lines.last {
+                let response = try parseJSON(last) as? [String: Any]
+                #expect(response?.errorCode == -32004 && response?.idIsNull == true)
+            }
+            try expectServerIntact()
+        }
+
         @Test func silentClientDoesNotBlockOthers() throws {
             let silent = try RawConnection(server.socketPath)
             let halfLine = try RawConnection(server.socketPath)

@@ -55,6 +55,8 @@ struct ServerCrashTests {
 
         let acked = acknowledged.withLock { $0 }
         #expect(acked.count >= 400)
+        let audit = try server.cvault(["audit", "verify"])
+        #expect(audit.status == 0, "the audit chain survives kill -9: \(audit.stderr)")
         try server.start()
         #expect(try server.allRevealPlain(acked.map(\.token), as: acked.map(\.value)), "every acknowledged token survived kill -9")
     }

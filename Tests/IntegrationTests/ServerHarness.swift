@@ -323,6 +323,11 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
 }
 
 extension ServerHarness {
+    /// Runs the cvault CLI on this harness's vault (e.g. `audit verify`).
+    func cvault(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(ServerBinaries.cvault, arguments, environment: environment, directory: dir, timeout: 120)
+    }
+
     /// Runs Tools/cvault_client.py (the independent Python client) against this server, as `uid` (through
     /// setpriv when not root), with /usr/bin/python3.
     func python(_ arguments: [String], uid: UInt32 = 0, stdin: [UInt8]? = nil) throws -> ProcessResult {

@@ -73,6 +73,20 @@ extension ServerSharedSuite {
             #expect(try server.canariesIntact())
         }
 
+        /// §6.6: param formats (3), then item count (4), then the policy (5).
+        @Test func checksComeInTheDocumentedOrder() throws {
+            let responses = try rawSession([
+                requestLine(id: 1, method: "tokenize", params: ["kind": "card", "subject": "bad subject", "values": ["4111111111111111"]]),
+                requestLine(id: 2, method: "tokenize", params: ["kind": "card", "subject": "order", "values": Array(repeating: "4111111111111111", count: 1001)]),
+                requestLine(id: 3, method: "tokenize", params: ["kind": "card", "subject": "order", "values": ["not a card"]]),
+                requestLine(id: 4, method: "erase", params: ["subject": "bad subject"]),
+            ], uid: 1001)
+            let codes = responses.map { ($0 as? [String: Any])?.errorCode }
+            #expect(codes == [-32602, -32004, -32002, -32602])
+            let fields = responses.map { ($0 as? [String: Any])?.errorData?["field"] as? String }
+            #expect(fields == ["subject", "values", nil, "subject"])
+        }
+
         @Test func unknownUidGetsOneErrorThenTheConnectionCloses() throws {
             let responses = try rawSession([
                 "   ",

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,9 @@ final class RawConnection {
     private var buffer: [UInt8] = []
     /// The server closed (EOF, or a reset after it closed with our bytes unread).
     private(set) var peerClosed = false
+    /// At most this many bytes per receive, and this pause before each: a slow reader.
+    var readChunkSize = 64 * 1024
+    var readPauseMicroseconds: UInt32 = 0
 
     /// Connects to `path`; every later receive or send waits at most `timeout` seconds (connect too: on
     /// Linux a Unix-socket connect waits with the send timeout).
@@ -94,9 +98,33 @@ final class RawConnection {
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
+    /// Sends `bytes` from another thread (blocking sends, stopping quietly when the server closes), so
+    /// this thread can read meanwhile. Returns a semaphore signalled when the sender is done; wait for it
+    /// before closing the connection.
+    func sendInBackground(_ bytes: [UInt8], thenShutdown: Bool = false) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        let fd = self.fd
+        let thread = Thread {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    break
+                }
+                offset += n
+            }
+            if thenShutdown { shutdown(fd, Int32(SHUT_WR)) }
+            done.signal()
+        }
+        thread.start()
+        return done
+    }
+
     /// Reads more bytes into the buffer; false at end of stream. Throws on timeout.
     private func fill() throws -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var chunk = [UInt8](repeating: 0, count: readChunkSize)
+        if readPauseMicroseconds > 0 { usleep(readPauseMicroseconds) }
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n > 0 {
