@@ -23,6 +23,9 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var closing = false
     private var inputClosed = false
     private var readHeld = false
+    /// The future of the last answer written: writes complete in order, so when it completes every earlier
+    /// answer has gone out too.
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(uid: UInt32, dispatcher: RPCDispatcher, maxRequestBytes: Int, tracker: ConnectionTracker) {
         self.uid = uid
@@ -71,24 +74,24 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         let frame = queue[queueHead]
         queueHead += 1
         if queueHead > 64 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+        busy = true
+        tracker.requestStarted()
+        let dispatcher = self.dispatcher, uid = self.uid, limit = self.maxRequestBytes
+        let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
         switch frame {
         case .tooLarge:
-            let response = RPCError(code: -32004, data: [("limit", String(maxRequestBytes))]).response(id: .null, requestID: "r-too-large")
-            finish(LineOutcome(response: response, close: true), channel)
+            // Answered by the dispatcher: an unknown uid gets -32001 even for an over-long line (§2).
+            promise.completeWithTask { await dispatcher.tooLarge(uid: uid, limit: limit) }
         case .line(let buffer):
-            busy = true
-            tracker.requestStarted()
             let bytes = Array(buffer.readableBytesView)
-            let dispatcher = self.dispatcher, uid = self.uid
-            let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
             promise.completeWithTask { await dispatcher.handle(bytes, uid: uid) }
-            promise.futureResult.whenComplete { result in
-                self.busy = false
-                self.tracker.requestFinished()
-                switch result {
-                case .success(let outcome): self.finish(outcome, channel)
-                case .failure: self.finish(LineOutcome(response: nil, close: true), channel)
-                }
+        }
+        promise.futureResult.whenComplete { result in
+            self.busy = false
+            self.tracker.requestFinished()
+            switch result {
+            case .success(let outcome): self.finish(outcome, channel)
+            case .failure: self.finish(LineOutcome(response: nil, close: true), channel)
             }
         }
     }
@@ -98,11 +101,11 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             var buffer = channel.allocator.buffer(capacity: text.utf8.count + 1)
             buffer.writeString(text)
             buffer.writeInteger(UInt8(ascii: "\n"))
-            channel.writeAndFlush(buffer, promise: nil)
+            lastWrite = channel.writeAndFlush(buffer)
         }
         if outcome.close {
             closing = true
-            channel.close(promise: nil)
+            closeAfterWrites(channel)
             return
         }
         runNext(channel)
@@ -120,7 +123,16 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func closeIfDone(_ channel: Channel) {
         guard (inputClosed || tracker.isDraining), !busy, queued == 0, !closing else { return }
         closing = true
-        channel.close(promise: nil)
+        closeAfterWrites(channel)
+    }
+
+    /// Closes once every answer written so far has left NIO's buffers. `close()` right away would drop the
+    /// answers still queued for a client that reads slowly (earlier responses, and the final -32004 or
+    /// -32001), or cut one in the middle of its line. A client that never reads keeps its connection
+    /// until it goes away (or until the shutdown grace ends).
+    private func closeAfterWrites(_ channel: Channel) {
+        guard let lastWrite else { channel.close(promise: nil); return }
+        lastWrite.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Called at shutdown on the channel's event loop: stop reading, answer what was received, close.

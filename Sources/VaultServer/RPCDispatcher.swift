@@ -29,13 +29,9 @@ final class RPCDispatcher: Sendable {
         do {
             caller = try vault.caller(uid: uid)
         } catch {
-            let requestID = nextRequestID()
             var id = RequestID.null
             if case .object(let m)? = parsed, let raw = m["id"], let valid = RequestID(raw) { id = valid }
-            try? await vault.auditUnknownIdentity(uid: uid)
-            logger.warning("unknown identity", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)"])
-            let response = RPCError(code: -32001, data: [("uid", String(uid))]).response(id: id, requestID: requestID)
-            return LineOutcome(response: response, close: true)
+            return await unknownIdentity(uid: uid, id: id)
         }
         switch parsed {
         case nil:
@@ -54,6 +50,23 @@ final class RPCDispatcher: Sendable {
         }
     }
 
+    /// A line longer than the limit: `-32004` and close, except that an unknown uid gets `-32001` for
+    /// anything it sends, an over-long line included (§2).
+    func tooLarge(uid: UInt32, limit: Int) async -> LineOutcome {
+        guard (try? vault.caller(uid: uid)) != nil else { return await unknownIdentity(uid: uid, id: .null) }
+        let response = RPCError(code: -32004, data: [("limit", String(limit))]).response(id: .null, requestID: nextRequestID())
+        return LineOutcome(response: response, close: true)
+    }
+
+    /// The one answer an unknown uid gets (audited), after which the connection closes.
+    private func unknownIdentity(uid: UInt32, id: RequestID) async -> LineOutcome {
+        let requestID = nextRequestID()
+        try? await vault.auditUnknownIdentity(uid: uid)
+        logger.warning("unknown identity", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)"])
+        let response = RPCError(code: -32001, data: [("uid", String(uid))]).response(id: id, requestID: requestID)
+        return LineOutcome(response: response, close: true)
+    }
+
     /// One request object. Returns nil for a valid notification.
     private func handleRequest(_ value: JSONValue, caller: Caller) async -> String? {
         let requestID = nextRequestID()
@@ -67,6 +80,12 @@ final class RPCDispatcher: Sendable {
         guard m["jsonrpc"] == .string("2.0"), case .string(let method)? = m["method"] else {
             return RPCError.invalidRequest.response(id: id, requestID: requestID)
         }
+        // `params` of a type other than object or array makes the whole request invalid, so it is answered
+        // even when it has no id (§4.3).
+        switch m["params"] {
+        case nil, .object?, .array?: break
+        default: return RPCError.invalidRequest.response(id: id, requestID: requestID)
+        }
         let started = ContinuousClock.now
         var count = 0
         let result: Result<String, RPCError>
@@ -79,7 +98,7 @@ final class RPCDispatcher: Sendable {
             if error.code == .internal || error.code == .storage || error.code == .audit || error.code == .integrity || error.code == .keyring {
                 logger.error("request failed", metadata: ["request.id": "\(requestID)", "error": "\(error.message)"])
             }
-            result = .failure(RPCError.from(error, method: method))
+            result = .failure(RPCError.from(error, method: method, kind: method == "tokenize" ? Self.kindName(m["params"]) : nil))
         } catch {
             logger.error("request failed", metadata: ["request.id": "\(requestID)", "error": "\(type(of: error))"])
             result = .failure(RPCError(code: -32006))
@@ -105,24 +124,37 @@ final class RPCDispatcher: Sendable {
     private func call(_ method: String, _ params: Params, caller: Caller, count: inout Int) async throws -> String {
         switch method {
         case "tokenize":
+            // §6.6: param types and formats (3), then the item count (4), then the policy and the rest (5-9)
+            // in the vault.
             let kindName = try params.string("kind")
             guard let kind = Kind(rawValue: kindName) else {
                 throw RPCError.invalidParams(field: "kind", reason: "unknown kind (email, phone, card, ssn, name, address, date, text)")
             }
             let request = TokenizeRequest(
-                kind: kind, subject: try params.string("subject"), values: try params.strings("values"),
-                limits: try params.limits(), idempotencyKey: try params.optionalString("idempotency_key"),
-                scope: try params.optionalString("scope") ?? "default")
+                kind: kind, subject: try params.subject(), values: try params.strings("values"),
+                limits: try params.limits(), idempotencyKey: try params.idempotencyKey(), scope: try params.scope())
             count = request.values.count
+            let maxBatch = vault.policy.limits(for: caller.identity).maxBatch
+            guard request.values.count <= maxBatch else {
+                throw RPCError(code: -32004, data: [("limit", String(maxBatch)), ("field", "\"values\"")])
+            }
             let tokens = try await vault.tokenize(request, caller: caller)
             return JSONText.object([("tokens", JSONText.array(tokens.map(JSONText.quote)))])
         case "detokenize":
             let tokens = try params.strings("tokens")
+            let purpose = try params.purpose()
             count = tokens.count
-            let items = try await vault.detokenize(tokens, purpose: try params.string("purpose"), caller: caller)
+            // The item limit is min(max_batch, reveals_per_minute) (§5): a call larger than the bucket could
+            // never proceed, so it is refused as too large rather than rate limited forever.
+            let limits = vault.policy.limits(for: caller.identity)
+            let itemLimit = min(limits.maxBatch, limits.revealsPerMinute ?? Int.max)
+            guard tokens.count <= itemLimit else {
+                throw RPCError(code: -32004, data: [("limit", String(itemLimit)), ("field", "\"tokens\"")])
+            }
+            let items = try await vault.detokenize(tokens, purpose: purpose, caller: caller)
             return JSONText.object([("items", JSONText.array(items.map(Self.item)))])
         case "erase":
-            let erased = try await vault.erase(subject: try params.string("subject"), caller: caller)
+            let erased = try await vault.erase(subject: try params.subject(), caller: caller)
             count = erased
             return JSONText.object([("erased", String(erased))])
         case "whoami":
@@ -141,6 +173,12 @@ final class RPCDispatcher: Sendable {
         case .value(let value, let mode): return JSONText.object([("value", JSONText.quote(value)), ("reveal", JSONText.quote(mode.rawValue))])
         case .error(let failure): return JSONText.object([("error", JSONText.quote(failure.rawValue))])
         }
+    }
+
+    /// The `kind` a tokenize request names, when it is a known kind (for `data.kind` of `-32002`).
+    private static func kindName(_ params: JSONValue?) -> String? {
+        guard case .object(let m)? = params, case .string(let k)? = m["kind"], Kind(rawValue: k) != nil else { return nil }
+        return k
     }
 
     private func nextRequestID() -> String {

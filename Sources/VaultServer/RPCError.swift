@@ -33,7 +33,7 @@ struct RPCError: Error, Sendable {
 
     /// Maps a domain error to its protocol code. Messages come from `VaultError`, which never holds a value,
     /// a mask or a secret; `internal` errors say nothing but the request id (the detail goes to the log).
-    static func from(_ error: VaultError, method: String) -> RPCError {
+    static func from(_ error: VaultError, method: String, kind: String? = nil) -> RPCError {
         switch error.code {
         case .invalidValue:
             var data: [(String, String)] = []
@@ -50,7 +50,10 @@ struct RPCError: Error, Sendable {
         case .unknownIdentity:
             return RPCError(code: -32001)
         case .denied:
-            return RPCError(code: -32002, data: [("method", JSONText.quote(method)), ("reason", JSONText.quote(error.message))])
+            var data = [("method", JSONText.quote(method))]
+            if let kind { data.append(("kind", JSONText.quote(kind))) }
+            data.append(("reason", JSONText.quote(error.message)))
+            return RPCError(code: -32002, data: data)
         case .rateLimited:
             var data = [("retry_after_ms", String(max(1, error.retryAfterMilliseconds ?? 1000)))]
             if let limit = error.limit { data.append(("limit", String(limit))) }

@@ -94,8 +94,17 @@ public final class VaultServer: Sendable {
 
     /// A socket file left by a dead server is removed; one a live server answers on is not.
     static func clearStaleSocket(_ path: String) throws {
+        guard try refuseIfServing(path) else { return }
+        unlink(path)
+    }
+
+    /// Throws if `path` is taken: by something that is not a socket, or by a socket a live server answers
+    /// on. Returns whether a (stale) socket file is there. `serve` calls this before opening the vault, so a
+    /// second server on a live socket refuses at once and touches nothing of the vault.
+    @discardableResult
+    public static func refuseIfServing(_ path: String) throws -> Bool {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return }
+        guard lstat(path, &info) == 0 else { return false }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
             throw VaultError(.invalidRequest, "\(path) exists and is not a socket", hint: "choose another --socket path")
         }
@@ -103,7 +112,7 @@ public final class VaultServer: Sendable {
             throw VaultError(.invalidRequest, "another cvault server is running on \(path)",
                              hint: "stop it first, or choose another --socket path")
         }
-        unlink(path)
+        return true
     }
 
     static func socketAnswers(_ path: String) -> Bool {

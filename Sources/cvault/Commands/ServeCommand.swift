@@ -54,6 +54,13 @@ struct ServeCommand: AsyncParsableCommand {
             guard let policyPath = policy.path else {
                 throw VaultError(.policy, "no policy file: a server never starts without one", hint: "pass --policy FILE or set CVAULT_POLICY")
             }
+            // Before anything slow: a second server on a live socket refuses at once, without unsealing or
+            // writing to the vault the first one serves.
+            try VaultServer.refuseIfServing(config.socketPath)
+            // Signal handling is in place before the socket is listening: a SIGHUP or SIGTERM sent as soon as
+            // the socket answers must reach the loop below, not the default action (which kills the process).
+            // Signals arriving during start-up wait in the stream.
+            let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
             let store = try SQLiteStore.open(at: location.databasePath)
@@ -76,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
                     try? await vault.sealAudit()
                 }
             }
-            for await signal in Signals.stream([SIGTERM, SIGINT, SIGHUP]) {
+            for await signal in signals {
                 if signal == SIGHUP {
                     switch policies.reload() {
                     case .success: try? await vault.audit("policy_load", caller: nil, detail: "\(policyPath) on SIGHUP")

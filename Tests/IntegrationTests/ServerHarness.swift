@@ -1,0 +1,369 @@
+import Foundation
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The policy most server tests run under (docs/POLICY.md): uid 0 may do everything (plain for purpose
+/// `ops`), uid 1001 is a narrower help desk (tokenize names only, masked emails, cards and names for
+/// `support`, no erase), uid 1002 is not an identity.
+enum ServerPolicies {
+    static let standard = """
+        kinds:
+          name: deterministic
+          card: format-preserving
+        identities:
+          - name: operator
+            uid: 0
+            roles: [admin]
+          - name: helpdesk
+            uid: 1001
+            roles: [support]
+        roles:
+          admin:
+            tokenize: [email, phone, card, ssn, name, address, date, text]
+            detokenize:
+              - kinds: [email, phone, card, ssn, name, address, date, text]
+                purposes: [ops]
+                reveal: plain
+            erase: true
+          support:
+            tokenize: [name]
+            detokenize:
+              - kinds: [email, card, name]
+                purposes: [support]
+                reveal: masked
+
+        """
+}
+
+/// One `cvault serve` process on its own vault, policy and socket, in its own folder under /tmp.
+///
+/// The folder is 0755 and the client script in it 0644, so clients running as other uids (setpriv) reach
+/// the socket and the script. Waiting is always bounded; `destroy()` stops the process and removes the
+/// folder.
+final class ServerHarness: @unchecked Sendable {
+    // @unchecked Sendable: the mutable state (the running process, the start count) is behind `state`.
+    static let passphrase = "integration-test-passphrase-not-secret"
+
+    let dir: String
+    var socketPath: String { dir + "/s.sock" }
+    var policyPath: String { dir + "/policy.yaml" }
+    var keysDir: String { dir + "/keys" }
+    var dataDir: String { dir + "/data" }
+    var clientScript: String { dir + "/cvault_client.py" }
+    let socketMode: String
+
+    private struct State {
+        var process: Process?
+        var starts = 0
+        var stderrPath = ""
+    }
+    private let state = Mutex(State())
+
+    /// Creates the folder, runs `cvault init` there, writes `policy` (0644, like a real root-owned policy)
+    /// and copies the Python client in.
+    init(policy: String = ServerPolicies.standard, socketMode: String = "0666") throws {
+        var template = Array("/tmp/cvs.XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw ServerTestFailure("mkdtemp failed")
+        }
+        dir = String(cString: made)
+        self.socketMode = socketMode
+        chmod(dir, 0o755)
+        try writePolicy(policy)
+        let client = ServerBinaries.packageRoot + "/Tools/cvault_client.py"
+        try FileManager.default.copyItem(atPath: client, toPath: clientScript)
+        chmod(clientScript, 0o644)
+        let result = try runProcess(ServerBinaries.cvault, ["init"], environment: environment, directory: dir, timeout: 120)
+        guard result.status == 0 else { throw ServerTestFailure("cvault init failed: \(result.stderr)") }
+    }
+
+    /// What every cvault process of this harness gets: the vault's folders and the (test) passphrase.
+    var environment: [String: String] {
+        ["PATH": "/usr/bin:/bin", "CVAULT_PASSPHRASE": Self.passphrase, "CVAULT_KEYS": keysDir, "CVAULT_DATA": dataDir]
+    }
+
+    /// Replaces the policy file atomically (write, then rename), mode 0644.
+    func writePolicy(_ text: String) throws {
+        let temporary = policyPath + ".new"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        chmod(temporary, 0o644)
+        guard rename(temporary, policyPath) == 0 else { throw ServerTestFailure("rename failed: errno \(errno)") }
+    }
+
+    var serveArguments: [String] {
+        ["serve", "--socket", socketPath, "--socket-mode", socketMode, "--policy", policyPath, "--log-level", "warning"]
+    }
+
+    /// Launches `cvault serve` (stdout and stderr to files in the folder) without waiting for it.
+    func launch(extra: [String] = []) throws -> (Process, stderr: String) {
+        let n = state.withLock { s -> Int in s.starts += 1; return s.starts }
+        let stderrPath = dir + "/serve-\(n).err"
+        let process = try spawn(ServerBinaries.cvault, serveArguments + extra, environment: environment, directory: dir,
+                                stdout: dir + "/serve-\(n).out", stderr: stderrPath)
+        return (process, stderrPath)
+    }
+
+    /// Starts the server and waits (bounded) until it answers `health` on the socket.
+    func start() throws {
+        let (process, stderrPath) = try launch()
+        state.withLock { $0.process = process; $0.stderrPath = stderrPath }
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline {
+            guard process.isRunning else {
+                throw ServerTestFailure("cvault serve exited with \(process.terminationStatus) at start: \(serverLog())")
+            }
+            if let connection = try? RawConnection(socketPath, timeout: 5),
+               let response = try? connection.call(requestLine(method: "health")),
+               (response.resultObject?["status"] as? String) == "ok" {
+                return
+            }
+            usleep(50_000)
+        }
+        throw ServerTestFailure("cvault serve did not answer health in time: \(serverLog())")
+    }
+
+    var process: Process? { state.withLock { $0.process } }
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+
+    /// The current server's stderr (log lines carry no values).
+    func serverLog() -> String {
+        let path = state.withLock { $0.stderrPath }
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    func signal(_ number: Int32) {
+        if let process, process.isRunning { kill(process.processIdentifier, number) }
+    }
+
+    /// Waits (bounded) for the current server to exit; its status and whether it was killed by a signal.
+    func waitForExit(timeout: TimeInterval = 60) throws -> (status: Int32, signaled: Bool) {
+        guard let process else { throw ServerTestFailure("no server process") }
+        try waitForProcessExit(process, timeout: timeout)
+        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+    }
+
+    /// kill -9 and wait for the process to be gone.
+    func killHard() throws {
+        signal(SIGKILL)
+        _ = try waitForExit(timeout: 30)
+    }
+
+    /// SIGTERM, bounded wait, then SIGKILL if it is still there.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        if (try? waitForProcessExit(process, timeout: 30)) == nil {
+            kill(process.processIdentifier, SIGKILL)
+            try? waitForProcessExit(process, timeout: 10)
+        }
+    }
+
+    /// Stops the server and removes the folder.
+    func destroy() {
+        stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes; whether it held.
+    func eventually(timeout: TimeInterval = 30, _ condition: () throws -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if (try? condition()) == true { return true }
+            usleep(50_000)
+        } while Date() < deadline
+        return false
+    }
+
+    // MARK: Requests as uid 0 over a fresh connection
+
+    /// One request on a new connection.
+    func call(_ method: String, _ params: Any? = nil, id: Any = 1) throws -> [String: Any] {
+        let connection = try RawConnection(socketPath)
+        return try connection.call(requestLine(id: id, method: method, params: params))
+    }
+
+    func tokenize(kind: String, subject: String, values: [String]) throws -> [String] {
+        let response = try call("tokenize", ["kind": kind, "subject": subject, "values": values])
+        guard let tokens = response.resultObject?["tokens"] as? [String], tokens.count == values.count else {
+            throw ServerTestFailure("tokenize failed with code \(response.errorCode.map(String.init) ?? "none")")
+        }
+        return tokens
+    }
+
+    /// The items of a detokenize call, as (value, reveal) or (nil, error).
+    func detokenize(_ tokens: [String], purpose: String = "ops") throws -> [[String: String]] {
+        let response = try call("detokenize", ["tokens": tokens, "purpose": purpose])
+        guard let items = response.resultObject?["items"] as? [[String: String]], items.count == tokens.count else {
+            throw ServerTestFailure("detokenize failed with code \(response.errorCode.map(String.init) ?? "none")")
+        }
+        return items
+    }
+
+    /// Detokenizes `tokens` (in chunks under the batch limit) and tells whether each came back plain with
+    /// exactly the expected value. Never returns or prints the values themselves.
+    func allRevealPlain(_ tokens: [String], as expected: [String]) throws -> Bool {
+        precondition(tokens.count == expected.count)
+        var start = 0
+        while start < tokens.count {
+            let end = min(start + 500, tokens.count)
+            let items = try detokenize(Array(tokens[start..<end]))
+            for (item, value) in zip(items, expected[start..<end]) where item["reveal"] != "plain" || item["value"] != value {
+                return false
+            }
+            start = end
+        }
+        return true
+    }
+
+    // MARK: Canaries: values stored at start, checked after every abuse
+
+    private let canaryState = Mutex<(tokens: [String], values: [String])>(([], []))
+
+    /// Stores a few values whose tokens must keep detokenizing to the same values whatever happens.
+    func seedCanaries() throws {
+        var tokens: [String] = [], values: [String] = []
+        for (kind, value) in [("email", "canary.one@example.com"), ("card", "4111111111111111"), ("text", "canary text ✓ \u{1F600}"),
+                              ("name", "Ada Lovelace")] {
+            tokens += try tokenize(kind: kind, subject: "canary-subject", values: [value])
+            values.append(value)
+        }
+        canaryState.withLock { $0 = (tokens, values) }
+    }
+
+    /// On a new connection: the server answers, and every canary token still reveals its value.
+    func canariesIntact() throws -> Bool {
+        let (tokens, values) = canaryState.withLock { $0 }
+        guard !tokens.isEmpty else { throw ServerTestFailure("no canaries were seeded") }
+        let health = try call("health")
+        guard (health.resultObject?["status"] as? String) == "ok" else { return false }
+        return try allRevealPlain(tokens, as: values)
+    }
+}
+
+// MARK: - Binaries and processes
+
+enum ServerBinaries {
+    /// The package root, from this file's place in it (Tests/IntegrationTests/…).
+    static let packageRoot: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }()
+
+    /// The built `cvault`, next to the test bundle (or under .build/debug).
+    static let cvault: String = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cvault").path
+        for candidate in [beside, packageRoot + "/.build/debug/cvault"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return beside
+    }()
+}
+
+/// Starts a process with stdin from /dev/null (or `stdin`'s bytes) and stdout/stderr to files.
+func spawn(_ executable: String, _ arguments: [String], environment: [String: String], directory: String,
+           stdout: String, stderr: String, stdin: [UInt8]? = nil) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = environment
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let out = open(stdout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    let err = open(stderr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard out >= 0, err >= 0 else { throw ServerTestFailure("cannot create output files") }
+    process.standardOutput = FileHandle(fileDescriptor: out, closeOnDealloc: true)
+    process.standardError = FileHandle(fileDescriptor: err, closeOnDealloc: true)
+    var pipe: Pipe?
+    if stdin != nil {
+        pipe = Pipe()
+        process.standardInput = pipe
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    try process.run()
+    if let pipe, let stdin {
+        pipe.fileHandleForWriting.write(Data(stdin))
+        try? pipe.fileHandleForWriting.close()
+    }
+    return process
+}
+
+/// Polls until `process` exits; kills it and throws if it outlives `timeout`.
+func waitForProcessExit(_ process: Process, timeout: TimeInterval) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning {
+        guard Date() < deadline else {
+            kill(process.processIdentifier, SIGKILL)
+            throw ServerTestFailure("\(process.executableURL?.lastPathComponent ?? "process") did not exit in time")
+        }
+        usleep(20_000)
+    }
+    process.waitUntilExit()
+}
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a process to completion (bounded), capturing its output through files in `directory`.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String], directory: String,
+                stdin: [UInt8]? = nil, timeout: TimeInterval = 60) throws -> ProcessResult {
+    let tag = UUID().uuidString
+    let outPath = directory + "/.run-\(tag).out", errPath = directory + "/.run-\(tag).err"
+    defer { unlink(outPath); unlink(errPath) }
+    let process = try spawn(executable, arguments, environment: environment, directory: directory,
+                            stdout: outPath, stderr: errPath, stdin: stdin)
+    try waitForProcessExit(process, timeout: timeout)
+    return ProcessResult(status: process.terminationStatus,
+                         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+}
+
+extension ServerHarness {
+    /// Runs the cvault CLI on this harness's vault (e.g. `audit verify`).
+    func cvault(_ arguments: [String]) throws -> ProcessResult {
+        try runProcess(ServerBinaries.cvault, arguments, environment: environment, directory: dir, timeout: 120)
+    }
+
+    /// Runs Tools/cvault_client.py (the independent Python client) against this server, as `uid` (through
+    /// setpriv when not root), with /usr/bin/python3.
+    func python(_ arguments: [String], uid: UInt32 = 0, stdin: [UInt8]? = nil) throws -> ProcessResult {
+        var command = ["/usr/bin/python3", clientScript, "--socket", socketPath, "--timeout", "30"] + arguments
+        if uid != 0 {
+            command = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups"] + command
+        }
+        return try runProcess(command[0], Array(command.dropFirst()), environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+                              directory: dir, stdin: stdin, timeout: 90)
+    }
+}
+
+// MARK: - One server shared by a suite
+
+/// Starts one server (with canaries) for the suite it is attached to, and stops it after the suite's last
+/// test. Tests reach it through `SharedServer.current`.
+struct SharedServerTrait: SuiteTrait, TestScoping {
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let server = try ServerHarness()
+        defer { server.destroy() }
+        try server.start()
+        try server.seedCanaries()
+        try await SharedServer.$current.withValue(server) { try await function() }
+    }
+}
+
+extension Trait where Self == SharedServerTrait {
+    /// One `cvault serve` for the whole suite.
+    static var sharedServer: Self { Self() }
+}
+
+enum SharedServer {
+    @TaskLocal static var current: ServerHarness?
+
+    static func get() throws -> ServerHarness {
+        guard let current else { throw ServerTestFailure("no shared server: the suite needs the .sharedServer trait") }
+        return current
+    }
+}
