@@ -144,12 +144,11 @@ final class RPCDispatcher: Sendable {
             let tokens = try params.strings("tokens")
             let purpose = try params.purpose()
             count = tokens.count
-            // The item limit is min(max_batch, reveals_per_minute) (§5): a call larger than the bucket could
-            // never proceed, so it is refused as too large rather than rate limited forever.
-            let limits = vault.policy.limits(for: caller.identity)
-            let itemLimit = min(limits.maxBatch, limits.revealsPerMinute ?? Int.max)
-            guard tokens.count <= itemLimit else {
-                throw RPCError(code: -32004, data: [("limit", String(itemLimit)), ("field", "\"tokens\"")])
+            // The item limit is max_batch (§5). The reveal rate counts only values the gate would reveal, so
+            // it is checked in the vault, after the gate (docs/POLICY.md).
+            let maxBatch = vault.policy.limits(for: caller.identity).maxBatch
+            guard tokens.count <= maxBatch else {
+                throw RPCError(code: -32004, data: [("limit", String(maxBatch)), ("field", "\"tokens\"")])
             }
             let items = try await vault.detokenize(tokens, purpose: purpose, caller: caller)
             return JSONText.object([("items", JSONText.array(items.map(Self.item)))])

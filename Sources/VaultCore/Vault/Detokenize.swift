@@ -45,21 +45,20 @@ extension Vault {
         // 1. On a reader thread: find each row and judge it; then the role's reveal rate, counted before
         //    anything is decrypted (refused, never queued); then open only what the gate granted.
         let rateLimiter = self.rateLimiter
-        let read = try await read { reader -> (pending: [Pending], refused: Bool) in
+        let read = try await read { reader -> (pending: [Pending], refused: Int?) in
             let judged = try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, caller: caller, policy: policy, keyring: keyring, now: now) }
             let granted = judged.filter { if case .grant = $0.verdict { return true } else { return false } }.count
             if granted > 0, let perMinute = limits.revealsPerMinute,
                !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute) {
-                return (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, true)
+                return (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, granted)
             }
-            return (try judged.map { try Self.open($0, keyring: keyring) }, false)
+            return (try judged.map { try Self.open($0, keyring: keyring) }, nil)
         }
         let pending = read.pending
 
         // 2. A refused call is audited as refused, and reveals nothing.
-        if read.refused, let perMinute = limits.revealsPerMinute {
+        if let revealing = read.refused, let perMinute = limits.revealsPerMinute {
             try await appendAudit(detokenizeEvent(pending, purpose: purpose, caller: caller, now: now, outcome: "refused", reason: "rate limited"))
-            let revealing = pending.count
             var error = VaultError(.rateLimited, "\(caller.identity.name) is over its reveal rate of \(perMinute) values per minute",
                                    hint: "retry later, or raise reveals_per_minute for its role in the policy")
             error.limit = perMinute
