@@ -243,13 +243,3 @@ func sameID(_ a: Any, _ b: Any) -> Bool {
 func isOpaqueToken(_ token: String) -> Bool {
     token.hasPrefix("tok_") && token.count == 26 && token.dropFirst(4).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
 }
-
-func luhnValid(_ digits: String) -> Bool {
-    var sum = 0
-    for (i, c) in digits.reversed().enumerated() {
-        guard var d = c.wholeNumberValue else { return false }
-        if i % 2 == 1 { d *= 2; if d > 9 { d -= 9 } }
-        sum += d
-    }
-    return sum % 10 == 0
-}
