@@ -53,13 +53,14 @@ struct ServerLifecycleTests {
         #expect((try parseJSON(Array(newcomer.stdout.utf8)) as? [String: Any])?["identity"] as? String == "newcomer")
         // Still the same process: nothing was restarted.
         #expect(server.process?.isRunning == true)
-        // The new limits apply: the item limit of detokenize is min(max_batch, reveals_per_minute) (§5).
+        // The new limits apply: max_batch for tokenize, and the reveal rate for detokenize (eleven reveals
+        // never fit a bucket of ten, so the call is refused whole).
         let many = try server.call("tokenize", ["kind": "text", "subject": "reload", "values": (0..<51).map { "v\($0)" }])
         #expect(many.errorCode == -32004)
         #expect(many.errorData?["limit"] as? Int == 50 && many.errorData?["field"] as? String == "values")
         let reveal = try server.call("detokenize", ["tokens": Array(repeating: tokens[0], count: 11), "purpose": "ops"])
-        #expect(reveal.errorCode == -32004)
-        #expect(reveal.errorData?["limit"] as? Int == 10 && reveal.errorData?["field"] as? String == "tokens")
+        #expect(reveal.errorCode == -32003)
+        #expect(reveal.errorData?["limit"] as? Int == 10 && (reveal.errorData?["retry_after_ms"] as? Int ?? 0) > 0)
 
         try server.writePolicy(Self.changedPolicy + "  extra: { erase: yes }\nbogus: 1\n")
         server.signal(SIGHUP)

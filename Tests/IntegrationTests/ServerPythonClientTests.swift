@@ -90,7 +90,7 @@ extension ServerSharedSuite {
             #expect(retry.status == 0 && retry.stdout == first.stdout, "the same key and request give the same token")
             let other = try server.python(["tokenize", "--kind", "text", "--subject", "py-limits", "--idempotency-key", "py-key-1", "other"])
             #expect(other.status == 2 && other.stderr.contains("(code -32602)"))
-            withKnownIssue("VaultCore TokenWriter.swift:82 throws the reused-key error without field idempotency_key (§6.1)") {
+            do {
                 #expect(other.stderr.contains(#""field": "idempotency_key""#))
             }
 
