@@ -9,7 +9,7 @@ struct CVault: AsyncParsableCommand {
         version: cvaultVersion,
         subcommands: [
             InitCommand.self, TokenizeCommand.self, DetokenizeCommand.self, EraseCommand.self,
-            StatusCommand.self, KeysCommand.self, PolicyCommand.self, AuditCommand.self, ServeCommand.self,
+            StatusCommand.self, KeysCommand.self, PolicyCommand.self, AuditCommand.self, ServeCommand.self, BenchCommand.self,
         ])
 }
 

@@ -79,8 +79,9 @@ struct TokenWriter: Sendable {
     func replay(_ store: any StoreWriter, keyHash: [UInt8], requestHash: [UInt8]) throws -> [String]? {
         guard let stored = try store.idempotency(keyHash: keyHash) else { return nil }
         guard ConstantTime.equal(stored.requestHash, requestHash) else {
-            throw VaultError(.invalidRequest, "this idempotency key was already used for a different request",
-                             hint: "use a new idempotency key for a new request")
+            // docs/PROTOCOL.md §6.1: -32602 with data.field "idempotency_key".
+            throw VaultError(.invalidRequest, "the key was used for a different request",
+                             hint: "use a new idempotency key for a new request").with(field: "idempotency_key")
         }
         let plain = try XChaCha20Poly1305.open(stored.sealedResponse, ad: keyHash, key: idempotencyKey())
         return String(decoding: plain, as: UTF8.self).split(separator: "\n").map(String.init)
