@@ -36,10 +36,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite"]),
+        // Strict JSON reading and writing shared by both ends of the socket; no dependencies.
+        .target(name: "VaultJSON"),
         .target(
             name: "VaultServer",
             dependencies: [
-                "VaultCore",
+                "VaultCore", "VaultJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -48,6 +50,7 @@ let package = Package(
         .target(
             name: "VaultClient",
             dependencies: [
+                "VaultJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),

@@ -1,6 +1,8 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+// JSONValue appears in the API (an error's data): clients get it with `import VaultClient` alone.
+@_exported import VaultJSON
 
 #if canImport(Glibc)
 import Glibc

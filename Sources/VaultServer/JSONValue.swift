@@ -1,52 +1,13 @@
 import Foundation
+import VaultJSON
 
-/// A parsed JSON value with exact types: a boolean is never a number, an integer is kept apart from a
-/// fraction (JSON-RPC ids must be integers or strings).
-enum JSONValue: Decodable, Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null; return }
-        if let b = try? container.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? container.decode(Int64.self) { self = .int(i); return }
-        if let d = try? container.decode(Double.self) { self = .double(d); return }
-        if let s = try? container.decode(String.self) { self = .string(s); return }
-        if let a = try? container.decode([JSONValue].self) { self = .array(a); return }
-        self = .object(try container.decode([String: JSONValue].self))
-    }
-
-    /// The deepest nesting cvault accepts. Checked on the raw bytes before parsing, so a line of a million
-    /// `[` costs one linear scan and never deep recursion.
+/// Request lines are read with VaultJSON's strict parser, nested at most this deep (docs/PROTOCOL.md: a
+/// line that is not one JSON text is a parse error).
+enum RequestJSON {
     static let maxDepth = 32
 
     static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        guard nestingDepth(bytes) <= maxDepth else { return nil }
-        return try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-    }
-
-    /// Maximum bracket depth outside strings.
-    static func nestingDepth(_ bytes: [UInt8]) -> Int {
-        var depth = 0, deepest = 0, inString = false, escaped = false
-        for b in bytes {
-            if inString {
-                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
-                continue
-            }
-            switch b {
-            case 0x22: inString = true
-            case 0x5B, 0x7B: depth += 1; deepest = max(deepest, depth)
-            case 0x5D, 0x7D: depth -= 1
-            default: break
-            }
-        }
-        return deepest
+        JSONParser.parse(bytes, maxDepth: maxDepth)
     }
 }
 

@@ -1,4 +1,5 @@
 import VaultCore
+import VaultJSON
 
 /// Typed access to a request's `params`, with errors that name the field (never echo its content).
 /// A member set to `null` counts as absent.
@@ -62,7 +63,14 @@ struct Params {
             limits.expiresAt = seconds
         }
         if let r = m["max_reveals"], r != .null {
-            guard case .int(let n) = r, n >= 1, n <= Int64(Int32.max) else {
+            // An integer is "a JSON number with an integral value" (docs/PROTOCOL.md §6): 3 and 3.0 alike.
+            var integral: Int64?
+            switch r {
+            case .int(let n): integral = n
+            case .double(let d) where d.rounded() == d && abs(d) <= 1e15: integral = Int64(d)
+            default: integral = nil
+            }
+            guard let n = integral, n >= 1, n <= Int64(Int32.max) else {
                 throw RPCError.invalidParams(field: "limits.max_reveals", reason: "must be an integer from 1 to 2147483647")
             }
             limits.maxReveals = Int(n)

@@ -1,23 +1,33 @@
-/// A small strict JSON parser (RFC 8259) for response lines: one value, optional surrounding whitespace,
-/// nothing after it. Nesting is bounded so a hostile peer cannot exhaust the stack.
+/// A small strict JSON parser (RFC 8259), used on both ends of the socket (request lines in the server,
+/// response lines in the client): exactly one value, optional surrounding whitespace, nothing after it.
 ///
-/// Hand-written rather than Foundation's `JSONSerialization`: it keeps integers exact (`Int64`, never a
-/// `Double` or an `NSNumber` that also answers as a `Bool`) and costs one pass over the bytes with no
-/// bridging, which matters on the request path of a busy service.
-struct JSONParser {
-    static let maxDepth = 64
+/// Refused: invalid UTF-8 anywhere, a byte-order mark, raw control characters in strings, unpaired
+/// surrogate escapes (`"\ud800"`), leading zeros, `NaN`/`Infinity`, trailing commas, and nesting deeper than
+/// `maxDepth` (so a line of a million `[` costs a linear scan, never deep recursion). A number is `.int`
+/// only when written as an integer (no fraction, no exponent) that fits in `Int64`; otherwise `.double`.
+/// A duplicate member name keeps the last value (docs/PROTOCOL.md §3.1 allows it).
+///
+/// Hand-written rather than Foundation's `JSONDecoder`: decoding an untyped value through `Decodable` tries
+/// each type in turn and throws on every miss, which cost the server more than any other step of a request.
+/// This parser makes one pass over the bytes.
+public struct JSONParser {
+    public static let defaultMaxDepth = 64
 
     struct Failure: Error {}
 
     private let bytes: UnsafeRawBufferPointer
+    private let maxDepth: Int
     private var index = 0
     private var depth = 0
 
-    private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    private init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
 
     /// Parses exactly one JSON text; nil if the bytes are not one.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
-        var parser = JSONParser(bytes)
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) -> JSONValue? {
+        var parser = JSONParser(bytes, maxDepth: maxDepth)
         do {
             parser.skipWhitespace()
             let value = try parser.value()
@@ -28,8 +38,8 @@ struct JSONParser {
         }
     }
 
-    static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        bytes.withUnsafeBytes { parse($0) }
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> JSONValue? {
+        bytes.withUnsafeBytes { parse($0, maxDepth: maxDepth) }
     }
 
     private mutating func skipWhitespace() {
@@ -68,7 +78,7 @@ struct JSONParser {
 
     private mutating func enter() throws(Failure) {
         depth += 1
-        guard depth <= Self.maxDepth else { throw Failure() }
+        guard depth <= maxDepth else { throw Failure() }
         index += 1
         skipWhitespace()
     }

@@ -1,5 +1,6 @@
-/// A JSON value as the server sent it, for the parts of a response whose members the client does not model
-/// (an error's `data`). Integers are kept apart from fractions and booleans from numbers.
+/// A parsed JSON value with exact types: a boolean is never a number, and an integer is kept apart from a
+/// fraction (JSON-RPC ids must be integers or strings). The server reads requests into it; the client reads
+/// the parts of responses it does not model (an error's `data`).
 public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     case null
     case bool(Bool)
@@ -27,8 +28,8 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 
 /// Writes compact JSON into a byte array. Only strings need care: control characters, `"` and `\` are
 /// escaped; everything else goes out as UTF-8.
-enum JSONWriter {
-    static func write(_ value: JSONValue, into out: inout [UInt8]) {
+public enum JSONWriter {
+    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out += "null".utf8
         case .bool(let b): out += (b ? "true" : "false").utf8
@@ -54,7 +55,7 @@ enum JSONWriter {
         }
     }
 
-    static func string(_ s: String, into out: inout [UInt8]) {
+    public static func string(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {
