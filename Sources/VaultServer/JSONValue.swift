@@ -14,6 +14,9 @@ enum RequestJSON {
 /// Writes compact JSON. Only strings need care: every one goes through `quote`.
 enum JSONText {
     static func quote(_ s: String) -> String {
+        // Fast path: most strings (tokens, values, names) need no escape at all. 0xE2 starts U+2028/U+2029,
+        // which the slow path escapes; any string holding it takes that path.
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 == 0xE2 }) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

@@ -37,7 +37,8 @@ extension Vault {
 
         // 1. On a reader thread: find each row, judge it, and open only what the gate granted.
         let pending = try await read { reader in
-            try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, caller: caller, policy: policy, keyring: keyring, now: now) }
+            let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
+            return try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, decisions: decisions, keyring: keyring, now: now) }
         }
 
         // 2. The role's reveal rate, counted before anything is revealed; refused, never queued.
@@ -79,7 +80,7 @@ extension Vault {
         var isReveal: Bool { if case .value = outcome { return true } else { return false } }
     }
 
-    static func judge(_ token: String, reader: any StoreReader, purpose: String, caller: Caller, policy: Policy,
+    static func judge(_ token: String, reader: any StoreReader, purpose: String, decisions: DecisionCache,
                       keyring: Keyring, now: Int64) throws -> Pending {
         guard token.utf8.count <= maxTokenBytes else {
             return Pending(reference: "ref:oversized", kind: nil, outcome: .error(.notFound))
@@ -88,7 +89,7 @@ extension Vault {
         let reference = TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup)
         let rows = try reader.tokens(lookup: lookup)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
-        switch Gate.judge(stored, purpose: purpose, caller: caller, policy: policy, now: now) {
+        switch Gate.judge(stored, purpose: purpose, decisions: decisions, now: now) {
         case .notFound:
             return Pending(reference: reference, kind: stored?.token.kind, outcome: .error(.notFound))
         case .deny:

@@ -42,7 +42,7 @@ struct BenchDriver {
     /// Tokens kept from the tokenize runs, for detokenize to look up.
     static let keptTokensMax = 200_000
 
-    func run(_ scenario: BenchScenario, round: Int, tokens: [String]) async throws -> (BenchResult, [String]) {
+    func run(_ scenario: BenchScenario, round: Int, tokens: [String], duration: Duration? = nil) async throws -> (BenchResult, [String]) {
         let clients = (0..<scenario.clients).map { _ in VaultClient(socketPath: socketPath, timeout: .seconds(60)) }
         // Connect every client (and warm the server's caches) before the clock starts.
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -58,7 +58,7 @@ struct BenchDriver {
         let serverBefore = BenchServer.cpuSeconds(pid: serverPID)
         let driverBefore = Self.ownCPUSeconds()
         let start = ContinuousClock.now
-        let deadline = start + duration
+        let deadline = start + (duration ?? self.duration)
         let outcomes = try await withThrowingTaskGroup(of: Worker.self) { group in
             for (index, client) in clients.enumerated() {
                 group.addTask {

@@ -26,7 +26,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The cvault executable to serve with (default: this one).", valueName: "file")) var server: String?
     @Option(help: ArgumentHelp("Parent folder of the temp folder (its disk is what is measured).", valueName: "dir")) var folder = "/tmp"
     @Option(help: "The server's log level.") var logLevel = "error"
-    @Option(help: ArgumentHelp("Only scenarios whose name contains this (e.g. \"tokenize 64\").", valueName: "text")) var only: String?
+    @Option(help: ArgumentHelp("Only these scenarios, comma-separated (e.g. \"tokenize 64 x 1,detokenize 1 x 256\").", valueName: "list"))
+    var only: String?
     @Flag(help: "Keep the temp folder (vault, logs) afterwards.") var keep = false
 
     func run() async throws {
@@ -56,12 +57,12 @@ struct BenchCommand: AsyncParsableCommand {
             for method in [BenchScenario.Method.tokenize, .detokenize] {
                 for (round, (clients, perCall)) in shapes.enumerated() {
                     let scenario = BenchScenario(method: method, clients: clients, perCall: perCall)
-                    if let only, !scenario.name.contains(only) { continue }
+                    if let only, !Self.selected(scenario, only) { continue }
                     if method == .detokenize && tokens.isEmpty {
                         // Only detokenize scenarios were asked for: make tokens to look up first, unreported.
                         printProgress("making tokens for detokenize")
                         let seed = BenchScenario(method: .tokenize, clients: 64, perCall: 256)
-                        tokens = try await driver.run(seed, round: 9, tokens: []).1
+                        tokens = try await driver.run(seed, round: 9, tokens: [], duration: .seconds(2)).1
                     }
                     printProgress(scenario.name)
                     let (result, kept) = try await driver.run(scenario, round: round, tokens: tokens)
@@ -76,6 +77,14 @@ struct BenchCommand: AsyncParsableCommand {
 
     private func printProgress(_ text: String) {
         FileHandle.standardError.write("cvault bench: \(text)\n")
+    }
+
+    /// Names match with `x` or `×`, and extra spaces are ignored.
+    static func selected(_ scenario: BenchScenario, _ list: String) -> Bool {
+        func canonical(_ s: some StringProtocol) -> String {
+            s.replacingOccurrences(of: "×", with: "x").split(separator: " ").joined(separator: " ")
+        }
+        return list.split(separator: ",").contains { canonical($0) == canonical(scenario.name) }
     }
 
     static func ownExecutable() -> String {
