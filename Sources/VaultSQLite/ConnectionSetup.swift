@@ -2,9 +2,6 @@ import VaultCore
 
 /// The settings every connection gets before its first use, with the reason for each.
 extension SQLiteConnection {
-    /// How much of the database file a reader maps (SQLite caps it at its compile-time maximum).
-    static let readerMapBytes = 1 << 30
-
     enum Role {
         /// The one connection that writes: a bigger page cache, since random-key inserts touch many pages.
         case writer
@@ -49,10 +46,6 @@ extension SQLiteConnection {
         try execute("PRAGMA wal_autocheckpoint=10000", what: "setting the WAL checkpoint interval")
         if role == .reader {
             try execute("PRAGMA query_only=ON", what: "making a reader connection read-only")
-            // Read the database file through a memory map: a commit by the writer empties every reader's
-            // page cache, and refilling it with one pread system call per page took about a fifth of the
-            // server's CPU time on large detokenize calls. (Pages still in the WAL are read as before.)
-            _ = try queryOne("PRAGMA mmap_size=\(Self.readerMapBytes)", what: "mapping the database for reads") { $0.int(0) }
         }
         // These statements run once: do not keep them prepared.
         forgetStatements()
