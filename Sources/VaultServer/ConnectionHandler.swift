@@ -66,6 +66,16 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     private var queued: Int { queue.count - queueHead }
 
+    /// This connection's event loop as the executor of its request tasks (see `EventLoopTaskExecutor`).
+    private var taskExecutor: EventLoopTaskExecutor?
+
+    private func executor(_ channel: Channel) -> EventLoopTaskExecutor {
+        if let taskExecutor { return taskExecutor }
+        let made = EventLoopTaskExecutor(channel.eventLoop)
+        taskExecutor = made
+        return made
+    }
+
     private func runNext(_ channel: Channel) {
         guard !busy, !closing, queueHead < queue.count else { return }
         let frame = queue[queueHead]
@@ -81,7 +91,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
             let bytes = Array(buffer.readableBytesView)
             let dispatcher = self.dispatcher, uid = self.uid
             let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
-            promise.completeWithTask { await dispatcher.handle(bytes, uid: uid) }
+            Task(executorPreference: executor(channel)) { promise.succeed(await dispatcher.handle(bytes, uid: uid)) }
             promise.futureResult.whenComplete { result in
                 self.busy = false
                 self.tracker.requestFinished()
