@@ -10,12 +10,15 @@ let package = Package(
     products: [
         .executable(name: "cvault", targets: ["cvault"]),
         .library(name: "VaultCore", targets: ["VaultCore"]),
+        // For services that call a running `cvault serve`: needs neither libsodium nor SQLite.
+        .library(name: "VaultClient", targets: ["VaultClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,23 +36,34 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite"]),
+        // Strict JSON reading and writing shared by both ends of the socket; no dependencies.
+        .target(name: "VaultJSON"),
         .target(
             name: "VaultServer",
             dependencies: [
-                "VaultCore",
+                "VaultCore", "VaultJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The socket client: SwiftNIO only. Never VaultCore, so a service linking it needs no libsodium.
+        .target(
+            name: "VaultClient",
+            dependencies: [
+                "VaultJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .executableTarget(
             name: "cvault",
             dependencies: [
-                "VaultCore", "VaultSQLite", "VaultServer",
+                "VaultCore", "VaultSQLite", "VaultServer", "VaultClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"]),
         .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["VaultCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient"]),
     ]
 )

@@ -69,6 +69,16 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     private var queued: Int { queue.count - queueHead }
 
+    /// This connection's event loop as the executor of its request tasks (see `EventLoopTaskExecutor`).
+    private var taskExecutor: EventLoopTaskExecutor?
+
+    private func executor(_ channel: Channel) -> EventLoopTaskExecutor {
+        if let taskExecutor { return taskExecutor }
+        let made = EventLoopTaskExecutor(channel.eventLoop)
+        taskExecutor = made
+        return made
+    }
+
     private func runNext(_ channel: Channel) {
         guard !busy, !closing, queueHead < queue.count else { return }
         let frame = queue[queueHead]

@@ -1,27 +1,23 @@
-/// A parsed JSON value with exact types: a boolean is never a number, and a number written as an integer
-/// that fits Int64 (`.int`) is kept apart from every other number (`.double`: fractions, exponents, and
-/// integers too large for Int64, possibly infinite). JSON-RPC ids must be integers written as such.
-enum JSONValue: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+import Foundation
+import VaultJSON
 
-    /// The deepest nesting cvault accepts (deeper is a parse error).
-    static var maxDepth: Int { JSONParser.maxDepth }
+/// Request lines are read with VaultJSON's strict parser, nested at most this deep (docs/PROTOCOL.md: a
+/// line that is not one JSON text is a parse error).
+enum RequestJSON {
+    static let maxDepth = 32
 
     /// The one JSON value of a line, or nil for anything that is not exactly one JSON text in UTF-8.
     static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        JSONParser.parse(bytes)
+        JSONParser.parse(bytes, maxDepth: maxDepth)
     }
 }
 
 /// Writes compact JSON. Only strings need care: every one goes through `quote`.
 enum JSONText {
     static func quote(_ s: String) -> String {
+        // Fast path: most strings (tokens, values, names) need no escape at all. 0xE2 starts U+2028/U+2029,
+        // which the slow path escapes; any string holding it takes that path.
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 == 0xE2 }) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

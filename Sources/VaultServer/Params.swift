@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import VaultCore
+import VaultJSON
 
 /// Typed access to a request's `params`, with errors that name the field (never echo its content).
 /// A member set to `null` counts as absent.

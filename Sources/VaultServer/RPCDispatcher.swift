@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import VaultCore
+import VaultJSON
 
 /// What one line produced: the response line (nil for blank lines and notifications) and whether the
 /// connection must close after it.
@@ -24,7 +25,7 @@ final class RPCDispatcher: Sendable {
 
     func handle(_ bytes: [UInt8], uid: UInt32) async -> LineOutcome {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return LineOutcome(response: nil) }
-        let parsed = JSONValue.parse(bytes)
+        let parsed = RequestJSON.parse(bytes)
         let caller: Caller
         do {
             caller = try vault.caller(uid: uid)

@@ -10,7 +10,7 @@ struct CVault: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, TokenizeCommand.self, DetokenizeCommand.self, EraseCommand.self,
             StatusCommand.self, KeysCommand.self, PolicyCommand.self, AuditCommand.self, ServeCommand.self,
-            BackupCommand.self, RestoreCommand.self, VerifyCommand.self,
+            BackupCommand.self, RestoreCommand.self, VerifyCommand.self, BenchCommand.self,
         ])
 }
 

@@ -52,3 +52,14 @@ func env(_ name: String) -> String? {
     guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
     return value
 }
+
+/// Socket mode: talk to a running `cvault serve` instead of opening the vault's files.
+struct SocketOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Send the request to the `cvault serve` listening on this socket (env CVAULT_SOCKET). Without either, the vault's files are opened directly.",
+        valueName: "path"))
+    var socket: String?
+
+    /// The socket to use, or nil for the offline mode.
+    var path: String? { socket ?? env("CVAULT_SOCKET") }
+}

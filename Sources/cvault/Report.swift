@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import VaultClient
 import VaultCore
 
 /// Errors to stderr as `cvault: error: …` and `cvault: hint: …` (like age), with a non-zero exit.
@@ -12,6 +13,24 @@ func reporting<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as VaultError {
         printError(error.message, hint: error.hint)
         throw ExitCode(exitCode(for: error.code))
+    } catch let error as VaultClientError {
+        // Socket mode: the server's message and what its `data` says (never a value: the server sends none).
+        printError(error.description, hint: hint(for: error))
+        throw ExitCode(1)
+    } catch let error as VaultConnectionError {
+        printError("\(error.message) (\(error.socketPath))",
+                   hint: error.kind == .cannotConnect ? "is `cvault serve` running there? Without --socket or CVAULT_SOCKET the vault's files are used directly" : nil)
+        throw ExitCode(1)
+    }
+}
+
+private func hint(for error: VaultClientError) -> String? {
+    switch error.code {
+    case VaultClientError.unknownIdentity: return "add this uid to the server's policy identities and reload it (SIGHUP)"
+    case VaultClientError.forbidden: return "the server's policy does not grant this to your identity"
+    case VaultClientError.sealed: return "the server's vault keys are not loaded"
+    case VaultClientError.internalError: return "ask the operator to look up the request id in the server log"
+    default: return nil
     }
 }
 

@@ -19,10 +19,17 @@ enum Gate {
     /// this kind for this purpose to one of the caller's roles, the token's own purposes allow the purpose,
     /// and its reveal budget is not used up (re-checked atomically when the reveal is counted).
     static func judge(_ stored: StoredToken?, purpose: String, caller: Caller, policy: Policy, now: Int64) -> Verdict {
+        let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
+        return judge(stored, purpose: purpose, decisions: decisions, now: now)
+    }
+
+    /// The same, with the policy's decisions for this call's caller and purpose remembered per kind: a call
+    /// of many tokens asks the policy once per kind instead of once per token.
+    static func judge(_ stored: StoredToken?, purpose: String, decisions: DecisionCache, now: Int64) -> Verdict {
         guard let stored else { return .notFound }
         let limits = stored.token.limits
         if let expiry = limits.expiresAt, expiry <= now { return .notFound }
-        let decision = policy.detokenizeDecision(identity: caller.identity, kind: stored.token.kind, purpose: purpose)
+        let decision = decisions.decision(for: stored.token.kind)
         guard decision.isAllowed, let mode = decision.reveal else {
             return .deny(reason: "policy grants no reveal of \(stored.token.kind.rawValue) for \(purpose)")
         }
@@ -33,5 +40,27 @@ enum Gate {
             return .deny(reason: "the token's \(max) reveals are used up")
         }
         return .grant(RevealGrant(mode: mode))
+    }
+}
+
+/// The policy's detokenize decisions for one call (one caller, one purpose, one policy), asked once per kind.
+/// Lives inside one call on one thread.
+final class DecisionCache {
+    private let policy: Policy
+    private let caller: Caller
+    private let purpose: String
+    private var known: [Kind: PolicyDecision] = [:]
+
+    init(policy: Policy, caller: Caller, purpose: String) {
+        self.policy = policy
+        self.caller = caller
+        self.purpose = purpose
+    }
+
+    func decision(for kind: Kind) -> PolicyDecision {
+        if let cached = known[kind] { return cached }
+        let decision = policy.detokenizeDecision(identity: caller.identity, kind: kind, purpose: purpose)
+        known[kind] = decision
+        return decision
     }
 }

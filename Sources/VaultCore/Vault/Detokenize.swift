@@ -42,11 +42,13 @@ extension Vault {
         let keyring = self.keyring
         let now = clock.now()
 
-        // 1. On a reader thread: find each row and judge it; then the role's reveal rate, counted before
-        //    anything is decrypted (refused, never queued); then open only what the gate granted.
+        // 1. On a reader thread: find each row and judge it (one policy decision per kind); then the role's
+        //    reveal rate, counted before anything is decrypted (refused, never queued); then open only what the
+        //    gate granted.
         let rateLimiter = self.rateLimiter
         let read = try await read { reader -> (pending: [Pending], refused: Int?) in
-            let judged = try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, caller: caller, policy: policy, keyring: keyring, now: now) }
+            let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
+            let judged = try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, decisions: decisions, keyring: keyring, now: now) }
             let granted = judged.filter { if case .grant = $0.verdict { return true } else { return false } }.count
             if granted > 0, let perMinute = limits.revealsPerMinute,
                !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute) {
@@ -101,7 +103,7 @@ extension Vault {
         var verdict: Gate.Verdict
     }
 
-    static func judge(_ token: String, reader: any StoreReader, purpose: String, caller: Caller, policy: Policy,
+    static func judge(_ token: String, reader: any StoreReader, purpose: String, decisions: DecisionCache,
                       keyring: Keyring, now: Int64) throws -> Judged {
         guard token.utf8.count <= maxTokenBytes else {
             return Judged(reference: "ref:oversized", lookup: [], stored: nil, verdict: .notFound)
@@ -111,7 +113,7 @@ extension Vault {
         let rows = try reader.tokens(lookup: lookup)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
         return Judged(reference: reference, lookup: lookup, stored: stored,
-                      verdict: Gate.judge(stored, purpose: purpose, caller: caller, policy: policy, now: now))
+                      verdict: Gate.judge(stored, purpose: purpose, decisions: decisions, now: now))
     }
 
     /// Opens a granted token (only a grant can); anything else becomes its error item.

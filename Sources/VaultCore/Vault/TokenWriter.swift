@@ -79,6 +79,7 @@ struct TokenWriter: Sendable {
     func replay(_ store: any StoreWriter, keyHash: [UInt8], requestHash: [UInt8]) throws -> [String]? {
         guard let stored = try store.idempotency(keyHash: keyHash) else { return nil }
         guard ConstantTime.equal(stored.requestHash, requestHash) else {
+            // docs/PROTOCOL.md §6.1: -32602 with data.field "idempotency_key".
             throw VaultError(.invalidRequest, "the key was used for a different request",
                              hint: "use a new idempotency key for a new request").with(field: "idempotency_key")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VaultClient
 import VaultCore
 
 struct DetokenizeCommand: AsyncParsableCommand {
@@ -11,9 +12,11 @@ struct DetokenizeCommand: AsyncParsableCommand {
             every decision is written to the audit log before anything is printed. A token that is not revealed \
             prints an empty line, with the reason on standard error; the exit status is then 1 (3 if a row \
             failed authentication). Newlines and backslashes inside values print as \\n and \\\\; use --json \
-            for exact output.
+            for exact output. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`, \
+            which decides and audits as the socket peer's uid; the output is the same.
             """)
 
+    @OptionGroup var socket: SocketOption
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
     @OptionGroup var policy: PolicyOption
@@ -25,6 +28,11 @@ struct DetokenizeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let tokens = argumentsOrStdin(self.tokens)
+            if let path = socket.path {
+                let items = try await withClient(path) { try await $0.detokenize(tokens: tokens, purpose: purpose) }
+                try printReveal(items, json: json)
+                return
+            }
             let session = try await VaultSession.open(location, unseal, policy: policy)
             let items = try await session.vault.detokenize(tokens, purpose: purpose, caller: session.caller)
             try await session.finish()
@@ -33,21 +41,31 @@ struct DetokenizeCommand: AsyncParsableCommand {
     }
 }
 
-/// Prints detokenize items in order; shared by the offline and the socket paths.
+/// Prints detokenize items from the vault (offline mode).
 func printReveal(_ items: [RevealItem], json: Bool) throws {
+    try printReveal(items.map { item -> VaultClient.DetokenizeItem in
+        switch item {
+        case .value(let value, let mode): return .value(value, reveal: mode.rawValue)
+        case .error(let failure): return .error(failure.rawValue)
+        }
+    }, json: json)
+}
+
+/// Prints detokenize items in order; shared by the offline and the socket paths, so both print the same.
+func printReveal(_ items: [VaultClient.DetokenizeItem], json: Bool) throws {
     var worst: Int32 = 0
     for (index, item) in items.enumerated() {
         switch item {
-        case .value(let value, let mode):
+        case .value(let value, let reveal):
             if json {
-                print(jsonLine(["value": value, "reveal": mode.rawValue]))
+                print(jsonLine(["value": value, "reveal": reveal]))
             } else {
                 print(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))
             }
         case .error(let failure):
-            if json { print(jsonLine(["error": failure.rawValue])) } else { print("") }
-            FileHandle.standardError.write("cvault: error: token \(index): \(failure.rawValue)\n")
-            worst = max(worst, failure == .integrity ? 3 : 1)
+            if json { print(jsonLine(["error": failure])) } else { print("") }
+            FileHandle.standardError.write("cvault: error: token \(index): \(failure)\n")
+            worst = max(worst, failure == RevealFailure.integrity.rawValue ? 3 : 1)
         }
     }
     if worst != 0 { throw ExitCode(worst) }

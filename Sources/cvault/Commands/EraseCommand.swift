@@ -1,4 +1,5 @@
 import ArgumentParser
+import VaultClient
 import VaultCore
 
 struct EraseCommand: AsyncParsableCommand {
@@ -7,6 +8,7 @@ struct EraseCommand: AsyncParsableCommand {
         abstract: "Crypto-shred a subject: destroy its data key and all its tokens. Prints how many tokens went.",
         discussion: "Backups made before the erase still hold the subject's wrapped data key: see docs/DESIGN.md.")
 
+    @OptionGroup var socket: SocketOption
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
     @OptionGroup var policy: PolicyOption
@@ -15,6 +17,10 @@ struct EraseCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
+            if let path = socket.path {
+                print(try await withClient(path) { try await $0.erase(subject: subject) })
+                return
+            }
             let session = try await VaultSession.open(location, unseal, policy: policy)
             let erased = try await session.vault.erase(subject: subject, caller: session.caller)
             try await session.finish(checkpoint: true)

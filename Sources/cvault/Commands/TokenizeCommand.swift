@@ -1,12 +1,18 @@
 import ArgumentParser
+import VaultClient
 import VaultCore
 
 struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
         abstract: "Store values and print one token per value, in order.",
-        discussion: "Values come from the arguments, or one per line from standard input. The batch is atomic: one invalid value stores nothing.")
+        discussion: """
+            Values come from the arguments, or one per line from standard input. The batch is atomic: one invalid \
+            value stores nothing. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`; \
+            otherwise the vault's files are opened directly.
+            """)
 
+    @OptionGroup var socket: SocketOption
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
     @OptionGroup var policy: PolicyOption
@@ -17,10 +23,19 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only these purposes may ever reveal the tokens (comma-separated).", valueName: "list")) var purposes: String?
     @Option(help: ArgumentHelp("The tokens expire at this ISO 8601 time.", valueName: "time")) var expiresAt: String?
     @Option(help: ArgumentHelp("The most reveals each token allows.", valueName: "n")) var maxReveals: Int?
+    @Option(help: ArgumentHelp("Socket mode only: an idempotency key, so a retried call stores nothing twice.", valueName: "key"))
+    var idempotencyKey: String?
     @Argument(help: "Values (else read from standard input).") var values: [String] = []
+
+    func validate() throws {
+        if idempotencyKey != nil && socket.path == nil {
+            throw ValidationError("--idempotency-key needs socket mode (--socket or CVAULT_SOCKET)")
+        }
+    }
 
     func run() async throws {
         try await reporting {
+            if let path = socket.path { return try await runRemote(path) }
             let request = try TokenizeRequest(kind: parseKind(kind), subject: subject, values: argumentsOrStdin(values),
                                               limits: parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
                                               scope: scope)
@@ -29,6 +44,18 @@ struct TokenizeCommand: AsyncParsableCommand {
             try await session.finish()
             for token in tokens { print(token) }
         }
+    }
+
+    /// Socket mode: the same request through a running server, as this process's uid.
+    private func runRemote(_ path: String) async throws {
+        let kind = try parseKind(kind)
+        let local = try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals)
+        let limits = VaultClient.TokenLimits(purposes: local.purposes, expiresAt: local.expiresAt, maxReveals: local.maxReveals)
+        let tokens = try await withClient(path) { client in
+            try await client.tokenize(kind: VaultClient.Kind(rawValue: kind.rawValue), subject: subject,
+                                  values: argumentsOrStdin(values), limits: limits, idempotencyKey: idempotencyKey, scope: scope)
+        }
+        for token in tokens { print(token) }
     }
 }
 

@@ -1,0 +1,113 @@
+extension VaultClient {
+    /// A kind of personal value (docs/PROTOCOL.md §7.1). A struct rather than an enum so a client keeps working
+    /// with a server that knows more kinds: `Kind(rawValue: "iban")` is sent as is, and the server decides.
+    public struct Kind: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { rawValue = value }
+        public var description: String { rawValue }
+
+        public static let email = Kind(rawValue: "email")
+        public static let phone = Kind(rawValue: "phone")
+        public static let card = Kind(rawValue: "card")
+        public static let ssn = Kind(rawValue: "ssn")
+        public static let name = Kind(rawValue: "name")
+        public static let address = Kind(rawValue: "address")
+        public static let date = Kind(rawValue: "date")
+        public static let text = Kind(rawValue: "text")
+    }
+
+    /// Limits fixed on tokens at birth (docs/PROTOCOL.md §6.1): they bind the tokens whatever the policy later says.
+    public struct TokenLimits: Sendable, Equatable {
+        /// The only purposes the tokens may ever be revealed for.
+        public var purposes: [String]?
+        /// From this instant (Unix seconds, UTC) on, the tokens are `not_found`. Sent as `YYYY-MM-DDTHH:MM:SSZ`.
+        public var expiresAt: Int64?
+        /// The most reveals each token allows.
+        public var maxReveals: Int?
+
+        public init(purposes: [String]? = nil, expiresAt: Int64? = nil, maxReveals: Int? = nil) {
+            self.purposes = purposes
+            self.expiresAt = expiresAt
+            self.maxReveals = maxReveals
+        }
+
+        public var isEmpty: Bool { purposes == nil && expiresAt == nil && maxReveals == nil }
+
+        /// The `limits` object as JSON.
+        var json: [UInt8] {
+            var members: [String: JSONValue] = [:]
+            if let purposes { members["purposes"] = .array(purposes.map { .string($0) }) }
+            if let expiresAt { members["expires_at"] = .string(Self.timestamp(expiresAt)) }
+            if let maxReveals { members["max_reveals"] = .int(Int64(maxReveals)) }
+            var out: [UInt8] = []
+            JSONWriter.write(.object(members), into: &out)
+            return out
+        }
+
+        /// Unix seconds as RFC 3339 UTC with whole seconds, `YYYY-MM-DDTHH:MM:SSZ` (the protocol's timestamp).
+        /// Civil-from-days after Howard Hinnant's algorithm, so no calendar or locale is involved.
+        public static func timestamp(_ seconds: Int64) -> String {
+            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            let secondOfDay = seconds - days * 86_400
+            let z = days + 719_468
+            let era = (z >= 0 ? z : z - 146_096) / 146_097
+            let doe = z - era * 146_097
+            let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+            let mp = (5 * doy + 2) / 153
+            let day = doy - (153 * mp + 2) / 5 + 1
+            let month = mp < 10 ? mp + 3 : mp - 9
+            let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+            func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+            let y = String(year)
+            let paddedYear = String(repeating: "0", count: max(0, 4 - y.count)) + y
+            return "\(paddedYear)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+        }
+    }
+
+    /// One answer of `detokenize`, in the order of the tokens asked for.
+    public enum DetokenizeItem: Sendable, Equatable {
+        /// The value or its mask; `reveal` is `"plain"` or `"masked"` (see `Reveal`).
+        case value(String, reveal: String)
+        /// Not revealed: `"not_found"`, `"denied"` or `"integrity"` (see `RevealError`); a newer server may
+        /// send other names.
+        case error(String)
+
+        public var value: String? { if case .value(let v, _) = self { return v } else { return nil } }
+        public var reveal: String? { if case .value(_, let r) = self { return r } else { return nil } }
+        public var error: String? { if case .error(let e) = self { return e } else { return nil } }
+    }
+
+    /// The reveal names of `DetokenizeItem.value`.
+    public enum Reveal {
+        public static let plain = "plain"
+        public static let masked = "masked"
+    }
+
+    /// The error names of `DetokenizeItem.error`.
+    public enum RevealError {
+        public static let notFound = "not_found"
+        public static let denied = "denied"
+        public static let integrity = "integrity"
+    }
+
+    /// The answer of `whoami`.
+    public struct Identity: Sendable, Equatable {
+        public let name: String
+        public let roles: [String]
+        public init(name: String, roles: [String]) { self.name = name; self.roles = roles }
+    }
+
+    /// The answer of `health`.
+    public struct Health: Sendable, Equatable {
+        /// `"ok"`, or `"sealed"` when the vault's keys are not loaded.
+        public let status: String
+        public let version: String
+        /// The key-encryption key new data keys are wrapped with; nil when sealed.
+        public let activeKEK: Int?
+        public init(status: String, version: String, activeKEK: Int?) {
+            self.status = status; self.version = version; self.activeKEK = activeKEK
+        }
+    }
+}

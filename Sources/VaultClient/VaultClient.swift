@@ -1,0 +1,237 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+// JSONValue appears in the API (an error's data): clients get it with `import VaultClient` alone.
+@_exported import VaultJSON
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A client of a running `cvault serve`, over its Unix socket (docs/PROTOCOL.md).
+///
+/// One connection per client, opened at the first call, reused by every call and opened again if the server
+/// closed it. Calls may be made from any number of tasks at once: they are pipelined on the connection and
+/// each gets its own answer. Identity is this process's uid, read by the server from the socket; nothing
+/// else is sent to prove it.
+///
+/// Errors: a `VaultClientError` when the server answered with an error (act on its `code` and `data`), a
+/// `VaultConnectionError` when no answer came.
+///
+///     let vault = VaultClient()                                   // $CVAULT_SOCKET, else ./cvault.sock
+///     let tokens = try await vault.tokenize(kind: .email, subject: "cust-42", values: ["ada@example.com"])
+///     let items = try await vault.detokenize(tokens: tokens, purpose: "receipt")
+///     await vault.close()
+public final class VaultClient: Sendable {
+    /// The default socket when neither the initializer nor `CVAULT_SOCKET` names one.
+    public static let defaultSocketPath = "./cvault.sock"
+
+    /// The socket this client talks to.
+    public var socketPath: String { connection.socketPath }
+
+    private let connection: ClientConnection
+    private let ids = Atomic<Int64>(0)
+
+    /// - Parameters:
+    ///   - socketPath: the server's socket; default `$CVAULT_SOCKET` if set and not empty, else `./cvault.sock`.
+    ///   - timeout: how long a call waits for its answer before failing with `.timedOut` (the connection is
+    ///     then dropped); nil waits forever.
+    ///   - eventLoopGroup: where the connection's I/O runs; default SwiftNIO's shared group.
+    ///   - maxResponseBytes: the longest response line accepted, a guard against a runaway peer.
+    public init(socketPath: String? = nil, timeout: Duration? = .seconds(30),
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                maxResponseBytes: Int = 512 << 20) {
+        let path = socketPath ?? Self.environmentSocketPath ?? Self.defaultSocketPath
+        let nanoseconds = timeout.map { $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 }
+        connection = ClientConnection(socketPath: path, group: eventLoopGroup, timeout: nanoseconds.map { .nanoseconds($0) },
+                                      maxResponseBytes: maxResponseBytes)
+    }
+
+    /// `CVAULT_SOCKET`, if set and not empty.
+    public static var environmentSocketPath: String? {
+        guard let raw = getenv("CVAULT_SOCKET") else { return nil }
+        let value = String(cString: raw)
+        return value.isEmpty ? nil : value
+    }
+
+    /// Closes the connection. Calls still waiting fail with `VaultConnectionError`; later calls fail with
+    /// `.clientClosed`.
+    public func close() async { await connection.close() }
+
+    // MARK: Methods
+
+    /// Stores `values` for `subject` and returns one token per value, in order. Atomic: one invalid value
+    /// fails the call (`invalidParams` with `data.index`) and nothing is stored.
+    ///
+    /// Retry a `tokenize` whose answer was lost only with an `idempotencyKey`: the same key and request
+    /// return the first call's tokens instead of storing the values twice.
+    public func tokenize(kind: Kind, subject: String, values: [String], limits: TokenLimits? = nil,
+                         idempotencyKey: String? = nil, scope: String? = nil) async throws -> [String] {
+        var params = RequestParams()
+        params.add("kind", string: kind.rawValue)
+        params.add("subject", string: subject)
+        params.add("values", strings: values)
+        if let limits, !limits.isEmpty { params.add("limits", raw: limits.json) }
+        if let idempotencyKey { params.add("idempotency_key", string: idempotencyKey) }
+        if let scope { params.add("scope", string: scope) }
+        let result = try await call(method: "tokenize", params: params)
+        guard case .array(let items)? = result["tokens"] else { throw malformed("tokenize result has no tokens array") }
+        var tokens: [String] = []
+        tokens.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let token) = item else { throw malformed("a token is not a string") }
+            tokens.append(token)
+        }
+        guard tokens.count == values.count else { throw malformed("tokenize returned \(tokens.count) tokens for \(values.count) values") }
+        return tokens
+    }
+
+    /// What each token stands for, as far as this caller may see it for `purpose`: one item per token, in
+    /// order. A token that is not revealed is an item with an error name, never a call error.
+    public func detokenize(tokens: [String], purpose: String) async throws -> [DetokenizeItem] {
+        var params = RequestParams()
+        params.add("tokens", strings: tokens)
+        params.add("purpose", string: purpose)
+        let result = try await call(method: "detokenize", params: params)
+        guard case .array(let raw)? = result["items"], raw.count == tokens.count else {
+            throw malformed("detokenize result has no items array of one item per token")
+        }
+        var items: [DetokenizeItem] = []
+        items.reserveCapacity(raw.count)
+        for entry in raw {
+            if case .string(let value)? = entry["value"], case .string(let reveal)? = entry["reveal"] {
+                items.append(.value(value, reveal: reveal))
+            } else if case .string(let error)? = entry["error"] {
+                items.append(.error(error))
+            } else {
+                throw malformed("a detokenize item has neither a value nor an error")
+            }
+        }
+        return items
+    }
+
+    /// Destroys every token of `subject` and its data key; returns how many tokens went (0 for an unknown
+    /// or already-erased subject).
+    public func erase(subject: String) async throws -> Int {
+        var params = RequestParams()
+        params.add("subject", string: subject)
+        let result = try await call(method: "erase", params: params)
+        guard case .int(let erased)? = result["erased"] else { throw malformed("erase result has no count") }
+        return Int(erased)
+    }
+
+    /// The identity and roles the server gave this process's uid.
+    public func whoami() async throws -> Identity {
+        let result = try await call(method: "whoami", params: RequestParams())
+        guard case .string(let name)? = result["identity"], case .array(let raw)? = result["roles"] else {
+            throw malformed("whoami result lacks identity or roles")
+        }
+        return Identity(name: name, roles: raw.compactMap(\.stringValue))
+    }
+
+    /// Whether the vault is unsealed, the server's version and the active key-encryption key.
+    public func health() async throws -> Health {
+        let result = try await call(method: "health", params: RequestParams())
+        guard case .string(let status)? = result["status"], case .string(let version)? = result["version"] else {
+            throw malformed("health result lacks status or version")
+        }
+        return Health(status: status, version: version, activeKEK: result["active_kek"]?.intValue.map(Int.init))
+    }
+
+    /// Any method, for what the typed methods do not cover: `params` is sent as given (nil sends none), and
+    /// the `result` comes back as JSON.
+    public func call(method: String, params: [String: JSONValue]?) async throws -> JSONValue {
+        var encoded = RequestParams()
+        if let params {
+            for (key, value) in params.sorted(by: { $0.key < $1.key }) { encoded.add(key, value: value) }
+        } else {
+            encoded.omit = true
+        }
+        return try await call(method: method, params: encoded)
+    }
+
+    // MARK: The wire
+
+    private func call(method: String, params: RequestParams) async throws -> JSONValue {
+        let id = ids.wrappingAdd(1, ordering: .relaxed).newValue
+        let line = params.line(id: id, method: method)
+        let response = try await connection.send(ByteBuffer(bytes: line), id: id)
+        let parsed = response.withUnsafeReadableBytes { JSONParser.parse($0) }
+        guard case .object(let members)? = parsed else { throw malformed("the response is not a JSON object") }
+        switch members["id"] {
+        case .int(id)?: break
+        case .null?:
+            // Only an error can carry a null id (a parse error, or a line over the server's limit).
+            guard members["error"] != nil else { throw malformed("the response's id does not match the request") }
+        default: throw malformed("the response's id does not match the request")
+        }
+        if let error = members["error"] {
+            guard case .int(let code)? = error["code"] else { throw malformed("the error has no integer code") }
+            var data: [String: JSONValue] = [:]
+            if case .object(let members)? = error["data"] { data = members }
+            throw VaultClientError(code: Int(code), message: error["message"]?.stringValue ?? "", data: data)
+        }
+        guard let result = members["result"] else { throw malformed("the response has neither result nor error") }
+        return result
+    }
+
+    private func malformed(_ message: String) -> VaultConnectionError {
+        VaultConnectionError(.malformedResponse, message, socketPath: socketPath)
+    }
+}
+
+/// A request line being built: the envelope around the params, encoded straight to bytes.
+struct RequestParams {
+    private var body: [UInt8] = []
+    /// True to send no `params` member at all.
+    var omit = false
+
+    init() { body.reserveCapacity(128) }
+
+    private mutating func key(_ name: String) {
+        body.append(body.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        JSONWriter.string(name, into: &body)
+        body.append(UInt8(ascii: ":"))
+    }
+
+    mutating func add(_ name: String, string: String) {
+        key(name)
+        JSONWriter.string(string, into: &body)
+    }
+
+    mutating func add(_ name: String, strings: [String]) {
+        key(name)
+        body.reserveCapacity(body.count + strings.reduce(2) { $0 + $1.utf8.count + 3 })
+        body.append(UInt8(ascii: "["))
+        for (i, s) in strings.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            JSONWriter.string(s, into: &body)
+        }
+        body.append(UInt8(ascii: "]"))
+    }
+
+    mutating func add(_ name: String, value: JSONValue) {
+        key(name)
+        JSONWriter.write(value, into: &body)
+    }
+
+    mutating func add(_ name: String, raw: [UInt8]) {
+        key(name)
+        body += raw
+    }
+
+    func line(id: Int64, method: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + method.utf8.count + 64)
+        out += #"{"jsonrpc":"2.0","id":"#.utf8
+        out += String(id).utf8
+        out += #","method":"#.utf8
+        JSONWriter.string(method, into: &out)
+        if !omit {
+            out += #","params":"#.utf8
+            if body.isEmpty { out += "{}".utf8 } else { out += body; out.append(UInt8(ascii: "}")) }
+        }
+        out += "}\n".utf8
+        return out
+    }
+}
