@@ -73,6 +73,27 @@ import Testing
         }
     }
 
+    /// Shares that cannot be written must not leave a keyring behind: nobody could ever open it, and `init`
+    /// would refuse to try again ("a vault already exists").
+    @Test func aShareFolderThatCannotBeMadeLeavesNoVault() async throws {
+        try await VaultFixture.with(initialized: false) { vault in
+            let failed = try await vault.cvault(["init", "--shares", "5", "--threshold", "3", "--share-dir", "/proc/cvault-shares"],
+                                                environment: Self.noPassphrase)
+            #expect(failed.status == 1)
+            #expect(failed.errorLines.first?.hasPrefix("cvault: error: cannot create folder /proc/cvault-shares") == true)
+            #expect(!failed.stdout.contains("created keyring"))
+            #expect(!FileManager.default.fileExists(atPath: vault.keyring) && !FileManager.default.fileExists(atPath: vault.database))
+            // A bad threshold, found after the share folder was made: the folder goes too.
+            let shares = vault.root + "/shares"
+            let bad = try await vault.cvault(["init", "--shares", "5", "--threshold", "6", "--share-dir", shares], environment: Self.noPassphrase)
+            #expect(bad.status == 1)
+            #expect(!FileManager.default.fileExists(atPath: shares) && !FileManager.default.fileExists(atPath: vault.keyring))
+            let retried = try await vault.cvault(["init", "--shares", "5", "--threshold", "3", "--share-dir", shares], environment: Self.noPassphrase)
+            #expect(retried.status == 0, "init after a failed one: \(retried.errorLines)")
+            #expect(retried.lines.filter { $0.hasPrefix("wrote share ") }.count == 5)
+        }
+    }
+
     @Test func tooFewRepeatedCorruptedOrMissingSharesAreRefused() async throws {
         try await VaultFixture.with(initialized: false) { vault in
             let shares = vault.root + "/shares"
