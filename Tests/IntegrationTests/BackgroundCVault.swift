@@ -46,8 +46,8 @@ final class BackgroundCVault: @unchecked Sendable {
         return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     }
 
-    /// SIGKILL, then the exit status (137), or nil if it had already exited on its own (with its status in
-    /// `exitedOnItsOwn`).
+    /// SIGKILL, then whether the kill is what ended the process (false if it had already exited on its own)
+    /// and the exit status (137 after the kill; nil if it never exited).
     func kill9() async -> (killed: Bool, status: Int32?) {
         let wasRunning = process.isRunning
         signal(SIGKILL)

@@ -9,7 +9,6 @@ extension KeyLifecycleTests {
         // One delay in each stretch of the command's life (open with Argon2id, seal with Argon2id, write,
         // audit), drawn at random and in random order; how far each gets depends on the machine's load.
         let delays = [0.05...0.5, 0.5...1.0, 1.0...1.6, 1.6...2.4].map { Double.random(in: $0) }.shuffled()
-        var landed = 0, notLanded = 0
         for (attempt, delay) in delays.enumerated() {
             let old = vault.currentPassphrase
             let new = "new-passphrase-\(randomHex(12))"
@@ -30,14 +29,12 @@ extension KeyLifecycleTests {
                 Issue.record("attempt \(attempt): the keyring does not open with the passphrase its seal names (the other one \(other ? "does" : "does not either"))")
             }
             if expected == new {
-                landed += 1
                 vault.passphraseChanged(to: new)
                 if !killed { vault.record("key_passphrase") }
-            } else {
-                notLanded += 1
+            } else if !killed {
+                Issue.record("attempt \(attempt): keys passphrase exited with 0 but the keyring was not re-sealed")
             }
         }
-        #expect(landed + notLanded == delays.count)
 
         // One more, left to finish: the temporary file of any earlier kill is gone, the old passphrase is
         // refused, and the server (which holds the root key, not the passphrase) never noticed.
