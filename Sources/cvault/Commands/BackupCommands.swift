@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import VaultCore
@@ -92,12 +95,21 @@ struct RestoreCommand: AsyncParsableCommand {
                 throw VaultError(.alreadyInitialized, "\(location.databasePath) already exists",
                                  hint: "restore only into an empty data folder; move the current database away first")
             }
+            // A WAL or journal left by the database that was moved away (after a crash they remain) would be
+            // replayed into the restored copy on first open, mixing the old database's pages into it.
+            let sideFiles = ["-wal", "-shm", "-journal"].map { location.databasePath + $0 }
+            for side in sideFiles where FileManager.default.fileExists(atPath: side) {
+                throw VaultError(.alreadyInitialized, "\(side) is left from another database",
+                                 hint: "move it away together with that database (it belongs to it), then restore again")
+            }
             try FileSafety.makePrivateFolder(location.dataFolder)
             try FileSafety.writeAtomically(try FileSafety.readAll(copy, what: "database copy"), to: location.databasePath, replace: false)
             let store = try SQLiteStore.open(at: location.databasePath)
             let stats = try await store.read { try $0.stats() }
             await store.close()
             guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens, stats.auditRecords == manifest.auditRecords else {
+                // Leave nothing a later command or server could open as if the restore had worked.
+                for path in [location.databasePath] + sideFiles { unlink(path) }
                 throw VaultError(.integrity, "the restored database's counts differ from the manifest", hint: "restore from another backup")
             }
             print("restored \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records into \(location.databasePath)")

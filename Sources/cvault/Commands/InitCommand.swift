@@ -32,10 +32,13 @@ struct InitCommand: AsyncParsableCommand {
             }
             try FileSafety.makePrivateFolder(location.keysFolder)
             try FileSafety.makePrivateFolder(location.dataFolder)
+            // The share folder first: a keyring whose shares could not be written could never be opened.
+            if let shareDir { try FileSafety.makePrivateFolder(shareDir) }
             let store = try SQLiteStore.create(at: location.databasePath)
             var keyringCreated = false
             let keyring: Keyring
             var split: [UnsealShare] = []
+            var written: [(index: UInt8, path: String)] = []
             do {
                 if let passphrase {
                     keyring = try Keyring.create(at: location.keyringPath, credential: .passphrase(passphrase))
@@ -43,6 +46,7 @@ struct InitCommand: AsyncParsableCommand {
                     (keyring, split) = try Keyring.createWithShares(at: location.keyringPath, threshold: threshold!, count: shares!)
                 }
                 keyringCreated = true
+                if let shareDir { written = try writeShares(split, to: shareDir) }
                 let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()), logger: quietLogger())
                 try await vault.audit("init", caller: nil, detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))")
                 try await vault.sealAudit()
@@ -56,31 +60,41 @@ struct InitCommand: AsyncParsableCommand {
                     unlink(path)
                 }
                 if keyringCreated { unlink(location.keyringPath) }
+                // Shares of a keyring that no longer exists are useless; the folder was made by this run.
+                if let shareDir {
+                    for share in split { unlink(Self.sharePath(shareDir, share)) }
+                    rmdir(shareDir)
+                }
                 throw error
             }
             if split.isEmpty {
                 print("created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)")
             } else {
                 print("created keyring \(location.keyringPath) (KEK v1 active, sealed by \(split.count) shares, any \(threshold!) open it)")
-                try handOut(split)
+                if shareDir == nil {
+                    print("the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:")
+                    for share in split { print(share.encoded()) }
+                }
+                for (index, path) in written {
+                    print("wrote share \(index) to \(path): give it to its holder and delete this copy")
+                }
             }
             print("created database \(location.databasePath)")
             print("audit public key \(Hex.encode(keyring.auditPublicKey))")
         }
     }
 
-    /// Shares are written once, each to its own file, or printed once; the vault keeps none of them.
-    private func handOut(_ split: [UnsealShare]) throws {
-        if let shareDir {
-            try FileSafety.makePrivateFolder(shareDir)
-            for share in split {
-                let path = "\(shareDir)/cvault-share-\(share.index).txt"
-                try FileSafety.writeAtomically(Array((share.encoded() + "\n").utf8), to: path, replace: false)
-                print("wrote share \(share.index) to \(path): give it to its holder and delete this copy")
-            }
-        } else {
-            print("the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:")
-            for share in split { print(share.encoded()) }
+    /// Shares are handed out once, each to its own file (or printed once); the vault keeps none of them.
+    /// Runs before `init` succeeds, so a share that cannot be written undoes the whole vault.
+    private func writeShares(_ split: [UnsealShare], to shareDir: String) throws -> [(index: UInt8, path: String)] {
+        try split.map { share in
+            let path = Self.sharePath(shareDir, share)
+            try FileSafety.writeAtomically(Array((share.encoded() + "\n").utf8), to: path, replace: false)
+            return (share.index, path)
         }
+    }
+
+    private static func sharePath(_ shareDir: String, _ share: UnsealShare) -> String {
+        "\(shareDir)/cvault-share-\(share.index).txt"
     }
 }

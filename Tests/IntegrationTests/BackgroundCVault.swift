@@ -1,0 +1,118 @@
+import Foundation
+
+/// A `cvault` process the test does not wait for: a server, or a command to kill -9 half-way. Output goes to
+/// private files in `folder` (removed with it). Every wait is bounded.
+final class BackgroundCVault: @unchecked Sendable {
+    // @unchecked Sendable: `process` is set up in init and afterwards only read (pid, isRunning, status),
+    // which Foundation allows from any thread.
+    private let process = Process()
+    let outPath: String
+    let errPath: String
+
+    init(_ arguments: [String], environment: [String: String], folder: String, name: String) throws {
+        outPath = folder + "/\(name).out"
+        errPath = folder + "/\(name).err"
+        try writePrivateFile(outPath, "")
+        try writePrivateFile(errPath, "")
+        process.executableURL = URL(fileURLWithPath: CVaultProcess.executable)
+        process.arguments = arguments
+        var env = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "LANG": "C.UTF-8"]
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    /// Standard output and the `cvault: error:` lines of standard error so far.
+    var stdout: String { String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self) }
+    var stderr: String { String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self) }
+    var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("cvault: ") } }
+
+    func signal(_ number: Int32) { if process.isRunning { kill(process.processIdentifier, number) } }
+
+    /// Waits for the exit; returns the status (128 + signal after a signal), or nil on timeout.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+    }
+
+    /// SIGKILL, then whether the kill is what ended the process (false if it had already exited on its own)
+    /// and the exit status (137 after the kill; nil if it never exited).
+    func kill9() async -> (killed: Bool, status: Int32?) {
+        let wasRunning = process.isRunning
+        signal(SIGKILL)
+        let status = await waitForExit(timeout: .seconds(30))
+        return (wasRunning && status == 137, status)
+    }
+}
+
+/// `cvault serve` on a short socket path, started and stopped by a test.
+final class ServerProcess: Sendable {
+    let process: BackgroundCVault
+    let socket: String
+
+    /// Starts the server and waits (bounded) until `health` answers on the socket.
+    static func start(environment: [String: String], folder: String, socket: String, extra: [String] = [],
+                      timeout: Duration = .seconds(90)) async throws -> ServerProcess {
+        let process = try BackgroundCVault(["serve", "--socket", socket, "--log-level", "warning"] + extra,
+                                           environment: environment, folder: folder, name: "serve-\(randomHex(4))")
+        let server = ServerProcess(process: process, socket: socket)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            guard process.isRunning else {
+                throw HarnessError("cvault serve exited early: \(process.errorLines.joined(separator: " | "))")
+            }
+            if FileManager.default.fileExists(atPath: socket),
+               (try? await onThread { try RPCConnection(socket: socket, timeoutSeconds: 10).call("health")["status"] as? String }) == "ok" {
+                return server
+            }
+            guard ContinuousClock.now < deadline else {
+                process.signal(SIGKILL)
+                throw HarnessError("cvault serve did not answer health within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private init(process: BackgroundCVault, socket: String) {
+        self.process = process
+        self.socket = socket
+    }
+
+    /// SIGTERM and wait for a clean exit (SIGKILL after the timeout). Returns the exit status.
+    @discardableResult
+    func stop(timeout: Duration = .seconds(30)) async -> Int32? {
+        process.signal(SIGTERM)
+        if let status = await process.waitForExit(timeout: timeout) { return status }
+        process.signal(SIGKILL)
+        _ = await process.waitForExit(timeout: .seconds(10))
+        return nil
+    }
+
+    /// Polls `health` until the server's active KEK is `version` (it re-reads the keyring every second).
+    func waitForActiveKEK(_ version: Int, timeout: Duration = .seconds(30)) async throws {
+        let socket = self.socket
+        let deadline = ContinuousClock.now + timeout
+        while try await onThread({ try RPCConnection(socket: socket, timeoutSeconds: 10).activeKEK() }) != version {
+            guard ContinuousClock.now < deadline else { throw HarnessError("the server did not pick up KEK v\(version) within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// A short private folder for sockets: Unix socket paths must stay under 108 bytes.
+func makeSocketFolder() throws -> String {
+    var template = Array("/tmp/cvk-XXXXXX".utf8CString)
+    guard let made = mkdtemp(&template) else { throw HarnessError("mkdtemp failed: errno \(errno)") }
+    return String(cString: made)
+}
