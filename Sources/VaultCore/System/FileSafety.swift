@@ -100,3 +100,16 @@ public enum FileSafety {
         return VaultError(.storage, "cannot \(action) \(path): \(reason)", hint: "check the folder's permissions and free space")
     }
 }
+
+/// A file's identity and version as `stat(2)` sees it: an atomic replace (new inode) or any write changes it.
+/// Cheap enough to check on a hot path.
+public struct FileStamp: Equatable, Sendable {
+    var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+
+    public static func of(_ path: String) -> FileStamp? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileStamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                         seconds: info.st_mtim.tv_sec, nanoseconds: info.st_mtim.tv_nsec)
+    }
+}

@@ -8,6 +8,8 @@ struct TokenWriter: Sendable {
     let scope: String
     let limits: TokenLimits
     let now: Int64
+    /// False when a newer KEK is active on disk than in `keyring` (`Vault.activeKEKIsCurrent`).
+    let keysAreCurrent: @Sendable (Keyring) throws(VaultError) -> Bool
 
     /// Random tokens are redrawn on collision; this many collisions in a row means the token space is full
     /// (possible only for short format-preserving cards), which is an error, never an overwrite.
@@ -66,6 +68,10 @@ struct TokenWriter: Sendable {
     func subjectKey(_ store: any StoreWriter) throws -> (SubjectRecord, SecureBytes) {
         if let record = try store.subject(named: subject) {
             return (record, try VaultCipher.dataKey(of: record, keyring: keyring))
+        }
+        guard try keysAreCurrent(keyring) else {
+            // Vault.withCurrentKeys reloads the keyring and runs the request again; nothing was written.
+            throw VaultError(.sealed, "the KEK was rotated while this request ran", hint: "retried with the new keyring")
         }
         let dek = SecureBytes(randomCount: 32)
         let version = keyring.activeKEKVersion

@@ -68,7 +68,8 @@ extension Vault {
              request: Self.requestHash(request, mode: mode, normalized: normalized))
         }
         let writer = TokenWriter(keyring: keyring, kind: kind, mode: mode, subject: request.subject, scope: request.scope,
-                                 limits: request.limits, now: now)
+                                 limits: request.limits, now: now,
+                                 keysAreCurrent: { (k: Keyring) throws(VaultError) -> Bool in try self.activeKEKIsCurrent(k) })
         return try await write { store in
             if let idempotency, let replay = try writer.replay(store, keyHash: idempotency.key, requestHash: idempotency.request) {
                 var replayed = event

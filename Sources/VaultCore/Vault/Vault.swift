@@ -21,10 +21,13 @@ public final class Vault: Sendable {
     let logger: Logger
     let rateLimiter = RevealRateLimiter()
     private let keys: Mutex<Keyring>
+    /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
+    private let keyringStamp: Mutex<FileStamp?>
 
     public init(keyring: Keyring, store: any VaultStore, policies: PolicyHolder, clock: VaultClock = .system,
                 logger: Logger = Logger(label: "cvault.vault")) {
         self.keys = Mutex(keyring)
+        self.keyringStamp = Mutex(FileStamp.of(keyring.path))
         self.store = store
         self.policies = policies
         self.clock = clock
@@ -39,8 +42,10 @@ public final class Vault: Sendable {
     /// Re-reads the keyring file if another process (the CLI) changed it. Returns the new generation, or nil.
     @discardableResult
     public func reloadKeyringIfChanged() throws(VaultError) -> Int? {
+        let stamp = FileStamp.of(keyring.path)
         guard let fresh = try keyring.reloadIfChanged() else { return nil }
         keys.withLock { $0 = fresh }
+        keyringStamp.withLock { $0 = stamp }
         logger.info("keyring reloaded", metadata: ["keyring.generation": "\(fresh.generation)", "kek.active": "\(fresh.activeKEKVersion)"])
         return fresh.generation
     }
@@ -55,6 +60,20 @@ public final class Vault: Sendable {
             guard try reloadKeyringIfChanged() != nil else { throw error }
             return try await body()
         }
+    }
+
+    /// Whether `keyring`'s active KEK is still the active one on disk. Called inside the write transaction
+    /// before a new subject's data key is wrapped: a server that has not yet picked up a rotation made by the
+    /// CLI must not wrap new keys with the demoted version, or a rewrap and retire that finish before it
+    /// reloads would leave that subject unreadable. One `stat` when nothing changed; a rewrap cannot run
+    /// while this transaction holds the write lock, so it always sees (and moves) what this wraps.
+    func activeKEKIsCurrent(_ keyring: Keyring) throws(VaultError) -> Bool {
+        let stamp = FileStamp.of(keyring.path)
+        if stamp != nil, stamp == keyringStamp.withLock({ $0 }) { return true }
+        let onDisk = try KeyringFile.read(at: keyring.path)
+        guard onDisk.activeKEK?.version == keyring.activeKEKVersion else { return false }
+        keyringStamp.withLock { $0 = stamp }
+        return true
     }
 
     /// Matches a transport uid against the policy. Unknown uids get `.unknownIdentity`.
