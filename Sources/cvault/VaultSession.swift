@@ -56,7 +56,7 @@ struct AdminSession {
     }
 
     func audit(_ event: String, outcome: String = "ok", detail: String) async throws {
-        try await vault.audit(event, caller: nil, outcome: outcome, detail: detail + " (by uid \(getuid()))")
+        try await vault.audit(event, caller: nil, uid: getuid(), outcome: outcome, detail: detail)
     }
 
     func finish() async throws {

@@ -13,7 +13,7 @@ extension Vault {
     /// own, and a later run simply finds the keys not yet under the active version, so a kill at any moment
     /// loses nothing and doubles nothing. Values are never touched: only the 32-byte wrapped keys change.
     @discardableResult
-    public func rewrap(batch: Int = 500, caller: Caller?, progress: @Sendable (RewrapProgress) -> Void = { _ in }) async throws(VaultError) -> RewrapProgress {
+    public func rewrap(batch: Int = 500, caller: Caller?, uid: UInt32? = nil, progress: @Sendable (RewrapProgress) -> Void = { _ in }) async throws(VaultError) -> RewrapProgress {
         guard (1...10_000).contains(batch) else {
             throw VaultError(.invalidRequest, "--batch must be 1 to 10000", hint: "the default is 500")
         }
@@ -22,7 +22,7 @@ extension Vault {
         let stats = try await read { try $0.stats() }
         let total = stats.dataKeysByKEK.filter { $0.key != active }.values.reduce(0, +)
         var state = RewrapProgress(done: 0, total: total, activeVersion: active)
-        try await audit("key_rewrap", caller: caller, outcome: "started", detail: "\(total) data keys to KEK v\(active)")
+        try await audit("key_rewrap", caller: caller, uid: uid, outcome: "started", detail: "\(total) data keys to KEK v\(active)")
         progress(state)
         var after: Int64 = 0
         while true {
@@ -44,7 +44,7 @@ extension Vault {
             state.done += moved
             progress(state)
         }
-        try await audit("key_rewrap", caller: caller, detail: "\(state.done) data keys moved to KEK v\(active)")
+        try await audit("key_rewrap", caller: caller, uid: uid, detail: "\(state.done) data keys moved to KEK v\(active)")
         return state
     }
 }

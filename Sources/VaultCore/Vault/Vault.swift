@@ -104,9 +104,10 @@ public final class Vault: Sendable {
     }
 
     /// Records an event that is not a data operation (policy load, key operation, init).
-    public func audit(_ event: String, caller: Caller?, outcome: String = "ok", reason: String? = nil, detail: String? = nil) async throws(VaultError) {
+    public func audit(_ event: String, caller: Caller?, uid: UInt32? = nil, outcome: String = "ok", reason: String? = nil,
+                      detail: String? = nil) async throws(VaultError) {
         let record = AuditEvent(at: VaultClock.iso8601(clock.now()), event: event, identity: caller?.identity.name,
-                                uid: caller?.uid, roles: caller?.identity.roles, outcome: outcome, reason: reason, detail: detail)
+                                uid: caller?.uid ?? uid, roles: caller?.identity.roles, outcome: outcome, reason: reason, detail: detail)
         try await appendAudit(record)
     }
 

@@ -15,6 +15,8 @@ extension KeysCommand {
         func run() async throws {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
+                // Recorded before the keyring changes, so a kill between the two still leaves a trace.
+                try await session.audit("key_rotate", outcome: "started", detail: "rotating from KEK v\(session.vault.keyring.activeKEKVersion)")
                 let rotated = try session.vault.keyring.rotateKEK()
                 try await session.audit("key_rotate", detail: "KEK v\(rotated.activeKEKVersion) active, keyring generation \(rotated.generation)")
                 try await session.finish()
@@ -34,6 +36,7 @@ extension KeysCommand {
         func run() async throws {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
+                try await session.audit("key_rotate_token", outcome: "started", detail: "rotating from token key v\(session.vault.keyring.activeTokenKeyVersion)")
                 let rotated = try session.vault.keyring.rotateTokenKey()
                 try await session.audit("key_rotate_token", detail: "token key v\(rotated.activeTokenKeyVersion) active")
                 try await session.finish()
@@ -53,6 +56,7 @@ extension KeysCommand {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
                 let inUse = try await session.store.read { try $0.stats() }.dataKeysByKEK[version] ?? 0
+                try await session.audit("key_retire", outcome: "started", detail: "KEK v\(version), \(inUse) data key(s) use it")
                 do {
                     let retired = try session.vault.keyring.retireKEK(version: version, dataKeysUsingIt: inUse)
                     try await session.audit("key_retire", detail: "KEK v\(version) retired, keyring generation \(retired.generation)")
@@ -88,10 +92,11 @@ extension KeysCommand {
                 } else {
                     fresh = try Passphrase.read(file: newPassphraseFile, confirm: true, ignoreEnvironment: true)
                 }
+                try await session.audit("key_passphrase", outcome: "started", detail: "re-sealing the keyring under a new passphrase")
                 let resealed = try session.vault.keyring.resealed(passphrase: fresh)
                 try await session.audit("key_passphrase", detail: "keyring re-sealed under a new passphrase, generation \(resealed.generation)")
                 try await session.finish()
-                print("keyring re-sealed: the old passphrase no longer opens it")
+                print("keyring re-sealed under the new passphrase: the old passphrase (or shares) no longer opens it")
             }
         }
     }
@@ -109,7 +114,7 @@ extension KeysCommand {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
                 let bar = ProgressBar(json: json)
-                let result = try await session.vault.rewrap(batch: batch, caller: nil) { bar.show($0) }
+                let result = try await session.vault.rewrap(batch: batch, caller: nil, uid: getuid()) { bar.show($0) }
                 try await session.finish()
                 bar.finish(result)
             }
