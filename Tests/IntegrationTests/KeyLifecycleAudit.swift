@@ -38,7 +38,7 @@ extension KeyLifecycleTests {
             }
             // Key commands name who ran them (rewrap's records come from the vault and carry no uid).
             if event != "key_rewrap" {
-                #expect(mine.allSatisfy { ($0["detail"] as? String)?.contains("(by uid \(getuid()))") == true }, "\(event)")
+                #expect(mine.allSatisfy { ($0["uid"] as? Int).map(UInt32.init) == getuid() }, "\(event) records name the admin's uid")
             }
         }
         #expect((recorded["key_rotate ok"] ?? 0) >= 1 && (recorded["key_retire refused"] ?? 0) >= 1)

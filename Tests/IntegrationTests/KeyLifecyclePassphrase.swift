@@ -42,7 +42,7 @@ extension KeyLifecycleTests {
         let new = "final-passphrase-\(randomHex(12))"
         let run = try await vault.cvault("keys", "passphrase", environment: ["CVAULT_NEW_PASSPHRASE": new])
         #expect(run.status == 0, "keys passphrase failed: \(run.errorLines)")
-        expectLines(run, ["keyring re-sealed: the old passphrase no longer opens it"], "keys passphrase")
+        expectLines(run, ["keyring re-sealed under the new passphrase: the old passphrase (or shares) no longer opens it"], "keys passphrase")
         expectNoLeak(run, of: [old, new], "keys passphrase")
         if run.status == 0 {
             vault.passphraseChanged(to: new)

@@ -57,7 +57,9 @@ public final class Vault: Sendable {
         do {
             return try await body()
         } catch where error.code == .sealed {
-            guard try reloadKeyringIfChanged() != nil else { throw error }
+            // Retry once whatever the reload says: the housekeeping task may have reloaded the keyring between
+            // the failed attempt and here, and the second attempt reads the keyring in force now.
+            try reloadKeyringIfChanged()
             return try await body()
         }
     }
