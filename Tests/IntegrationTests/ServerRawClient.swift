@@ -33,7 +33,10 @@ final class RawConnection {
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            // Closed here, so deinit must not close it again: by then the number may belong to someone else
+            // (a parallel test's SQLite file), and a second close would pull it from under them.
             Glibc.close(fd)
+            closed = true
             throw ServerTestFailure("socket path too long")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -45,6 +48,7 @@ final class RawConnection {
         guard rc == 0 else {
             let e = errno
             Glibc.close(fd)
+            closed = true
             throw ServerTestFailure("connect to \(path) failed: errno \(e)")
         }
     }

@@ -17,7 +17,13 @@ final class RPCConnection {
     private var nextID = 1
 
     init(socket path: String, timeoutSeconds: Int = 60) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        fd = try Self.openConnection(path, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// The connected descriptor. Failures close it here and throw before `self` exists, so `deinit` never
+    /// closes a number that may already belong to someone else (a parallel test's SQLite file).
+    private static func openConnection(_ path: String, timeoutSeconds: Int) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -38,6 +44,7 @@ final class RPCConnection {
             close(fd)
             throw HarnessError("connect to \(path) failed: errno \(code)")
         }
+        return fd
     }
 
     deinit { close(fd) }

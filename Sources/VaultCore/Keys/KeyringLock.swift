@@ -11,15 +11,16 @@ final class KeyringLock {
         let path = keyringPath + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileSafety.ioError("open lock file", path) }
+        // On failure below, `deinit` still runs (every stored property is set) and closes the descriptor:
+        // closing it here too would be a double close, which can pull a reused descriptor number from under
+        // another thread.
         while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                close(fd)
-                throw FileSafety.ioError("lock", path)
-            }
+            guard errno == EINTR else { throw FileSafety.ioError("lock", path) }
         }
     }
 
     deinit {
+        guard fd >= 0 else { return }
         flock(fd, LOCK_UN)
         close(fd)
     }
