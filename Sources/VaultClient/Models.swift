@@ -1,3 +1,5 @@
+import VaultJSON
+
 extension VaultClient {
     /// A kind of personal value (docs/PROTOCOL.md §7.1). A struct rather than an enum so a client keeps working
     /// with a server that knows more kinds: `Kind(rawValue: "iban")` is sent as is, and the server decides.
@@ -46,24 +48,7 @@ extension VaultClient {
         }
 
         /// Unix seconds as RFC 3339 UTC with whole seconds, `YYYY-MM-DDTHH:MM:SSZ` (the protocol's timestamp).
-        /// Civil-from-days after Howard Hinnant's algorithm, so no calendar or locale is involved.
-        public static func timestamp(_ seconds: Int64) -> String {
-            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-            let secondOfDay = seconds - days * 86_400
-            let z = days + 719_468
-            let era = (z >= 0 ? z : z - 146_096) / 146_097
-            let doe = z - era * 146_097
-            let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-            let mp = (5 * doy + 2) / 153
-            let day = doy - (153 * mp + 2) / 5 + 1
-            let month = mp < 10 ? mp + 3 : mp - 9
-            let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-            func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-            let y = String(year)
-            let paddedYear = String(repeating: "0", count: max(0, 4 - y.count)) + y
-            return "\(paddedYear)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
-        }
+        public static func timestamp(_ seconds: Int64) -> String { RFC3339.format(seconds) }
     }
 
     /// One answer of `detokenize`, in the order of the tokens asked for.
