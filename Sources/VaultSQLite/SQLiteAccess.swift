@@ -4,6 +4,8 @@ import VaultCore
 /// get it on a `query_only` connection, so even a cast to `StoreWriter` cannot change anything there.
 struct SQLiteAccess: StoreWriter {
     let db: SQLiteConnection
+    /// The writer's memory of the audit chain's tail within one group's transaction (nil for readers).
+    var tail: AuditTail? = nil
 
     // MARK: Reading
 
@@ -148,8 +150,11 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func auditHead() throws -> AuditRow? {
-        try db.queryOne("SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
-                        what: "reading the audit head", row: Self.decodeAuditRow)
+        if let known = tail?.head { return known }
+        let head = try db.queryOne("SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
+                                   what: "reading the audit head", row: Self.decodeAuditRow)
+        tail?.head = .some(head)
+        return head
     }
 
     /// A record whose `seq` already exists is refused (primary key), so the chain cannot fork.
@@ -157,17 +162,22 @@ struct SQLiteAccess: StoreWriter {
         try db.execute("INSERT INTO audit(seq, prev, hash, body) VALUES (?, ?, ?, ?)",
                        [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
                        what: "appending an audit record")
+        tail?.head = .some(row)
     }
 
     func lastAuditSeal() throws -> AuditSeal? {
-        try db.queryOne("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
-                        what: "reading the last audit seal", row: Self.decodeAuditSeal)
+        if let known = tail?.seal { return known }
+        let seal = try db.queryOne("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
+                                   what: "reading the last audit seal", row: Self.decodeAuditSeal)
+        tail?.seal = .some(seal)
+        return seal
     }
 
     func appendAuditSeal(_ seal: AuditSeal) throws {
         try db.execute("INSERT INTO audit_seals(seq, hash, signature, at) VALUES (?, ?, ?, ?)",
                        [.int(seal.seq), .blob(seal.hash), .blob(seal.signature), .int(seal.at)],
                        what: "appending an audit seal")
+        tail?.seal = .some(seal)
     }
 
     /// Inserts or replaces the record for its key: the caller looks the key up first in the same write and
@@ -233,5 +243,21 @@ struct SQLiteAccess: StoreWriter {
         guard let text else { return nil }
         if text.isEmpty { return [] }
         return text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+}
+
+/// The audit chain's head and last seal as the writer last read or wrote them, within one group's
+/// transaction. Every job of a group appends to the chain, and re-reading the head (with its whole body) for
+/// each one was a needless query and copy. Safe because the group holds the write lock from BEGIN IMMEDIATE
+/// to COMMIT, so nothing else can append meanwhile; a job rolled back to its savepoint forgets it (`forget`),
+/// and a new group starts with an empty one.
+final class AuditTail {
+    /// `.some(nil)`: known to be empty; `nil`: not known.
+    var head: AuditRow??
+    var seal: AuditSeal??
+
+    func forget() {
+        head = nil
+        seal = nil
     }
 }

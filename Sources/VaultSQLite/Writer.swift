@@ -102,7 +102,8 @@ private struct GroupCommitter {
             for job in jobs { job.fail(error) }
             return
         }
-        let access = SQLiteAccess(db: db)
+        let tail = AuditTail()
+        let access = SQLiteAccess(db: db, tail: tail)
         var kept: [WriteOutcome] = []
         var next = 0
         do {
@@ -121,6 +122,7 @@ private struct GroupCommitter {
                     // The caller learns its own error now; its changes go, the group's stay.
                     outcome.finish(nil)
                     if db.isAutocommit { throw VaultError.groupLost }
+                    tail.forget()  // the job's appends to the chain are undone with it
                     try db.execute("ROLLBACK TO job", what: "undoing a failed write")
                     try db.execute("RELEASE job", what: "closing a failed write's savepoint")
                 }
