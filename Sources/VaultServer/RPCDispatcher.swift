@@ -125,8 +125,8 @@ final class RPCDispatcher: Sendable {
     private func call(_ method: String, _ params: Params, caller: Caller, count: inout Int) async throws -> String {
         switch method {
         case "tokenize":
-            // §6.6: param types and formats (3), then the item count (4), then the policy and the rest (5-9)
-            // in the vault.
+            // §6.6: param types and formats here (3); the item count (4), the policy and the rest (5-9) in
+            // the vault.
             let kindName = try params.string("kind")
             guard let kind = Kind(rawValue: kindName) else {
                 throw RPCError.invalidParams(field: "kind", reason: "unknown kind (email, phone, card, ssn, name, address, date, text)")
@@ -135,22 +135,12 @@ final class RPCDispatcher: Sendable {
                 kind: kind, subject: try params.subject(), values: try params.strings("values"),
                 limits: try params.limits(), idempotencyKey: try params.idempotencyKey(), scope: try params.scope())
             count = request.values.count
-            let maxBatch = vault.policy.limits(for: caller.identity).maxBatch
-            guard request.values.count <= maxBatch else {
-                throw RPCError(code: -32004, data: [("limit", String(maxBatch)), ("field", "\"values\"")])
-            }
             let tokens = try await vault.tokenize(request, caller: caller)
             return JSONText.object([("tokens", JSONText.array(tokens.map(JSONText.quote)))])
         case "detokenize":
             let tokens = try params.strings("tokens")
             let purpose = try params.purpose()
             count = tokens.count
-            // The item limit is max_batch (§5). The reveal rate counts only values the gate would reveal, so
-            // it is checked in the vault, after the gate (docs/POLICY.md).
-            let maxBatch = vault.policy.limits(for: caller.identity).maxBatch
-            guard tokens.count <= maxBatch else {
-                throw RPCError(code: -32004, data: [("limit", String(maxBatch)), ("field", "\"tokens\"")])
-            }
             let items = try await vault.detokenize(tokens, purpose: purpose, caller: caller)
             return JSONText.object([("items", JSONText.array(items.map(Self.item)))])
         case "erase":

@@ -27,12 +27,7 @@ extension Vault {
     private func tokenizeOnce(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
         let policy = self.policy
         let kind = request.kind
-        let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)
-        guard decision.isAllowed else {
-            try await refuse("tokenize", caller, kind: kind, count: request.values.count, subjects: [request.subject], reason: "denied by policy")
-            throw VaultError(.denied, "\(caller.identity.name) may not tokenize \(kind.rawValue) values",
-                             hint: "grant `tokenize: [\(kind.rawValue)]` to one of its roles in the policy")
-        }
+        // The item count comes before the policy (docs/PROTOCOL.md §6.6).
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
             var error = VaultError(.tooLarge, "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
@@ -40,6 +35,12 @@ extension Vault {
             error.limit = maxBatch
             error.field = "values"
             throw error
+        }
+        let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)
+        guard decision.isAllowed else {
+            try await refuse("tokenize", caller, kind: kind, count: request.values.count, subjects: [request.subject], reason: "denied by policy")
+            throw VaultError(.denied, "\(caller.identity.name) may not tokenize \(kind.rawValue) values",
+                             hint: "grant `tokenize: [\(kind.rawValue)]` to one of its roles in the policy")
         }
         guard !request.values.isEmpty else {
             throw VaultError(.invalidRequest, "no values to tokenize", hint: "send at least one value")
