@@ -35,7 +35,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]),
-        .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite"]),
+        .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite", "CVaultSystem"]),
         // Strict JSON reading and writing shared by both ends of the socket; no dependencies.
         .target(name: "VaultJSON"),
         .target(

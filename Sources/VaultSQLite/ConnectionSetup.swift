@@ -9,6 +9,8 @@ extension SQLiteConnection {
         case reader
         /// A backup being written: durable and WAL like the vault it copies.
         case backupTarget
+        /// The background checkpointer's: copies WAL frames into the database file, never through its cache.
+        case checkpointer
     }
 
     func configure(as role: Role) throws {
@@ -38,11 +40,15 @@ extension SQLiteConnection {
         // The default 2 MiB cache thrashes on random-key inserts (about 3x slower, bench/README.md). The
         // writer gets 64 MiB; readers get 16 MiB each, since WAL discards a reader's cache whenever another
         // connection commits, so more would rarely be used.
-        let cacheKiB = role == .reader ? 16_384 : 65_536
+        let cacheKiB = switch role {
+        case .reader: 16_384
+        case .checkpointer: 2_048
+        case .writer, .backupTarget: 65_536
+        }
         try execute("PRAGMA cache_size=-\(cacheKiB)", what: "setting the page cache size")
-        // Checkpoint after ~40 MB of WAL (10,000 pages) instead of ~4 MB: each checkpoint runs inside a
-        // commit and rewrites pages into the database file, so fewer and larger ones keep commits fast.
-        // `SQLiteStore.checkpoint()` forces one where it matters (after an erase).
+        // A store's writer hands checkpoints to a thread of its own (`Checkpointer`), which replaces this
+        // setting on that connection. Any other connection that commits (a backup target) checkpoints inside
+        // its commits after ~40 MB of WAL (10,000 pages) instead of ~4 MB, so fewer, larger ones.
         try execute("PRAGMA wal_autocheckpoint=10000", what: "setting the WAL checkpoint interval")
         if role == .reader {
             try execute("PRAGMA query_only=ON", what: "making a reader connection read-only")

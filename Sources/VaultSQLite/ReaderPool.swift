@@ -15,7 +15,7 @@ final class ReaderPool: Sendable {
     init(connections: [SQLiteConnection]) {
         finished = connections.map { _ in Latch() }
         for (index, connection) in connections.enumerated() {
-            let thread = Thread { [queue, finished] in
+            startStoreThread(named: "cvault-reader\(index)") { [queue, finished] in
                 // One job at a time: a worker holds its connection for exactly one job.
                 while let jobs = queue.take(limit: 1) {
                     for job in jobs { job(connection) }
@@ -23,8 +23,6 @@ final class ReaderPool: Sendable {
                 connection.close()
                 finished[index].open()
             }
-            thread.name = "cvault-sqlite-reader-\(index)"
-            thread.start()
         }
     }
 

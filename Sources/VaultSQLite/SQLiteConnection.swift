@@ -108,6 +108,47 @@ final class SQLiteConnection: @unchecked Sendable {
         guard finished == SQLITE_OK else { throw destination.error(finished, "finishing the backup") }
     }
 
+    /// Tells `observer` the WAL's length after every commit on this connection, and runs a PASSIVE checkpoint
+    /// right there when it asks for one. Replaces SQLite's automatic checkpoint on this connection.
+    func observeWAL(_ observer: any WALObserver) {
+        guard let db = handle else { return }  // a closed connection commits nothing
+        let box = WALObserverBox(observer)
+        walObserver = box  // the connection keeps the box alive as long as SQLite may call it
+        sqlite3_wal_hook(db, { context, db, _, frames in
+            guard let context else { return SQLITE_OK }
+            let observer = Unmanaged<WALObserverBox>.fromOpaque(context).takeUnretainedValue().observer
+            guard observer.walGrew(to: Int(frames)) else { return SQLITE_OK }
+            var walFrames: Int32 = 0, copied: Int32 = 0
+            // Errors are not the commit's: its frames are already written. Any I/O error shows on the next one.
+            if sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied) == SQLITE_OK {
+                observer.checkpointed(walFrames: Int(walFrames), copied: Int(copied))
+            }
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(box).toOpaque())
+    }
+
+    private var walObserver: WALObserverBox?
+
+    enum CheckpointMode {
+        /// Copies what it can without waiting for any lock: never holds up the writer or a reader.
+        case passive
+        /// Waits for readers of old frames, then lets the next writer start the WAL over. New writers wait
+        /// meanwhile (busy timeout).
+        case restart
+
+        var sqlite: Int32 { self == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART }
+    }
+
+    /// Copies WAL frames into the database file. Returns the frames in the WAL and how many of them are now
+    /// in the database file; a checkpoint that could not finish (another connection's lock) is not an error.
+    func checkpoint(_ mode: CheckpointMode) throws -> (walFrames: Int, copied: Int) {
+        let db = try open()
+        var walFrames: Int32 = 0, copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(db, nil, mode.sqlite, &walFrames, &copied)
+        guard rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY else { throw error(rc, "checkpointing the WAL") }
+        return (Int(walFrames), Int(copied))
+    }
+
     /// The handle, or `.storage` if this connection was closed (the store then is closed too).
     private func open() throws -> OpaquePointer {
         guard let handle else { throw VaultError.storeClosed }
@@ -147,6 +188,20 @@ final class SQLiteConnection: @unchecked Sendable {
             return "unexpected database failure; report it with this message"
         }
     }
+}
+
+/// What `observeWAL` reports to.
+protocol WALObserver: AnyObject, Sendable {
+    /// After a commit, with the frames now in the WAL. True to checkpoint on the committing connection now.
+    func walGrew(to frames: Int) -> Bool
+    /// The result of a checkpoint `walGrew` asked for.
+    func checkpointed(walFrames: Int, copied: Int)
+}
+
+/// An observer boxed in a class of known layout, so SQLite can hold a pointer to it.
+private final class WALObserverBox {
+    let observer: any WALObserver
+    init(_ observer: any WALObserver) { self.observer = observer }
 }
 
 extension VaultError {

@@ -12,16 +12,22 @@ public final class SQLiteStore: VaultStore {
     public let path: String
     private let writer: Writer
     private let readers: ReaderPool
+    private let checkpointer: Checkpointer
 
     /// Creates a new, empty vault database at `path` (mode 0600, as are its WAL and shared-memory files).
     /// Fails with `.alreadyInitialized` if a file is already there.
     public static func create(at path: String) throws -> SQLiteStore {
+        try create(at: path, checkpoints: .standard)
+    }
+
+    /// `create` with other checkpoint settings (tests use small ones).
+    static func create(at path: String, checkpoints: Checkpointer.Settings) throws -> SQLiteStore {
         try DatabaseFile.createPrivate(path) { existing in
             VaultError(.alreadyInitialized, "a vault database already exists at \(existing)",
                        hint: "open the existing vault, or move \(existing) away to start a new one")
         }
         do {
-            return try SQLiteStore(path: path, fresh: true)
+            return try SQLiteStore(path: path, fresh: true, checkpoints: checkpoints)
         } catch {
             // Leave nothing half-made behind, so `create` can simply be run again.
             DatabaseFile.remove(path)
@@ -34,12 +40,12 @@ public final class SQLiteStore: VaultStore {
     /// if it is not a cvault database or was written by a newer cvault.
     public static func open(at path: String) throws -> SQLiteStore {
         try DatabaseFile.checkExisting(path)
-        return try SQLiteStore(path: path, fresh: false)
+        return try SQLiteStore(path: path, fresh: false, checkpoints: .standard)
     }
 
     /// Opens and configures every connection and migrates the schema before any thread starts, so a failure
     /// leaves no thread behind (connections close in their deinit).
-    private init(path: String, fresh: Bool) throws {
+    private init(path: String, fresh: Bool, checkpoints: Checkpointer.Settings) throws {
         self.path = path
         let writeConnection = try SQLiteConnection(path: path)
         try writeConnection.configure(as: .writer)
@@ -50,6 +56,11 @@ public final class SQLiteStore: VaultStore {
             try connection.configure(as: .reader)
             readConnections.append(connection)
         }
+        let checkpointConnection = try SQLiteConnection(path: path)
+        try checkpointConnection.configure(as: .checkpointer)
+        let checkpointer = Checkpointer(connection: checkpointConnection, settings: checkpoints)
+        self.checkpointer = checkpointer
+        writeConnection.observeWAL(checkpointer)
         writer = Writer(connection: writeConnection)
         readers = ReaderPool(connections: readConnections)
     }
@@ -58,6 +69,7 @@ public final class SQLiteStore: VaultStore {
     deinit {
         writer.close()
         readers.close()
+        checkpointer.close()
     }
 
     /// Runs `work` on the writer thread in its own savepoint, grouped with other queued writes into one
@@ -96,11 +108,35 @@ public final class SQLiteStore: VaultStore {
         }
     }
 
+    /// Reads of at most this many items always run inside the write job: for them the second thread hand-off
+    /// would cost more than the read itself.
+    static let smallRead = 8
+
+    /// Runs `read` inside the write job when it is small or the writer has nothing else to do, and on a reader
+    /// first otherwise. In the write job it uses the writer's page cache, which stays warm: every commit
+    /// empties the readers' caches (a WAL reader drops its cache whenever the database changed), so a reader
+    /// re-reads each page with `pread`. Measured on detokenize 1 client × 256 tokens: 10.5 µs of server CPU
+    /// per token in the write job against 14.8 on a reader. But when calls queue up for the writer, readers
+    /// spread the look-ups over both cores while the writer commits (64 clients × 256: 149 k/s against
+    /// 120 k/s all in the write job), so a busy writer sends them there.
+    public func readThenWrite<R: Sendable, T: Sendable>(
+        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        write: @escaping @Sendable (any StoreWriter, R) throws -> T
+    ) async throws -> T {
+        if items <= Self.smallRead || writer.isIdle {
+            return try await self.write { writer in try write(writer, read(writer)) }
+        }
+        let found = try await self.read(read)
+        return try await self.write { writer in try write(writer, found) }
+    }
+
     public func close() async {
         writer.close()
         readers.close()
         await writer.waitUntilFinished()
         await readers.waitUntilFinished()
+        checkpointer.close()
+        await checkpointer.waitUntilFinished()
     }
 
     /// Copies the whole database, as one consistent snapshot, into a new file at `destination` (mode 0600).
@@ -147,6 +183,9 @@ public final class SQLiteStore: VaultStore {
             }
         }
     }
+
+    /// Background checkpoints run so far, for tests.
+    var checkpointCount: Int { checkpointer.runCount }
 
     /// Groups committed so far, for tests.
     var commitCount: Int { writer.commitCount }

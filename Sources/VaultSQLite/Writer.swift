@@ -41,19 +41,21 @@ final class Writer: Sendable {
     private let queue = JobQueue<WriterItem>()
     private let finished = Latch()
     private let commits = Atomic<Int>(0)
+    /// True while the thread runs a batch of items (between taking them and finishing the last).
+    private let working = Atomic<Bool>(false)
 
     /// Starts the thread. From here on only that thread uses `connection`.
     init(connection: SQLiteConnection) {
-        let thread = Thread { [self] in
+        startStoreThread(named: "cvault-writer") { [self] in
             let committer = GroupCommitter(db: connection) { self.commits.add(1, ordering: .relaxed) }
             while let items = queue.take(limit: Self.maxGroup) {
+                working.store(true, ordering: .relaxed)
                 committer.runAll(items)
+                working.store(false, ordering: .relaxed)
             }
             connection.close()
             finished.open()
         }
-        thread.name = "cvault-sqlite-writer"
-        thread.start()
     }
 
     /// Queues an item; false once the writer is closing.
@@ -69,6 +71,9 @@ final class Writer: Sendable {
 
     /// Items queued and not yet taken by the thread.
     var queuedCount: Int { queue.count }
+
+    /// Whether the thread is waiting for work with nothing queued. A hint: it may change at once.
+    var isIdle: Bool { !working.load(ordering: .relaxed) && queue.count == 0 }
 }
 
 /// The writer thread's loop body. Lives only on that thread.

@@ -88,14 +88,17 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         tracker.requestStarted()
         let dispatcher = self.dispatcher, uid = self.uid, limit = self.maxRequestBytes
         let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
+        let work: @Sendable () async -> LineOutcome
         switch frame {
         case .tooLarge:
             // Answered by the dispatcher: an unknown uid gets -32001 even for an over-long line (§2).
-            promise.completeWithTask { await dispatcher.tooLarge(uid: uid, limit: limit) }
+            work = { await dispatcher.tooLarge(uid: uid, limit: limit) }
         case .line(let buffer):
             let bytes = Array(buffer.readableBytesView)
-            promise.completeWithTask { await dispatcher.handle(bytes, uid: uid) }
+            work = { await dispatcher.handle(bytes, uid: uid) }
         }
+        // On this connection's event loop, not the global pool (`EventLoopTaskExecutor` says why).
+        Task(executorPreference: executor(channel)) { promise.succeed(await work()) }
         promise.futureResult.whenComplete { result in
             self.busy = false
             self.tracker.requestFinished()

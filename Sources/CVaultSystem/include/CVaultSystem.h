@@ -7,4 +7,7 @@
 int cvault_set_nondumpable(void);
 /// prctl(PR_GET_DUMPABLE): 1 if the process may dump core, 0 if not, -1 on error.
 int cvault_get_dumpable(void);
+/// setpriority(PRIO_PROCESS, gettid(), nice): on Linux the calling thread's own nice value, so background
+/// work on one thread yields the CPU to the others. Returns 0 on success.
+int cvault_set_thread_nice(int nice);
 #endif

@@ -11,8 +11,26 @@
 public protocol VaultStore: Sendable {
     func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
     func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+    /// Runs `read`, then `write` with what `read` returned; `write` as in `write(_:)`. The store chooses where
+    /// `read` runs: inside the same write job (one hand-off, and the same snapshot as `write`), or first on a
+    /// reader, so a long read does not hold other writes back. `write` must therefore re-check whatever may
+    /// have changed in between. `items` says how much work `read` is (tokens), to help the choice.
+    func readThenWrite<R: Sendable, T: Sendable>(
+        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        write: @escaping @Sendable (any StoreWriter, R) throws -> T) async throws -> T
     /// Finishes queued writes, then closes every connection. Later calls fail.
     func close() async
+}
+
+extension VaultStore {
+    /// A store with nothing better to do reads first, then writes.
+    public func readThenWrite<R: Sendable, T: Sendable>(
+        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        write: @escaping @Sendable (any StoreWriter, R) throws -> T
+    ) async throws -> T {
+        let found = try await self.read(read)
+        return try await self.write { writer in try write(writer, found) }
+    }
 }
 
 /// What a read may see.

@@ -75,16 +75,9 @@ extension Vault {
             return (items, nil)
         }
 
-        let final: (pending: [Pending], refused: Int?)
-        if tokens.count <= Self.lookUpOnWriterLimit {
-            // Small calls do everything in one write job: one thread hop instead of two, which is most of a
-            // single-value call's cost. The writer's connection sees its own transaction, so nothing changes.
-            final = try await write { writer in try record(writer, lookUp(writer)) }
-        } else {
-            // Large calls look up and decrypt on a reader thread, so the writer is not held by their CPU work.
-            let found = try await read { reader in try lookUp(reader) }
-            final = try await write { writer in try record(writer, found) }
-        }
+        // The store picks where the look-ups run (see `VaultStore.readThenWrite`); `record` re-checks the only
+        // thing that can change in between, the reveal budgets, by claiming them in the write.
+        let final = try await readThenWrite(items: tokens.count, read: lookUp, write: record)
 
         // A refused call is audited as refused, and reveals nothing.
         if let revealing = final.refused, let perMinute = limits.revealsPerMinute {
@@ -97,9 +90,6 @@ extension Vault {
         }
         return final.pending.map(\.outcome)
     }
-
-    /// Calls of at most this many tokens run their look-ups inside the write job (see `detokenizeOnce`).
-    static let lookUpOnWriterLimit = 8
 
     struct Pending: Sendable {
         var reference: String

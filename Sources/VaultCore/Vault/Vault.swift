@@ -129,6 +129,13 @@ public final class Vault: Sendable {
         do { return try await store.read(work) } catch { throw Self.map(error) }
     }
 
+    func readThenWrite<R: Sendable, T: Sendable>(
+        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        write: @escaping @Sendable (any StoreWriter, R) throws -> T
+    ) async throws(VaultError) -> T {
+        do { return try await store.readThenWrite(items: items, read: read, write: write) } catch { throw Self.map(error) }
+    }
+
     static func map(_ error: any Error) -> VaultError {
         if let error = error as? VaultError { return error }
         return VaultError(.internal, "unexpected \(type(of: error))", hint: "report this with the server log")

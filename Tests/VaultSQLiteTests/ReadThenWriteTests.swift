@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import VaultSQLite
+import VaultCore
+
+/// Where `readThenWrite` runs its read: in the write job when that is cheap, on a reader when the writer is busy.
+@Suite struct ReadThenWriteTests {
+    /// The name of the store thread a closure ran on.
+    private static var threadName: String { Thread.current.name ?? "" }
+
+    @Test func anIdleWriterReadsInsideTheWriteJob() async throws {
+        try await withStore { store, _ in
+            let subject = try await addSubject(store, "cust-1")
+            let token = makeToken(subjectID: subject.id)
+            let before = store.commitCount
+            let (readOn, found) = try await store.readThenWrite(
+                items: 256,
+                read: { reader in (Self.threadName, try reader.tokens(lookup: token.lookup).count) },
+                write: { writer, found in
+                    try writer.insertToken(token)
+                    return found
+                })
+            #expect(readOn == "cvault-writer")
+            #expect(found == 0)
+            #expect(store.commitCount - before == 1)
+            #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 1)
+        }
+    }
+
+    @Test func aBusyWriterSendsLargeReadsToAReaderAndSmallOnesToItsQueue() async throws {
+        try await withStore { store, _ in
+            let subject = try await addSubject(store, "cust-1")
+            let gate = await WriterGate(store)
+            // The writer is held: a large read runs now, on a reader, while its write waits behind the gate.
+            let readStarted = DispatchSemaphore(value: 0)
+            let large = Task {
+                try await store.readThenWrite(
+                    items: SQLiteStore.smallRead + 1,
+                    read: { _ in
+                        readStarted.signal()
+                        return Self.threadName
+                    },
+                    write: { writer, readOn in
+                        try writer.insertToken(makeToken(subjectID: subject.id))
+                        return readOn
+                    })
+            }
+            // A small one waits in the writer's queue with its read.
+            let small = Task {
+                try await store.readThenWrite(items: SQLiteStore.smallRead, read: { _ in Self.threadName },
+                                              write: { _, readOn in readOn })
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread { readStarted.wait(); continuation.resume() }.start()
+            }
+            try await gate.release(after: 2, of: store)
+            #expect(try await large.value.hasPrefix("cvault-reader"))
+            #expect(try await small.value == "cvault-writer")
+            #expect(try await store.read { try $0.stats().tokens } == 1)
+        }
+    }
+
+    @Test func aReadThatThrowsInTheWriteJobKeepsNothing() async throws {
+        try await withStore { store, _ in
+            let subject = try await addSubject(store, "cust-1")
+            let token = makeToken(subjectID: subject.id)
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await store.readThenWrite(
+                    items: 1,
+                    read: { _ in throw Refused() },
+                    write: { writer, _ in try writer.insertToken(token) })
+            }
+            #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 0)
+        }
+    }
+}
