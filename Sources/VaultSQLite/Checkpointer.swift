@@ -16,7 +16,8 @@ import Synchronization
 ///    write start the WAL over from its beginning; a background one alone never would under steady load,
 ///    and the WAL would grow without bound.
 /// A WAL over `Settings.hardLimit` frames (readers that never let go, or writes faster than the copy) gets a RESTART
-/// checkpoint, which waits for readers and briefly holds the writer back, instead of growing on.
+/// checkpoint inside the writer's commit, which waits for readers and holds the writer back meanwhile, instead of
+/// growing on.
 final class Checkpointer: Sendable, WALObserver {
     /// When to checkpoint, in WAL frames (one page each, 4 KiB by default).
     struct Settings: Sendable {
@@ -44,6 +45,8 @@ final class Checkpointer: Sendable, WALObserver {
     /// Frames of the current WAL known to be in the database file already.
     private let copiedUpTo = Atomic<Int>(0)
     private let runs = Atomic<Int>(0)
+    /// The WAL's length when the writer last tried a RESTART checkpoint (0: never).
+    private let lastForced = Atomic<Int>(0)
     private let finished = Latch()
 
     /// Starts the thread, which from here on is the only user of `connection`.
@@ -63,20 +66,31 @@ final class Checkpointer: Sendable, WALObserver {
 
     // MARK: Called by the writer's connection after each commit
 
-    func walGrew(to frames: Int) -> Bool {
+    func walGrew(to frames: Int) -> SQLiteConnection.CheckpointMode? {
         var copied = copiedUpTo.load(ordering: .relaxed)
         if frames < copied {
             // The WAL was started over: everything counted before is gone.
             copiedUpTo.store(0, ordering: .relaxed)
             copied = 0
         }
-        if finishOnWriter.exchange(false, ordering: .relaxed) { return true }
+        // From the writer's own connection no other writer can win the lock, so a RESTART there only waits for
+        // readers; from this thread it would race the writer's next group and mostly fail.
+        // It may wait for a long reader (a backup) for the busy timeout, so it is tried again only after another
+        // `threshold` frames, not at every commit.
+        if frames >= settings.hardLimit {
+            let last = lastForced.load(ordering: .relaxed)
+            if last == 0 || frames < last || frames - last >= settings.threshold {
+                lastForced.store(frames, ordering: .relaxed)
+                return .restart
+            }
+        }
+        if finishOnWriter.exchange(false, ordering: .relaxed) { return .passive }
         if frames - copied >= settings.threshold,
            requested.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
            !requests.enqueue(frames) {
             requested.store(false, ordering: .relaxed)  // closing
         }
-        return false
+        return nil
     }
 
     func checkpointed(walFrames: Int, copied: Int) {
@@ -87,19 +101,17 @@ final class Checkpointer: Sendable, WALObserver {
     // MARK: This thread
 
     private func catchUp(_ connection: SQLiteConnection, walFrames: Int) {
-        var mode: SQLiteConnection.CheckpointMode = walFrames >= settings.hardLimit ? .restart : .passive
         // Each round copies what the writer appended during the one before, so a few rounds suffice; the bound
         // only stops a pathological case (a reader pinning old frames) from spinning.
         for _ in 0..<8 {
             // A failure (an I/O error) leaves the frames in the WAL, as durable there as in the database file;
             // the next request tries again, and commits report disk errors to their own callers.
-            guard let result = try? connection.checkpoint(mode) else { return }
+            guard let result = try? connection.checkpoint(.passive) else { return }
             checkpointed(walFrames: result.walFrames, copied: result.copied)
             if result.walFrames - result.copied <= settings.remainder {
                 finishOnWriter.store(true, ordering: .relaxed)
                 return
             }
-            mode = .passive
         }
     }
 

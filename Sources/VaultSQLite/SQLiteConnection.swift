@@ -108,8 +108,8 @@ final class SQLiteConnection: @unchecked Sendable {
         guard finished == SQLITE_OK else { throw destination.error(finished, "finishing the backup") }
     }
 
-    /// Tells `observer` the WAL's length after every commit on this connection, and runs a PASSIVE checkpoint
-    /// right there when it asks for one. Replaces SQLite's automatic checkpoint on this connection.
+    /// Tells `observer` the WAL's length after every commit on this connection, and runs the checkpoint it asks
+    /// for right there. Replaces SQLite's automatic checkpoint on this connection.
     func observeWAL(_ observer: any WALObserver) {
         guard let db = handle else { return }  // a closed connection commits nothing
         let box = WALObserverBox(observer)
@@ -117,10 +117,10 @@ final class SQLiteConnection: @unchecked Sendable {
         sqlite3_wal_hook(db, { context, db, _, frames in
             guard let context else { return SQLITE_OK }
             let observer = Unmanaged<WALObserverBox>.fromOpaque(context).takeUnretainedValue().observer
-            guard observer.walGrew(to: Int(frames)) else { return SQLITE_OK }
+            guard let mode = observer.walGrew(to: Int(frames)) else { return SQLITE_OK }
             var walFrames: Int32 = 0, copied: Int32 = 0
             // Errors are not the commit's: its frames are already written. Any I/O error shows on the next one.
-            if sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copied) == SQLITE_OK {
+            if sqlite3_wal_checkpoint_v2(db, nil, mode.sqlite, &walFrames, &copied) == SQLITE_OK {
                 observer.checkpointed(walFrames: Int(walFrames), copied: Int(copied))
             }
             return SQLITE_OK
@@ -192,8 +192,9 @@ final class SQLiteConnection: @unchecked Sendable {
 
 /// What `observeWAL` reports to.
 protocol WALObserver: AnyObject, Sendable {
-    /// After a commit, with the frames now in the WAL. True to checkpoint on the committing connection now.
-    func walGrew(to frames: Int) -> Bool
+    /// After a commit, with the frames now in the WAL: the checkpoint to run on the committing connection now,
+    /// if any.
+    func walGrew(to frames: Int) -> SQLiteConnection.CheckpointMode?
     /// The result of a checkpoint `walGrew` asked for.
     func checkpointed(walFrames: Int, copied: Int)
 }

@@ -58,6 +58,21 @@ import VaultCore
         }
     }
 
+    @Test func pastTheHardLimitARestartCheckpointBoundsTheWALOnItsOwn() async throws {
+        // The writer never finishes a checkpoint here (no rest is ever small enough), so only the hard limit's
+        // RESTART checkpoint can let the WAL start over.
+        try await withTemporaryFolder { folder in
+            let path = folder + "/vault.db"
+            let store = try SQLiteStore.create(at: path, checkpoints: .init(threshold: 200, remainder: -1, hardLimit: 1_000))
+            let subject = try await addSubject(store, "cust-1")
+            let tokens = try await Self.writeSteadily(store, subjectID: subject.id)
+            #expect(store.checkpointCount > 0)
+            #expect(Self.walBytes(path) < Self.bound, "WAL of \(Self.walBytes(path)) bytes")
+            #expect(try await store.read { try $0.stats().tokens } == tokens.count)
+            await store.close()
+        }
+    }
+
     @Test func withoutCheckpointsTheWALWouldHaveGrown() async throws {
         // The control for the test above: the same load with checkpoints out of reach grows the WAL past its bound,
         // so that bound means something.
