@@ -38,7 +38,7 @@ final class Checkpointer: Sendable, WALObserver {
 
     let settings: Settings
 
-    private let requests = JobQueue<Int>()
+    private let requests = JobQueue<Void>()
     private let requested = Atomic<Bool>(false)
     /// Set when the background has copied all but a few frames: the writer's next commit copies the rest.
     private let finishOnWriter = Atomic<Bool>(false)
@@ -55,9 +55,9 @@ final class Checkpointer: Sendable, WALObserver {
         startStoreThread(named: "cvault-ckpt") { [self] in
             // Background work: on two cores, the commit path should get the CPU first.
             _ = cvault_set_thread_nice(10)
-            while let asked = requests.take(limit: Int.max) {
+            while requests.take(limit: Int.max) != nil {
                 requested.store(false, ordering: .relaxed)
-                catchUp(connection, walFrames: asked.max() ?? 0)
+                catchUp(connection)
             }
             connection.close()
             finished.open()
@@ -87,7 +87,7 @@ final class Checkpointer: Sendable, WALObserver {
         if finishOnWriter.exchange(false, ordering: .relaxed) { return .passive }
         if frames - copied >= settings.threshold,
            requested.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
-           !requests.enqueue(frames) {
+           !requests.enqueue(()) {
             requested.store(false, ordering: .relaxed)  // closing
         }
         return nil
@@ -100,7 +100,7 @@ final class Checkpointer: Sendable, WALObserver {
 
     // MARK: This thread
 
-    private func catchUp(_ connection: SQLiteConnection, walFrames: Int) {
+    private func catchUp(_ connection: SQLiteConnection) {
         // Each round copies what the writer appended during the one before, so a few rounds suffice; the bound
         // only stops a pathological case (a reader pinning old frames) from spinning.
         for _ in 0..<8 {
