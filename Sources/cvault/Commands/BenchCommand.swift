@@ -11,10 +11,12 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure cvault over its socket against the raw speed limit (shared/bench/limit.c), in one run.",
         discussion: """
             Creates a throwaway vault in a temp folder, starts `cvault serve` on it (this executable, so build \
-            with -c release), and drives it through VaultClient: tokenize and detokenize, 1 and 64 clients (one \
-            connection each, one call in flight each), 1 and 256 values per call, for --duration each. Compiles \
-            and runs limit.c in the same folder at the matching batch sizes (1; 64 for 64 clients × 1 value; \
-            256) and prints cvault's values/s as a ratio of it. Latency is per call, from HdrHistogram.
+            with -c release), and drives it over the socket from one thread with plain sockets, checking every \
+            answer: tokenize and detokenize, 1 and 64 clients (one connection each, one call in flight each), 1 \
+            and 256 values per call, for --duration each. Compiles limit.c in the same folder and runs it at the \
+            matching batch sizes (1; 64 for 64 clients × 1 value; 256) before each of --rounds rounds, then \
+            prints each scenario's median round, its spread, and its values/s as a ratio of the limit's median. \
+            Latency is per call, from HdrHistogram.
             """)
 
     @Option(help: ArgumentHelp("Seconds per scenario.", valueName: "s")) var duration: Double = 5
@@ -30,48 +32,63 @@ struct BenchCommand: AsyncParsableCommand {
     var only: String?
     @Flag(help: "Keep the temp folder (vault, logs) afterwards.") var keep = false
 
+    @Option(help: ArgumentHelp("Every scenario, and the limit, runs this many times, interleaved; the report shows each one's median run and the spread (these shared machines vary by ±25% from run to run).", valueName: "n"))
+    var rounds = 3
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard duration > 0 else { throw ValidationError("--duration must be more than 0 seconds") }
+    }
+
     func run() async throws {
         try await reporting {
             let root = try Self.makeTempFolder(in: folder)
             defer { if !keep { try? FileManager.default.removeItem(atPath: root) } else { print("kept \(root)") } }
             let executable = server ?? Self.ownExecutable()
 
-            var limits: [Int: SpeedLimit.Figures] = [:]
-            if !noLimit {
-                let limit = try SpeedLimit.compile(source: limitSource, into: root)
-                for batch in [1, 64, 256] {
-                    let values = min(200_000, limitValues * (batch == 1 ? 1 : batch == 64 ? 64 : 128))
-                    printProgress("limit batch \(batch), \(values) values")
-                    limits[batch] = try limit.run(values: values, batch: batch, folder: root)
-                }
-            }
+            var limitRuns: [Int: [SpeedLimit.Figures]] = [:]
+            let limit = noLimit ? nil : try SpeedLimit.compile(source: limitSource, into: root)
 
             printProgress("starting \(executable) serve in \(root)")
             let vault = try await BenchServer.start(executable: executable, folder: root, logLevel: logLevel)
             defer { vault.stop() }
             let driver = BenchDriver(socketPath: vault.socketPath, duration: .milliseconds(Int(duration * 1000)), serverPID: vault.pid)
 
-            var results: [BenchResult] = []
+            var runs: [[BenchResult]] = []
             var tokens: [String] = []
             let shapes = [(1, 1), (64, 1), (1, 256), (64, 256)]
-            for method in [BenchScenario.Method.tokenize, .detokenize] {
-                for (round, (clients, perCall)) in shapes.enumerated() {
-                    let scenario = BenchScenario(method: method, clients: clients, perCall: perCall)
-                    if let only, !Self.selected(scenario, only) { continue }
-                    if method == .detokenize && tokens.isEmpty {
-                        // Only detokenize scenarios were asked for: make tokens to look up first, unreported.
-                        printProgress("making tokens for detokenize")
-                        let seed = BenchScenario(method: .tokenize, clients: 64, perCall: 256)
-                        tokens = try await driver.run(seed, round: 9, tokens: [], duration: .seconds(2)).1
+            for repetition in 0..<rounds {
+                // The limit runs between cvault's rounds, so both see the machine in the same moods.
+                if let limit {
+                    for batch in [1, 64, 256] {
+                        let values = min(200_000, limitValues * (batch == 1 ? 1 : batch == 64 ? 64 : 128))
+                        printProgress("round \(repetition + 1): limit batch \(batch), \(values) values")
+                        limitRuns[batch, default: []].append(try limit.run(values: values, batch: batch, folder: root))
                     }
-                    printProgress(scenario.name)
-                    let (result, kept) = try await driver.run(scenario, round: round, tokens: tokens)
-                    if method == .tokenize { tokens += kept.prefix(max(0, BenchDriver.keptTokensMax - tokens.count)) }
-                    results.append(result)
+                }
+                var index = 0
+                for method in [BenchScenario.Method.tokenize, .detokenize] {
+                    for (shape, (clients, perCall)) in shapes.enumerated() {
+                        let scenario = BenchScenario(method: method, clients: clients, perCall: perCall)
+                        if let only, !Self.selected(scenario, only) { continue }
+                        if method == .detokenize && tokens.isEmpty {
+                            // Only detokenize scenarios were asked for: make tokens to look up first, unreported.
+                            printProgress("making tokens for detokenize")
+                            let seed = BenchScenario(method: .tokenize, clients: 64, perCall: 256)
+                            tokens = try await driver.run(seed, round: 9, tokens: [], duration: .seconds(2)).1
+                        }
+                        printProgress("round \(repetition + 1): \(scenario.name)")
+                        // Subject names carry the round, so every round creates its subjects anew.
+                        let (result, kept) = try await driver.run(scenario, round: (repetition + 1) * 10 + shape, tokens: tokens)
+                        if method == .tokenize { tokens += kept.prefix(max(0, BenchDriver.keptTokensMax - tokens.count)) }
+                        if repetition == 0 { runs.append([]) }
+                        runs[index].append(result)
+                        index += 1
+                    }
                 }
             }
             vault.stop()
-            print(BenchReport(results: results, limits: limits, duration: duration).markdown)
+            print(BenchReport(runs: runs, limitRuns: limitRuns, duration: duration).markdown)
         }
     }
 
