@@ -4,25 +4,28 @@ import VaultCore
 /// get it on a `query_only` connection, so even a cast to `StoreWriter` cannot change anything there.
 struct SQLiteAccess: StoreWriter {
     let db: SQLiteConnection
-    /// The writer's memory of the audit chain's tail within one group's transaction (nil for readers).
-    var tail: AuditTail? = nil
+    /// The writer's memory within one group's transaction (nil for readers and maintenance).
+    var group: GroupMemory? = nil
 
     // MARK: Reading
 
     /// A token row joined with its subject; `decodeStoredToken` reads these columns in this order.
     private static let selectStoredToken = """
-        SELECT t.lookup, t.subject_id, t.kind, t.mode, t.sealed, t.purposes, t.expires_at, t.max_reveals,
-               t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key
+        SELECT t.id, t.addressed, t.lookup, t.subject_id, t.kind, t.mode, t.sealed, t.purposes, t.expires_at,
+               t.max_reveals, t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key
         FROM tokens t JOIN subjects s ON s.id = t.subject_id
         """
 
     // Built once: the SQL text is the statement cache's key, so it should not be rebuilt on every call.
-    // The primary key (lookup, subject_id) already orders a lookup's rows by subject, oldest first.
-    private static let tokensByLookup = selectStoredToken + " WHERE t.lookup = ? ORDER BY t.subject_id"
-    // A row-value comparison on the primary key: one index seek, then a scan in key order.
-    private static let tokensAfterCursor =
-        selectStoredToken + " WHERE (t.lookup, t.subject_id) > (?, ?) ORDER BY t.lookup, t.subject_id LIMIT ?"
-    private static let firstTokens = selectStoredToken + " ORDER BY t.lookup, t.subject_id LIMIT ?"
+    private static let tokenByID = selectStoredToken + " WHERE t.id = ? AND t.addressed = 1"
+    // `addressed = 0` lets SQLite use the partial index tokens_by_lookup, which orders a lookup's rows by
+    // subject, oldest first.
+    private static let tokensByLookup = selectStoredToken + " WHERE t.lookup = ? AND t.addressed = 0 ORDER BY t.subject_id"
+    private static let tokensAfterID = selectStoredToken + " WHERE t.id > ? ORDER BY t.id LIMIT ?"
+
+    func token(id: Int64) throws -> StoredToken? {
+        try db.queryOne(Self.tokenByID, [.int(id)], what: "looking up a token", row: Self.decodeStoredToken)
+    }
 
     func tokens(lookup: [UInt8]) throws -> [StoredToken] {
         try db.query(Self.tokensByLookup, [.blob(lookup)], what: "looking up a token", row: Self.decodeStoredToken)
@@ -65,16 +68,10 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func allTokens(after cursor: TokenCursor?, limit: Int) throws -> (tokens: [StoredToken], next: TokenCursor?) {
-        let page: [StoredToken]
-        if let cursor {
-            page = try db.query(Self.tokensAfterCursor, [.blob(cursor.lookup), .int(cursor.subjectID), .int(limit)],
-                                what: "listing tokens", row: Self.decodeStoredToken)
-        } else {
-            page = try db.query(Self.firstTokens, [.int(limit)], what: "listing tokens", row: Self.decodeStoredToken)
-        }
+        let page = try db.query(Self.tokensAfterID, [.int(cursor?.id ?? 0), .int(limit)], what: "listing tokens",
+                                row: Self.decodeStoredToken)
         // A full page may be followed by more; a short one is the end.
-        let next = page.count == limit && limit > 0
-            ? page.last.map { TokenCursor(lookup: $0.token.lookup, subjectID: $0.token.subjectID) } : nil
+        let next = page.count == limit && limit > 0 ? page.last.map { TokenCursor(id: $0.token.id) } : nil
         return (page, next)
     }
 
@@ -107,33 +104,45 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func tokenExists(lookup: [UInt8]) throws -> Bool {
-        try db.queryOne("SELECT 1 FROM tokens WHERE lookup = ? LIMIT 1", [.blob(lookup)],
+        try db.queryOne("SELECT 1 FROM tokens WHERE lookup = ? AND addressed = 0 LIMIT 1", [.blob(lookup)],
                         what: "checking a token lookup") { _ in true } ?? false
+    }
+
+    /// Read once per group from `sqlite_sequence`, which AUTOINCREMENT keeps at the largest id ever inserted
+    /// (deleted rows included), then counted on in memory: the group holds the write lock, so nothing else
+    /// inserts meanwhile. A job rolled back to its savepoint leaves the count ahead, which only skips ids.
+    func nextTokenID() throws -> Int64 {
+        let last: Int64
+        if let known = group?.lastTokenID {
+            last = known
+        } else {
+            last = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'tokens'",
+                                   what: "reading the last token id") { $0.int64(0) } ?? 0
+        }
+        group?.lastTokenID = last + 1
+        return last + 1
     }
 
     func insertToken(_ record: TokenRecord) throws {
         try db.execute(
             """
-            INSERT INTO tokens(lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals, reveals,
-                               created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO tokens(id, addressed, lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals,
+                               reveals, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.blob(record.lookup), .int(record.subjectID), .text(record.kind.rawValue), .text(record.mode.rawValue),
-             .blob(record.sealed), .optionalText(try Self.encodePurposes(record.limits.purposes)),
-             .optionalInt(record.limits.expiresAt), .optionalInt(record.limits.maxReveals.map(Int64.init)),
-             .int(record.reveals), .int(record.createdAt)],
+            [.int(record.id), .int(record.addressing == .id ? 1 : 0), .blob(record.lookup), .int(record.subjectID),
+             .text(record.kind.rawValue), .text(record.mode.rawValue), .blob(record.sealed),
+             .optionalText(try Self.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
+             .optionalInt(record.limits.maxReveals.map(Int64.init)), .int(record.reveals), .int(record.createdAt)],
             what: "inserting a token")
     }
 
-    func claimReveal(lookup: [UInt8], subjectID: Int64) throws -> Bool {
+    func claimReveal(tokenID: Int64) throws -> Bool {
         // One statement, run by the single writer: the check and the increment cannot interleave with
         // another claim, so a token with max_reveals N is revealed at most N times.
         try db.execute(
-            """
-            UPDATE tokens SET reveals = reveals + 1
-            WHERE lookup = ? AND subject_id = ? AND (max_reveals IS NULL OR reveals < max_reveals)
-            """,
-            [.blob(lookup), .int(subjectID)], what: "counting a reveal")
+            "UPDATE tokens SET reveals = reveals + 1 WHERE id = ? AND (max_reveals IS NULL OR reveals < max_reveals)",
+            [.int(tokenID)], what: "counting a reveal")
         return db.changes == 1
     }
 
@@ -150,10 +159,10 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func auditHead() throws -> AuditRow? {
-        if let known = tail?.head { return known }
+        if let known = group?.head { return known }
         let head = try db.queryOne("SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
                                    what: "reading the audit head", row: Self.decodeAuditRow)
-        tail?.head = .some(head)
+        group?.head = .some(head)
         return head
     }
 
@@ -162,14 +171,14 @@ struct SQLiteAccess: StoreWriter {
         try db.execute("INSERT INTO audit(seq, prev, hash, body) VALUES (?, ?, ?, ?)",
                        [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
                        what: "appending an audit record")
-        tail?.head = .some(row)
+        group?.head = .some(row)
     }
 
     func lastAuditSeal() throws -> AuditSeal? {
-        if let known = tail?.seal { return known }
+        if let known = group?.seal { return known }
         let seal = try db.queryOne("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
                                    what: "reading the last audit seal", row: Self.decodeAuditSeal)
-        tail?.seal = .some(seal)
+        group?.seal = .some(seal)
         return seal
     }
 
@@ -177,7 +186,7 @@ struct SQLiteAccess: StoreWriter {
         try db.execute("INSERT INTO audit_seals(seq, hash, signature, at) VALUES (?, ?, ?, ?)",
                        [.int(seal.seq), .blob(seal.hash), .blob(seal.signature), .int(seal.at)],
                        what: "appending an audit seal")
-        tail?.seal = .some(seal)
+        group?.seal = .some(seal)
     }
 
     /// Inserts or replaces the record for its key: the caller looks the key up first in the same write and
@@ -200,17 +209,18 @@ struct SQLiteAccess: StoreWriter {
     }
 
     private static func decodeStoredToken(_ row: Row) throws -> StoredToken {
-        guard let kind = Kind(rawValue: row.text(2)), let mode = TokenMode(rawValue: row.text(3)) else {
+        guard let kind = Kind(rawValue: row.text(4)), let mode = TokenMode(rawValue: row.text(5)) else {
             throw VaultError(
                 .storage, "a token row has an unknown kind or token mode",
                 hint: "the database was written by a newer cvault or was altered; run `cvault verify`")
         }
-        let limits = TokenLimits(purposes: decodePurposes(row.optionalText(5)), expiresAt: row.optionalInt64(6),
-                                 maxReveals: row.optionalInt64(7).map { Int($0) })
-        let token = TokenRecord(lookup: row.blob(0), subjectID: row.int64(1), kind: kind, mode: mode,
-                                sealed: row.blob(4), limits: limits, reveals: row.int(8), createdAt: row.int64(9))
-        let subject = SubjectRecord(id: row.int64(1), name: row.text(10), kekVersion: row.int(11),
-                                    dekVersion: row.int(12), wrappedKey: row.blob(13))
+        let limits = TokenLimits(purposes: decodePurposes(row.optionalText(7)), expiresAt: row.optionalInt64(8),
+                                 maxReveals: row.optionalInt64(9).map { Int($0) })
+        let token = TokenRecord(id: row.int64(0), addressing: row.int64(1) == 1 ? .id : .lookup, lookup: row.blob(2),
+                                subjectID: row.int64(3), kind: kind, mode: mode, sealed: row.blob(6), limits: limits,
+                                reveals: row.int(10), createdAt: row.int64(11))
+        let subject = SubjectRecord(id: row.int64(3), name: row.text(12), kekVersion: row.int(13),
+                                    dekVersion: row.int(14), wrappedKey: row.blob(15))
         return StoredToken(token: token, subject: subject)
     }
 
@@ -246,17 +256,20 @@ struct SQLiteAccess: StoreWriter {
     }
 }
 
-/// The audit chain's head and last seal as the writer last read or wrote them, within one group's
-/// transaction. Every job of a group appends to the chain, and re-reading the head (with its whole body) for
-/// each one was a needless query and copy. Safe because the group holds the write lock from BEGIN IMMEDIATE
-/// to COMMIT, so nothing else can append meanwhile; a job rolled back to its savepoint forgets it (`forget`),
-/// and a new group starts with an empty one.
-final class AuditTail {
+/// What the writer remembers within one group's transaction: the audit chain's head and last seal, and the
+/// last token id handed out. Every job of a group appends to the chain, and re-reading the head (with its
+/// whole body) for each one was a needless query and copy. Safe because the group holds the write lock from
+/// BEGIN IMMEDIATE to COMMIT, so nothing else can append or insert meanwhile; a job rolled back to its
+/// savepoint forgets the chain's tail (`forgetAudit`), and a new group starts with an empty memory.
+final class GroupMemory {
     /// `.some(nil)`: known to be empty; `nil`: not known.
     var head: AuditRow??
     var seal: AuditSeal??
+    /// The last id `nextTokenID` returned. Kept when a job rolls back: ids it took are skipped, never reused
+    /// within the group.
+    var lastTokenID: Int64?
 
-    func forget() {
+    func forgetAudit() {
         head = nil
         seal = nil
     }

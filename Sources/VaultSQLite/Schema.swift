@@ -7,7 +7,7 @@ enum Schema {
     static let applicationID: Int64 = 0x6376_6C74
 
     /// Migration N (1-based) brings the schema from version N-1 to N. Append only; never edit a shipped one.
-    static let migrations: [[String]] = [version1]
+    static let migrations: [[String]] = [version1, version2]
 
     /// The version this code writes and understands.
     static var latestVersion: Int { migrations.count }
@@ -76,6 +76,48 @@ enum Schema {
         ) WITHOUT ROWID, STRICT
         """,
         "PRAGMA application_id = \(applicationID)",
+    ]
+
+    /// Version 2: token rows get an integer id, and opaque tokens carry their row's id
+    /// (`TokenFormat.opaque(id:key:)`), so their rows are appended in id order and found by id. In version 1
+    /// every row was keyed by its lookup, a keyed hash, so each new token landed on a random leaf of the
+    /// table's B-tree, and a group commit wrote about one page per token.
+    /// - `id` is AUTOINCREMENT: an id is never reused, even after an erase, so a token handed out before an
+    ///   erase can never name a later row (its look-up key would not match either).
+    /// - `addressed` says how the row is found: 1 by the id its token carries, 0 by lookup (deterministic and
+    ///   format-preserving tokens, and every token made before this version). Only the latter are in the
+    ///   lookup index, which is therefore partial: opaque tokens add nothing to it.
+    /// - Rows from version 1 are copied in with `addressed = 0`, so every token already handed out keeps
+    ///   working. The copy rewrites the table once, at the first open by this version.
+    static let version2: [String] = [
+        """
+        CREATE TABLE tokens_v2(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            addressed INTEGER NOT NULL CHECK (addressed IN (0, 1)),
+            lookup BLOB NOT NULL,
+            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            purposes TEXT,
+            expires_at INTEGER,
+            max_reveals INTEGER,
+            reveals INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        ) STRICT
+        """,
+        """
+        INSERT INTO tokens_v2(addressed, lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals,
+                              reveals, created_at)
+        SELECT 0, lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals, reveals, created_at
+        FROM tokens ORDER BY subject_id, lookup
+        """,
+        "DROP TABLE tokens",
+        "ALTER TABLE tokens_v2 RENAME TO tokens",
+        // Erasing a subject deletes its tokens by subject.
+        "CREATE INDEX tokens_by_subject ON tokens(subject_id)",
+        // Tokens found by lookup; one row per lookup and subject (deterministic tokens are shared by subjects).
+        "CREATE UNIQUE INDEX tokens_by_lookup ON tokens(lookup, subject_id) WHERE addressed = 0",
     ]
 
     /// Brings the database up to `latestVersion`. Called on the writer connection before any store thread

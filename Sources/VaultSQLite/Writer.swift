@@ -107,8 +107,8 @@ private struct GroupCommitter {
             for job in jobs { job.fail(error) }
             return
         }
-        let tail = AuditTail()
-        let access = SQLiteAccess(db: db, tail: tail)
+        let memory = GroupMemory()
+        let access = SQLiteAccess(db: db, group: memory)
         var kept: [WriteOutcome] = []
         var next = 0
         do {
@@ -127,7 +127,7 @@ private struct GroupCommitter {
                     // The caller learns its own error now; its changes go, the group's stay.
                     outcome.finish(nil)
                     if db.isAutocommit { throw VaultError.groupLost }
-                    tail.forget()  // the job's appends to the chain are undone with it
+                    memory.forgetAudit()  // the job's appends to the chain are undone with it
                     try db.execute("ROLLBACK TO job", what: "undoing a failed write")
                     try db.execute("RELEASE job", what: "closing a failed write's savepoint")
                 }

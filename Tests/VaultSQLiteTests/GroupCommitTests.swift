@@ -75,7 +75,7 @@ private struct JobFailed: Error {}
             let granted = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<50 {
                     group.addTask {
-                        try await store.write { try $0.claimReveal(lookup: token.lookup, subjectID: subject.id) }
+                        try await store.write { try $0.claimReveal(tokenID: token.id) }
                     }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VaultCore
 @testable import VaultSQLite
@@ -45,11 +46,16 @@ func fileContains(_ path: String, _ needle: [UInt8]) -> Bool {
     return data.range(of: Data(needle)) != nil
 }
 
-/// A token row with plausible sizes: a 32-byte lookup and a sealed 24-byte value.
-func makeToken(subjectID: Int64, lookup: [UInt8] = randomBytes(32), sealed: [UInt8] = randomBytes(64),
+/// Token ids for `makeToken`, unique in the test process (the store takes any unused id).
+private let testTokenIDs = Atomic<Int64>(0)
+
+/// A token row with plausible sizes: a 16-byte lookup and a sealed 24-byte value. Found by lookup unless
+/// `addressing` says otherwise.
+func makeToken(subjectID: Int64, id: Int64? = nil, addressing: TokenAddressing = .lookup,
+               lookup: [UInt8] = randomBytes(16), sealed: [UInt8] = randomBytes(64),
                kind: Kind = .email, mode: TokenMode = .opaque, limits: TokenLimits = .none) -> TokenRecord {
-    TokenRecord(lookup: lookup, subjectID: subjectID, kind: kind, mode: mode, sealed: sealed, limits: limits,
-                createdAt: 1_700_000_000)
+    TokenRecord(id: id ?? testTokenIDs.add(1, ordering: .relaxed).newValue, addressing: addressing, lookup: lookup,
+                subjectID: subjectID, kind: kind, mode: mode, sealed: sealed, limits: limits, createdAt: 1_700_000_000)
 }
 
 /// Inserts a subject with a random wrapped key and returns it as stored.

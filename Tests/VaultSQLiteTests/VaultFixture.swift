@@ -91,6 +91,12 @@ final class TestVault: @unchecked Sendable {
     /// The row key of `token` in the `tokens` table, for tests that tamper with rows.
     func lookup(_ token: String) -> [UInt8] { Binding.lookup(token: token, key: keyring.lookupKey) }
 
+    /// The rows `token` names, found as detokenize finds them (by the id it carries, or by lookup).
+    func rows(_ token: String) async throws -> [StoredToken] {
+        let keyring = self.keyring, lookup = lookup(token)
+        return try await store.read { try Vault.rows(of: token, lookup: lookup, reader: $0, keyring: keyring) }
+    }
+
     /// Runs SQL on the (closed) database with the sqlite3 command-line shell, as an attacker with file
     /// access would. Returns what it printed; throws if it fails.
     @discardableResult

@@ -125,3 +125,43 @@ extension VaultRowSwapTests {
         }
     }
 }
+
+extension VaultRowSwapTests {
+    /// An opaque token carries its row's id, masked. Any string of the right shape decodes to some id, so a row
+    /// is the token's only if its look-up key matches: an altered token, or a row moved to another id, finds
+    /// nothing, and never another row's value.
+    @Test func anOpaqueTokenFindsOnlyItsOwnRow() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let values = ["first note", "second note", "third note"]
+            let tokens = try await t.tokenize(.text, values, subject: "cust-a", as: svc)
+            expectItems(try await t.vault.detokenize(tokens, purpose: "view", caller: svc), values.map { .value($0, .plain) })
+
+            // Every other last character: the same random part with another masked id, or another random
+            // part with the same masked bits (both land on some id, usually an existing one in a small vault).
+            let altered = tokens.flatMap { token in
+                Base62.alphabet.map { String(decoding: [$0], as: UTF8.self) }.filter { !token.hasSuffix($0) }
+                    .map { String(token.dropLast()) + $0 }
+            }
+            let forged = try await t.vault.detokenize(altered, purpose: "view", caller: svc)
+            #expect(forged.allSatisfy { $0 == .error(.notFound) }, "\(redacted(forged))")
+
+            // The rows of tokens 0 and 1 trade ids: each token now names the other's row, whose look-up key is
+            // not its own.
+            var changed = ""
+            try await t.reopen {
+                let a = Self.hex(t.lookup(tokens[0])), b = Self.hex(t.lookup(tokens[1]))
+                changed = try t.sqlite("""
+                    CREATE TEMP TABLE was AS SELECT lookup, id FROM tokens WHERE lookup IN (\(a), \(b));
+                    UPDATE tokens SET id = -id WHERE lookup IN (\(a), \(b));
+                    UPDATE tokens SET id = (SELECT id FROM was WHERE lookup = \(b)) WHERE lookup = \(a);
+                    UPDATE tokens SET id = (SELECT id FROM was WHERE lookup = \(a)) WHERE lookup = \(b);
+                    SELECT count(*) FROM tokens t JOIN was w ON w.lookup = t.lookup WHERE w.id <> t.id;
+                    """)
+            }
+            #expect(changed == "2")
+            let after = try await t.vault.detokenize(tokens, purpose: "view", caller: svc)
+            expectItems(after, [.error(.notFound), .error(.notFound), .value(values[2], .plain)])
+        }
+    }
+}

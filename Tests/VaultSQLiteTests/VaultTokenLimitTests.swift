@@ -77,8 +77,7 @@ import Testing
             #expect(revealed.allSatisfy { $0 == .value(sample.normalized, .plain) || $0 == .value(sample.masked, .masked) })
             // Used up for good, and counted in the store.
             expectItems(try await t.vault.detokenize(token, purpose: "view", caller: svc), [.error(.denied)])
-            let lookup = t.lookup(token[0])
-            let row = try await t.store.read { try $0.tokens(lookup: lookup) }
+            let row = try await t.rows(token[0])
             #expect(row.map(\.token.reveals) == [limit])
             // The audit log agrees: exactly `limit` reveals of this token.
             let decisions = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }

@@ -27,6 +27,9 @@ public final class Keyring: Sendable {
     let root: SecureBytes
     let material: KeyMaterial
     let auditSigner: Ed25519.SigningKey
+    /// Masks the row id inside opaque tokens (`TokenFormat.opaque(id:key:)`). Derived from the look-up key
+    /// rather than stored: it must change exactly when the look-up key does, since both find rows.
+    let addressKey: SecureBytes
 
     public static let minimumPassphraseBytes = 12
 
@@ -36,6 +39,7 @@ public final class Keyring: Sendable {
         self.root = root
         self.material = material
         self.auditSigner = Ed25519.SigningKey(seed: material.auditSeed)
+        self.addressKey = BLAKE2b.deriveKey(from: material.lookupKey, label: TokenFormat.addressKeyLabel)
         ProcessHardening.disableCoreDumps()
     }
 

@@ -37,9 +37,21 @@ public struct TokenLimits: Sendable, Equatable, Codable {
     public var isEmpty: Bool { purposes == nil && expiresAt == nil && maxReveals == nil }
 }
 
+/// How a token finds its row.
+public enum TokenAddressing: Sendable, Equatable {
+    /// The token carries the row's id (opaque tokens made since schema 2: `TokenFormat.opaque(id:key:)`).
+    case id
+    /// By `lookup` (deterministic and format-preserving tokens, whose strings cannot carry an id, and opaque
+    /// tokens made before schema 2).
+    case lookup
+}
+
 /// A token's row. `lookup` is a keyed hash of the token string, so finding a row needs no decryption and
 /// the database holds no token strings.
 public struct TokenRecord: Sendable, Equatable {
+    /// The row's id: reserved with `StoreWriter.nextTokenID()` before the token is made, never reused.
+    public var id: Int64
+    public var addressing: TokenAddressing
     public var lookup: [UInt8]
     public var subjectID: Int64
     public var kind: Kind
@@ -52,10 +64,11 @@ public struct TokenRecord: Sendable, Equatable {
     /// Unix seconds.
     public var createdAt: Int64
 
-    public init(lookup: [UInt8], subjectID: Int64, kind: Kind, mode: TokenMode, sealed: [UInt8],
-                limits: TokenLimits = .none, reveals: Int = 0, createdAt: Int64) {
-        self.lookup = lookup; self.subjectID = subjectID; self.kind = kind; self.mode = mode
-        self.sealed = sealed; self.limits = limits; self.reveals = reveals; self.createdAt = createdAt
+    public init(id: Int64, addressing: TokenAddressing, lookup: [UInt8], subjectID: Int64, kind: Kind, mode: TokenMode,
+                sealed: [UInt8], limits: TokenLimits = .none, reveals: Int = 0, createdAt: Int64) {
+        self.id = id; self.addressing = addressing; self.lookup = lookup; self.subjectID = subjectID
+        self.kind = kind; self.mode = mode; self.sealed = sealed; self.limits = limits; self.reveals = reveals
+        self.createdAt = createdAt
     }
 }
 
@@ -66,12 +79,10 @@ public struct StoredToken: Sendable, Equatable {
     public init(token: TokenRecord, subject: SubjectRecord) { self.token = token; self.subject = subject }
 }
 
-/// Where a page of `StoreReader.allTokens` stopped: the key of the last token returned. Tokens have no row
-/// id of their own (the table is keyed by lookup and subject), so paging resumes after this key.
+/// Where a page of `StoreReader.allTokens` stopped: the id of the last token returned.
 public struct TokenCursor: Sendable, Equatable {
-    public var lookup: [UInt8]
-    public var subjectID: Int64
-    public init(lookup: [UInt8], subjectID: Int64) { self.lookup = lookup; self.subjectID = subjectID }
+    public var id: Int64
+    public init(id: Int64) { self.id = id }
 }
 
 /// One record of the audit chain as stored: `hash = BLAKE2b(prev || body)`.

@@ -35,8 +35,10 @@ extension VaultStore {
 
 /// What a read may see.
 public protocol StoreReader {
-    /// Rows whose lookup equals `lookup`, oldest subject first (more than one only for deterministic tokens
-    /// shared by several subjects).
+    /// The row with this id if its token carries it (`addressing == .id`), else nil.
+    func token(id: Int64) throws -> StoredToken?
+    /// Rows found by lookup (`addressing == .lookup`) whose lookup equals `lookup`, oldest subject first (more
+    /// than one only for deterministic tokens shared by several subjects).
     func tokens(lookup: [UInt8]) throws -> [StoredToken]
     func subject(named name: String) throws -> SubjectRecord?
     func stats() throws -> StoreStats
@@ -46,7 +48,7 @@ public protocol StoreReader {
     func auditSeals() throws -> [AuditSeal]
     /// Subjects whose data key is wrapped by a KEK version other than `version`, at most `limit`, by id.
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord]
-    /// Every token with its subject, `limit` at a time, in the store's key order (for `verify` and backups).
+    /// Every token with its subject, `limit` at a time, by id (for `verify` and backups).
     /// Pass nil to start and then each returned `next`; `next` is nil once there is nothing more.
     func allTokens(after cursor: TokenCursor?, limit: Int) throws -> (tokens: [StoredToken], next: TokenCursor?)
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord?
@@ -58,11 +60,17 @@ public protocol StoreWriter: StoreReader {
     func insertSubject(name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws -> Int64
     /// Replaces a subject's wrapped key (rewrap under another KEK version).
     func updateWrappedKey(subjectID: Int64, kekVersion: Int, wrappedKey: [UInt8]) throws
-    /// Whether any row has this lookup (the collision check for random tokens).
+    /// Whether any row found by lookup has this lookup (the collision check for format-preserving tokens).
     func tokenExists(lookup: [UInt8]) throws -> Bool
+    /// An id larger than that of every token row ever committed (erased ones included) and every id reserved
+    /// earlier in this transaction, so an id never comes back for another row. An id reserved by a write that
+    /// was rolled back may be handed out again: no token carrying it ever left.
+    func nextTokenID() throws -> Int64
+    /// Inserts the row under `record.id` (from `nextTokenID`). Fails if a row found by lookup already has
+    /// this lookup for this subject.
     func insertToken(_ record: TokenRecord) throws
     /// Atomically counts one reveal of the row if it is still under its `maxReveals`; false if not.
-    func claimReveal(lookup: [UInt8], subjectID: Int64) throws -> Bool
+    func claimReveal(tokenID: Int64) throws -> Bool
     /// Deletes the subject, its wrapped key and all its tokens; returns how many tokens went. 0 if unknown.
     func eraseSubject(named name: String) throws -> Int
     /// The last audit record, nil for an empty log.

@@ -66,7 +66,7 @@ extension Vault {
             var items = found.pending
             for i in items.indices {
                 guard let claim = items[i].claim else { continue }
-                if try !writer.claimReveal(lookup: claim.lookup, subjectID: claim.subjectID) {
+                if try !writer.claimReveal(tokenID: claim) {
                     items[i].outcome = .error(.denied)
                 }
             }
@@ -95,15 +95,14 @@ extension Vault {
         var reference: String
         var kind: Kind?
         var outcome: RevealItem
-        /// Set for tokens with a reveal budget: counted in the audit transaction.
-        var claim: (lookup: [UInt8], subjectID: Int64)?
+        /// The row id of a token with a reveal budget: counted in the audit transaction.
+        var claim: Int64?
         var isReveal: Bool { if case .value = outcome { return true } else { return false } }
     }
 
     /// One token found and judged, not yet opened.
     struct Judged {
         var reference: String
-        var lookup: [UInt8]
         var stored: StoredToken?
         var verdict: Gate.Verdict
     }
@@ -111,14 +110,25 @@ extension Vault {
     static func judge(_ token: String, reader: any StoreReader, purpose: String, decisions: DecisionCache,
                       keyring: Keyring, now: Int64) throws -> Judged {
         guard token.utf8.count <= maxTokenBytes else {
-            return Judged(reference: "ref:oversized", lookup: [], stored: nil, verdict: .notFound)
+            return Judged(reference: "ref:oversized", stored: nil, verdict: .notFound)
         }
         let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
         let reference = TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup)
-        let rows = try reader.tokens(lookup: lookup)
+        let rows = try rows(of: token, lookup: lookup, reader: reader, keyring: keyring)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
-        return Judged(reference: reference, lookup: lookup, stored: stored,
+        return Judged(reference: reference, stored: stored,
                       verdict: Gate.judge(stored, purpose: purpose, decisions: decisions, now: now))
+    }
+
+    /// The rows a token names. An opaque token carries its row id; the row is its only if the row's look-up key
+    /// is this token's (compared in constant time), since any string of the right shape decodes to some id.
+    /// Every other token, and an opaque one from before schema 2, is found by its look-up key.
+    static func rows(of token: String, lookup: [UInt8], reader: any StoreReader, keyring: Keyring) throws -> [StoredToken] {
+        if let id = TokenFormat.carriedID(token, key: keyring.addressKey), let row = try reader.token(id: id),
+           ConstantTime.equal(row.token.lookup, lookup) {
+            return [row]
+        }
+        return try reader.tokens(lookup: lookup)
     }
 
     /// Opens a granted token (only a grant can); anything else becomes its error item.
@@ -131,7 +141,7 @@ extension Vault {
             return Pending(reference: judged.reference, kind: kind, outcome: .error(.denied))
         case .grant(let grant):
             let stored = judged.stored!
-            let claim = stored.token.limits.maxReveals == nil ? nil : (judged.lookup, stored.subject.id)
+            let claim = stored.token.limits.maxReveals == nil ? nil : stored.token.id
             let opened: Result<String, VaultError> = Result { () throws(VaultError) -> String in
                 let dek = try VaultCipher.dataKey(of: stored.subject, keyring: keyring)
                 return try VaultCipher.open(stored, dek: dek, grant: grant)

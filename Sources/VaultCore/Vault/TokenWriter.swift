@@ -11,8 +11,8 @@ struct TokenWriter: Sendable {
     /// False when a newer KEK is active on disk than in `keyring` (`Vault.activeKEKIsCurrent`).
     let keysAreCurrent: @Sendable (Keyring) throws(VaultError) -> Bool
 
-    /// Random tokens are redrawn on collision; this many collisions in a row means the token space is full
-    /// (possible only for short format-preserving cards), which is an error, never an overwrite.
+    /// Format-preserving tokens are redrawn on collision; this many collisions in a row means the token space
+    /// is full (possible only for short cards), which is an error, never an overwrite.
     static let maxDraws = 16
 
     func store(_ values: [String], in store: any StoreWriter) throws -> [String] {
@@ -28,7 +28,16 @@ struct TokenWriter: Sendable {
     private func insert(_ value: String, record: SubjectRecord, dek: SecureBytes, store: any StoreWriter) throws -> String {
         var token = ""
         var lookup: [UInt8] = []
-        if mode == .deterministic {
+        var carried: Int64?
+        switch mode {
+        case .opaque:
+            // Carries its own row id, so it needs no collision check: no other row has this id.
+            let id = try store.nextTokenID()
+            guard id <= TokenFormat.maxCarriedID else { throw Self.idsExhausted }
+            carried = id
+            token = TokenFormat.opaque(id: id, key: keyring.addressKey)
+            lookup = Binding.lookup(token: token, key: keyring.lookupKey)
+        case .deterministic:
             token = TokenFormat.deterministic(kind: kind, scope: scope, normalized: value, key: keyring.activeTokenKey)
             lookup = Binding.lookup(token: token, key: keyring.lookupKey)
             let existing = try store.tokens(lookup: lookup)
@@ -38,28 +47,25 @@ struct TokenWriter: Sendable {
                 guard try VaultCipher.matches(first, value: value, keyring: keyring) else { throw Self.collision }
                 if existing.contains(where: { $0.subject.id == record.id }) { return token }
             }
-        } else {
+        case .formatPreserving:
+            // Small token spaces (a card keeps its last four digits): redraw on collision.
             var draws = 0
             repeat {
                 draws += 1
                 guard draws <= Self.maxDraws else { throw Self.collision }
-                token = try makeRandomToken(value)
+                guard let made = TokenFormat.formatPreserving(kind: kind, normalized: value) else {
+                    throw VaultError(.policy, "\(kind.rawValue) has no format-preserving tokens",
+                                     hint: "set \(kind.rawValue) to opaque or deterministic in the policy's kinds:")
+                }
+                token = made
                 lookup = Binding.lookup(token: token, key: keyring.lookupKey)
             } while try store.tokenExists(lookup: lookup)
         }
         let ad = Binding.value(lookup: lookup, subject: record.name, kind: kind, dekVersion: record.dekVersion, limits: limits)
         let sealed = XChaCha20Poly1305.seal(Array(value.utf8), ad: ad, key: dek)
-        try store.insertToken(TokenRecord(lookup: lookup, subjectID: record.id, kind: kind, mode: mode, sealed: sealed,
+        try store.insertToken(TokenRecord(id: try carried ?? store.nextTokenID(), addressing: carried == nil ? .lookup : .id,
+                                          lookup: lookup, subjectID: record.id, kind: kind, mode: mode, sealed: sealed,
                                           limits: limits, createdAt: now))
-        return token
-    }
-
-    private func makeRandomToken(_ value: String) throws -> String {
-        if mode == .opaque { return TokenFormat.opaque() }
-        guard let token = TokenFormat.formatPreserving(kind: kind, normalized: value) else {
-            throw VaultError(.policy, "\(kind.rawValue) has no format-preserving tokens",
-                             hint: "set \(kind.rawValue) to opaque or deterministic in the policy's kinds:")
-        }
         return token
     }
 
@@ -102,6 +108,9 @@ struct TokenWriter: Sendable {
     private func idempotencyKey() -> SecureBytes {
         BLAKE2b.deriveKey(from: keyring.lookupKey, label: "cvault.idempotency.seal.v1")
     }
+
+    static let idsExhausted = VaultError(.internal, "this vault has issued all 2^40 opaque token ids",
+                                         hint: "tokenize into a new vault; this one can still detokenize and erase")
 
     static let collision = VaultError(.internal, "could not make a unique token after \(maxDraws) tries",
                                       hint: "use opaque tokens for this kind; its format-preserving space is nearly full")
