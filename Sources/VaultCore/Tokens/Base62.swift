@@ -31,7 +31,7 @@ public enum Base62 {
     /// Decodes 22 base62 characters to 16 bytes; nil for another length, a character outside the
     /// alphabet, or a value of 2^128 or more.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let characters = Array(text.utf8)
+        let characters = text.utf8
         guard characters.count == width else { return nil }
         var high: UInt64 = 0, low: UInt64 = 0
         for character in characters {
@@ -46,8 +46,13 @@ public enum Base62 {
             high = carriedHigh
             low = newLow
         }
-        return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+        return [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
+            for i in 0..<8 {
+                out[i] = UInt8(truncatingIfNeeded: high >> (56 - 8 * i))
+                out[8 + i] = UInt8(truncatingIfNeeded: low >> (56 - 8 * i))
+            }
+            initialized = byteCount
+        }
     }
 
     static func isAlphabetCharacter(_ byte: UInt8) -> Bool { value(of: byte) != nil }

@@ -32,7 +32,7 @@ extension TokenFormat {
     public static func opaque(id: Int64, key: SecureBytes) -> String {
         precondition((1...maxCarriedID).contains(id), "an opaque token carries a row id in 1...2^40-1")
         var bytes = SecureRandom.bytes(randomBytes)
-        let mask = idMask(random: bytes, key: key)
+        let mask = idMask(random: bytes[...], key: key)
         for i in 0..<idBytes {
             bytes.append(UInt8(truncatingIfNeeded: id >> (8 * (idBytes - 1 - i))) ^ mask[i])
         }
@@ -43,9 +43,11 @@ extension TokenFormat {
     /// string yields some id, deterministic tokens and forgeries included: the caller must check that the
     /// row's look-up key is this token's before trusting the row.
     public static func carriedID(_ token: String, key: SecureBytes) -> Int64? {
-        guard isWellFormed(token), let bytes = Base62.decode(token.dropFirst(prefix.count)) else { return nil }
-        let random = Array(bytes[0..<randomBytes])
-        let mask = idMask(random: random, key: key)
+        // `decode` checks the length and the alphabet.
+        guard token.utf8.starts(with: prefix.utf8), let bytes = Base62.decode(Substring(token.utf8.dropFirst(prefix.utf8.count))) else {
+            return nil
+        }
+        let mask = idMask(random: bytes[0..<randomBytes], key: key)
         var id: Int64 = 0
         for i in 0..<idBytes {
             id = id << 8 | Int64(bytes[randomBytes + i] ^ mask[i])
@@ -53,8 +55,8 @@ extension TokenFormat {
         return id
     }
 
-    /// First `idBytes` of keyed BLAKE2b-128 of the token's random part.
-    private static func idMask(random: [UInt8], key: SecureBytes) -> [UInt8] {
-        Array(BLAKE2b.hash(random, key: key, outputLength: BLAKE2b.minOutput).prefix(idBytes))
+    /// Keyed BLAKE2b-128 of the token's random part; its first `idBytes` mask the id.
+    private static func idMask(random: ArraySlice<UInt8>, key: SecureBytes) -> [UInt8] {
+        random.withUnsafeBytes { BLAKE2b.hash($0, key: key, outputLength: BLAKE2b.minOutput) }
     }
 }

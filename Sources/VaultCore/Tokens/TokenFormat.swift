@@ -10,7 +10,7 @@ public enum TokenFormat {
     /// True when `token` has the opaque/deterministic shape. A cheap filter before a look-up; it says
     /// nothing about whether the token exists.
     public static func isWellFormed(_ token: some StringProtocol) -> Bool {
-        let bytes = Array(token.utf8)
+        let bytes = token.utf8
         return bytes.count == length && bytes.starts(with: prefix.utf8)
             && bytes.dropFirst(prefix.utf8.count).allSatisfy(Base62.isAlphabetCharacter)
     }

@@ -6,7 +6,10 @@ enum Binding {
     /// AD of a wrapped data key: the subject it belongs to and the KEK version that wraps it. A wrapped key
     /// copied onto another subject's row, or relabelled with another version, fails to open.
     static func wrappedKey(subject: String, kekVersion: Int) -> [UInt8] {
-        encode("cvault.dek.v1", [Array(subject.utf8), bigEndian(kekVersion)])
+        var out = Encoder(label: "cvault.dek.v1", capacity: 12 + subject.utf8.count)
+        out.field(subject.utf8)
+        out.field(bigEndian: kekVersion)
+        return out.bytes
     }
 
     /// AD of a sealed value: its token (through the token's look-up key), subject, kind, data-key version and
@@ -14,18 +17,36 @@ enum Binding {
     /// whose purposes, expiry or reveal budget were edited in the database (the gate reads those columns, so
     /// they must be as authentic as the value). The running reveal count changes and cannot be bound here.
     static func value(lookup: [UInt8], subject: String, kind: Kind, dekVersion: Int, limits: TokenLimits) -> [UInt8] {
-        let purposes: String = limits.purposes.map { "p=" + $0.joined(separator: ",") } ?? "p*"
-        let expiry: String = limits.expiresAt.map { "e=\($0)" } ?? "e*"
-        let budget: String = limits.maxReveals.map { "m=\($0)" } ?? "m*"
-        return encode("cvault.value.v1", [lookup, Array(subject.utf8), Array(kind.rawValue.utf8), bigEndian(dekVersion),
-                                          Array(purposes.utf8), Array(expiry.utf8), Array(budget.utf8)])
+        // Built once per seal and per open, so straight into one buffer. The limits fields read `p=a,b` / `p*`,
+        // `e=SECONDS` / `e*`, `m=COUNT` / `m*`.
+        var out = Encoder(label: "cvault.value.v1", capacity: 96 + subject.utf8.count)
+        out.field(lookup)
+        out.field(subject.utf8)
+        out.field(kind.rawValue.utf8)
+        out.field(bigEndian: dekVersion)
+        if let purposes = limits.purposes {
+            out.field { out in
+                out.append(contentsOf: "p=".utf8)
+                for (i, purpose) in purposes.enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: purpose.utf8)
+                }
+            }
+        } else {
+            out.field("p*".utf8)
+        }
+        if let expiresAt = limits.expiresAt { out.field("e=\(expiresAt)".utf8) } else { out.field("e*".utf8) }
+        if let maxReveals = limits.maxReveals { out.field("m=\(maxReveals)".utf8) } else { out.field("m*".utf8) }
+        return out.bytes
     }
 
     /// The row key of a token: keyed BLAKE2b-128 of the token string under the keyring's look-up key.
     /// Keyed, so a stolen database alone cannot confirm a guessed token (format-preserving tokens have
     /// small spaces), and so the database never holds token strings.
     static func lookup(token: String, key: SecureBytes) -> [UInt8] {
-        BLAKE2b.hash(encode("cvault.lookup.v1", [Array(token.utf8)]), key: key, outputLength: 16)
+        var out = Encoder(label: "cvault.lookup.v1", capacity: 24 + token.utf8.count)
+        out.field(token.utf8)
+        return BLAKE2b.hash(out.bytes, key: key, outputLength: 16)
     }
 
     /// Key under which a tokenize answer is kept for idempotent replays, scoped to the caller.
@@ -34,16 +55,47 @@ enum Binding {
     }
 
     static func encode(_ label: String, _ fields: [[UInt8]]) -> [UInt8] {
-        var out = Array(label.utf8)
-        out.append(0)
-        for field in fields {
-            out += bigEndian(field.count)
-            out += field
-        }
-        return out
+        var out = Encoder(label: label, capacity: fields.reduce(0) { $0 + 4 + $1.count })
+        for field in fields { out.field(field) }
+        return out.bytes
     }
 
-    static func bigEndian(_ n: Int) -> [UInt8] {
-        withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian) { Array($0) }
+    /// `label ‖ 0x00`, then each field as its length (u32 big-endian) and its bytes, into one buffer.
+    struct Encoder {
+        private(set) var bytes: [UInt8]
+
+        init(label: String, capacity: Int) {
+            bytes = []
+            bytes.reserveCapacity(label.utf8.count + 1 + capacity)
+            bytes.append(contentsOf: label.utf8)
+            bytes.append(0)
+        }
+
+        mutating func field(_ field: some Collection<UInt8>) {
+            appendLength(field.count)
+            bytes.append(contentsOf: field)
+        }
+
+        mutating func field(bigEndian n: Int) {
+            appendLength(4)
+            appendLength(n)
+        }
+
+        /// A field written by `body`; its length is filled in afterwards.
+        mutating func field(_ body: (inout [UInt8]) -> Void) {
+            let start = bytes.count
+            appendLength(0)
+            body(&bytes)
+            let length = UInt32(truncatingIfNeeded: bytes.count - start - 4)
+            for i in 0..<4 { bytes[start + i] = UInt8(truncatingIfNeeded: length >> (24 - 8 * i)) }
+        }
+
+        private mutating func appendLength(_ n: Int) {
+            let value = UInt32(truncatingIfNeeded: n)
+            bytes.append(UInt8(truncatingIfNeeded: value >> 24))
+            bytes.append(UInt8(truncatingIfNeeded: value >> 16))
+            bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: value))
+        }
     }
 }
