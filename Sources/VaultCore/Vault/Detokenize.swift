@@ -43,17 +43,21 @@ extension Vault {
         let now = clock.now()
 
         let rateLimiter = self.rateLimiter, signer = keyring.auditSigner
+        // Where each token's row is: keyed hashes only, so computed before the store is involved (and spread
+        // over the cores for a large call).
+        let addresses = Parallel.map(tokens) { Address(token: $0, keyring: keyring) }
         // Finds each row and judges it (one policy decision per kind); then the role's reveal rate, counted
         // before anything is decrypted (refused, never queued); then opens only what the gate granted.
         let lookUp = { @Sendable (reader: any StoreReader) throws -> (pending: [Pending], refused: Int?) in
             let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
-            let judged = try tokens.map { token in try Self.judge(token, reader: reader, purpose: purpose, decisions: decisions, keyring: keyring, now: now) }
+            let judged = try addresses.map { address in try Self.judge(address, reader: reader, purpose: purpose, decisions: decisions, now: now) }
             let granted = judged.filter { if case .grant = $0.verdict { return true } else { return false } }.count
             if granted > 0, let perMinute = limits.revealsPerMinute,
                !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute) {
                 return (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, granted)
             }
-            return (try judged.map { try Self.open($0, keyring: keyring) }, nil)
+            let opened = Parallel.map(judged) { judged in Result { try Self.open(judged, keyring: keyring) } }
+            return (try opened.map { try $0.get() }, nil)
         }
         // Counts limited reveals atomically and writes the audit record (refused or not), durably, together.
         let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Int?)) throws -> (pending: [Pending], refused: Int?) in
@@ -101,31 +105,50 @@ extension Vault {
     }
 
     /// One token found and judged, not yet opened.
-    struct Judged {
+    struct Judged: Sendable {
         var reference: String
         var stored: StoredToken?
         var verdict: Gate.Verdict
     }
 
-    static func judge(_ token: String, reader: any StoreReader, purpose: String, decisions: DecisionCache,
-                      keyring: Keyring, now: Int64) throws -> Judged {
-        guard token.utf8.count <= maxTokenBytes else {
-            return Judged(reference: "ref:oversized", stored: nil, verdict: .notFound)
+    /// Where a token's row is, worked out from the token alone.
+    struct Address: Sendable {
+        /// How the audit record names the token (docs/AUDIT.md).
+        var reference: String
+        /// Nil for a string too long to be a token: nothing is looked up.
+        var lookup: [UInt8]?
+        /// The row id an opaque token carries (any string of that shape decodes to one).
+        var carriedID: Int64?
+
+        init(token: String, keyring: Keyring) {
+            guard token.utf8.count <= Vault.maxTokenBytes else {
+                self.init(reference: "ref:oversized", lookup: nil, carriedID: nil)
+                return
+            }
+            let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
+            self.init(reference: TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup), lookup: lookup,
+                      carriedID: TokenFormat.carriedID(token, key: keyring.addressKey))
         }
-        let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
-        let reference = TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup)
-        let rows = try rows(of: token, lookup: lookup, reader: reader, keyring: keyring)
+
+        private init(reference: String, lookup: [UInt8]?, carriedID: Int64?) {
+            self.reference = reference; self.lookup = lookup; self.carriedID = carriedID
+        }
+    }
+
+    static func judge(_ address: Address, reader: any StoreReader, purpose: String, decisions: DecisionCache,
+                      now: Int64) throws -> Judged {
+        let rows = try rows(at: address, reader: reader)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
-        return Judged(reference: reference, stored: stored,
+        return Judged(reference: address.reference, stored: stored,
                       verdict: Gate.judge(stored, purpose: purpose, decisions: decisions, now: now))
     }
 
     /// The rows a token names. An opaque token carries its row id; the row is its only if the row's look-up key
     /// is this token's (compared in constant time), since any string of the right shape decodes to some id.
     /// Every other token, and an opaque one from before schema 2, is found by its look-up key.
-    static func rows(of token: String, lookup: [UInt8], reader: any StoreReader, keyring: Keyring) throws -> [StoredToken] {
-        if let id = TokenFormat.carriedID(token, key: keyring.addressKey), let row = try reader.token(id: id),
-           ConstantTime.equal(row.token.lookup, lookup) {
+    static func rows(at address: Address, reader: any StoreReader) throws -> [StoredToken] {
+        guard let lookup = address.lookup else { return [] }
+        if let id = address.carriedID, let row = try reader.token(id: id), ConstantTime.equal(row.token.lookup, lookup) {
             return [row]
         }
         return try reader.tokens(lookup: lookup)
