@@ -7,6 +7,13 @@ import VaultCore
 @Suite struct TokenIDTests {
     struct JobFailed: Error {}
 
+    /// Inside a write: reserves an id, inserts a row that carries it, returns the id.
+    static func insertCarried(_ writer: any StoreWriter, subjectID: Int64) throws -> Int64 {
+        let id = try writer.nextTokenID()
+        try writer.insertToken(makeToken(subjectID: subjectID, id: id, addressing: .id))
+        return id
+    }
+
     @Test func rowsAreFoundByIDOrByLookupNeverBoth() async throws {
         try await withStore { store, _ in
             let subject = try await addSubject(store, "cust-1")
@@ -29,24 +36,12 @@ import VaultCore
     @Test func idsRiseWithinAGroupAndAcrossGroups() async throws {
         try await withStore { store, _ in
             let subject = try await addSubject(store, "cust-1")
-            let first = try await store.write { writer in
-                try (0..<3).map { _ in
-                    let id = try writer.nextTokenID()
-                    try writer.insertToken(makeToken(subjectID: subject.id, id: id, addressing: .id))
-                    return id
-                }
-            }
+            let first = try await store.write { writer in try (0..<3).map { _ in try Self.insertCarried(writer, subjectID: subject.id) } }
             #expect(first == [1, 2, 3])
             // Several jobs in one group share the transaction: each gets its own ids.
             let gate = await WriterGate(store)
             let jobs = (0..<4).map { _ in
-                Task {
-                    try await store.write { writer in
-                        let id = try writer.nextTokenID()
-                        try writer.insertToken(makeToken(subjectID: subject.id, id: id, addressing: .id))
-                        return id
-                    }
-                }
+                Task { try await store.write { writer in try Self.insertCarried(writer, subjectID: subject.id) } }
             }
             let before = store.commitCount
             try await gate.release(after: 4, of: store)
@@ -60,13 +55,7 @@ import VaultCore
     @Test func anErasedRowsIDIsNeverHandedOutAgain() async throws {
         try await withStore { store, path in
             let subject = try await addSubject(store, "cust-gone")
-            let ids = try await store.write { writer in
-                try (0..<5).map { _ in
-                    let id = try writer.nextTokenID()
-                    try writer.insertToken(makeToken(subjectID: subject.id, id: id, addressing: .id))
-                    return id
-                }
-            }
+            let ids = try await store.write { writer in try (0..<5).map { _ in try Self.insertCarried(writer, subjectID: subject.id) } }
             #expect(try await store.write { try $0.eraseSubject(named: "cust-gone") } == 5)
             #expect(try await store.read { try $0.stats().tokens } == 0)
             #expect(try await store.write { try $0.nextTokenID() } > ids.max()!)
@@ -84,20 +73,13 @@ import VaultCore
             let gate = await WriterGate(store)
             let failing = Task {
                 try await store.write { writer -> Int64 in
-                    let id = try writer.nextTokenID()
-                    try writer.insertToken(makeToken(subjectID: subject.id, id: id, addressing: .id))
+                    _ = try Self.insertCarried(writer, subjectID: subject.id)
                     throw JobFailed()
                 }
             }
             // Queued first, so it runs first in the group.
             while store.queuedWrites < 1 { try await Task.sleep(for: .milliseconds(2)) }
-            let kept = Task {
-                try await store.write { writer -> Int64 in
-                    let id = try writer.nextTokenID()
-                    try writer.insertToken(makeToken(subjectID: subject.id, id: id, addressing: .id))
-                    return id
-                }
-            }
+            let kept = Task { try await store.write { writer in try Self.insertCarried(writer, subjectID: subject.id) } }
             try await gate.release(after: 2, of: store)
             await #expect(throws: JobFailed.self) { try await failing.value }
             let keptID = try await kept.value
