@@ -89,11 +89,13 @@ enum Schema {
     ///   lookup index, which is therefore partial: opaque tokens add nothing to it.
     /// - Rows from version 1 are copied in with `addressed = 0`, so every token already handed out keeps
     ///   working. The copy rewrites the table once, at the first open by this version.
+    /// - `addressed` defaults to 0, so an older cvault still running against the upgraded file (against the
+    ///   runbook) inserts rows it can find again, by lookup, instead of failing.
     static let version2: [String] = [
         """
         CREATE TABLE tokens_v2(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
-            addressed INTEGER NOT NULL CHECK (addressed IN (0, 1)),
+            addressed INTEGER NOT NULL DEFAULT 0 CHECK (addressed IN (0, 1)),
             lookup BLOB NOT NULL,
             subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
             kind TEXT NOT NULL,

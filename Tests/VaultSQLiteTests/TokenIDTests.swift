@@ -88,4 +88,25 @@ import VaultCore
             #expect(try await store.read { try $0.stats().tokens } == 1)
         }
     }
+
+    /// The runbook says to stop the server before upgrading, but an older cvault left running inserts rows the
+    /// schema-1 way (no id, no `addressed`): they must be rows this version finds, by lookup.
+    @Test func aRowInsertedTheSchemaOneWayIsFoundByLookup() async throws {
+        try await withStore { store, path in
+            let subject = try await addSubject(store, "cust-old")
+            let carried = try await store.write { try Self.insertCarried($0, subjectID: subject.id) }
+            let lookup = randomBytes(16)
+            let old = try SQLiteConnection(path: path)
+            try old.execute("""
+                INSERT INTO tokens(lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals, reveals,
+                                   created_at)
+                VALUES (?, ?, 'text', 'opaque', ?, NULL, NULL, NULL, 0, 1700000000)
+                """, [.blob(lookup), .int(subject.id), .blob(randomBytes(64))], what: "a schema-1 insert")
+            old.close()
+            let found = try await store.read { try $0.tokens(lookup: lookup) }
+            #expect(found.count == 1 && found.first?.token.addressing == .lookup)
+            #expect(found.first.map { $0.token.id > carried } == true)
+            #expect(try await store.write { try $0.nextTokenID() } > found.first?.token.id ?? .max)
+        }
+    }
 }
