@@ -17,24 +17,14 @@ enum Binding {
     /// whose purposes, expiry or reveal budget were edited in the database (the gate reads those columns, so
     /// they must be as authentic as the value). The running reveal count changes and cannot be bound here.
     static func value(lookup: [UInt8], subject: String, kind: Kind, dekVersion: Int, limits: TokenLimits) -> [UInt8] {
-        // Built once per seal and per open, so straight into one buffer. The limits fields read `p=a,b` / `p*`,
+        // Built once per seal and per open, so into one buffer. The limits fields read `p=a,b` / `p*`,
         // `e=SECONDS` / `e*`, `m=COUNT` / `m*`.
         var out = Encoder(label: "cvault.value.v1", capacity: 96 + subject.utf8.count)
         out.field(lookup)
         out.field(subject.utf8)
         out.field(kind.rawValue.utf8)
         out.field(bigEndian: dekVersion)
-        if let purposes = limits.purposes {
-            out.field { out in
-                out.append(contentsOf: "p=".utf8)
-                for (i, purpose) in purposes.enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    out.append(contentsOf: purpose.utf8)
-                }
-            }
-        } else {
-            out.field("p*".utf8)
-        }
+        if let purposes = limits.purposes { out.field(("p=" + purposes.joined(separator: ",")).utf8) } else { out.field("p*".utf8) }
         if let expiresAt = limits.expiresAt { out.field("e=\(expiresAt)".utf8) } else { out.field("e*".utf8) }
         if let maxReveals = limits.maxReveals { out.field("m=\(maxReveals)".utf8) } else { out.field("m*".utf8) }
         return out.bytes
@@ -72,25 +62,17 @@ enum Binding {
         }
 
         mutating func field(_ field: some Collection<UInt8>) {
-            appendLength(field.count)
+            appendUInt32(field.count)
             bytes.append(contentsOf: field)
         }
 
+        /// A field holding `n` as a u32 big-endian.
         mutating func field(bigEndian n: Int) {
-            appendLength(4)
-            appendLength(n)
+            appendUInt32(4)
+            appendUInt32(n)
         }
 
-        /// A field written by `body`; its length is filled in afterwards.
-        mutating func field(_ body: (inout [UInt8]) -> Void) {
-            let start = bytes.count
-            appendLength(0)
-            body(&bytes)
-            let length = UInt32(truncatingIfNeeded: bytes.count - start - 4)
-            for i in 0..<4 { bytes[start + i] = UInt8(truncatingIfNeeded: length >> (24 - 8 * i)) }
-        }
-
-        private mutating func appendLength(_ n: Int) {
+        private mutating func appendUInt32(_ n: Int) {
             let value = UInt32(truncatingIfNeeded: n)
             bytes.append(UInt8(truncatingIfNeeded: value >> 24))
             bytes.append(UInt8(truncatingIfNeeded: value >> 16))
