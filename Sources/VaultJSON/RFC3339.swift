@@ -6,8 +6,11 @@
 /// data) took over a quarter of the server's CPU per request.
 public enum RFC3339 {
     public static func format(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
+        // Floor division without `seconds - 86_399` (which overflows near Int64.min) or `days * 86_400`
+        // (which can pass Int64.min): every Int64 formats, none traps.
+        let remainder = seconds % 86_400
+        let days = seconds / 86_400 - (remainder < 0 ? 1 : 0)
+        let secondOfDay = remainder < 0 ? remainder + 86_400 : remainder
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

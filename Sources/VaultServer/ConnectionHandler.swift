@@ -1,8 +1,9 @@
 import NIOCore
 
 /// One connection: runs its lines one after another (so requests take effect in the order sent, and
-/// responses come back in that order), and stops reading while too many lines wait or while the client is
-/// not reading its responses, so a slow or hostile client costs bounded memory and never stalls others.
+/// responses come back in that order), and stops reading while too many lines (or bytes) wait or while the
+/// client is not reading its responses, so a slow or hostile client costs bounded memory and never stalls
+/// others. A connection idle for `idleTimeout` (nothing running, nothing waiting) is closed.
 final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     // @unchecked Sendable: every field is touched only on this channel's event loop (callbacks from the
     // dispatcher hop back with `whenComplete`, which runs there).
@@ -12,6 +13,10 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Lines read ahead of the one running; past this the handler stops reading.
     static let maxQueued = 32
+    /// Bytes of the lines read ahead; past this the handler stops reading. With 1 MiB lines, 32 of them
+    /// could otherwise wait (32 MiB per connection); 4 MiB keeps pipelining of ordinary lines unthrottled
+    /// (32 lines of 128 KiB) while a connection's queue costs at most about 4 MiB plus one read.
+    static let maxQueuedBytes = 4 << 20
 
     private let uid: UInt32
     private let dispatcher: RPCDispatcher
@@ -19,6 +24,9 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private let tracker: ConnectionTracker
     private var queue: [LineFrameDecoder.Frame] = []
     private var queueHead = 0
+    private var queuedBytes = 0
+    private let idleTimeout: TimeAmount
+    private var idleTimer: Scheduled<Void>?
     private var busy = false
     private var closing = false
     private var inputClosed = false
@@ -27,16 +35,32 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// answer has gone out too.
     private var lastWrite: EventLoopFuture<Void>?
 
-    init(uid: UInt32, dispatcher: RPCDispatcher, maxRequestBytes: Int, tracker: ConnectionTracker) {
+    init(uid: UInt32, dispatcher: RPCDispatcher, maxRequestBytes: Int, idleTimeout: TimeAmount, tracker: ConnectionTracker) {
         self.uid = uid
         self.dispatcher = dispatcher
         self.maxRequestBytes = maxRequestBytes
+        self.idleTimeout = idleTimeout
         self.tracker = tracker
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armIdleTimer(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        queue.append(unwrapInboundIn(data))
+        let frame = unwrapInboundIn(data)
+        idleTimer?.cancel()
+        idleTimer = nil
+        queuedBytes += frame.size
+        queue.append(frame)
         runNext(context.channel)
     }
 
@@ -50,7 +74,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Outbound `read`: held back while the queue is full or the client is not reading.
     func read(context: ChannelHandlerContext) {
-        if queued >= Self.maxQueued || !context.channel.isWritable || tracker.isDraining {
+        if queued >= Self.maxQueued || queuedBytes >= Self.maxQueuedBytes || !context.channel.isWritable || tracker.isDraining {
             readHeld = true
         } else {
             context.read()
@@ -83,19 +107,20 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         guard !busy, !closing, queueHead < queue.count else { return }
         let frame = queue[queueHead]
         queueHead += 1
+        queuedBytes -= frame.size
         if queueHead > 64 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
         busy = true
         tracker.requestStarted()
-        let dispatcher = self.dispatcher, uid = self.uid, limit = self.maxRequestBytes
+        let dispatcher = self.dispatcher, uid = self.uid, limit = self.maxRequestBytes, allocator = channel.allocator
         let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
         let work: @Sendable () async -> LineOutcome
         switch frame {
         case .tooLarge:
             // Answered by the dispatcher: an unknown uid gets -32001 even for an over-long line (§2).
-            work = { await dispatcher.tooLarge(uid: uid, limit: limit) }
+            work = { dispatcher.tooLarge(uid: uid, limit: limit, allocator: allocator) }
         case .line(let buffer):
             let bytes = Array(buffer.readableBytesView)
-            work = { await dispatcher.handle(bytes, uid: uid) }
+            work = { await dispatcher.handle(bytes, uid: uid, allocator: allocator) }
         }
         // On this connection's event loop, not the global pool (`EventLoopTaskExecutor` says why).
         Task(executorPreference: executor(channel)) { promise.succeed(await work()) }
@@ -110,10 +135,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private func finish(_ outcome: LineOutcome, _ channel: Channel) {
-        if let text = outcome.response {
-            var buffer = channel.allocator.buffer(capacity: text.utf8.count + 1)
-            buffer.writeString(text)
-            buffer.writeInteger(UInt8(ascii: "\n"))
+        if let buffer = outcome.response {
             lastWrite = channel.writeAndFlush(buffer)
         }
         if outcome.close {
@@ -124,6 +146,19 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         runNext(channel)
         resumeReading(channel)
         closeIfDone(channel)
+        if !busy, queued == 0, !closing { armIdleTimer(channel) }
+    }
+
+    /// Starts the idle clock: it runs while nothing is running or waiting, from the last answer (or the
+    /// connection's start), and closes the connection when it runs out. A client that never reads its
+    /// answers is idle too once its requests are answered.
+    private func armIdleTimer(_ channel: Channel) {
+        idleTimer?.cancel()
+        idleTimer = channel.eventLoop.scheduleTask(in: idleTimeout) { [weak self] in
+            guard let self, !self.busy, self.queued == 0, !self.closing else { return }
+            self.closing = true
+            channel.close(promise: nil)
+        }
     }
 
     private func resumeReading(_ channel: Channel) {

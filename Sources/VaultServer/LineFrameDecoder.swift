@@ -9,6 +9,12 @@ struct LineFrameDecoder: ByteToMessageDecoder {
     enum Frame {
         case line(ByteBuffer)
         case tooLarge
+
+        /// Bytes the frame holds while it waits in a connection's queue.
+        var size: Int {
+            if case .line(let buffer) = self { return buffer.readableBytes }
+            return 0
+        }
     }
     typealias InboundOut = Frame
 

@@ -1,13 +1,14 @@
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 import VaultCore
 import VaultJSON
 
-/// What one line produced: the response line (nil for blank lines and notifications) and whether the
-/// connection must close after it.
+/// What one line produced: the response line, `\n` included (nil for blank lines and notifications), and
+/// whether the connection must close after it.
 struct LineOutcome: Sendable {
-    var response: String?
+    var response: ByteBuffer?
     var close = false
 }
 
@@ -16,80 +17,203 @@ struct LineOutcome: Sendable {
 final class RPCDispatcher: Sendable {
     let vault: Vault
     let logger: Logger
+    /// `--max-response-bytes`: the longest response line (without its `\n`) the server builds (§5).
+    let maxResponseBytes: Int
     private let counter = Atomic<Int>(0)
 
-    init(vault: Vault, logger: Logger) {
+    init(vault: Vault, logger: Logger, maxResponseBytes: Int) {
         self.vault = vault
         self.logger = logger
+        self.maxResponseBytes = maxResponseBytes
     }
 
-    func handle(_ bytes: [UInt8], uid: UInt32) async -> LineOutcome {
+    func handle(_ bytes: [UInt8], uid: UInt32, allocator: ByteBufferAllocator) async -> LineOutcome {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return LineOutcome(response: nil) }
-        let parsed = RequestJSON.parse(bytes)
-        let caller: Caller
-        do {
-            caller = try vault.caller(uid: uid)
-        } catch {
-            var id = RequestID.null
-            if case .object(let m)? = parsed, let raw = m["id"], let valid = RequestID(raw) { id = valid }
-            return await unknownIdentity(uid: uid, id: id)
-        }
-        switch parsed {
+        // The identity first, before the line is even parsed: an unknown uid gets nothing of the parser.
+        // (Unknown uids are answered at accept; this is a policy reloaded while the connection was open.)
+        guard let caller = try? vault.caller(uid: uid) else { return unknownIdentity(uid: uid, allocator: allocator) }
+        var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
+        switch RequestJSON.parse(bytes) {
         case nil:
-            return LineOutcome(response: RPCError.parse.response(id: .null, requestID: nextRequestID()))
+            RPCError.parse.write(id: .null, requestID: nextRequestID(), into: &out)
         case .array(let elements)?:
             guard !elements.isEmpty else {
-                return LineOutcome(response: RPCError.invalidRequest.response(id: .null, requestID: nextRequestID()))
+                RPCError.invalidRequest.write(id: .null, requestID: nextRequestID(), into: &out)
+                break
             }
-            var responses: [String] = []
+            if let refusal = batchRefusal(elements, caller: caller) {
+                refusal.write(id: .null, requestID: nextRequestID(), into: &out)
+                break
+            }
+            out.raw("[")
+            var any = false
             for element in elements {
-                if let r = await handleRequest(element, caller: caller) { responses.append(r) }
+                guard let reply = await handleRequest(element, caller: caller) else { continue }
+                let mark = out.mark
+                if any { out.raw(",") }
+                write(reply, into: &out)
+                if out.overflowed {
+                    // Past the cap: this element gets -32004 in its place. Error entries are always sent, so
+                    // the client learns which elements ran.
+                    out.rewind(to: mark)
+                    if any { out.raw(",", unlimited: true) }
+                    replaceTooLarge(reply, into: &out)
+                }
+                any = true
             }
-            return LineOutcome(response: responses.isEmpty ? nil : JSONText.array(responses))
+            guard any else { return LineOutcome(response: nil) }
+            out.raw("]", unlimited: true)
         case let value?:
-            return LineOutcome(response: await handleRequest(value, caller: caller))
+            guard let reply = await handleRequest(value, caller: caller) else { return LineOutcome(response: nil) }
+            let start = out.mark
+            write(reply, into: &out)
+            if out.overflowed {
+                out.rewind(to: start)
+                replaceTooLarge(reply, into: &out)
+            }
+        }
+        return LineOutcome(response: out.finish())
+    }
+
+    /// A batch is limited like the calls in it (§4.2): at most `max_batch` elements, and at most `max_batch`
+    /// items (`values` of tokenize, `tokens` of detokenize) across all of them. Checked before any element
+    /// runs, so a refused batch changes nothing.
+    private func batchRefusal(_ elements: [JSONValue], caller: Caller) -> RPCError? {
+        let maxBatch = vault.policy.limits(for: caller.identity).maxBatch
+        var items = 0
+        for element in elements {
+            guard case .object(let m) = element, case .object(let params)? = m["params"] else { continue }
+            for field in ["values", "tokens"] {
+                if case .array(let list)? = params[field] { items += list.count }
+            }
+        }
+        guard elements.count > maxBatch || items > maxBatch else { return nil }
+        return RPCError(code: -32004, data: [("limit", String(maxBatch)), ("field", JSONText.quote("batch"))])
+    }
+
+    /// A line longer than the limit: `-32004` and close, except that an unknown uid gets `-32001` (§2).
+    func tooLarge(uid: UInt32, limit: Int, allocator: ByteBufferAllocator) -> LineOutcome {
+        guard (try? vault.caller(uid: uid)) != nil else { return unknownIdentity(uid: uid, allocator: allocator) }
+        var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
+        RPCError(code: -32004, data: [("limit", String(limit))]).write(id: .null, requestID: nextRequestID(), into: &out, unlimited: true)
+        return LineOutcome(response: out.finish(), close: true)
+    }
+
+    /// The one answer an unknown uid gets (`id` null: nothing it sent is read), after which the connection
+    /// closes. Counted, not audited one by one: the vault writes one aggregated record per uid per window
+    /// (`UnknownIdentityCounter`), so a flood of attempts costs no fsync each.
+    func unknownIdentity(uid: UInt32, allocator: ByteBufferAllocator) -> LineOutcome {
+        let requestID = nextRequestID()
+        vault.unknownIdentities.record(uid: uid)
+        logger.debug("unknown identity", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)"])
+        var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
+        RPCError(code: -32001, data: [("uid", String(uid))]).write(id: .null, requestID: requestID, into: &out, unlimited: true)
+        return LineOutcome(response: out.finish(), close: true)
+    }
+
+    /// A refusal at accept time past a connection cap (§5): `-32004` naming the limit, then close.
+    func connectionRefused(limit: Int, field: String, uid: UInt32, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let requestID = nextRequestID()
+        logger.debug("connection refused", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)", "limit": "\(field)"])
+        var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
+        RPCError(code: -32004, data: [("limit", String(limit)), ("field", JSONText.quote(field))])
+            .write(id: .null, requestID: requestID, into: &out, unlimited: true)
+        return out.finish()
+    }
+
+    /// A request's answer before it is written: its id, its log name, and the result or the error.
+    struct Reply {
+        var id: RequestID
+        var requestID: String
+        var result: Result<Body, RPCError>
+    }
+
+    /// A method's result, written into the response buffer as it goes out.
+    enum Body {
+        case text(String)
+        case tokens([String])
+        case items([RevealItem])
+    }
+
+    private func write(_ reply: Reply, into out: inout ResponseBuffer) {
+        switch reply.result {
+        case .failure(let error):
+            error.write(id: reply.id, requestID: reply.requestID, into: &out)
+        case .success(let body):
+            out.raw("{\"jsonrpc\":\"2.0\",\"id\":")
+            if case .string(let s) = reply.id { out.quote(s) } else { out.raw(reply.id.json) }
+            out.raw(",\"result\":")
+            Self.write(body, into: &out)
+            out.raw("}")
         }
     }
 
-    /// A line longer than the limit: `-32004` and close, except that an unknown uid gets `-32001` for
-    /// anything it sends, an over-long line included (§2).
-    func tooLarge(uid: UInt32, limit: Int) async -> LineOutcome {
-        guard (try? vault.caller(uid: uid)) != nil else { return await unknownIdentity(uid: uid, id: .null) }
-        let response = RPCError(code: -32004, data: [("limit", String(limit))]).response(id: .null, requestID: nextRequestID())
-        return LineOutcome(response: response, close: true)
+    /// The answer was over `--max-response-bytes`: `-32004` in its place. Whatever the call did stands (a
+    /// detokenize's reveal is already audited, a tokenize's tokens stored); §5 says so.
+    private func replaceTooLarge(_ reply: Reply, into out: inout ResponseBuffer) {
+        logger.warning("response too large", metadata: ["request.id": "\(reply.requestID)", "limit": "\(maxResponseBytes)"])
+        RPCError.responseTooLarge(limit: maxResponseBytes).write(id: reply.id, requestID: reply.requestID, into: &out, unlimited: true)
     }
 
-    /// The one answer an unknown uid gets (audited), after which the connection closes.
-    private func unknownIdentity(uid: UInt32, id: RequestID) async -> LineOutcome {
-        let requestID = nextRequestID()
-        try? await vault.auditUnknownIdentity(uid: uid)
-        logger.warning("unknown identity", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)"])
-        let response = RPCError(code: -32001, data: [("uid", String(uid))]).response(id: id, requestID: requestID)
-        return LineOutcome(response: response, close: true)
+    private static func write(_ body: Body, into out: inout ResponseBuffer) {
+        switch body {
+        case .text(let text):
+            out.raw(text)
+        case .tokens(let tokens):
+            out.raw("{\"tokens\":[")
+            for (i, token) in tokens.enumerated() {
+                if i > 0 { out.raw(",") }
+                out.quote(token)
+            }
+            out.raw("]}")
+        case .items(let items):
+            // Each value goes out at least as long as it is stored (escaping only lengthens it): when that
+            // alone passes the cap, nothing is written at all.
+            var floor = 0
+            for case .value(let value, _) in items { floor &+= value.utf8.count }
+            guard out.fits(floor) else { out.refuse(); return }
+            out.raw("{\"items\":[")
+            for (i, item) in items.enumerated() {
+                if out.overflowed { return }
+                if i > 0 { out.raw(",") }
+                switch item {
+                case .value(let value, let mode):
+                    out.raw("{\"value\":")
+                    out.quote(value)
+                    out.raw(",\"reveal\":")
+                    out.quote(mode.rawValue)
+                    out.raw("}")
+                case .error(let failure):
+                    out.raw("{\"error\":")
+                    out.quote(failure.rawValue)
+                    out.raw("}")
+                }
+            }
+            out.raw("]}")
+        }
     }
 
     /// One request object. Returns nil for a valid notification.
-    private func handleRequest(_ value: JSONValue, caller: Caller) async -> String? {
+    private func handleRequest(_ value: JSONValue, caller: Caller) async -> Reply? {
         let requestID = nextRequestID()
-        guard case .object(let m) = value else { return RPCError.invalidRequest.response(id: .null, requestID: requestID) }
+        func invalid(_ id: RequestID) -> Reply { Reply(id: id, requestID: requestID, result: .failure(.invalidRequest)) }
+        guard case .object(let m) = value else { return invalid(.null) }
         var id = RequestID.null
         let isNotification = m["id"] == nil
         if let raw = m["id"] {
-            guard let valid = RequestID(raw) else { return RPCError.invalidRequest.response(id: .null, requestID: requestID) }
+            guard let valid = RequestID(raw) else { return invalid(.null) }
             id = valid
         }
-        guard m["jsonrpc"] == .string("2.0"), case .string(let method)? = m["method"] else {
-            return RPCError.invalidRequest.response(id: id, requestID: requestID)
-        }
+        guard m["jsonrpc"] == .string("2.0"), case .string(let method)? = m["method"] else { return invalid(id) }
         // `params` of a type other than object or array makes the whole request invalid, so it is answered
         // even when it has no id (§4.3).
         switch m["params"] {
         case nil, .object?, .array?: break
-        default: return RPCError.invalidRequest.response(id: id, requestID: requestID)
+        default: return invalid(id)
         }
         let started = ContinuousClock.now
         var count = 0
-        let result: Result<String, RPCError>
+        let result: Result<Body, RPCError>
         do {
             let params = try Params(m["params"])
             result = .success(try await call(method, params, caller: caller, count: &count))
@@ -97,7 +221,7 @@ final class RPCDispatcher: Sendable {
             result = .failure(error)
         } catch let error as VaultError {
             if error.code == .internal || error.code == .storage || error.code == .audit || error.code == .integrity || error.code == .keyring {
-                logger.error("request failed", metadata: ["request.id": "\(requestID)", "error": "\(error.message)"])
+                logger.error("request failed", metadata: ["request.id": "\(requestID)", "error": "\(LogText.escape(error.message, limit: 512))"])
             }
             result = .failure(RPCError.from(error, method: method, kind: method == "tokenize" ? Self.kindName(m["params"]) : nil))
         } catch {
@@ -111,18 +235,16 @@ final class RPCDispatcher: Sendable {
         case .failure(let e): outcome = "error \(e.code)"
         }
         logger.info("request", metadata: [
-            "request.id": "\(requestID)", "identity": "\(caller.identity.name)", "method": "\(method.prefix(32))",
+            // The method is the caller's text: escaped, so a newline cannot start a forged log line.
+            "request.id": "\(requestID)", "identity": "\(caller.identity.name)", "method": "\(LogText.escape(method, limit: 32))",
             "count": "\(count)", "outcome": "\(outcome)",
             "duration_ms": "\(String(format: "%.3f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
         ])
         if isNotification { return nil }
-        switch result {
-        case .success(let body): return "{\"jsonrpc\":\"2.0\",\"id\":\(id.json),\"result\":\(body)}"
-        case .failure(let error): return error.response(id: id, requestID: requestID)
-        }
+        return Reply(id: id, requestID: requestID, result: result)
     }
 
-    private func call(_ method: String, _ params: Params, caller: Caller, count: inout Int) async throws -> String {
+    private func call(_ method: String, _ params: Params, caller: Caller, count: inout Int) async throws -> Body {
         switch method {
         case "tokenize":
             // §6.6: param types and formats here (3); the item count (4), the policy and the rest (5-9) in
@@ -136,32 +258,25 @@ final class RPCDispatcher: Sendable {
                 limits: try params.limits(), idempotencyKey: try params.idempotencyKey(), scope: try params.scope())
             count = request.values.count
             let tokens = try await vault.tokenize(request, caller: caller)
-            return JSONText.object([("tokens", JSONText.array(tokens.map(JSONText.quote)))])
+            return .tokens(tokens)
         case "detokenize":
             let tokens = try params.strings("tokens")
             let purpose = try params.purpose()
             count = tokens.count
             let items = try await vault.detokenize(tokens, purpose: purpose, caller: caller)
-            return JSONText.object([("items", JSONText.array(items.map(Self.item)))])
+            return .items(items)
         case "erase":
             let erased = try await vault.erase(subject: try params.subject(), caller: caller)
             count = erased
-            return JSONText.object([("erased", String(erased))])
+            return .text(JSONText.object([("erased", String(erased))]))
         case "whoami":
-            return JSONText.object([("identity", JSONText.quote(caller.identity.name)),
-                                    ("roles", JSONText.array(caller.identity.roles.map(JSONText.quote)))])
+            return .text(JSONText.object([("identity", JSONText.quote(caller.identity.name)),
+                                          ("roles", JSONText.array(caller.identity.roles.map(JSONText.quote)))]))
         case "health":
-            return JSONText.object([("status", "\"ok\""), ("version", JSONText.quote(VaultServer.version)),
-                                    ("active_kek", String(vault.keyring.activeKEKVersion))])
+            return .text(JSONText.object([("status", "\"ok\""), ("version", JSONText.quote(VaultServer.version)),
+                                          ("active_kek", String(vault.keyring.activeKEKVersion))]))
         default:
             throw RPCError.methodNotFound
-        }
-    }
-
-    private static func item(_ item: RevealItem) -> String {
-        switch item {
-        case .value(let value, let mode): return JSONText.object([("value", JSONText.quote(value)), ("reveal", JSONText.quote(mode.rawValue))])
-        case .error(let failure): return JSONText.object([("error", JSONText.quote(failure.rawValue))])
         }
     }
 

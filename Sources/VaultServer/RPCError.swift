@@ -70,10 +70,21 @@ struct RPCError: Error, Sendable {
         }
     }
 
-    func response(id: RequestID, requestID: String) -> String {
+    /// `-32004` for an answer larger than `--max-response-bytes` (docs/PROTOCOL.md §5).
+    static func responseTooLarge(limit: Int) -> RPCError {
+        RPCError(code: -32004, data: [("limit", String(limit)), ("field", JSONText.quote("response"))])
+    }
+
+    /// Writes the whole error response into `out`. `unlimited`: an error that replaces an answer over the
+    /// cap is always sent.
+    func write(id: RequestID, requestID: String, into out: inout ResponseBuffer, unlimited: Bool = false) {
         var data = self.data
         data.append(("request_id", JSONText.quote(requestID)))
         let error = JSONText.object([("code", String(code)), ("message", JSONText.quote(message)), ("data", JSONText.object(data))])
-        return "{\"jsonrpc\":\"2.0\",\"id\":\(id.json),\"error\":\(error)}"
+        out.raw("{\"jsonrpc\":\"2.0\",\"id\":", unlimited: unlimited)
+        if case .string(let s) = id { out.quote(s, unlimited: unlimited) } else { out.raw(id.json, unlimited: unlimited) }
+        out.raw(",\"error\":", unlimited: unlimited)
+        out.raw(error, unlimited: unlimited)
+        out.raw("}", unlimited: unlimited)
     }
 }

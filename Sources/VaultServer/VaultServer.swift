@@ -20,6 +20,15 @@ public final class VaultServer: Sendable {
         public var socketMode: mode_t = 0o660
         public var socketGroup: gid_t?
         public var maxRequestBytes = 1 << 20
+        /// The longest response line built; a larger answer is replaced by `-32004` (docs/PROTOCOL.md §5).
+        public var maxResponseBytes = 32 << 20
+        /// A connection with nothing running or waiting for this long after its last answer is closed.
+        public var idleTimeout: Duration = .seconds(60)
+        /// Open connections in all, and per peer uid; past either, a new connection gets `-32004` and is
+        /// closed. 4096 and 1024 leave room for the largest legitimate pools (hundreds of connections per
+        /// service) while keeping a single local user from taking every descriptor.
+        public var maxConnections = 4096
+        public var maxConnectionsPerUID = 1024
         public init(socketPath: String) { self.socketPath = socketPath }
     }
 
@@ -38,15 +47,17 @@ public final class VaultServer: Sendable {
         // so a second loop uses the second core. Measured on 2 cores, detokenize 64 clients × 1 value: 30–34 k/s
         // with two loops against 26–29 k/s with one (docs/BENCHMARKS.md); tokenize unchanged.
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        self.dispatcher = RPCDispatcher(vault: vault, logger: logger)
+        self.dispatcher = RPCDispatcher(vault: vault, logger: logger, maxResponseBytes: configuration.maxResponseBytes)
     }
 
     /// Binds the socket (replacing a stale one, refusing if a live server answers), sets its mode and group,
     /// and returns the listening channel.
     public func start() async throws -> Channel {
         try Self.clearStaleSocket(configuration.socketPath)
+        let descriptors = Self.raiseDescriptorLimit()
         let dispatcher = self.dispatcher, tracker = self.tracker, maxBytes = configuration.maxRequestBytes
-        let logger = self.logger
+        let logger = self.logger, vault = self.vault, configuration = self.configuration
+        let idle = TimeAmount.nanoseconds(Self.nanoseconds(configuration.idleTimeout))
         // The socket is created under umask 0177 (owner only) and then opened up to exactly the mode asked
         // for, so it is never briefly more open than configured.
         let oldMask = umask(0o177)
@@ -61,8 +72,20 @@ public final class VaultServer: Sendable {
                         logger.warning("connection without peer credentials refused")
                         return channel.close()
                     }
-                    let handler = ConnectionHandler(uid: credentials.uid, dispatcher: dispatcher, maxRequestBytes: maxBytes, tracker: tracker)
-                    tracker.opened(channel, handler)
+                    let uid = credentials.uid
+                    // An unknown uid is answered and closed at once: nothing of it is read or queued (§2).
+                    guard (try? vault.caller(uid: uid)) != nil else {
+                        let outcome = dispatcher.unknownIdentity(uid: uid, allocator: channel.allocator)
+                        return Self.refuse(channel, with: outcome.response)
+                    }
+                    let handler = ConnectionHandler(uid: uid, dispatcher: dispatcher, maxRequestBytes: maxBytes,
+                                                    idleTimeout: idle, tracker: tracker)
+                    if let refusal = tracker.admit(channel, handler, uid: uid, maxConnections: configuration.maxConnections,
+                                                   maxPerUID: configuration.maxConnectionsPerUID) {
+                        let response = dispatcher.connectionRefused(limit: refusal.limit, field: refusal.field, uid: uid,
+                                                                    allocator: channel.allocator)
+                        return Self.refuse(channel, with: response)
+                    }
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxBytes)))
                         try channel.pipeline.syncOperations.addHandler(handler)
@@ -79,7 +102,42 @@ public final class VaultServer: Sendable {
         }
         logger.notice("serving", metadata: ["socket.path": "\(configuration.socketPath)",
                                             "socket.mode": "\(String(configuration.socketMode, radix: 8))"])
+        logger.notice("limits", metadata: [
+            "fd_limit": "\(descriptors)", "max_connections": "\(configuration.maxConnections)",
+            "max_connections_per_uid": "\(configuration.maxConnectionsPerUID)",
+            "idle_timeout_s": "\(configuration.idleTimeout.components.seconds)",
+            "max_request_bytes": "\(configuration.maxRequestBytes)", "max_response_bytes": "\(configuration.maxResponseBytes)",
+        ])
         return channel
+    }
+
+    /// A refused connection's pipeline: one line out, then closed (`RefuseHandler`).
+    private static func refuse(_ channel: Channel, with response: ByteBuffer?) -> EventLoopFuture<Void> {
+        guard let response else { return channel.close() }
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RefuseHandler(response: response))
+        }
+    }
+
+    /// Raises this process's open-file soft limit to its hard limit, so the connection caps, not the
+    /// default soft limit (often 1024), decide how many clients fit. Returns the soft limit in force.
+    static func raiseDescriptorLimit() -> UInt64 {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return UInt64(limit.rlim_cur)
+    }
+
+    /// A duration in whole nanoseconds, saturating instead of overflowing.
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : whole + attoseconds / 1_000_000_000
     }
 
     /// Stops accepting, lets requests in flight finish and be answered, closes every connection, removes

@@ -106,9 +106,9 @@ final class ServerHarness: @unchecked Sendable {
         return (process, stderrPath)
     }
 
-    /// Starts the server and waits (bounded) until it answers `health` on the socket.
-    func start() throws {
-        let (process, stderrPath) = try launch()
+    /// Starts the server (with `extra` serve options) and waits (bounded) until it answers `health`.
+    func start(extra: [String] = []) throws {
+        let (process, stderrPath) = try launch(extra: extra)
         state.withLock { $0.process = process; $0.stderrPath = stderrPath }
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {

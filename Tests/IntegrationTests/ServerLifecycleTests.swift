@@ -70,11 +70,13 @@ struct ServerLifecycleTests {
         #expect(try server.tokenize(kind: "text", subject: "reload", values: ["after"]).count == 1)
         #expect(try server.python(["whoami"], uid: 1002).status == 0)
 
-        // The unknown uid's first attempt is in the audit log, and the log is intact.
-        let connects = try server.cvault(["audit", "export", "--event", "connect"])
-        #expect(connects.status == 0)
-        let records = try connects.stdout.split(separator: "\n").map { try parseJSON(Array($0.utf8)) as? [String: Any] }
-        #expect(records.contains { $0?["uid"] as? Int == 1002 && $0?["outcome"] as? String == "denied" })
+        // The unknown uid's first attempt is in the audit log (in the aggregated record written once its
+        // window is over), and the log is intact.
+        #expect(server.eventually {
+            let connects = try server.cvault(["audit", "export", "--event", "connect"])
+            let records = try connects.stdout.split(separator: "\n").map { try parseJSON(Array($0.utf8)) as? [String: Any] }
+            return connects.status == 0 && records.contains { $0?["uid"] as? Int == 1002 && $0?["outcome"] as? String == "denied" }
+        })
         #expect(try server.cvault(["audit", "verify"]).status == 0)
     }
 

@@ -18,3 +18,21 @@ struct ClockTests {
         }
     }
 }
+
+/// Any Int64 formats without trapping (a timestamp reaching the formatter must never stop the server), and
+/// the first and last representable days still print their true date.
+struct ClockExtremesTests {
+    @Test(arguments: [Int64.min, Int64.min + 1, Int64.min + 86_399, -62_167_219_201, -1, Int64.max - 86_399, Int64.max])
+    func everyInt64Formats(_ seconds: Int64) {
+        let text = VaultClock.iso8601(seconds)
+        #expect(text.hasSuffix("Z"))
+        #expect(text.utf8.count >= 20)
+    }
+
+    @Test func yearZeroAndNineThousandNineHundredNinetyNineRoundTrip() {
+        // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the ends of what a request's timestamp can spell.
+        #expect(VaultClock.iso8601(-62_167_219_200) == "0000-01-01T00:00:00Z")
+        #expect(VaultClock.iso8601(253_402_300_799) == "9999-12-31T23:59:59Z")
+        #expect(VaultClock.iso8601(-1) == "1969-12-31T23:59:59Z")
+    }
+}

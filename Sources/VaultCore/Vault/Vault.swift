@@ -20,6 +20,8 @@ public final class Vault: Sendable {
     let clock: VaultClock
     let logger: Logger
     let rateLimiter = RevealRateLimiter()
+    /// Connections from uids not in the policy, audited in aggregate (`UnknownIdentityCounter`).
+    public let unknownIdentities: UnknownIdentityCounter
     private let keys: Mutex<Keyring>
     /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
     private let keyringStamp: Mutex<FileStamp?>
@@ -32,6 +34,7 @@ public final class Vault: Sendable {
         self.policies = policies
         self.clock = clock
         self.logger = logger
+        self.unknownIdentities = UnknownIdentityCounter(clock: clock)
     }
 
     /// The keyring in force. Swapped atomically when a rotation made elsewhere is picked up.
@@ -98,11 +101,6 @@ public final class Vault: Sendable {
         let signer = keyring.auditSigner
         let now = clock.now()
         _ = try await write { writer in try AuditChain.sealHead(writer: writer, signer: signer, now: now) }
-    }
-
-    /// Records a connection from a uid the policy does not know (it gets one error, then the door closes).
-    public func auditUnknownIdentity(uid: UInt32) async throws(VaultError) {
-        try await appendAudit(AuditEvent(at: auditTime(), event: "connect", uid: uid, outcome: "denied", reason: "unknown identity"))
     }
 
     /// Records an event that is not a data operation (policy load, key operation, init).

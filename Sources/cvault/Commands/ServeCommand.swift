@@ -27,6 +27,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Socket file mode, octal.", valueName: "mode")) var socketMode = "0660"
     @Option(help: ArgumentHelp("Group (name or gid) to own the socket file.", valueName: "group")) var socketGroup: String?
     @Option(help: ArgumentHelp("Longest request line accepted, in bytes.", valueName: "n")) var maxRequestBytes = 1 << 20
+    @Option(help: ArgumentHelp("Longest response line built, in bytes; a larger answer is replaced by error -32004.",
+                               valueName: "n")) var maxResponseBytes = 32 << 20
+    @Option(help: ArgumentHelp("Close a connection with nothing running or waiting for this long.", valueName: "seconds"))
+    var idleTimeout = 60
+    @Option(help: ArgumentHelp("Most open connections; more are refused with error -32004.", valueName: "n"))
+    var maxConnections = 4096
+    @Option(help: ArgumentHelp("Most open connections of one peer uid; more are refused with error -32004.", valueName: "n"))
+    var maxConnectionsPerUid = 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func run() async throws {
@@ -50,6 +58,20 @@ struct ServeCommand: AsyncParsableCommand {
                 throw VaultError(.invalidRequest, "--max-request-bytes must be at least 1024", hint: "the default is 1048576")
             }
             config.maxRequestBytes = maxRequestBytes
+            guard (1024...(1 << 40)).contains(maxResponseBytes) else {
+                throw VaultError(.invalidRequest, "--max-response-bytes must be from 1024 to 2^40", hint: "the default is 33554432")
+            }
+            config.maxResponseBytes = maxResponseBytes
+            guard (1...86_400).contains(idleTimeout) else {
+                throw VaultError(.invalidRequest, "--idle-timeout must be from 1 to 86400 seconds", hint: "the default is 60")
+            }
+            config.idleTimeout = .seconds(idleTimeout)
+            guard (1...1_000_000).contains(maxConnections), (1...1_000_000).contains(maxConnectionsPerUid) else {
+                throw VaultError(.invalidRequest, "--max-connections and --max-connections-per-uid must be from 1 to 1000000",
+                                 hint: "the defaults are 4096 and 1024")
+            }
+            config.maxConnections = maxConnections
+            config.maxConnectionsPerUID = maxConnectionsPerUid
 
             guard let policyPath = policy.path else {
                 throw VaultError(.policy, "no policy file: a server never starts without one", hint: "pass --policy FILE or set CVAULT_POLICY")
@@ -74,12 +96,14 @@ struct ServeCommand: AsyncParsableCommand {
             try? FileSafety.writeAtomically(Array("\(getpid())\n".utf8), to: pidFile)
 
             let housekeeping = Task {
-                // Pick up key rotations made with the CLI, and seal the audit head, once a second.
+                // Pick up key rotations made with the CLI, write the aggregated unknown-uid records whose window
+                // is over, and seal the audit head, once a second.
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     do { try vault.reloadKeyringIfChanged() } catch {
                         logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
                     }
+                    await auditUnknownIdentities(vault, logger: logger, force: false)
                     try? await vault.sealAudit()
                 }
             }
@@ -97,10 +121,24 @@ struct ServeCommand: AsyncParsableCommand {
             }
             housekeeping.cancel()
             await server.shutdown(listener: listener)
+            await auditUnknownIdentities(vault, logger: logger, force: true)
             try? await vault.sealAudit()
             await store.close()
             unlink(pidFile)
             logger.notice("stopped")
+        }
+    }
+
+    /// Writes the unknown-uid `connect` records (one per uid per window) and logs one warning per uid.
+    private func auditUnknownIdentities(_ vault: Vault, logger: Logger, force: Bool) async {
+        do {
+            guard let tally = try await vault.auditUnknownIdentities(force: force) else { return }
+            for (uid, count) in tally.counts.sorted(by: { $0.key < $1.key }) {
+                logger.warning("unknown identity", metadata: ["peer.uid": "\(uid)", "attempts": "\(count)"])
+            }
+            if tally.others > 0 { logger.warning("unknown identity", metadata: ["peer.uid": "other", "attempts": "\(tally.others)"]) }
+        } catch {
+            logger.error("cannot audit unknown-identity attempts; they are kept for the next try", metadata: ["error": "\(error.message)"])
         }
     }
 
