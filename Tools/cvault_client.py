@@ -343,7 +343,7 @@ class VaultClient:
     def batch(self, calls: Sequence[Any]) -> List[Any]:
         """Sends one JSON-RPC batch (one line holding an array). Returns one entry per call, like
         `pipeline`. Raises `VaultRPCError` when the server answers the batch as a whole with one error
-        (an empty batch, an unknown identity, a too-large line)."""
+        (an empty batch, a batch over max_batch, an unknown identity, a too-large line)."""
         requests = [self._request(n.method, n.params, notify=True) if isinstance(n, Notification)
                     else self._request(*_method_params(n)) for n in calls]
         self.connect()
