@@ -27,6 +27,8 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var queuedBytes = 0
     private let idleTimeout: TimeAmount
     private var idleTimer: Scheduled<Void>?
+    /// When a line last arrived or an answer was last written: the idle clock runs from here.
+    private var lastActivity = NIODeadline.now()
     private var busy = false
     private var closing = false
     private var inputClosed = false
@@ -44,7 +46,8 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armIdleTimer(context.channel)
+        lastActivity = .now()
+        scheduleIdleCheck(context.channel, at: lastActivity + idleTimeout)
         context.fireChannelActive()
     }
 
@@ -57,8 +60,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let frame = unwrapInboundIn(data)
-        idleTimer?.cancel()
-        idleTimer = nil
+        lastActivity = .now()
         queuedBytes += frame.size
         queue.append(frame)
         runNext(context.channel)
@@ -82,6 +84,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        runNext(context.channel)
         resumeReading(context.channel)
         context.fireChannelWritabilityChanged()
     }
@@ -103,8 +106,11 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         return made
     }
 
+    /// Runs the next waiting line, unless one is running or the client is not reading its answers: then the
+    /// lines wait, so a client that never reads holds at most one answer in the server's memory (plus what
+    /// the socket takes), not one per queued line.
     private func runNext(_ channel: Channel) {
-        guard !busy, !closing, queueHead < queue.count else { return }
+        guard !busy, !closing, queueHead < queue.count, channel.isWritable else { return }
         let frame = queue[queueHead]
         queueHead += 1
         queuedBytes -= frame.size
@@ -135,6 +141,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private func finish(_ outcome: LineOutcome, _ channel: Channel) {
+        lastActivity = .now()
         if let buffer = outcome.response {
             lastWrite = channel.writeAndFlush(buffer)
         }
@@ -146,16 +153,24 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         runNext(channel)
         resumeReading(channel)
         closeIfDone(channel)
-        if !busy, queued == 0, !closing { armIdleTimer(channel) }
     }
 
-    /// Starts the idle clock: it runs while nothing is running or waiting, from the last answer (or the
-    /// connection's start), and closes the connection when it runs out. A client that never reads its
-    /// answers is idle too once its requests are answered.
-    private func armIdleTimer(_ channel: Channel) {
-        idleTimer?.cancel()
-        idleTimer = channel.eventLoop.scheduleTask(in: idleTimeout) { [weak self] in
-            guard let self, !self.busy, self.queued == 0, !self.closing else { return }
+    /// The idle clock: one timer per connection, checking at the earliest moment the connection could have
+    /// been idle for `idleTimeout` (activity only moves `lastActivity`, so a busy connection costs no timer
+    /// work per request). Idle means no line running and none arrived or answered since `lastActivity`;
+    /// lines waiting behind a client that does not read its answers do not count as activity.
+    private func scheduleIdleCheck(_ channel: Channel, at deadline: NIODeadline) {
+        idleTimer = channel.eventLoop.scheduleTask(deadline: deadline) { [weak self] in
+            guard let self, !self.closing else { return }
+            if self.busy {
+                self.scheduleIdleCheck(channel, at: .now() + self.idleTimeout)
+                return
+            }
+            let due = self.lastActivity + self.idleTimeout
+            guard due <= .now() else {
+                self.scheduleIdleCheck(channel, at: due)
+                return
+            }
             self.closing = true
             channel.close(promise: nil)
         }
