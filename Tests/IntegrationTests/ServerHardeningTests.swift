@@ -163,6 +163,43 @@ struct ServerHardeningTests {
         #expect(server.serverLog().contains("max_connections=2"), "the limits in force are logged at start")
     }
 
+    /// A line held up in the vault does not let its connection queue unbounded bytes behind it: the server
+    /// reads at most about 4 MiB ahead of the line it runs (it used to read 32 lines of up to 1 MiB, 32 MiB
+    /// per connection). The first line is a tokenize stuck behind another process's write lock on the
+    /// database; measured from the client: how much the server took before it stopped reading.
+    @Test func aConnectionQueuesAFewMegabytesAtMost() throws {
+        let server = try ServerHarness()
+        defer { server.destroy() }
+        try server.start()
+        let lockScript = #"""
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            print("locked", flush=True)
+            time.sleep(12)
+            db.execute("ROLLBACK")
+            """#
+        let lockOut = server.dir + "/lock.out"
+        let locker = try spawn("/usr/bin/python3", ["-c", lockScript, server.dataDir + "/cvault.db"], environment: ["PATH": "/usr/bin:/bin"],
+                               directory: server.dir, stdout: lockOut, stderr: server.dir + "/lock.err")
+        defer { try? waitForProcessExit(locker, timeout: 30) }
+        #expect(server.eventually { ((try? String(contentsOfFile: lockOut, encoding: .utf8)) ?? "").contains("locked") })
+        let connection = try RawConnection(server.socketPath)
+        try connection.sendLine(requestLine(id: 0, method: "tokenize", params: ["kind": "text", "subject": "queue", "values": ["x"]]))
+        let padded = Array((requestLine(id: 1, method: "health", params: ["pad": String(repeating: "p", count: 1_000_000)]) + "\n").utf8)
+        var taken = 0, offset = 0, stalls = 0
+        while taken < 40 << 20, stalls < 20 {
+            guard let n = connection.sendNonBlocking(Array(padded[offset...])) else { break }
+            if n == 0 { stalls += 1; usleep(100_000); continue }
+            stalls = 0
+            taken += n
+            offset = (offset + n) % padded.count
+        }
+        #expect(taken < 10 << 20, "the server stopped reading after about 4 MiB (took \(taken >> 20) MiB)")
+        connection.close()
+        #expect(try server.call("health").resultObject?["status"] as? String == "ok")
+    }
+
     // MARK: Finding: a small request built a huge answer
 
     @Test func answerOverTheResponseCapIsTooLargeAndTheConnectionStaysUsable() throws {
