@@ -38,6 +38,11 @@ enum JSONText {
     static func escape(_ s: String, _ emit: (UnsafeRawBufferPointer) -> Void) {
         var copy = s
         copy.withUTF8 { utf8 in
+            // Fast path, the usual case (tokens, most values, names): nothing to escape, one emit, no scratch.
+            guard utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 == 0xE2 }) else {
+                emit(UnsafeRawBufferPointer(utf8))
+                return
+            }
             var pending: [UInt8] = []
             pending.reserveCapacity(scratch + 8)
             var runStart = 0
