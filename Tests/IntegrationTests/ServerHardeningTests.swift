@@ -100,7 +100,7 @@ struct ServerHardeningTests {
         #expect(response.errorData?["uid"] as? Int == 1002)
     }
 
-    @Test func fiftyUnknownUIDConnectionsCostOneAggregatedAuditRecord() throws {
+    @Test func fiftyUnknownUIDConnectionsAreAuditedInAggregate() throws {
         let server = try ServerHarness()
         defer { server.destroy() }
         try server.start()
@@ -122,7 +122,7 @@ struct ServerHardeningTests {
     @Test func idleConnectionsAreClosedAfterTheIdleTimeout() throws {
         let server = try ServerHarness()
         defer { server.destroy() }
-        try server.start(extra: ["--idle-timeout", "1"])
+        try server.start(extra: ["--idle-timeout", "2"])
         // Connected, never sending: closed (the client's receive timeout, 20 s, would throw first otherwise).
         let silent = try RawConnection(server.socketPath)
         #expect(try silent.readLine() == nil, "the server closes a silent connection")
