@@ -219,9 +219,11 @@ struct ServerHardeningTests {
         #expect(batch.count == 2 && batch[0]["id"] as? Int == 10 && batch[0].errorCode == -32004)
         #expect(batch[1]["id"] as? Int == 11 && batch[1].resultObject?["status"] as? String == "ok")
         #expect(try connection.call(requestLine(id: 12, method: "health"))["id"] as? Int == 12, "the connection stays usable")
-        // A value that fits still comes back.
-        let small = try server.tokenize(kind: "text", subject: "cap", values: ["fits"])[0]
-        #expect(try server.detokenize([small]).first?["value"] == "fits")
+        // A value that fits still comes back, every character that needs escaping intact (answers are now
+        // escaped straight into the socket buffer).
+        let tricky = "fits \u{1}\u{1f}\n\r\t\"\\ \u{7f} \u{2028}\u{2029} € ✓ 😀 /"
+        let small = try server.tokenize(kind: "text", subject: "cap", values: [tricky])[0]
+        #expect(try server.detokenize([small]).first?["value"] == tricky)
     }
 
     @Test func theReviewersAmplificationLineIsRefused() throws {
