@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group (name or gid) to own the socket file.", valueName: "group")) var socketGroup: String?
     @Option(help: ArgumentHelp("Longest request line accepted, in bytes.", valueName: "n")) var maxRequestBytes = 1 << 20
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: ArgumentHelp("How long an idempotency key is remembered, in seconds (docs/PROTOCOL.md §6.1).",
+                               valueName: "seconds")) var idempotencyTtl = Int(Vault.defaultIdempotencyLifetime)
 
     func run() async throws {
         try await reporting {
@@ -50,6 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw VaultError(.invalidRequest, "--max-request-bytes must be at least 1024", hint: "the default is 1048576")
             }
             config.maxRequestBytes = maxRequestBytes
+            guard (60...31_536_000).contains(idempotencyTtl) else {
+                throw VaultError(.invalidRequest, "--idempotency-ttl must be 60 to 31536000 seconds (one year)",
+                                 hint: "the default is 86400 (24 hours)")
+            }
 
             guard let policyPath = policy.path else {
                 throw VaultError(.policy, "no policy file: a server never starts without one", hint: "pass --policy FILE or set CVAULT_POLICY")
@@ -65,7 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
             if case .failure(let error) = policies.reload() { throw error }
             let store = try SQLiteStore.open(at: location.databasePath)
             let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
-            let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger)
+            let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger,
+                              idempotencyLifetime: Int64(idempotencyTtl))
             try await vault.audit("policy_load", caller: nil, detail: "\(policyPath) at start")
 
             let server = VaultServer(vault: vault, configuration: config, logger: logger)
@@ -74,13 +81,21 @@ struct ServeCommand: AsyncParsableCommand {
             try? FileSafety.writeAtomically(Array("\(getpid())\n".utf8), to: pidFile)
 
             let housekeeping = Task {
-                // Pick up key rotations made with the CLI, and seal the audit head, once a second.
+                // Pick up key rotations made with the CLI, and seal the audit head, once a second; purge expired
+                // idempotency records once a minute (a write that finds none changes nothing and costs no fsync).
+                var tick = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     do { try vault.reloadKeyringIfChanged() } catch {
                         logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
                     }
                     try? await vault.sealAudit()
+                    tick += 1
+                    if tick % 60 == 0 {
+                        do { _ = try await vault.purgeExpiredIdempotency() } catch {
+                            logger.error("purging expired idempotency records failed", metadata: ["error": "\(error)"])
+                        }
+                    }
                 }
             }
             for await signal in signals {
