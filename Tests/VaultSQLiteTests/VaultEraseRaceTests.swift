@@ -68,3 +68,39 @@ import Testing
         }
     }
 }
+
+/// An erase that commits while another connection holds an older snapshot cannot scrub the WAL: it says so
+/// (committed, not yet scrubbed), and the same erase once that reader is gone scrubs and answers 0.
+@Suite struct VaultEraseScrubTests {
+    /// Every 16-byte window of `secret` searched in every file of `folder`.
+    static func anyFileHolds(_ secret: [UInt8], in folder: String) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.contains { name in
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { return false }
+            return (0...(secret.count - 16)).contains { data.range(of: Data(secret[$0..<($0 + 16)])) != nil }
+        }
+    }
+
+    @Test func anEraseBlockedByAnOldSnapshotSaysItIsNotYetScrubbed() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            _ = try await t.tokenize(.text, ["to be erased"], subject: "cust-gone", as: svc)
+            let wrapped = try #require(try await t.store.read { try $0.subject(named: "cust-gone") }).wrappedKey
+            // Another program's read, opened before the erase and still open after it.
+            let reader = try SQLiteConnection(path: t.databasePath)
+            defer { reader.close() }
+            try reader.execute("BEGIN", what: "test")
+            _ = try reader.queryOne("SELECT count(*) FROM tokens", what: "test") { $0.int(0) }
+
+            let error = await vaultError { _ = try await t.vault.erase(subject: "cust-gone", caller: svc) }
+            #expect(error?.code == .storage)
+            #expect(error?.reason == VaultError.notScrubbedReason)
+            #expect(try await t.stats() == Counts(subjects: 0, tokens: 0), "the erase is committed")
+            #expect(Self.anyFileHolds(wrapped, in: t.folder + "/data"), "the old snapshot's pages are still in the WAL")
+
+            try reader.execute("COMMIT", what: "test")
+            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == 0, "the same erase again scrubs")
+            #expect(!Self.anyFileHolds(wrapped, in: t.folder + "/data"))
+        }
+    }
+}
