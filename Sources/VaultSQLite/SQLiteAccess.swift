@@ -83,6 +83,11 @@ struct SQLiteAccess: StoreWriter {
                               sealedResponse: $0.blob(3), createdAt: $0.int64(4)) }
     }
 
+    /// How many subjects were ever erased (`erasures`, kept by a trigger). One row, by its primary key.
+    func eraseGeneration() throws -> Int64 {
+        try db.queryOne("SELECT generation FROM erasures WHERE id = 1", what: "reading the erase count") { $0.int64(0) } ?? 0
+    }
+
     /// By the primary key: one B-tree probe.
     func subjectExists(id: Int64) throws -> Bool {
         try db.queryOne("SELECT 1 FROM subjects WHERE id = ?", [.int(id)], what: "checking a subject") { _ in true }

@@ -157,14 +157,16 @@ public final class SQLiteStore: VaultStore {
     }
 
     public func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
-        try await onReader { db in
-            // One read transaction around the closure: every query in it sees the same snapshot.
-            try db.execute("BEGIN", what: "starting a read")
-            defer { if !db.isAutocommit { try? db.execute("ROLLBACK", what: "ending a failed read") } }
-            let value = try work(SQLiteAccess(db: db))
-            try db.execute("COMMIT", what: "ending a read")
-            return value
-        }
+        try await onReader { db in try Self.inReadTransaction(db, work) }
+    }
+
+    /// One read transaction around `work`: every query in it sees the same snapshot.
+    private static func inReadTransaction<T>(_ db: SQLiteConnection, _ work: (SQLiteAccess) throws -> T) throws -> T {
+        try db.execute("BEGIN", what: "starting a read")
+        defer { if !db.isAutocommit { try? db.execute("ROLLBACK", what: "ending a failed read") } }
+        let value = try work(SQLiteAccess(db: db))
+        try db.execute("COMMIT", what: "ending a read")
+        return value
     }
 
     /// Reads of at most this many items always run inside the write job: for them the second thread hand-off
@@ -183,10 +185,30 @@ public final class SQLiteStore: VaultStore {
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         if items <= Self.smallRead || writer.isIdle {
-            return try await self.write { writer in try write(writer, read(writer), .same) }
+            return try await self.write { writer in try write(writer, read(writer), .current) }
         }
-        let found = try await self.read(read)
-        return try await self.write { writer in try write(writer, found, .earlier) }
+        return try await readOnReaderThenWrite(read: read, between: nil, write: write)
+    }
+
+    /// The read on a reader, then the write; `between` runs in between (tests use it to erase there). The
+    /// erase count is read first in the read's transaction (so it belongs to the snapshot the read sees) and
+    /// again in the write: equal means no erase committed in between (`.current`), so the write need not
+    /// re-check that the rows still exist. One query each side, however many rows the read found.
+    func readOnReaderThenWrite<R: Sendable, T: Sendable>(
+        read: @escaping @Sendable (any StoreReader) throws -> R, between: (@Sendable () async throws -> Void)?,
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
+    ) async throws -> T {
+        let (found, generation) = try await onReader { db in
+            try Self.inReadTransaction(db) { access in
+                let generation = try access.eraseGeneration()
+                return (try read(access), generation)
+            }
+        }
+        if let between { try await between() }
+        return try await self.write { writer in
+            let now = try (writer as? SQLiteAccess)?.eraseGeneration()
+            return try write(writer, found, now == generation ? .current : .erasedSince)
+        }
     }
 
     public func close() async {

@@ -132,6 +132,9 @@ enum Schema {
     /// - `request_mac` is a keyed BLAKE2b (`Binding.requestMAC`); `sealed_response` is sealed under the
     ///   subject's data key, so erasing the subject shreds it; `subject_id` cascades, so the row goes with its
     ///   subject; `idempotency_by_age` lets expired rows be purged oldest first without a scan.
+    /// - `erasures` counts erased subjects (a trigger, so no path can delete a subject without counting it):
+    ///   `SQLiteStore.readThenWrite` compares the count at a reader's snapshot with the writer's, so the write
+    ///   knows, with one query, whether rows the read found may have been erased since.
     /// - `token_tombstones` keeps the lookup (a keyed hash of the token string) of every erased token whose
     ///   string is drawn from a small space, so that string is never issued to another subject
     ///   (`StoreWriter.tokenExists`). The trigger refuses such a row even from a caller that skipped the check.
@@ -156,6 +159,14 @@ enum Schema {
             lookup BLOB PRIMARY KEY,
             erased_at INTEGER NOT NULL
         ) WITHOUT ROWID, STRICT
+        """,
+        "CREATE TABLE erasures(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL) STRICT",
+        "INSERT INTO erasures(id, generation) VALUES (1, 0)",
+        """
+        CREATE TRIGGER subjects_erased AFTER DELETE ON subjects
+        BEGIN
+            UPDATE erasures SET generation = generation + 1 WHERE id = 1;
+        END
         """,
         """
         CREATE TRIGGER tokens_never_reissued BEFORE INSERT ON tokens

@@ -21,7 +21,7 @@ import VaultCore
                     return (found.0, found.1, snapshot)
                 })
             #expect(readOn == "cvault-writer")
-            #expect(snapshot == .same)
+            #expect(snapshot == .current)
             #expect(found == 0)
             #expect(store.commitCount - before == 1)
             #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 1)
@@ -58,9 +58,9 @@ import VaultCore
             let (largeReadOn, largeSnapshot) = try await large.value
             let (smallReadOn, smallSnapshot) = try await small.value
             #expect(largeReadOn.hasPrefix("cvault-reader"))
-            #expect(largeSnapshot == .earlier, "a read on a reader is not the write's snapshot")
+            #expect(largeSnapshot == .current, "no erase committed between the read and the write")
             #expect(smallReadOn == "cvault-writer")
-            #expect(smallSnapshot == .same)
+            #expect(smallSnapshot == .current)
             #expect(try await store.read { try $0.stats().tokens } == 1)
         }
     }
@@ -77,6 +77,29 @@ import VaultCore
                     write: { writer, _, _ in try writer.insertToken(token) })
             }
             #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 0)
+        }
+    }
+}
+
+/// A write after a read on a reader learns whether a subject was erased in between, from one query.
+@Suite struct ReadThenWriteErasureTests {
+    @Test func anEraseBetweenTheReadAndTheWriteIsReported() async throws {
+        try await withStore { store, _ in
+            _ = try await addSubject(store, "cust-gone")
+            let other = try await addSubject(store, "cust-other")
+            let read: @Sendable (any StoreReader) throws -> Int = { try $0.stats().subjects }
+            let told: @Sendable (any StoreWriter, Int, ReadSnapshot) throws -> ReadSnapshot = { _, _, snapshot in snapshot }
+
+            #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
+            let inserted = try await store.readOnReaderThenWrite(read: read, between: {
+                try await store.write { try $0.insertToken(makeToken(subjectID: other.id)) }
+            }, write: told)
+            #expect(inserted == .current, "a write that erases nothing is not an erase")
+            let erased = try await store.readOnReaderThenWrite(read: read, between: {
+                _ = try await store.write { try $0.eraseSubject(named: "cust-gone") }
+            }, write: told)
+            #expect(erased == .erasedSince)
+            #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
         }
     }
 }

@@ -43,7 +43,7 @@ import Testing
             }) {
                 try await hook()
             }
-            return try await base.write { writer in try write(writer, found, .earlier) }
+            return try await base.write { writer in try write(writer, found, .erasedSince) }
         }
 
         func close() async {}

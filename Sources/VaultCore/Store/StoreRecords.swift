@@ -130,12 +130,13 @@ public struct IdempotencyRecord: Sendable, Equatable {
     }
 }
 
-/// Whether the read of `VaultStore.readThenWrite` saw the same database as its write.
+/// What the write of `VaultStore.readThenWrite` is told about erasures since its read.
 public enum ReadSnapshot: Sendable, Equatable {
-    /// The read ran inside the write's own transaction: nothing can have changed in between.
-    case same
-    /// The read ran earlier, on another snapshot: rows it found may have been erased since.
-    case earlier
+    /// No subject can have been erased between the read and the write: the read ran inside the write's own
+    /// transaction, or the store saw that no erase committed in between.
+    case current
+    /// Subjects may have been erased since the read: rows it found may be gone.
+    case erasedSince
 }
 
 /// Counts for `cvault status` and `keys list`.

@@ -26,8 +26,9 @@ public protocol VaultStore: Sendable {
     func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
     /// Runs `read`, then `write` with what `read` returned; `write` as in `write(_:)`. The store chooses where
     /// `read` runs: inside the same write job (one hand-off, and the same snapshot as `write`), or first on a
-    /// reader, so a long read does not hold other writes back. `write` is told which (`ReadSnapshot`): after
-    /// `.earlier` it must re-check whatever may have changed in between (rows may have been erased).
+    /// reader, so a long read does not hold other writes back. `write` must therefore re-check whatever may
+    /// have changed in between, and is told whether a subject may have been erased meanwhile (`ReadSnapshot`:
+    /// after `.erasedSince`, rows the read found may be gone).
     /// `items` says how much work `read` is (tokens), to help the choice.
     func readThenWrite<R: Sendable, T: Sendable>(
         items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
@@ -43,7 +44,7 @@ extension VaultStore {
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         let found = try await self.read(read)
-        return try await self.write { writer in try write(writer, found, .earlier) }
+        return try await self.write { writer in try write(writer, found, .erasedSince) }
     }
 }
 

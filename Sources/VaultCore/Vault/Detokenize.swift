@@ -70,9 +70,9 @@ extension Vault {
             }
             var items = found.pending
             // Look-ups on an earlier snapshot may have found rows erased since: no value of an erased subject is
-            // revealed (or audited as revealed). One primary-key probe per distinct subject; none when the
-            // look-ups ran in this transaction (the usual case for small calls), where nothing can have changed.
-            if snapshot == .earlier {
+            // revealed (or audited as revealed). One primary-key probe per distinct subject, and only when the
+            // store says an erase committed since the look-ups (rare); none otherwise.
+            if snapshot == .erasedSince {
                 var present: [Int64: Bool] = [:]
                 for i in items.indices where items[i].isReveal {
                     guard let subjectID = items[i].subjectID else { continue }
