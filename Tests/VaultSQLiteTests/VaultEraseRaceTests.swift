@@ -96,11 +96,13 @@ import Testing
             #expect(error?.code == .storage)
             #expect(error?.reason == VaultError.notScrubbedReason)
             #expect(try await t.stats() == Counts(subjects: 0, tokens: 0), "the erase is committed")
-            #expect(Self.anyFileHolds(wrapped, in: t.folder + "/data"), "the old snapshot's pages are still in the WAL")
+            let heldBack = Self.anyFileHolds(wrapped, in: t.folder + "/data")
+            #expect(heldBack, "the old snapshot's pages are still in the WAL")
 
             try reader.execute("COMMIT", what: "test")
             #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == 0, "the same erase again scrubs")
-            #expect(!Self.anyFileHolds(wrapped, in: t.folder + "/data"))
+            let remains = Self.anyFileHolds(wrapped, in: t.folder + "/data")
+            #expect(!remains, "the wrapped key is still in a file after the scrub")
         }
     }
 }
