@@ -121,6 +121,8 @@ public final class SQLiteStore: VaultStore {
     public func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws
         -> (value: T, scrubbed: Bool) {
         let value = try await write(work)
+        // The bulk of the WAL is copied off the writer first, so other writes wait only for the rest.
+        await checkpointer.catchUpNow()
         let scrubbed = try await onWriter { db in try Self.scrub(db, attempts: Self.scrubAttempts) }
         owedScrubSince.store(scrubbed ? 0 : Self.uptime(), ordering: .relaxed)
         return (value, scrubbed)
