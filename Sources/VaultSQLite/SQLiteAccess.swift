@@ -85,7 +85,9 @@ struct SQLiteAccess: StoreWriter {
 
     /// How many subjects were ever erased (`erasures`, kept by a trigger). One row, by its primary key.
     func eraseGeneration() throws -> Int64 {
-        try db.queryOne("SELECT generation FROM erasures WHERE id = 1", what: "reading the erase count") { $0.int64(0) } ?? 0
+        try db.queryOne("SELECT generation FROM erasures WHERE id = 1", what: "reading the erase count") {
+            $0.int64(0)
+        } ?? 0
     }
 
     /// By the primary key: one B-tree probe.

@@ -60,8 +60,8 @@ extension Vault {
             return (try opened.map { try $0.get() }, nil)
         }
         // Counts limited reveals atomically and writes the audit record (refused or not), durably, together.
-        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Int?), snapshot: ReadSnapshot) throws
-            -> (pending: [Pending], refused: Int?) in
+        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Int?),
+                                  snapshot: ReadSnapshot) throws -> (pending: [Pending], refused: Int?) in
             guard found.refused == nil else {
                 try AuditChain.append(self.detokenizeEvent(found.pending, purpose: purpose, caller: caller, now: now,
                                                            outcome: "refused", reason: "rate limited"),
@@ -78,7 +78,9 @@ extension Vault {
                     guard let subjectID = items[i].subjectID else { continue }
                     let exists = try present[subjectID] ?? writer.subjectExists(id: subjectID)
                     present[subjectID] = exists
-                    if !exists { items[i] = Pending(reference: items[i].reference, kind: items[i].kind, outcome: .error(.notFound)) }
+                    if !exists {
+                        items[i] = Pending(reference: items[i].reference, kind: items[i].kind, outcome: .error(.notFound))
+                    }
                 }
             }
             for i in items.indices {
@@ -186,8 +188,8 @@ extension Vault {
             }
             switch opened {
             case .success(let value):
-                return Pending(reference: judged.reference, kind: kind, outcome: .value(value, grant.mode), claim: claim,
-                               subjectID: stored.subject.id)
+                return Pending(reference: judged.reference, kind: kind, outcome: .value(value, grant.mode),
+                               claim: claim, subjectID: stored.subject.id)
             case .failure(let error):
                 guard error.code == .integrity else { throw error }
                 return Pending(reference: judged.reference, kind: kind, outcome: .error(.integrity))

@@ -32,12 +32,13 @@ extension Vault {
     }
 
     static func notScrubbed(subject: String, tokens: Int) -> VaultError {
-        var error = VaultError(.storage, "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
-                       + "audited), but old copies of the deleted rows are not yet scrubbed from the database files: "
-                       + "another connection kept reading an older state",
-                   hint: "nothing is lost or undone; the vault scrubs them at its next chance (within seconds of the "
-                       + "next write once that reader ends); stop long readers (backups, sqlite3 shells) and retry "
-                       + "the erase to confirm (it then answers 0)")
+        var error = VaultError(
+            .storage, "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
+                + "audited), but old copies of the deleted rows are not yet scrubbed from the database files: "
+                + "another connection kept reading an older state",
+            hint: "nothing is lost or undone; the vault scrubs them at its next chance (within seconds of the "
+                + "next write once that reader ends); stop long readers (backups, sqlite3 shells) and retry "
+                + "the erase to confirm (it then answers 0)")
         error.reason = VaultError.notScrubbedReason
         return error
     }

@@ -102,7 +102,9 @@ struct TokenWriter: Sendable {
     /// The stored answer for this key, or nil if there is none or it is older than `lifetime` seconds (an
     /// expired key is a new one: the call runs again and its answer replaces the old record).
     func replay(_ store: any StoreWriter, keyHash: [UInt8], requestMAC: [UInt8], lifetime: Int64) throws -> [String]? {
-        guard let stored = try store.idempotency(keyHash: keyHash), stored.createdAt > now - lifetime else { return nil }
+        guard let stored = try store.idempotency(keyHash: keyHash), stored.createdAt > now - lifetime else {
+            return nil
+        }
         guard ConstantTime.equal(stored.requestMAC, requestMAC) else {
             // docs/PROTOCOL.md §6.1: -32602 with data.field "idempotency_key".
             throw VaultError(.invalidRequest, "the key was used for a different request",
@@ -122,9 +124,10 @@ struct TokenWriter: Sendable {
 
     /// Keeps the answer, sealed under the subject's data key, so erasing the subject shreds it with its values.
     func remember(_ stored: Stored, _ store: any StoreWriter, keyHash: [UInt8], requestMAC: [UInt8]) throws {
-        let ad = Binding.idempotentAnswer(keyHash: keyHash, subject: stored.subject.name, dekVersion: stored.subject.dekVersion)
+        let subject = stored.subject
+        let ad = Binding.idempotentAnswer(keyHash: keyHash, subject: subject.name, dekVersion: subject.dekVersion)
         let sealed = XChaCha20Poly1305.seal(Array(stored.tokens.joined(separator: "\n").utf8), ad: ad, key: stored.dek)
-        try store.putIdempotency(IdempotencyRecord(keyHash: keyHash, subjectID: stored.subject.id, requestMAC: requestMAC,
+        try store.putIdempotency(IdempotencyRecord(keyHash: keyHash, subjectID: subject.id, requestMAC: requestMAC,
                                                    sealedResponse: sealed, createdAt: now))
     }
 

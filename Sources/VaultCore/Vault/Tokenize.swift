@@ -156,7 +156,8 @@ extension Vault {
     /// Keyed fingerprint of everything that defines a tokenize call (`Binding.requestMAC`), so a reused
     /// idempotency key with other parameters is caught. Over normalized values, so formatting differences do
     /// not count as different requests.
-    static func requestMAC(_ request: TokenizeRequest, mode: TokenMode, normalized: [String], keyring: Keyring) -> [UInt8] {
+    static func requestMAC(_ request: TokenizeRequest, mode: TokenMode, normalized: [String],
+                           keyring: Keyring) -> [UInt8] {
         var fields: [[UInt8]] = [Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.utf8),
                                  Array(request.scope.utf8)]
         fields.append(Array((request.limits.purposes ?? []).joined(separator: ",").utf8))
