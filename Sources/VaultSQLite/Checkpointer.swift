@@ -38,7 +38,8 @@ final class Checkpointer: Sendable, WALObserver {
 
     let settings: Settings
 
-    private let requests = JobQueue<Void>()
+    /// nil: a background request from `walGrew`; a closure: a caller of `catchUpNow`, called after the round.
+    private let requests = JobQueue<(@Sendable () -> Void)?>()
     private let requested = Atomic<Bool>(false)
     /// Set when the background has copied all but a few frames: the writer's next commit copies the rest.
     private let finishOnWriter = Atomic<Bool>(false)
@@ -55,9 +56,10 @@ final class Checkpointer: Sendable, WALObserver {
         startStoreThread(named: "cvault-ckpt") { [self] in
             // Background work: on two cores, the commit path should get the CPU first.
             _ = cvault_set_thread_nice(10)
-            while requests.take(limit: Int.max) != nil {
+            while let jobs = requests.take(limit: Int.max) {
                 requested.store(false, ordering: .relaxed)
                 catchUp(connection)
+                for case let done? in jobs { done() }
             }
             connection.close()
             finished.open()
@@ -87,7 +89,7 @@ final class Checkpointer: Sendable, WALObserver {
         if finishOnWriter.exchange(false, ordering: .relaxed) { return .passive }
         if frames - copied >= settings.threshold,
            requested.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
-           !requests.enqueue(()) {
+           !requests.enqueue(nil) {
             requested.store(false, ordering: .relaxed)  // closing
         }
         return nil
@@ -112,6 +114,15 @@ final class Checkpointer: Sendable, WALObserver {
                 finishOnWriter.store(true, ordering: .relaxed)
                 return
             }
+        }
+    }
+
+    /// Runs a round of PASSIVE checkpoints now, on this thread, and returns once it is done (at once if the
+    /// thread is closing). A scrub calls it first, so the TRUNCATE checkpoint it then runs on the writer, which
+    /// holds every write back while it copies, has only the last few frames left to copy.
+    func catchUpNow() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !requests.enqueue({ continuation.resume() }) { continuation.resume() }
         }
     }
 

@@ -77,10 +77,23 @@ struct SQLiteAccess: StoreWriter {
 
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? {
         try db.queryOne(
-            "SELECT key_hash, request_hash, sealed_response, created_at FROM idempotency WHERE key_hash = ?",
+            "SELECT key_hash, subject_id, request_mac, sealed_response, created_at FROM idempotency WHERE key_hash = ?",
             [.blob(keyHash)], what: "looking up an idempotency key"
-        ) { IdempotencyRecord(keyHash: $0.blob(0), requestHash: $0.blob(1), sealedResponse: $0.blob(2),
-                              createdAt: $0.int64(3)) }
+        ) { IdempotencyRecord(keyHash: $0.blob(0), subjectID: $0.int64(1), requestMAC: $0.blob(2),
+                              sealedResponse: $0.blob(3), createdAt: $0.int64(4)) }
+    }
+
+    /// How many subjects were ever erased (`erasures`, kept by a trigger). One row, by its primary key.
+    func eraseGeneration() throws -> Int64 {
+        try db.queryOne("SELECT generation FROM erasures WHERE id = 1", what: "reading the erase count") {
+            $0.int64(0)
+        } ?? 0
+    }
+
+    /// By the primary key: one B-tree probe.
+    func subjectExists(id: Int64) throws -> Bool {
+        try db.queryOne("SELECT 1 FROM subjects WHERE id = ?", [.int(id)], what: "checking a subject") { _ in true }
+            ?? false
     }
 
     // MARK: Writing
@@ -103,10 +116,15 @@ struct SQLiteAccess: StoreWriter {
                        [.int(kekVersion), .blob(wrappedKey), .int(subjectID)], what: "rewrapping a data key")
     }
 
+    /// Live rows by the partial lookup index, then erased ones by the tombstones' primary key.
     func tokenExists(lookup: [UInt8]) throws -> Bool {
-        try db.queryOne("SELECT 1 FROM tokens WHERE lookup = ? AND addressed = 0 LIMIT 1", [.blob(lookup)],
-                        what: "checking a token lookup") { _ in true } ?? false
+        try db.queryOne(Self.lookupTaken, [.blob(lookup)], what: "checking a token lookup") { _ in true } ?? false
     }
+
+    private static let lookupTaken = """
+        SELECT 1 WHERE EXISTS (SELECT 1 FROM tokens WHERE lookup = ?1 AND addressed = 0)
+                    OR EXISTS (SELECT 1 FROM token_tombstones WHERE lookup = ?1)
+        """
 
     /// Read once per group from `sqlite_sequence`, which AUTOINCREMENT keeps at the largest id ever inserted
     /// (deleted rows included), then counted on in memory: the group holds the write lock, so nothing else
@@ -150,10 +168,22 @@ struct SQLiteAccess: StoreWriter {
         guard let id = try db.queryOne("SELECT id FROM subjects WHERE name = ?", [.text(name)],
                                        what: "finding the subject to erase", row: { $0.int64(0) })
         else { return 0 }
+        // Tombstones first, while the rows are still there: a format-preserving token string, drawn from a
+        // small space, must never be issued to another subject (`tokenExists`). Deterministic tokens are a
+        // function of the value and are shared by design; opaque ones are never drawn twice.
+        try db.execute(
+            """
+            INSERT OR IGNORE INTO token_tombstones(lookup, erased_at)
+            SELECT lookup, unixepoch() FROM tokens WHERE subject_id = ? AND addressed = 0 AND mode = 'format-preserving'
+            """,
+            [.int(id)], what: "keeping tombstones of a subject's tokens")
         // Delete the tokens explicitly (by the subject index) to count them: changes() ignores cascades.
         // The foreign key's cascade still guards against any token being left behind.
         try db.execute("DELETE FROM tokens WHERE subject_id = ?", [.int(id)], what: "erasing a subject's tokens")
         let tokens = db.changes
+        // Its stored tokenize answers go too (the cascade would take them; explicit, like the tokens).
+        try db.execute("DELETE FROM idempotency WHERE subject_id = ?", [.int(id)],
+                       what: "erasing a subject's idempotency records")
         try db.execute("DELETE FROM subjects WHERE id = ?", [.int(id)], what: "erasing a subject")
         return tokens
     }
@@ -194,11 +224,23 @@ struct SQLiteAccess: StoreWriter {
     func putIdempotency(_ record: IdempotencyRecord) throws {
         try db.execute(
             """
-            INSERT OR REPLACE INTO idempotency(key_hash, request_hash, sealed_response, created_at)
-            VALUES (?, ?, ?, ?)
+            INSERT OR REPLACE INTO idempotency(key_hash, subject_id, request_mac, sealed_response, created_at)
+            VALUES (?, ?, ?, ?, ?)
             """,
-            [.blob(record.keyHash), .blob(record.requestHash), .blob(record.sealedResponse), .int(record.createdAt)],
+            [.blob(record.keyHash), .int(record.subjectID), .blob(record.requestMAC), .blob(record.sealedResponse),
+             .int(record.createdAt)],
             what: "storing an idempotent response")
+    }
+
+    /// Oldest first, by `idempotency_by_age`: a bounded delete that never scans the table.
+    func purgeIdempotency(createdBefore cutoff: Int64, limit: Int) throws -> Int {
+        try db.execute(
+            """
+            DELETE FROM idempotency WHERE key_hash IN
+                (SELECT key_hash FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)
+            """,
+            [.int(cutoff), .int(Int64(max(0, limit)))], what: "purging expired idempotency records")
+        return db.changes
     }
 
     // MARK: Rows

@@ -139,6 +139,19 @@ final class SQLiteConnection: @unchecked Sendable {
         var sqlite: Int32 { self == .passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART }
     }
 
+    /// A TRUNCATE checkpoint: waits (busy timeout) for other checkpoints and for readers of old frames, copies
+    /// every frame into the database file and truncates the WAL to zero bytes, so no old copy of any page is
+    /// left in it. True once done; false if a lock held past the busy timeout stopped it (frames copied so far
+    /// stay copied).
+    func checkpointTruncating() throws -> Bool {
+        let db = try open()
+        var walFrames: Int32 = 0, copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_TRUNCATE, &walFrames, &copied)
+        if rc & 0xff == SQLITE_BUSY { return false }
+        guard rc == SQLITE_OK else { throw error(rc, "checkpointing the WAL") }
+        return true
+    }
+
     /// Copies WAL frames into the database file. Returns the frames in the WAL and how many of them are now
     /// in the database file; a checkpoint that could not finish (another connection's lock) is not an error.
     func checkpoint(_ mode: CheckpointMode) throws -> (walFrames: Int, copied: Int) {

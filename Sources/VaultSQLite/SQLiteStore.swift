@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import VaultCore
 
 /// The embedded SQLite store: one writer thread committing concurrent writes in groups (one fsync per
@@ -49,7 +51,11 @@ public final class SQLiteStore: VaultStore {
         self.path = path
         let writeConnection = try SQLiteConnection(path: path)
         try writeConnection.configure(as: .writer)
-        try Schema.migrate(writeConnection, fresh: fresh)
+        let upgraded = try Schema.migrate(writeConnection, fresh: fresh)
+        // A migration that deleted rows (version 3 drops unkeyed request digests) leaves their old pages in
+        // the WAL: copy it in and cut it, before anything else reads or writes. Another process still reading
+        // (against the runbook) may stop this; the next scrub finishes it.
+        let scrubOwed = upgraded ? !(try writeConnection.checkpointTruncating()) : false
         var readConnections: [SQLiteConnection] = []
         for _ in 0..<Self.readerCount {
             let connection = try SQLiteConnection(path: path)
@@ -63,6 +69,7 @@ public final class SQLiteStore: VaultStore {
         writeConnection.observeWAL(checkpointer)
         writer = Writer(connection: writeConnection)
         readers = ReaderPool(connections: readConnections)
+        if scrubOwed { owedScrubSince.store(1, ordering: .relaxed) }
     }
 
     /// A store dropped without `close()` still lets its threads finish queued work and exit.
@@ -76,7 +83,7 @@ public final class SQLiteStore: VaultStore {
     /// transaction, and returns once that transaction is durable. Not cancellable once queued: cancelling
     /// the caller's task neither stops nor undoes a write, since its commit may already be under way.
     public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
+        let value: T = try await withCheckedThrowingContinuation { continuation in
             let job = WriteJob(
                 run: { writer in
                     do {
@@ -95,17 +102,73 @@ public final class SQLiteStore: VaultStore {
                 fail: { continuation.resume(throwing: $0) })
             if !writer.submit(.write(job)) { continuation.resume(throwing: VaultError.storeClosed) }
         }
+        retryOwedScrub()
+        return value
+    }
+
+    /// How many TRUNCATE checkpoints a scrub tries before it reports `scrubbed: false`. Each waits up to the
+    /// busy timeout (5 s) for readers of old frames: this store's readers run short transactions, so the
+    /// first normally succeeds; what outlasts the bound is another process's long read (a backup, a shell).
+    static let scrubAttempts = 2
+
+    /// A scrub that could not finish is tried again before a later write, at most this often (seconds): each
+    /// try may hold the writer for the busy timeout while that reader lasts.
+    static let owedScrubInterval: Int64 = 10
+
+    /// Set when a scrub could not finish: the next write after `owedScrubInterval` tries it again.
+    private let owedScrubSince = Atomic<Int64>(0)
+
+    public func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws
+        -> (value: T, scrubbed: Bool) {
+        let value = try await write(work)
+        // The bulk of the WAL is copied off the writer first, so other writes wait only for the rest.
+        await checkpointer.catchUpNow()
+        let scrubbed = try await onWriter { db in try Self.scrub(db, attempts: Self.scrubAttempts) }
+        owedScrubSince.store(scrubbed ? 0 : Self.uptime(), ordering: .relaxed)
+        return (value, scrubbed)
+    }
+
+    /// Secure delete (every connection, `ConnectionSetup`) has already overwritten the deleted cells and
+    /// freed pages with zeros in the pages' newest copies; the WAL still holds the older copies. A TRUNCATE
+    /// checkpoint copies the newest copy of every page into the database file (over the old one there) and
+    /// cuts the WAL to zero bytes, so no old copy is left in either file. The shared-memory file holds only
+    /// page numbers and frame indexes, never page contents.
+    private static func scrub(_ db: SQLiteConnection, attempts: Int) throws -> Bool {
+        for _ in 0..<max(1, attempts) {
+            if try db.checkpointTruncating() { return true }
+        }
+        return false
+    }
+
+    /// Queues one more try of a scrub that could not finish, if one is owed and the last try is old enough.
+    private func retryOwedScrub() {
+        let since = owedScrubSince.load(ordering: .relaxed)
+        guard since != 0, Self.uptime() - since >= Self.owedScrubInterval,
+              owedScrubSince.compareExchange(expected: since, desired: Self.uptime(), ordering: .relaxed).exchanged
+        else { return }
+        _ = writer.submit(.maintenance { [self] db in
+            if (try? Self.scrub(db, attempts: 1)) == true {
+                owedScrubSince.store(0, ordering: .relaxed)
+            }
+        })
+    }
+
+    /// Monotonic seconds (never 0 while running, so 0 can mean "nothing owed").
+    private static func uptime() -> Int64 {
+        Int64(truncatingIfNeeded: DispatchTime.now().uptimeNanoseconds / 1_000_000_000) + 1
     }
 
     public func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
-        try await onReader { db in
-            // One read transaction around the closure: every query in it sees the same snapshot.
-            try db.execute("BEGIN", what: "starting a read")
-            defer { if !db.isAutocommit { try? db.execute("ROLLBACK", what: "ending a failed read") } }
-            let value = try work(SQLiteAccess(db: db))
-            try db.execute("COMMIT", what: "ending a read")
-            return value
-        }
+        try await onReader { db in try Self.inReadTransaction(db, work) }
+    }
+
+    /// One read transaction around `work`: every query in it sees the same snapshot.
+    private static func inReadTransaction<T>(_ db: SQLiteConnection, _ work: (SQLiteAccess) throws -> T) throws -> T {
+        try db.execute("BEGIN", what: "starting a read")
+        defer { if !db.isAutocommit { try? db.execute("ROLLBACK", what: "ending a failed read") } }
+        let value = try work(SQLiteAccess(db: db))
+        try db.execute("COMMIT", what: "ending a read")
+        return value
     }
 
     /// Reads of at most this many items always run inside the write job: for them the second thread hand-off
@@ -121,13 +184,33 @@ public final class SQLiteStore: VaultStore {
     /// 120 k/s all in the write job), so a busy writer sends them there.
     public func readThenWrite<R: Sendable, T: Sendable>(
         items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R) throws -> T
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         if items <= Self.smallRead || writer.isIdle {
-            return try await self.write { writer in try write(writer, read(writer)) }
+            return try await self.write { writer in try write(writer, read(writer), .current) }
         }
-        let found = try await self.read(read)
-        return try await self.write { writer in try write(writer, found) }
+        return try await readOnReaderThenWrite(read: read, between: nil, write: write)
+    }
+
+    /// The read on a reader, then the write; `between` runs in between (tests use it to erase there). The
+    /// erase count is read first in the read's transaction (so it belongs to the snapshot the read sees) and
+    /// again in the write: equal means no erase committed in between (`.current`), so the write need not
+    /// re-check that the rows still exist. One query each side, however many rows the read found.
+    func readOnReaderThenWrite<R: Sendable, T: Sendable>(
+        read: @escaping @Sendable (any StoreReader) throws -> R, between: (@Sendable () async throws -> Void)?,
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
+    ) async throws -> T {
+        let (found, generation) = try await onReader { db in
+            try Self.inReadTransaction(db) { access in
+                let generation = try access.eraseGeneration()
+                return (try read(access), generation)
+            }
+        }
+        if let between { try await between() }
+        return try await self.write { writer in
+            let now = try (writer as? SQLiteAccess)?.eraseGeneration()
+            return try write(writer, found, now == generation ? .current : .erasedSince)
+        }
     }
 
     public func close() async {
@@ -167,21 +250,18 @@ public final class SQLiteStore: VaultStore {
         }
     }
 
-    /// Copies every WAL frame into the database file and truncates the WAL to zero bytes. Run after an
-    /// erase: until then the WAL still holds old copies of the erased rows' pages. Fails if another
-    /// connection (another process) keeps reading an old snapshot past the busy timeout.
+    /// Copies every WAL frame into the database file and truncates the WAL to zero bytes (the scrub of
+    /// `writeAndScrub` on its own). Fails if another connection (another process) keeps reading an old
+    /// snapshot past the busy timeout.
     public func checkpoint() async throws {
-        try await onWriter { db in
-            let result = try db.queryOne("PRAGMA wal_checkpoint(TRUNCATE)", what: "checkpointing the WAL") {
-                (blocked: $0.int(0), frames: $0.int(1), copied: $0.int(2))
-            }
-            if let result, result.blocked != 0 {
-                throw VaultError(
-                    .storage,
-                    "checkpoint of \(db.path) stopped early: another connection is still reading an older snapshot",
-                    hint: "retry once other cvault commands on this vault have finished")
-            }
+        let path = self.path
+        let done = try await onWriter { db in try Self.scrub(db, attempts: 1) }
+        guard done else {
+            throw VaultError(
+                .storage, "checkpoint of \(path) stopped early: another connection is still reading an older snapshot",
+                hint: "retry once other cvault commands on this vault have finished")
         }
+        owedScrubSince.store(0, ordering: .relaxed)
     }
 
     /// Background checkpoints run so far, for tests.

@@ -7,7 +7,7 @@ enum Schema {
     static let applicationID: Int64 = 0x6376_6C74
 
     /// Migration N (1-based) brings the schema from version N-1 to N. Append only; never edit a shipped one.
-    static let migrations: [[String]] = [version1, version2]
+    static let migrations: [[String]] = [version1, version2, version3]
 
     /// The version this code writes and understands.
     static var latestVersion: Int { migrations.count }
@@ -122,10 +122,67 @@ enum Schema {
         "CREATE UNIQUE INDEX tokens_by_lookup ON tokens(lookup, subject_id) WHERE addressed = 0",
     ]
 
+    /// Version 3: nothing on disk is an unkeyed digest of a value, idempotency records die with their subject
+    /// and expire, and erased format-preserving tokens are never issued again.
+    /// - `idempotency` is remade. Version 1 kept `request_hash`, an unkeyed BLAKE2b over the request's
+    ///   public fields and its values: from the file alone a date of birth fell to a guess in a second. Its
+    ///   rows cannot be converted (the values are not kept), so they are deleted first, with secure_delete on
+    ///   (as on every connection), which overwrites them with zeros; `SQLiteStore` then checkpoints with
+    ///   TRUNCATE, so no copy stays in the WAL either. An idempotent retry across the upgrade makes new tokens.
+    /// - `request_mac` is a keyed BLAKE2b (`Binding.requestMAC`); `sealed_response` is sealed under the
+    ///   subject's data key, so erasing the subject shreds it; `subject_id` cascades, so the row goes with its
+    ///   subject; `idempotency_by_age` lets expired rows be purged oldest first without a scan.
+    /// - `erasures` counts erased subjects (a trigger, so no path can delete a subject without counting it):
+    ///   `SQLiteStore.readThenWrite` compares the count at a reader's snapshot with the writer's, so the write
+    ///   knows, with one query, whether rows the read found may have been erased since.
+    /// - `token_tombstones` keeps the lookup (a keyed hash of the token string) of every erased token whose
+    ///   string is drawn from a small space, so that string is never issued to another subject
+    ///   (`StoreWriter.tokenExists`). The trigger refuses such a row even from a caller that skipped the check.
+    static let version3: [String] = [
+        "DELETE FROM idempotency",
+        "DROP TABLE idempotency",
+        """
+        CREATE TABLE idempotency(
+            key_hash BLOB PRIMARY KEY,
+            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            request_mac BLOB NOT NULL,
+            sealed_response BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID, STRICT
+        """,
+        // Erasing a subject deletes its records by subject.
+        "CREATE INDEX idempotency_by_subject ON idempotency(subject_id)",
+        // Expired records are purged oldest first, a few at a time.
+        "CREATE INDEX idempotency_by_age ON idempotency(created_at)",
+        """
+        CREATE TABLE token_tombstones(
+            lookup BLOB PRIMARY KEY,
+            erased_at INTEGER NOT NULL
+        ) WITHOUT ROWID, STRICT
+        """,
+        "CREATE TABLE erasures(id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL) STRICT",
+        "INSERT INTO erasures(id, generation) VALUES (1, 0)",
+        """
+        CREATE TRIGGER subjects_erased AFTER DELETE ON subjects
+        BEGIN
+            UPDATE erasures SET generation = generation + 1 WHERE id = 1;
+        END
+        """,
+        """
+        CREATE TRIGGER tokens_never_reissued BEFORE INSERT ON tokens
+        WHEN NEW.addressed = 0 AND NEW.mode = 'format-preserving'
+             AND EXISTS (SELECT 1 FROM token_tombstones WHERE lookup = NEW.lookup)
+        BEGIN
+            SELECT RAISE(ABORT, 'token string of an erased subject');
+        END
+        """,
+    ]
+
     /// Brings the database up to `latestVersion`. Called on the writer connection before any store thread
     /// starts. `fresh` is true for a database `SQLiteStore.create` has just made; any other database must
-    /// already be a cvault one.
-    static func migrate(_ db: SQLiteConnection, fresh: Bool) throws {
+    /// already be a cvault one. True if an existing database was upgraded (it may have deleted rows).
+    @discardableResult
+    static func migrate(_ db: SQLiteConnection, fresh: Bool) throws -> Bool {
         let found = try version(of: db)
         if !fresh { try checkIsVault(db, version: found) }
         if found > latestVersion {
@@ -135,11 +192,12 @@ enum Schema {
                     + "(\(latestVersion))",
                 hint: "use the cvault release that last wrote this database, or a newer one; do not downgrade")
         }
-        guard found < latestVersion else { return }
+        guard found < latestVersion else { return false }
         for target in (found + 1)...latestVersion {
             try apply(target, to: db)
         }
         db.forgetStatements()
+        return !fresh
     }
 
     static func version(of db: SQLiteConnection) throws -> Int {

@@ -65,6 +65,9 @@ struct RPCError: Error, Sendable {
             return RPCError(code: -32004, data: data)
         case .sealed:
             return RPCError(code: -32005)
+        case .storage where error.reason == VaultError.notScrubbedReason:
+            // The erase is committed: the client must not read this as "nothing happened" (docs/PROTOCOL.md §6.3).
+            return RPCError(code: -32006, data: [("reason", JSONText.quote(VaultError.notScrubbedReason))])
         default:
             return RPCError(code: -32006)
         }

@@ -35,8 +35,8 @@ struct VaultSession {
     /// Seals the audit head and closes the store: every CLI command that wrote ends here.
     func finish(checkpoint: Bool = false) async throws {
         try await vault.sealAudit()
-        // After an erase: old WAL frames hold the erased rows' pages until a checkpoint, and with
-        // secure_delete the checkpoint leaves zeros in their place.
+        // After an erase whose own scrub could not finish (`Vault.erase`): old WAL frames hold the erased rows'
+        // pages until a TRUNCATE checkpoint, and with secure_delete it leaves zeros in their place.
         if checkpoint { try? await store.checkpoint() }
         await store.close()
     }

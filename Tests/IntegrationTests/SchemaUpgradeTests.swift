@@ -60,13 +60,35 @@ import Testing
                         Self.date, Self.erased], purpose: "migration-test")
             #expect(first == ["hello world", "second text", "third text", "Ada@example.com", "ada@example.com",
                               "4111111111111111", "Grace Hopper", "error:denied", "error:not_found"])
-            #expect(try Self.sql(vault, "PRAGMA user_version;") == "2")
+            #expect(try Self.sql(vault, "PRAGMA user_version;") == "3")
             #expect(try Self.sql(vault, "SELECT count(*), sum(addressed) FROM tokens;") == "8|0",
                     "every earlier row is found by lookup")
             // The reveal count came across: max_reveals 2, one used before the upgrade and one just now.
             #expect(try await Self.reveal(vault, [Self.name], purpose: "migration-test") == ["error:denied"])
             // Purposes came across: the date opens only for `other`.
             #expect(try await Self.reveal(vault, [Self.date], purpose: "other") == ["1906-12-09"])
+        }
+    }
+
+    /// Schema 1 kept an unkeyed BLAKE2b of each idempotent request (its values included) in
+    /// `idempotency.request_hash`. The upgrade deletes those rows, and no byte of them survives in any file.
+    @Test func theUpgradeLeavesNoUnkeyedRequestDigestOnDisk() async throws {
+        try await Self.withUpgradedFixture { vault in
+            // A schema-1 record as cvault at f1df27b wrote it (the fixture was made without one).
+            let digest = randomHex(32), answer = randomHex(64), key = randomHex(16)
+            _ = try Self.sql(vault, """
+                INSERT INTO idempotency(key_hash, request_hash, sealed_response, created_at)
+                VALUES (x'\(key)', x'\(digest)', x'\(answer)', 1);
+                """)
+            let needle = Data(bytes(fromHex: digest))
+            try #require(!filesContaining(needle, under: vault.root + "/data").isEmpty, "the digest is on disk before")
+
+            let first = try await Self.reveal(vault, [Self.text1], purpose: "migration-test")
+            #expect(first == ["hello world"])
+            #expect(try Self.sql(vault, "PRAGMA user_version;") == "3")
+            #expect(try Self.sql(vault, "SELECT count(*) FROM idempotency;") == "0")
+            #expect(filesContaining(needle, under: vault.root + "/data").isEmpty, "the schema-1 digest survived the upgrade")
+            #expect(filesContaining(Data(bytes(fromHex: answer)), under: vault.root + "/data").isEmpty)
         }
     }
 

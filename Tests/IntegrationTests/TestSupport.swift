@@ -28,6 +28,17 @@ func randomHex(_ bytes: Int) -> String {
     return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
 }
 
+/// The bytes a hex string (as sqlite3's `hex()` prints, or `randomHex` makes) stands for.
+func bytes(fromHex hex: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = hex.startIndex
+    while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
+        if let byte = UInt8(hex[index..<next], radix: 16) { bytes.append(byte) }
+        index = next
+    }
+    return bytes
+}
+
 // MARK: Expectations that never print what they compare
 //
 // Test output must never show a customer value, a mask of one or a passphrase, even when a test fails, so

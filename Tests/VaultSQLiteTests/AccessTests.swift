@@ -166,13 +166,15 @@ import VaultCore
 
     @Test func idempotencyRecordsStoreAndReplace() async throws {
         try await withStore { store, _ in
+            let subject = try await addSubject(store, "cust-1")
             let key = randomBytes(32)
             #expect(try await store.read { try $0.idempotency(keyHash: key) } == nil)
-            let first = IdempotencyRecord(keyHash: key, requestHash: randomBytes(32), sealedResponse: randomBytes(90),
-                                          createdAt: 1)
+            let first = IdempotencyRecord(keyHash: key, subjectID: subject.id, requestMAC: randomBytes(32),
+                                          sealedResponse: randomBytes(90), createdAt: 1)
             try await store.write { try $0.putIdempotency(first) }
             #expect(try await store.read { try $0.idempotency(keyHash: key) } == first)
-            let second = IdempotencyRecord(keyHash: key, requestHash: randomBytes(32), sealedResponse: [], createdAt: 2)
+            let second = IdempotencyRecord(keyHash: key, subjectID: subject.id, requestMAC: randomBytes(32),
+                                           sealedResponse: [], createdAt: 2)
             try await store.write { try $0.putIdempotency(second) }
             #expect(try await store.read { try $0.idempotency(keyHash: key) } == second)
         }

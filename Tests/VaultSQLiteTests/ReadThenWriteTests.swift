@@ -13,14 +13,15 @@ import VaultCore
             let subject = try await addSubject(store, "cust-1")
             let token = makeToken(subjectID: subject.id)
             let before = store.commitCount
-            let (readOn, found) = try await store.readThenWrite(
+            let (readOn, found, snapshot) = try await store.readThenWrite(
                 items: 256,
                 read: { reader in (Self.threadName, try reader.tokens(lookup: token.lookup).count) },
-                write: { writer, found in
+                write: { writer, found, snapshot in
                     try writer.insertToken(token)
-                    return found
+                    return (found.0, found.1, snapshot)
                 })
             #expect(readOn == "cvault-writer")
+            #expect(snapshot == .current)
             #expect(found == 0)
             #expect(store.commitCount - before == 1)
             #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 1)
@@ -40,22 +41,26 @@ import VaultCore
                         readStarted.signal()
                         return Self.threadName
                     },
-                    write: { writer, readOn in
+                    write: { writer, readOn, snapshot in
                         try writer.insertToken(makeToken(subjectID: subject.id))
-                        return readOn
+                        return (readOn, snapshot)
                     })
             }
             // A small one waits in the writer's queue with its read.
             let small = Task {
                 try await store.readThenWrite(items: SQLiteStore.smallRead, read: { _ in Self.threadName },
-                                              write: { _, readOn in readOn })
+                                              write: { _, readOn, snapshot in (readOn, snapshot) })
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 Thread { readStarted.wait(); continuation.resume() }.start()
             }
             try await gate.release(after: 2, of: store)
-            #expect(try await large.value.hasPrefix("cvault-reader"))
-            #expect(try await small.value == "cvault-writer")
+            let (largeReadOn, largeSnapshot) = try await large.value
+            let (smallReadOn, smallSnapshot) = try await small.value
+            #expect(largeReadOn.hasPrefix("cvault-reader"))
+            #expect(largeSnapshot == .current, "no erase committed between the read and the write")
+            #expect(smallReadOn == "cvault-writer")
+            #expect(smallSnapshot == .current)
             #expect(try await store.read { try $0.stats().tokens } == 1)
         }
     }
@@ -69,9 +74,32 @@ import VaultCore
                 try await store.readThenWrite(
                     items: 1,
                     read: { _ in throw Refused() },
-                    write: { writer, _ in try writer.insertToken(token) })
+                    write: { writer, _, _ in try writer.insertToken(token) })
             }
             #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 0)
+        }
+    }
+}
+
+/// A write after a read on a reader learns whether a subject was erased in between, from one query.
+@Suite struct ReadThenWriteErasureTests {
+    @Test func anEraseBetweenTheReadAndTheWriteIsReported() async throws {
+        try await withStore { store, _ in
+            _ = try await addSubject(store, "cust-gone")
+            let other = try await addSubject(store, "cust-other")
+            let read: @Sendable (any StoreReader) throws -> Int = { try $0.stats().subjects }
+            let told: @Sendable (any StoreWriter, Int, ReadSnapshot) throws -> ReadSnapshot = { _, _, snapshot in snapshot }
+
+            #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
+            let inserted = try await store.readOnReaderThenWrite(read: read, between: {
+                try await store.write { try $0.insertToken(makeToken(subjectID: other.id)) }
+            }, write: told)
+            #expect(inserted == .current, "a write that erases nothing is not an erase")
+            let erased = try await store.readOnReaderThenWrite(read: read, between: {
+                _ = try await store.write { try $0.eraseSubject(named: "cust-gone") }
+            }, write: told)
+            #expect(erased == .erasedSince)
+            #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
         }
     }
 }

@@ -109,17 +109,34 @@ public struct AuditSeal: Sendable, Equatable {
     }
 }
 
-/// The stored answer to an idempotent tokenize: sealed, because format-preserving tokens keep the
-/// value's last digits.
+/// The stored answer to an idempotent tokenize. It belongs to the subject the call was for and goes with it
+/// (erase), and nothing in it can be checked against a guessed value without the keyring.
 public struct IdempotencyRecord: Sendable, Equatable {
+    /// Keyed BLAKE2b of the caller's identity and idempotency key (`Binding.idempotencyKey`).
     public var keyHash: [UInt8]
-    public var requestHash: [UInt8]
+    /// The subject the call tokenized for: erasing it deletes this record.
+    public var subjectID: Int64
+    /// Keyed BLAKE2b of the whole request, values included (`Binding.requestMAC`): a reused key with other
+    /// parameters is caught, and a copy of the database alone cannot test a guessed value against it.
+    public var requestMAC: [UInt8]
+    /// `nonce || ciphertext || tag` of the tokens under the subject's data key (`Binding.idempotentAnswer`):
+    /// format-preserving tokens keep a card's last digits, and erasing the subject shreds them.
     public var sealedResponse: [UInt8]
+    /// Unix seconds; the record is void once older than the vault's idempotency lifetime.
     public var createdAt: Int64
-    public init(keyHash: [UInt8], requestHash: [UInt8], sealedResponse: [UInt8], createdAt: Int64) {
-        self.keyHash = keyHash; self.requestHash = requestHash; self.sealedResponse = sealedResponse
-        self.createdAt = createdAt
+    public init(keyHash: [UInt8], subjectID: Int64, requestMAC: [UInt8], sealedResponse: [UInt8], createdAt: Int64) {
+        self.keyHash = keyHash; self.subjectID = subjectID; self.requestMAC = requestMAC
+        self.sealedResponse = sealedResponse; self.createdAt = createdAt
     }
+}
+
+/// What the write of `VaultStore.readThenWrite` is told about erasures since its read.
+public enum ReadSnapshot: Sendable, Equatable {
+    /// No subject can have been erased between the read and the write: the read ran inside the write's own
+    /// transaction, or the store saw that no erase committed in between.
+    case current
+    /// Subjects may have been erased since the read: rows it found may be gone.
+    case erasedSince
 }
 
 /// Counts for `cvault status` and `keys list`.

@@ -8,16 +8,31 @@
 ///   unaffected. If the commit fails, every caller in the group gets the error and nothing is kept.
 /// - `read` runs its closure against a consistent snapshot, concurrently with writes and other reads.
 /// - Closures run on the store's own threads, never on Swift's cooperative pool, so they may block.
+/// - Deleted rows leave nothing behind once `writeAndScrub` has returned `scrubbed: true` (see there).
 public protocol VaultStore: Sendable {
     func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
+    /// `write`, and then, before returning, scrubs: once it returns `scrubbed: true`, no byte of any row that
+    /// the write (or any earlier one) deleted remains in any file the store keeps: not in the database's free
+    /// space, not in old copies of its pages, not in a log or journal. Erase uses it, so that an erased
+    /// subject's wrapped key and ciphertexts are gone from disk when the erase answers.
+    /// `scrubbed: false` means the write is committed and durable, but the store could not finish the scrub
+    /// within its bound (another connection kept reading an older state); it scrubs again at its next
+    /// chance. SQLite: secure_delete on every connection (deleted cells and freed pages are overwritten with
+    /// zeros) and a TRUNCATE checkpoint (the WAL, which still holds the pages as they were, is copied in and
+    /// cut to zero bytes). A PostgreSQL backend would state its own equivalent (VACUUM of the tables touched,
+    /// and what it cannot promise about its WAL archive).
+    func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws
+        -> (value: T, scrubbed: Bool)
     func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
     /// Runs `read`, then `write` with what `read` returned; `write` as in `write(_:)`. The store chooses where
     /// `read` runs: inside the same write job (one hand-off, and the same snapshot as `write`), or first on a
     /// reader, so a long read does not hold other writes back. `write` must therefore re-check whatever may
-    /// have changed in between. `items` says how much work `read` is (tokens), to help the choice.
+    /// have changed in between, and is told whether a subject may have been erased meanwhile (`ReadSnapshot`:
+    /// after `.erasedSince`, rows the read found may be gone).
+    /// `items` says how much work `read` is (tokens), to help the choice.
     func readThenWrite<R: Sendable, T: Sendable>(
         items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R) throws -> T) async throws -> T
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T) async throws -> T
     /// Finishes queued writes, then closes every connection. Later calls fail.
     func close() async
 }
@@ -26,10 +41,10 @@ extension VaultStore {
     /// A store with nothing better to do reads first, then writes.
     public func readThenWrite<R: Sendable, T: Sendable>(
         items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R) throws -> T
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         let found = try await self.read(read)
-        return try await self.write { writer in try write(writer, found) }
+        return try await self.write { writer in try write(writer, found, .erasedSince) }
     }
 }
 
@@ -52,6 +67,9 @@ public protocol StoreReader {
     /// Pass nil to start and then each returned `next`; `next` is nil once there is nothing more.
     func allTokens(after cursor: TokenCursor?, limit: Int) throws -> (tokens: [StoredToken], next: TokenCursor?)
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord?
+    /// Whether the subject with this id still exists. Ids are never reused and a subject's rows are deleted
+    /// only with it (erase), so this says whether rows read earlier for it are still there.
+    func subjectExists(id: Int64) throws -> Bool
 }
 
 /// What a write may do. It can also read, and sees its own transaction's changes.
@@ -60,18 +78,21 @@ public protocol StoreWriter: StoreReader {
     func insertSubject(name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws -> Int64
     /// Replaces a subject's wrapped key (rewrap under another KEK version).
     func updateWrappedKey(subjectID: Int64, kekVersion: Int, wrappedKey: [UInt8]) throws
-    /// Whether any row found by lookup has this lookup (the collision check for format-preserving tokens).
+    /// Whether this lookup is taken: by a row found by lookup, or by a tombstone of an erased
+    /// format-preserving token (the collision check for format-preserving tokens, so a token string once
+    /// issued is never issued to anyone else, even after its subject was erased).
     func tokenExists(lookup: [UInt8]) throws -> Bool
     /// An id larger than that of every token row ever committed (erased ones included) and every id reserved
     /// earlier in this transaction, so an id never comes back for another row. An id reserved by a write that
     /// was rolled back may be handed out again: no token carrying it ever left.
     func nextTokenID() throws -> Int64
     /// Inserts the row under `record.id` (from `nextTokenID`). Fails if a row found by lookup already has
-    /// this lookup for this subject.
+    /// this lookup for this subject, or if it is a format-preserving row whose lookup has a tombstone.
     func insertToken(_ record: TokenRecord) throws
     /// Atomically counts one reveal of the row if it is still under its `maxReveals`; false if not.
     func claimReveal(tokenID: Int64) throws -> Bool
-    /// Deletes the subject, its wrapped key and all its tokens; returns how many tokens went. 0 if unknown.
+    /// Deletes the subject, its wrapped key, all its tokens and its idempotency records, and keeps a tombstone
+    /// of each of its format-preserving tokens' lookups; returns how many tokens went. 0 if unknown.
     func eraseSubject(named name: String) throws -> Int
     /// The last audit record, nil for an empty log.
     func auditHead() throws -> AuditRow?
@@ -79,4 +100,7 @@ public protocol StoreWriter: StoreReader {
     func lastAuditSeal() throws -> AuditSeal?
     func appendAuditSeal(_ seal: AuditSeal) throws
     func putIdempotency(_ record: IdempotencyRecord) throws
+    /// Deletes at most `limit` idempotency records created before `cutoff` (Unix seconds), oldest first;
+    /// returns how many went.
+    func purgeIdempotency(createdBefore cutoff: Int64, limit: Int) throws -> Int
 }

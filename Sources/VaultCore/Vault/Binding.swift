@@ -44,6 +44,29 @@ enum Binding {
         BLAKE2b.hash(encode("cvault.idempotency.v1", [Array(identity.utf8), Array(key.utf8)]), key: lookupKey, outputLength: 16)
     }
 
+    /// Label of the key `requestMAC` is keyed with, derived from the look-up key.
+    static let requestMACKeyLabel = "cvault.idempotency.request-key.v1"
+
+    /// The fingerprint of a tokenize call kept with its idempotency key, so a reused key with other parameters
+    /// is caught: keyed BLAKE2b-256 over the kind, token mode, subject, scope, limits and the normalized
+    /// values. Keyed, because every field but the values is public or guessable: unkeyed (as before schema 3),
+    /// a copy of the database alone let anyone test guessed values against it (a date of birth in a second).
+    /// Its key is derived from the look-up key under its own label, so it is never the same key as any other
+    /// use's. A rotation of keys does not change the look-up key, so records made before one still match.
+    static func requestMAC(_ fields: [[UInt8]], key: SecureBytes) -> [UInt8] {
+        BLAKE2b.hash(encode("cvault.tokenize.request.v2", fields), key: key, outputLength: 32)
+    }
+
+    /// AD of a stored idempotent answer (sealed under the subject's data key): its row (the key hash), its
+    /// subject and the data key's version. An answer copied onto another row or subject fails to open.
+    static func idempotentAnswer(keyHash: [UInt8], subject: String, dekVersion: Int) -> [UInt8] {
+        var out = Encoder(label: "cvault.idempotency.answer.v1", capacity: 32 + keyHash.count + subject.utf8.count)
+        out.field(keyHash)
+        out.field(subject.utf8)
+        out.field(bigEndian: dekVersion)
+        return out.bytes
+    }
+
     static func encode(_ label: String, _ fields: [[UInt8]]) -> [UInt8] {
         var out = Encoder(label: label, capacity: fields.reduce(0) { $0 + 4 + $1.count })
         for field in fields { out.field(field) }

@@ -60,7 +60,8 @@ extension Vault {
             return (try opened.map { try $0.get() }, nil)
         }
         // Counts limited reveals atomically and writes the audit record (refused or not), durably, together.
-        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Int?)) throws -> (pending: [Pending], refused: Int?) in
+        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Int?),
+                                  snapshot: ReadSnapshot) throws -> (pending: [Pending], refused: Int?) in
             guard found.refused == nil else {
                 try AuditChain.append(self.detokenizeEvent(found.pending, purpose: purpose, caller: caller, now: now,
                                                            outcome: "refused", reason: "rate limited"),
@@ -68,6 +69,20 @@ extension Vault {
                 return found
             }
             var items = found.pending
+            // Look-ups on an earlier snapshot may have found rows erased since: no value of an erased subject is
+            // revealed (or audited as revealed). One primary-key probe per distinct subject, and only when the
+            // store says an erase committed since the look-ups (rare); none otherwise.
+            if snapshot == .erasedSince {
+                var present: [Int64: Bool] = [:]
+                for i in items.indices where items[i].isReveal {
+                    guard let subjectID = items[i].subjectID else { continue }
+                    let exists = try present[subjectID] ?? writer.subjectExists(id: subjectID)
+                    present[subjectID] = exists
+                    if !exists {
+                        items[i] = Pending(reference: items[i].reference, kind: items[i].kind, outcome: .error(.notFound))
+                    }
+                }
+            }
             for i in items.indices {
                 guard let claim = items[i].claim else { continue }
                 if try !writer.claimReveal(tokenID: claim) {
@@ -79,8 +94,8 @@ extension Vault {
             return (items, nil)
         }
 
-        // The store picks where the look-ups run (see `VaultStore.readThenWrite`); `record` re-checks the only
-        // thing that can change in between, the reveal budgets, by claiming them in the write.
+        // The store picks where the look-ups run (see `VaultStore.readThenWrite`); `record` re-checks what can
+        // change in between: the reveal budgets, by claiming them in the write, and the rows, still there.
         let final = try await readThenWrite(items: tokens.count, read: lookUp, write: record)
 
         // A refused call is audited as refused, and reveals nothing.
@@ -101,6 +116,8 @@ extension Vault {
         var outcome: RevealItem
         /// The row id of a token with a reveal budget: counted in the audit transaction.
         var claim: Int64?
+        /// The subject of a revealed row: confirmed still there in the audit transaction.
+        var subjectID: Int64?
         var isReveal: Bool { if case .value = outcome { return true } else { return false } }
     }
 
@@ -171,7 +188,8 @@ extension Vault {
             }
             switch opened {
             case .success(let value):
-                return Pending(reference: judged.reference, kind: kind, outcome: .value(value, grant.mode), claim: claim)
+                return Pending(reference: judged.reference, kind: kind, outcome: .value(value, grant.mode),
+                               claim: claim, subjectID: stored.subject.id)
             case .failure(let error):
                 guard error.code == .integrity else { throw error }
                 return Pending(reference: judged.reference, kind: kind, outcome: .error(.integrity))

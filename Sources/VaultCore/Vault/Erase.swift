@@ -1,6 +1,10 @@
 extension Vault {
-    /// Crypto-shredding: destroys the subject's wrapped data key and every token row in one transaction, so
-    /// none of its tokens can be detokenized again. Returns the number of tokens destroyed (0 if unknown).
+    /// Crypto-shredding: destroys the subject's wrapped data key, every token row and every stored idempotent
+    /// answer in one transaction, so none of its tokens can be detokenized again, then scrubs the store
+    /// (`VaultStore.writeAndScrub`): when this returns, no byte of what was deleted remains in any file the
+    /// store keeps. Returns the number of tokens destroyed (0 if unknown). If the erase committed but the scrub
+    /// could not finish, throws `.storage` saying so: the subject is erased either way, and the store scrubs
+    /// again at its next chance.
     public func erase(subject: String, caller: Caller) async throws(VaultError) -> Int {
         try Self.validateSubject(subject)
         let decision = policy.eraseDecision(identity: caller.identity)
@@ -16,12 +20,31 @@ extension Vault {
         }
         let signer = keyring.auditSigner
         let allowed = event
-        return try await write { writer in
+        let (erased, scrubbed) = try await writeAndScrub { writer in
             let erased = try writer.eraseSubject(named: subject)
             var done = allowed
             done.count = erased
             try AuditChain.append(done, to: writer, signer: signer, now: now)
             return erased
         }
+        guard scrubbed else { throw Self.notScrubbed(subject: subject, tokens: erased) }
+        return erased
     }
+
+    static func notScrubbed(subject: String, tokens: Int) -> VaultError {
+        var error = VaultError(
+            .storage, "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
+                + "audited), but old copies of the deleted rows are not yet scrubbed from the database files: "
+                + "another connection kept reading an older state",
+            hint: "nothing is lost or undone; the vault scrubs them at its next chance (within seconds of the "
+                + "next write once that reader ends); stop long readers (backups, sqlite3 shells) and retry "
+                + "the erase to confirm (it then answers 0)")
+        error.reason = VaultError.notScrubbedReason
+        return error
+    }
+}
+
+extension VaultError {
+    /// `reason` of the error an erase answers when it committed but its scrub could not finish yet.
+    public static let notScrubbedReason = "erased, not yet scrubbed"
 }

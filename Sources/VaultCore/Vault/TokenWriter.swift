@@ -10,19 +10,30 @@ struct TokenWriter: Sendable {
     let now: Int64
     /// False when a newer KEK is active on disk than in `keyring` (`Vault.activeKEKIsCurrent`).
     let keysAreCurrent: @Sendable (Keyring) throws(VaultError) -> Bool
+    /// Draws a format-preserving token for a normalized value (nil: the kind has none). Always
+    /// `TokenFormat.formatPreserving` outside tests, which replace it to force a collision; no input reaches it.
+    var draw: @Sendable (Kind, String) -> String? = { TokenFormat.formatPreserving(kind: $0, normalized: $1) }
 
     /// Format-preserving tokens are redrawn on collision; this many collisions in a row means the token space
     /// is full (possible only for short cards), which is an error, never an overwrite.
     static let maxDraws = 16
 
-    func store(_ values: [String], in store: any StoreWriter) throws -> [String] {
+    /// What `store` made: the tokens, in order, and the subject they were made for with its data key (which
+    /// an idempotent call's stored answer is sealed under).
+    struct Stored {
+        var tokens: [String]
+        var subject: SubjectRecord
+        var dek: SecureBytes
+    }
+
+    func store(_ values: [String], in store: any StoreWriter) throws -> Stored {
         let (record, dek) = try subjectKey(store)
         var tokens: [String] = []
         tokens.reserveCapacity(values.count)
         for value in values {
             tokens.append(try insert(value, record: record, dek: dek, store: store))
         }
-        return tokens
+        return Stored(tokens: tokens, subject: record, dek: dek)
     }
 
     private func insert(_ value: String, record: SubjectRecord, dek: SecureBytes, store: any StoreWriter) throws -> String {
@@ -53,7 +64,7 @@ struct TokenWriter: Sendable {
             repeat {
                 draws += 1
                 guard draws <= Self.maxDraws else { throw Self.collision }
-                guard let made = TokenFormat.formatPreserving(kind: kind, normalized: value) else {
+                guard let made = draw(kind, value) else {
                     throw VaultError(.policy, "\(kind.rawValue) has no format-preserving tokens",
                                      hint: "set \(kind.rawValue) to opaque or deterministic in the policy's kinds:")
                 }
@@ -88,25 +99,36 @@ struct TokenWriter: Sendable {
 
     // MARK: Idempotency
 
-    func replay(_ store: any StoreWriter, keyHash: [UInt8], requestHash: [UInt8]) throws -> [String]? {
-        guard let stored = try store.idempotency(keyHash: keyHash) else { return nil }
-        guard ConstantTime.equal(stored.requestHash, requestHash) else {
+    /// The stored answer for this key, or nil if there is none or it is older than `lifetime` seconds (an
+    /// expired key is a new one: the call runs again and its answer replaces the old record).
+    func replay(_ store: any StoreWriter, keyHash: [UInt8], requestMAC: [UInt8], lifetime: Int64) throws -> [String]? {
+        guard let stored = try store.idempotency(keyHash: keyHash), stored.createdAt > now - lifetime else {
+            return nil
+        }
+        guard ConstantTime.equal(stored.requestMAC, requestMAC) else {
             // docs/PROTOCOL.md §6.1: -32602 with data.field "idempotency_key".
             throw VaultError(.invalidRequest, "the key was used for a different request",
                              hint: "use a new idempotency key for a new request").with(field: "idempotency_key")
         }
-        let plain = try XChaCha20Poly1305.open(stored.sealedResponse, ad: keyHash, key: idempotencyKey())
+        // The MAC covers the subject's name, so this is the subject the answer was stored for; its id must
+        // match too (ids are never reused), or the row was moved.
+        guard let subject = try store.subject(named: self.subject), subject.id == stored.subjectID else {
+            throw VaultError(.integrity, "a stored idempotent answer does not belong to its subject",
+                             hint: "the database was altered; run `cvault verify`")
+        }
+        let dek = try VaultCipher.dataKey(of: subject, keyring: keyring)
+        let ad = Binding.idempotentAnswer(keyHash: keyHash, subject: subject.name, dekVersion: subject.dekVersion)
+        let plain = try XChaCha20Poly1305.open(stored.sealedResponse, ad: ad, key: dek)
         return String(decoding: plain, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    func remember(_ tokens: [String], _ store: any StoreWriter, keyHash: [UInt8], requestHash: [UInt8]) throws {
-        let sealed = XChaCha20Poly1305.seal(Array(tokens.joined(separator: "\n").utf8), ad: keyHash, key: idempotencyKey())
-        try store.putIdempotency(IdempotencyRecord(keyHash: keyHash, requestHash: requestHash, sealedResponse: sealed, createdAt: now))
-    }
-
-    /// Stored answers are sealed: format-preserving tokens keep a card's last four digits.
-    private func idempotencyKey() -> SecureBytes {
-        BLAKE2b.deriveKey(from: keyring.lookupKey, label: "cvault.idempotency.seal.v1")
+    /// Keeps the answer, sealed under the subject's data key, so erasing the subject shreds it with its values.
+    func remember(_ stored: Stored, _ store: any StoreWriter, keyHash: [UInt8], requestMAC: [UInt8]) throws {
+        let subject = stored.subject
+        let ad = Binding.idempotentAnswer(keyHash: keyHash, subject: subject.name, dekVersion: subject.dekVersion)
+        let sealed = XChaCha20Poly1305.seal(Array(stored.tokens.joined(separator: "\n").utf8), ad: ad, key: stored.dek)
+        try store.putIdempotency(IdempotencyRecord(keyHash: keyHash, subjectID: subject.id, requestMAC: requestMAC,
+                                                   sealedResponse: sealed, createdAt: now))
     }
 
     static let idsExhausted = VaultError(.internal, "this vault has issued all 2^40 opaque token ids",

@@ -66,24 +66,51 @@ extension Vault {
                                count: normalized.count, subjects: [request.subject], outcome: "ok")
         let idempotency = request.idempotencyKey.map {
             (key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
-             request: Self.requestHash(request, mode: mode, normalized: normalized))
+             request: Self.requestMAC(request, mode: mode, normalized: normalized, keyring: keyring))
         }
         let writer = TokenWriter(keyring: keyring, kind: kind, mode: mode, subject: request.subject, scope: request.scope,
                                  limits: request.limits, now: now,
                                  keysAreCurrent: { (k: Keyring) throws(VaultError) -> Bool in try self.activeKEKIsCurrent(k) })
+        let lifetime = idempotencyLifetime
         return try await write { store in
-            if let idempotency, let replay = try writer.replay(store, keyHash: idempotency.key, requestHash: idempotency.request) {
-                var replayed = event
-                replayed.reason = "idempotent replay"
-                try AuditChain.append(replayed, to: store, signer: keyring.auditSigner, now: now)
-                return replay
+            if let idempotency {
+                // Each call with a key clears a few more expired records than it adds, so the table never holds
+                // much more than a lifetime's worth, however the traffic runs (the server's housekeeping
+                // clears the rest when no such calls come).
+                _ = try store.purgeIdempotency(createdBefore: now - lifetime + 1, limit: Self.purgeBatchPerCall)
+                if let replay = try writer.replay(store, keyHash: idempotency.key, requestMAC: idempotency.request,
+                                                  lifetime: lifetime) {
+                    var replayed = event
+                    replayed.reason = "idempotent replay"
+                    try AuditChain.append(replayed, to: store, signer: keyring.auditSigner, now: now)
+                    return replay
+                }
             }
-            let tokens = try writer.store(normalized, in: store)
+            let stored = try writer.store(normalized, in: store)
             try AuditChain.append(event, to: store, signer: keyring.auditSigner, now: now)
             if let idempotency {
-                try writer.remember(tokens, store, keyHash: idempotency.key, requestHash: idempotency.request)
+                try writer.remember(stored, store, keyHash: idempotency.key, requestMAC: idempotency.request)
             }
-            return tokens
+            return stored.tokens
+        }
+    }
+
+    /// Expired idempotency records each tokenize with a key deletes, at most, inside its own write: a few
+    /// B-tree deletes, bounded so no caller pays for a backlog.
+    static let purgeBatchPerCall = 4
+
+    /// Deletes idempotency records older than the lifetime, `batch` at a time (one write each), until none is
+    /// left. Called by the server's housekeeping; returns how many went. Secure delete zeroes them in the
+    /// database; their old page copies leave the WAL as it is reused (expiry is not erasure: the answers
+    /// are sealed under their subjects' data keys either way).
+    public func purgeExpiredIdempotency(batch: Int = 256) async throws(VaultError) -> Int {
+        // Expired at exactly the lifetime, as `TokenWriter.replay` judges it.
+        let cutoff = clock.now() - idempotencyLifetime + 1
+        var total = 0
+        while true {
+            let purged = try await write { try $0.purgeIdempotency(createdBefore: cutoff, limit: batch) }
+            total += purged
+            if purged < batch { return total }
         }
     }
 
@@ -126,15 +153,18 @@ extension Vault {
         }
     }
 
-    /// Hash of everything that defines a tokenize call, so a reused idempotency key with other parameters
-    /// is caught. Over normalized values, so formatting differences do not count as different requests.
-    static func requestHash(_ request: TokenizeRequest, mode: TokenMode, normalized: [String]) -> [UInt8] {
+    /// Keyed fingerprint of everything that defines a tokenize call (`Binding.requestMAC`), so a reused
+    /// idempotency key with other parameters is caught. Over normalized values, so formatting differences do
+    /// not count as different requests.
+    static func requestMAC(_ request: TokenizeRequest, mode: TokenMode, normalized: [String],
+                           keyring: Keyring) -> [UInt8] {
         var fields: [[UInt8]] = [Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.utf8),
                                  Array(request.scope.utf8)]
         fields.append(Array((request.limits.purposes ?? []).joined(separator: ",").utf8))
         fields.append(Array("\(request.limits.expiresAt ?? -1)|\(request.limits.maxReveals ?? -1)".utf8))
         fields += normalized.map { Array($0.utf8) }
-        return BLAKE2b.hash(Binding.encode("cvault.tokenize.request.v1", fields), outputLength: 32)
+        let key = BLAKE2b.deriveKey(from: keyring.lookupKey, label: Binding.requestMACKeyLabel)
+        return Binding.requestMAC(fields, key: key)
     }
 
     private func refuse(_ event: String, _ caller: Caller, kind: Kind?, count: Int?, subjects: [String]?, reason: String) async throws(VaultError) {

@@ -26,8 +26,17 @@ public final class Vault: Sendable {
     /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
     private let keyringStamp: Mutex<FileStamp?>
 
+    /// Seconds an idempotency key is remembered (docs/PROTOCOL.md §6.1): past it, the key is a new one and its
+    /// record is purged.
+    let idempotencyLifetime: Int64
+
+    /// The documented default lifetime of an idempotency key: 24 hours.
+    public static let defaultIdempotencyLifetime: Int64 = 86_400
+
     public init(keyring: Keyring, store: any VaultStore, policies: PolicyHolder, clock: VaultClock = .system,
-                logger: Logger = Logger(label: "cvault.vault")) {
+                logger: Logger = Logger(label: "cvault.vault"),
+                idempotencyLifetime: Int64 = Vault.defaultIdempotencyLifetime) {
+        self.idempotencyLifetime = max(1, idempotencyLifetime)
         self.keys = Mutex(keyring)
         self.keyringStamp = Mutex(FileStamp.of(keyring.path))
         self.store = store
@@ -123,13 +132,18 @@ public final class Vault: Sendable {
         do { return try await store.write(work) } catch { throw Self.map(error) }
     }
 
+    func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws(VaultError)
+        -> (value: T, scrubbed: Bool) {
+        do { return try await store.writeAndScrub(work) } catch { throw Self.map(error) }
+    }
+
     func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws(VaultError) -> T {
         do { return try await store.read(work) } catch { throw Self.map(error) }
     }
 
     func readThenWrite<R: Sendable, T: Sendable>(
         items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R) throws -> T
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws(VaultError) -> T {
         do { return try await store.readThenWrite(items: items, read: read, write: write) } catch { throw Self.map(error) }
     }

@@ -22,8 +22,16 @@ struct EraseCommand: AsyncParsableCommand {
                 return
             }
             let session = try await VaultSession.open(location, unseal, policy: policy)
-            let erased = try await session.vault.erase(subject: subject, caller: session.caller)
-            try await session.finish(checkpoint: true)
+            let erased: Int
+            do {
+                erased = try await session.vault.erase(subject: subject, caller: session.caller)
+            } catch let error as VaultError where error.reason == VaultError.notScrubbedReason {
+                // Committed and audited, not yet scrubbed: still seal the audit head and try the scrub once more
+                // on the way out, then say what happened.
+                try? await session.finish(checkpoint: true)
+                throw error
+            }
+            try await session.finish()
             print(erased)
         }
     }

@@ -36,6 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Most open connections of one peer uid; more are refused with error -32004.", valueName: "n"))
     var maxConnectionsPerUid = 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: ArgumentHelp("How long an idempotency key is remembered, in seconds (docs/PROTOCOL.md §6.1).",
+                               valueName: "seconds")) var idempotencyTtl = Int(Vault.defaultIdempotencyLifetime)
 
     func run() async throws {
         try await reporting {
@@ -72,6 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             config.maxConnections = maxConnections
             config.maxConnectionsPerUID = maxConnectionsPerUid
+            guard (60...31_536_000).contains(idempotencyTtl) else {
+                throw VaultError(.invalidRequest, "--idempotency-ttl must be 60 to 31536000 seconds (one year)",
+                                 hint: "the default is 86400 (24 hours)")
+            }
 
             guard let policyPath = policy.path else {
                 throw VaultError(.policy, "no policy file: a server never starts without one", hint: "pass --policy FILE or set CVAULT_POLICY")
@@ -87,7 +93,8 @@ struct ServeCommand: AsyncParsableCommand {
             if case .failure(let error) = policies.reload() { throw error }
             let store = try SQLiteStore.open(at: location.databasePath)
             let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
-            let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger)
+            let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger,
+                              idempotencyLifetime: Int64(idempotencyTtl))
             try await vault.audit("policy_load", caller: nil, detail: "\(policyPath) at start")
 
             let server = VaultServer(vault: vault, configuration: config, logger: logger)
@@ -97,7 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
 
             let housekeeping = Task {
                 // Pick up key rotations made with the CLI, write the aggregated unknown-uid records whose window
-                // is over, and seal the audit head, once a second.
+                // is over, and seal the audit head, once a second; purge expired idempotency records once a minute
+                // (a write that finds none changes nothing and costs no fsync).
+                var tick = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     do { try vault.reloadKeyringIfChanged() } catch {
@@ -105,6 +114,12 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                     await auditUnknownIdentities(vault, logger: logger, force: false)
                     try? await vault.sealAudit()
+                    tick += 1
+                    if tick % 60 == 0 {
+                        do { _ = try await vault.purgeExpiredIdempotency() } catch {
+                            logger.error("purging expired idempotency records failed", metadata: ["error": "\(error)"])
+                        }
+                    }
                 }
             }
             for await signal in signals {

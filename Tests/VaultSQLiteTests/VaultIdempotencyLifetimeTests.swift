@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import VaultCore
+@testable import VaultSQLite
+
+/// Idempotency records belong to their subject (erase takes them), are sealed under its data key, and last
+/// the vault's idempotency lifetime (docs/PROTOCOL.md §6.1): past it the key is a new one and the record is
+/// purged.
+@Suite struct VaultIdempotencyLifetimeTests {
+    static func keyHash(_ t: TestVault, _ key: String) -> [UInt8] {
+        Binding.idempotencyKey(identity: "svc", key: key, lookupKey: t.keyring.lookupKey)
+    }
+
+    @Test func eraseTakesTheSubjectsIdempotencyRecords() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let request = TokenizeRequest(kind: .text, subject: "cust-1", values: ["a note"], idempotencyKey: "order-1")
+            let kept = TokenizeRequest(kind: .text, subject: "cust-2", values: ["a note"], idempotencyKey: "order-2")
+            let first = try await t.vault.tokenize(request, caller: svc)
+            _ = try await t.vault.tokenize(kept, caller: svc)
+            let record = try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) }
+            #expect(record?.subjectID != nil)
+            #expect(try await t.vault.erase(subject: "cust-1", caller: svc) == 1)
+            #expect(try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) } == nil,
+                    "the erased subject's record is gone")
+            #expect(try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-2")) } != nil,
+                    "another subject's record stays")
+            // The same key now makes a new token for a new subject: nothing of the old answer is left to replay.
+            let again = try await t.vault.tokenize(request, caller: svc)
+            #expect(again != first)
+        }
+    }
+
+    @Test func aStoredAnswerOpensOnlyOnItsOwnRow() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let one = TokenizeRequest(kind: .text, subject: "cust-1", values: ["first"], idempotencyKey: "k-1")
+            let two = TokenizeRequest(kind: .text, subject: "cust-1", values: ["second"], idempotencyKey: "k-2")
+            _ = try await t.vault.tokenize(one, caller: svc)
+            _ = try await t.vault.tokenize(two, caller: svc)
+            // Copy the second answer onto the first row (same subject, same data key): the associated data
+            // names the row, so it does not open there.
+            try await t.reopen {
+                let a = Hex.encode(Self.keyHash(t, "k-1")), b = Hex.encode(Self.keyHash(t, "k-2"))
+                try t.sqlite("""
+                    UPDATE idempotency SET sealed_response = (SELECT sealed_response FROM idempotency WHERE key_hash = x'\(b)')
+                    WHERE key_hash = x'\(a)';
+                    """)
+            }
+            let error = await vaultError { _ = try await t.vault.tokenize(one, caller: svc) }
+            #expect(error?.code == .integrity)
+        }
+    }
+
+    @Test func anExpiredKeyIsANewKeyAndItsRecordIsPurged() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let request = TokenizeRequest(kind: .text, subject: "cust-1", values: ["a note"], idempotencyKey: "order-1")
+            let first = try await t.vault.tokenize(request, caller: svc)
+            t.clock.advance(by: Vault.defaultIdempotencyLifetime - 1)
+            #expect(try await t.vault.tokenize(request, caller: svc) == first, "still within the lifetime: a replay")
+            t.clock.advance(by: 1)
+            let second = try await t.vault.tokenize(request, caller: svc)
+            #expect(second != first, "expired: the call runs again")
+            #expect(try await t.stats().tokens == 2)
+            #expect(try await t.vault.tokenize(request, caller: svc) == second, "the new answer is the one replayed")
+
+            // Other keys' records expire and the housekeeping purge clears them; the live one stays.
+            for key in ["a", "b", "c"] {
+                let other = TokenizeRequest(kind: .text, subject: "cust-2", values: ["x"], idempotencyKey: key)
+                _ = try await t.vault.tokenize(other, caller: svc)
+            }
+            t.clock.advance(by: Vault.defaultIdempotencyLifetime)
+            #expect(try await t.vault.purgeExpiredIdempotency(batch: 2) == 4, "in batches of 2, every expired record")
+            #expect(try await t.vault.purgeExpiredIdempotency() == 0)
+            for key in ["order-1", "a", "b", "c"] {
+                #expect(try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, key)) } == nil)
+            }
+        }
+    }
+
+    @Test func eachCallWithAKeyPurgesAFewExpiredRecords() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let keys = (0..<(Vault.purgeBatchPerCall + 2)).map { "old-\($0)" }
+            for key in keys {
+                _ = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-1", values: ["x"], idempotencyKey: key),
+                                               caller: svc)
+            }
+            t.clock.advance(by: Vault.defaultIdempotencyLifetime + 1)
+            _ = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-1", values: ["y"], idempotencyKey: "new"),
+                                           caller: svc)
+            var left = 0
+            for key in keys where try await t.store.read({ try $0.idempotency(keyHash: Self.keyHash(t, key)) }) != nil {
+                left += 1
+            }
+            #expect(left == 2, "one call purged \(Vault.purgeBatchPerCall) of the expired records, oldest first")
+        }
+    }
+}
