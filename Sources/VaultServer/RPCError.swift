@@ -65,6 +65,9 @@ struct RPCError: Error, Sendable {
             return RPCError(code: -32004, data: data)
         case .sealed:
             return RPCError(code: -32005)
+        case .audit:
+            // Public facts only (record numbers, hashes): the operator's client must see why reveals stopped.
+            return RPCError(code: -32006, data: [("reason", JSONText.quote(error.message))])
         default:
             return RPCError(code: -32006)
         }

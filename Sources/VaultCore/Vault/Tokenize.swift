@@ -75,11 +75,11 @@ extension Vault {
             if let idempotency, let replay = try writer.replay(store, keyHash: idempotency.key, requestHash: idempotency.request) {
                 var replayed = event
                 replayed.reason = "idempotent replay"
-                try AuditChain.append(replayed, to: store, signer: keyring.auditSigner, now: now)
+                try AuditChain.append(replayed, to: store, sealer: self.auditSealer, now: now)
                 return replay
             }
             let tokens = try writer.store(normalized, in: store)
-            try AuditChain.append(event, to: store, signer: keyring.auditSigner, now: now)
+            try AuditChain.append(event, to: store, sealer: self.auditSealer, now: now)
             if let idempotency {
                 try writer.remember(tokens, store, keyHash: idempotency.key, requestHash: idempotency.request)
             }
