@@ -120,8 +120,18 @@ struct AuditCommandTests {
         _ = try sqlite3(database, "DELETE FROM audit WHERE seq > 3; DELETE FROM audit_seals WHERE seq > 3;")
         #expect(try sqlite3(database, "SELECT count(*) FROM audit_seals;") != "0\n", "a seal at or before record 3 is left")
 
-        // Without a head the shortened log is consistent: this is the documented limit of seals alone.
-        let blind = try await vault.cvault("audit", "verify", environment: ["CVAULT_DATA": data])
+        // Without a head, the anchor in the keys folder (the last seal, kept outside the database) catches it.
+        let anchored = try await vault.cvault("audit", "verify", environment: ["CVAULT_DATA": data])
+        #expect(anchored.status == 3)
+        #expect(anchored.errorLines.first?.hasPrefix("cvault: error: audit log is NOT intact: the log ends at record 3 but the audit anchor is record ") == true,
+                "\(anchored.stderr)")
+
+        // With neither, the shortened log is consistent: this is the documented limit of seals alone.
+        let keysWithoutAnchor = vault.root + "/keys-without-anchor"
+        try FileManager.default.createDirectory(atPath: keysWithoutAnchor, withIntermediateDirectories: false)
+        try setMode(keysWithoutAnchor, 0o700)
+        try FileManager.default.copyItem(atPath: vault.keyring, toPath: keysWithoutAnchor + "/cvault.keyring")
+        let blind = try await vault.cvault("audit", "verify", environment: ["CVAULT_DATA": data, "CVAULT_KEYS": keysWithoutAnchor])
         #expect(blind.status == 0, "\(blind.stderr)")
         #expect(blind.stdout.hasPrefix("audit log intact: 3 records, "))
 
