@@ -130,7 +130,7 @@ extension Vault {
                 return
             }
             let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
-            self.init(reference: TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup), lookup: lookup,
+            self.init(reference: Binding.auditReference(token: token, key: keyring.auditReferenceKey), lookup: lookup,
                       carriedID: TokenFormat.carriedID(token, key: keyring.addressKey))
         }
 

@@ -59,6 +59,9 @@ extension AuditCommand {
         @Option(help: "Only records of this identity.") var identity: String?
         @Option(help: "Only records with this purpose.") var purpose: String?
         @Option(help: "Only records of this event (tokenize, detokenize, erase, …).") var event: String?
+        @Option(help: ArgumentHelp("Only records naming this token (needs the keyring: tokens are recorded by keyed reference).", valueName: "token"))
+        var token: String?
+        @OptionGroup var unseal: UnsealOptions
 
         func run() async throws {
             try await reporting {
@@ -68,6 +71,12 @@ extension AuditCommand {
                     }
                     return s
                 }
+                // A token is found by its keyed reference (records since tokens were recorded that way) or as
+                // itself (older records, which the chain keeps as they were written).
+                let tokens = try token.map { token throws -> Set<String> in
+                    let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
+                    return [keyring.auditReference(of: token), token]
+                }
                 let store = try SQLiteStore.open(at: location.databasePath)
                 var cursor: Int64 = 1
                 while true {
@@ -75,7 +84,8 @@ extension AuditCommand {
                     let rows = try await store.read { try $0.auditRows(from: from, limit: 5_000) }
                     guard let last = rows.last else { break }
                     for row in rows {
-                        guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event) else { continue }
+                        guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event,
+                                                                                 tokens: tokens) else { continue }
                         print(record.line)
                     }
                     cursor = last.seq + 1
