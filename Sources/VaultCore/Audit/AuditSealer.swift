@@ -286,7 +286,7 @@ public final class AuditSealer: Sendable {
     static func extensionProblem(from base: Head, to head: Head, reader: any StoreReader) throws -> String? {
         if head.seq < base.seq {
             return "the log ends at record \(head.seq) but the anchored head is record \(base.seq): "
-                + "records \(head.seq + 1)...\(base.seq) were removed"
+                + (head.seq + 1 == base.seq ? "record \(base.seq) was removed" : "records \(head.seq + 1)...\(base.seq) were removed")
         }
         var prev = base.hash
         var expected = base.seq + 1

@@ -141,7 +141,7 @@ public enum AuditVerifier {
                 + "records \(report.records + 1)...\(report.lastSealedSeq) were cut off"
         } else if let (seq, mark) = marks.min(by: { $0.key < $1.key }) {
             report.problem = "the log ends at record \(report.records) but \(mark.name) is record \(seq): "
-                + "records \(report.records + 1)...\(seq) were cut off"
+                + (report.records + 1 == seq ? "record \(seq) was cut off" : "records \(report.records + 1)...\(seq) were cut off")
         } else if report.records > 0, report.seals == 0 || report.unsealedTail >= AuditChain.sealEveryRecords {
             // `AuditChain.append` seals record 1 and then at least every `sealEveryRecords` records, in the
             // transaction that writes them. A longer unsealed stretch means seals were deleted, and the records
