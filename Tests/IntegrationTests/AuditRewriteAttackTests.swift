@@ -111,6 +111,8 @@ import Glibc
         #expect(verify.status == 3)
         #expect(verify.stderr.contains("audit log is NOT intact: "))
         #expect(verify.stderr.contains("audit anchor"), "\(verify.stderr)")
+        let status = try server.cvault(["status"])
+        #expect(status.stdout.contains("CHAIN BROKEN: "), "\(status.stdout)")
 
         // A restart still refuses.
         server.stop()
