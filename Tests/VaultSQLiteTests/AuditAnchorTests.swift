@@ -120,6 +120,30 @@ import Testing
         }
     }
 
+    @Test func aWriteRolledBackAfterItsAppendIsNoBreak() async throws {
+        try await withTemporaryFolder { folder in
+            let fixture = try await AuditVault.thirtyRecords(in: folder)
+            let sealer = fixture.vault.auditSealer
+            let event = AuditEvent(at: VaultClock.iso8601(1_790_000_100), event: "status", identity: "checkout", outcome: "ok")
+            fixture.clock.advance(by: 5)
+            // The job appends (and seals, the last seal being old) and then fails: its savepoint is undone.
+            await #expect(throws: VaultError.self) {
+                try await fixture.vault.write { writer -> Int in
+                    try AuditChain.append(event, to: writer, sealer: sealer, now: 1_790_000_100)
+                    throw VaultError(.internal, "a failure after the append")
+                }
+            }
+            #expect(try await fixture.rows().count == 30)
+            try await fixture.vault.audit("status", caller: fixture.checkout)
+            try await fixture.vault.sealAudit()
+            #expect(fixture.vault.auditProblem == nil)
+            #expect(try await fixture.rows().count == 31)
+            let anchor = try #require(try AuditAnchor.read(at: AuditAnchor.path(keyringPath: fixture.keyring.path)))
+            #expect(anchor.seq == 31)
+            await fixture.store.close()
+        }
+    }
+
     @Test func theAnchorNeverMovesBackwards() async throws {
         try await withTemporaryFolder { folder in
             let signer = Ed25519.SigningKey(seed: SecureBytes(randomCount: 32))
