@@ -86,13 +86,16 @@ extension VaultClient {
 
     /// The answer of `health`.
     public struct Health: Sendable, Equatable {
-        /// `"ok"`, or `"sealed"` when the vault's keys are not loaded.
+        /// `"ok"`, `"sealed"` when the vault's keys are not loaded, or `"degraded"` when the audit log is broken.
         public let status: String
         public let version: String
         /// The key-encryption key new data keys are wrapped with; nil when sealed.
         public let activeKEK: Int?
-        public init(status: String, version: String, activeKEK: Int?) {
-            self.status = status; self.version = version; self.activeKEK = activeKEK
+        /// `"ok"`, or `"broken"` when the audit log no longer extends the head the vault sealed (detokenize then
+        /// fails until an operator acts); nil from a server too old to say.
+        public let audit: String?
+        public init(status: String, version: String, activeKEK: Int?, audit: String? = nil) {
+            self.status = status; self.version = version; self.activeKEK = activeKEK; self.audit = audit
         }
     }
 }

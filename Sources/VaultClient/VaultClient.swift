@@ -135,7 +135,9 @@ public final class VaultClient: Sendable {
         guard case .string(let status)? = result["status"], case .string(let version)? = result["version"] else {
             throw malformed("health result lacks status or version")
         }
-        return Health(status: status, version: version, activeKEK: result["active_kek"]?.intValue.map(Int.init))
+        var audit: String?
+        if case .string(let text)? = result["audit"] { audit = text }
+        return Health(status: status, version: version, activeKEK: result["active_kek"]?.intValue.map(Int.init), audit: audit)
     }
 
     /// Any method, for what the typed methods do not cover: `params` is sent as given (nil sends none), and

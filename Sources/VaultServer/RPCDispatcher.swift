@@ -273,8 +273,11 @@ final class RPCDispatcher: Sendable {
             return .text(JSONText.object([("identity", JSONText.quote(caller.identity.name)),
                                           ("roles", JSONText.array(caller.identity.roles.map(JSONText.quote)))]))
         case "health":
-            return .text(JSONText.object([("status", "\"ok\""), ("version", JSONText.quote(VaultServer.version)),
-                                          ("active_kek", String(vault.keyring.activeKEKVersion))]))
+            // A broken audit log (rewritten under the server) degrades the vault: detokenize fails closed.
+            let auditIntact = vault.auditProblem == nil
+            return .text(JSONText.object([("status", auditIntact ? "\"ok\"" : "\"degraded\""), ("version", JSONText.quote(VaultServer.version)),
+                                          ("active_kek", String(vault.keyring.activeKEKVersion)),
+                                          ("audit", auditIntact ? "\"ok\"" : "\"broken\"")]))
         default:
             throw RPCError.methodNotFound
         }

@@ -68,6 +68,9 @@ struct RPCError: Error, Sendable {
         case .storage where error.reason == VaultError.notScrubbedReason:
             // The erase is committed: the client must not read this as "nothing happened" (docs/PROTOCOL.md §6.3).
             return RPCError(code: -32006, data: [("reason", JSONText.quote(VaultError.notScrubbedReason))])
+        case .audit:
+            // Public facts only (record numbers, hashes): the operator's client must see why reveals stopped.
+            return RPCError(code: -32006, data: [("reason", JSONText.quote(error.message))])
         default:
             return RPCError(code: -32006)
         }

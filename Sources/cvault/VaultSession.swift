@@ -19,6 +19,8 @@ struct VaultSession {
         let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
         let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
         let caller = try vault.caller(uid: getuid())
+        // Every load of a policy is recorded with the hash of the bytes in force, offline commands included.
+        try await vault.audit("policy_load", caller: caller, detail: policies.auditDetail("for an offline command"))
         return VaultSession(vault: vault, store: store, caller: caller)
     }
 

@@ -13,6 +13,7 @@ struct ClientTests {
             let health = try await client.health()
             #expect(health.status == "ok")
             #expect(health.activeKEK == 1)
+            #expect(health.audit == "ok")
             #expect(!health.version.isEmpty)
         }
     }

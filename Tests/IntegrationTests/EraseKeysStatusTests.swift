@@ -61,7 +61,8 @@ struct EraseKeysStatusTests {
                 "token key v1 active",
                 "subjects  2",
                 "tokens    2",
-                "audit     7 records, last sealed at 7; chain intact",
+                // init, then each of the six offline commands' policy_load and its own record.
+                "audit     13 records, last sealed at 13; chain intact",
             ])
             expectNoLeak(status, of: [vault.passphrase], "status")
         }

@@ -35,11 +35,12 @@ import Testing
             #expect(refused.errorLines == ["cvault: error: \(vault.database)-wal is left from another database"])
             #expect(!FileManager.default.fileExists(atPath: vault.database), "restore wrote a database next to a foreign WAL")
 
-            // With the side files moved away too, the restore gives exactly the backup.
+            // With the side files moved away too, the restore gives exactly the backup (older than the audit
+            // anchor, so only with the operator's explicit consent: RestoreRollbackTests).
             for side in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: vault.database + side) {
                 try FileManager.default.moveItem(atPath: vault.database + side, toPath: vault.root + "/crashed.db" + side)
             }
-            let restored = try await vault.cvault(["restore", backup])
+            let restored = try await vault.cvault(["restore", "--accept-rollback", backup])
             #expect(restored.status == 0, "restore failed: \(restored.errorLines)")
             #expect(restored.lines.first?.hasPrefix("restored 1 subjects, 2 tokens, ") == true)
             let verified = try await vault.cvault(["verify"])

@@ -64,7 +64,9 @@ struct PolicyEnforcementTests {
         // The denials are audited under the identity's name; the subject's tokens are all still there.
         let export = try await vault.cvault("audit", "export", "--identity", "intake")
         let outcomes = try jsonObjects(export).map { "\($0["event"] ?? "")/\($0["outcome"] ?? "")" }
-        #expect(outcomes == ["tokenize/ok", "tokenize/denied", "detokenize/ok", "erase/denied"])
+        // Each offline command first records its policy load (with the policy's hash).
+        #expect(outcomes == ["policy_load/ok", "tokenize/ok", "policy_load/ok", "tokenize/denied", "policy_load/ok", "detokenize/ok",
+                             "policy_load/ok", "erase/denied"])
         let still = try await vault.cvault("detokenize", "--purpose", "demo", email)
         expectLines(still, ["ada@example.com"], "the refused erase left the subject")
     }

@@ -3,8 +3,8 @@ import Testing
 @testable import VaultCore
 @testable import VaultSQLite
 
-/// The audit log never holds a value, a mask of one, or a format-preserving token: only opaque `tok_` tokens
-/// appear as themselves, everything else as `ref:` + hex of its keyed look-up hash.
+/// The audit log never holds a value, a mask of one, or a token: every token appears as `ref:` + hex of its
+/// keyed audit reference, under a key of its own (never equal to the look-up hash stored in the tokens table).
 @Suite struct AuditPrivacyTests {
     /// Distinctive values, so any trace of them in a record is unmistakable.
     static let values: [(Kind, String)] = [
@@ -90,22 +90,26 @@ import Testing
                 #expect(stripped.firstMatch(of: /\d{8,}/) == nil, "a long digit run in record \(row.seq)")
             }
 
-            // 3. Every audited token is an opaque token or a ref:, and the format-preserving ones are refs.
-            let lookupKey = fixture.keyring.lookupKey
-            let expectedRef = { (token: String) in "ref:" + Hex.encode(Binding.lookup(token: token, key: lookupKey)) }
+            // 3. Every audited token is a ref: (opaque ones too: they are bearer capabilities), the same token
+            //    always the same ref, and no ref is the look-up hash the tokens table stores.
+            let keyring = fixture.keyring
+            let expectedRef = { (token: String) in keyring.auditReference(of: token) }
+            let lookupRef = { (token: String) in "ref:" + Hex.encode(Binding.lookup(token: token, key: keyring.lookupKey)) }
             var audited: [String] = []
             for row in rows {
                 let event = try #require(AuditEvent.decode(row.body))
                 for item in event.items ?? [] {
                     audited.append(item.token)
-                    let shaped = TokenFormat.isWellFormed(item.token) || item.token.wholeMatch(of: /ref:[0-9a-f]{32}/) != nil
-                        || item.token == "ref:oversized"
-                    #expect(shaped, "item in record \(row.seq) is neither tok_ nor ref:")
+                    let shaped = item.token.wholeMatch(of: /ref:[0-9a-f]{32}/) != nil || item.token == "ref:oversized"
+                    #expect(shaped, "item in record \(row.seq) is not a ref:")
+                    #expect(!TokenFormat.isWellFormed(item.token), "a token in record \(row.seq) is written as itself")
                 }
             }
             #expect(audited.filter { $0 == expectedRef(card) }.count == 2, "the card token is audited as its ref each time")
             #expect(audited.filter { $0 == expectedRef(phone) }.count == 2)
-            #expect(audited.filter { $0 == email }.count == 2, "opaque-shaped tokens are audited as themselves")
+            #expect(audited.filter { $0 == expectedRef(email) }.count == 2, "opaque tokens are audited by reference too")
+            #expect(!audited.contains(email))
+            for token in [card, phone, email] { #expect(!audited.contains(lookupRef(token)), "an audit ref equals a stored look-up hash") }
             let rawCardAsRef = audited.contains(expectedRef("4012888888881881"))
             #expect(rawCardAsRef, "a raw card sent as a token is audited as its ref")
             #expect(audited.contains("ref:oversized"))

@@ -344,10 +344,10 @@ import Testing
         try await withTemporaryFolder { folder in
             let fixture = try AuditVault.make(in: folder)
             // 1100 records in one transaction at one instant: only the record count makes seals.
-            let signer = fixture.keyring.auditSigner
+            let sealer = fixture.vault.auditSealer
             let event = AuditEvent(at: VaultClock.iso8601(1_790_000_000), event: "status", identity: "checkout", outcome: "ok")
             try await fixture.store.write { writer in
-                for _ in 0..<1100 { try AuditChain.append(event, to: writer, signer: signer, now: 1_790_000_000) }
+                for _ in 0..<1100 { try AuditChain.append(event, to: writer, sealer: sealer, now: 1_790_000_000) }
             }
             #expect(try await fixture.seals().map(\.seq) == [1, 1001])
             await fixture.store.close()

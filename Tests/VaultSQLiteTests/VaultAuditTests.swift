@@ -37,12 +37,12 @@ import Testing
             #expect(view.items?.map(\.decision) == Array(repeating: "plain", count: Sample.all.count) + ["denied", "not_found", "not_found"])
             #expect(glance.items?.map(\.decision) == Array(repeating: "masked", count: Sample.all.count))
             #expect(view.items?.map(\.kind) == Sample.all.map(\.kind.rawValue) + ["email", nil, nil])
-            // Tokens of the opaque shape are recorded as themselves; anything else only as a keyed reference.
-            let expectedReferences = batch.map { token in
-                token.wholeMatch(of: /tok_[0-9A-Za-z]{22}/) != nil ? token : "ref:" + Hex.encode(t.lookup(token))
-            }
-            expectSame(view.items?.map(\.token), expectedReferences, "tokens recorded as themselves or as references")
-            #expect(expectedReferences.contains { $0.hasPrefix("ref:") }, "the format-preserving card and the raw value")
+            // Every token is recorded only as its keyed audit reference (opaque ones too), never as the look-up hash.
+            let keyring = t.vault.keyring
+            let expectedReferences = batch.map { keyring.auditReference(of: $0) }
+            expectSame(view.items?.map(\.token), expectedReferences, "tokens recorded as references")
+            #expect(expectedReferences.allSatisfy { $0.hasPrefix("ref:") })
+            #expect(!batch.contains { expectedReferences.contains("ref:" + Hex.encode(t.lookup($0))) })
 
             // No body holds a value (as sent or normalized), a mask, or a format-preserving token.
             let cardToken = tokens[Sample.all.firstIndex { $0.kind == .card }!]

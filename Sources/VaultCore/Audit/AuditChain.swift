@@ -25,35 +25,49 @@ public enum AuditChain {
     }
 
     /// Appends `event` after the current head, inside the caller's write transaction, and seals the new head
-    /// if the last seal is old enough. Returns the stored row.
+    /// if the last seal is old enough. Returns the stored row. The sealer first checks that the head extends the
+    /// one it trusts; if not, the record is still written but nothing is sealed (`AuditSealer`).
     @discardableResult
-    static func append(_ event: AuditEvent, to writer: any StoreWriter, signer: Ed25519.SigningKey, now: Int64) throws -> AuditRow {
+    static func append(_ event: AuditEvent, to writer: any StoreWriter, sealer: AuditSealer, now: Int64) throws -> AuditRow {
         let head = try writer.auditHead()
+        try sealer.admit(head, writer: writer)
+        let row = try write(event, after: head, to: writer)
+        sealer.appended(row)
+        let last = try writer.lastAuditSeal()
+        if last == nil || now - last!.at >= sealEverySeconds || row.seq - last!.seq >= sealEveryRecords {
+            try sealer.seal(row, writer: writer, now: now)
+        }
+        return row
+    }
+
+    /// Signs the current head if it is not sealed yet, after picking up an anchor another process moved and
+    /// checking the head extends the trusted one. Returns the seal, or nil for an empty, sealed or broken log.
+    @discardableResult
+    static func sealHead(writer: any StoreWriter, sealer: AuditSealer, now: Int64) throws -> AuditSeal? {
+        let head = try writer.auditHead()
+        try sealer.refresh(writer: writer, head: head)
+        try sealer.admit(head, writer: writer)
+        guard let head else { return nil }
+        if let last = try writer.lastAuditSeal(), last.seq == head.seq { return nil }
+        return try sealer.seal(head, writer: writer, now: now)
+    }
+
+    /// An operator's decision recorded on top of whatever head the database holds (broken or not), sealed, and
+    /// made the trusted head of a new epoch (`cvault audit accept`, `cvault restore --accept-rollback`).
+    @discardableResult
+    static func appendRebase(_ event: AuditEvent, to writer: any StoreWriter, sealer: AuditSealer, now: Int64) throws -> AuditRow {
+        let row = try write(event, after: try writer.auditHead(), to: writer)
+        try sealer.rebase(on: row, writer: writer, now: now)
+        return row
+    }
+
+    private static func write(_ event: AuditEvent, after head: AuditRow?, to writer: any StoreWriter) throws -> AuditRow {
         var event = event
         event.seq = (head?.seq ?? 0) + 1
         let body = event.canonicalJSON()
         let prev = head?.hash ?? genesis
         let row = AuditRow(seq: event.seq, prev: prev, hash: hash(prev: prev, body: body), body: body)
         try writer.appendAudit(row)
-        let last = try writer.lastAuditSeal()
-        if last == nil || now - last!.at >= sealEverySeconds || row.seq - last!.seq >= sealEveryRecords {
-            try seal(row, writer: writer, signer: signer, now: now)
-        }
         return row
-    }
-
-    /// Signs the current head if it is not sealed yet. Returns the seal, or nil for an empty or sealed log.
-    @discardableResult
-    static func sealHead(writer: any StoreWriter, signer: Ed25519.SigningKey, now: Int64) throws -> AuditSeal? {
-        guard let head = try writer.auditHead() else { return nil }
-        if let last = try writer.lastAuditSeal(), last.seq == head.seq { return nil }
-        return try seal(head, writer: writer, signer: signer, now: now)
-    }
-
-    @discardableResult
-    private static func seal(_ row: AuditRow, writer: any StoreWriter, signer: Ed25519.SigningKey, now: Int64) throws -> AuditSeal {
-        let seal = AuditSeal(seq: row.seq, hash: row.hash, signature: signer.sign(sealMessage(seq: row.seq, hash: row.hash)), at: now)
-        try writer.appendAuditSeal(seal)
-        return seal
     }
 }

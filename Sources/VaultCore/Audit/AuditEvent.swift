@@ -4,7 +4,7 @@ import Foundation
 ///
 /// What an event may hold is fixed by this type: identities, roles, kinds, purposes, counts, subject ids,
 /// decisions, token references and public key facts. There is no field for a value, a mask or a key, and
-/// tokens that are not cvault's opaque `tok_` form are recorded only as a keyed reference (`AuditItem`).
+/// tokens are recorded only as a keyed reference (`AuditItem`).
 public struct AuditEvent: Codable, Sendable, Equatable {
     public var seq: Int64 = 0
     /// ISO 8601 UTC.
@@ -50,9 +50,10 @@ public struct AuditEvent: Codable, Sendable, Equatable {
 
 /// One token of a detokenize, as audited.
 public struct AuditItem: Codable, Sendable, Equatable {
-    /// The token if it has cvault's opaque form (`tok_` + 22 base62), else `ref:` + hex of its keyed look-up
-    /// hash: a format-preserving token keeps a card's last four digits, and a caller may send a raw value
-    /// by mistake, so neither is ever written to the log.
+    /// `ref:` + hex of the token's keyed audit reference (`Binding.auditReference`), for every token: an
+    /// opaque token is a bearer capability, a deterministic one links equal values, a format-preserving one
+    /// keeps a card's last four digits, and a caller may send a raw value by mistake. Records written before
+    /// this rule hold opaque tokens as themselves; the chain keeps them as written.
     public var token: String
     public var kind: String?
     /// plain | masked | denied | not_found | integrity

@@ -15,11 +15,22 @@ public struct AuditExport: Sendable {
         return AuditExport(event: event, line: String(decoding: data, as: UTF8.self))
     }
 
-    public func matches(since: Int64?, identity: String?, purpose: String?, event name: String?) -> Bool {
+    /// `tokens`: only records naming one of these (its keyed reference, or, in records written before tokens
+    /// were recorded by reference, the token itself).
+    public func matches(since: Int64?, identity: String?, purpose: String?, event name: String?, tokens: Set<String>? = nil) -> Bool {
+        if let tokens, !(event.items ?? []).contains(where: { tokens.contains($0.token) }) { return false }
         if let since, let at = VaultClock.parseISO8601(event.at), at < since { return false }
         if let identity, event.identity != identity { return false }
         if let purpose, event.purpose != purpose { return false }
         if let name, event.event != name { return false }
         return true
+    }
+}
+
+extension Keyring {
+    /// How this vault's audit log names `token` (for `cvault audit export --token`): needs the keyring, since
+    /// the reference is keyed.
+    public func auditReference(of token: String) -> String {
+        Binding.auditReference(token: token, key: auditReferenceKey)
     }
 }

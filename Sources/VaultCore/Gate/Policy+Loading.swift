@@ -25,7 +25,14 @@ extension Policy {
     /// server's user: whoever can write the policy can grant themselves every value in the vault, so such a
     /// file is not trusted.
     public static func load(path: String) throws(VaultError) -> Policy {
-        try parse(yaml: readFile(path), file: path)
+        try loadHashed(path: path).policy
+    }
+
+    /// Like `load(path:)`, with the hex SHA-256 of exactly the bytes that were parsed (read once): what the
+    /// `policy_load` audit record names, comparable with `sha256sum FILE`.
+    public static func loadHashed(path: String) throws(VaultError) -> (policy: Policy, sha256: String) {
+        let (text, bytes) = try readFileBytes(path)
+        return (try parse(yaml: text, file: path), Hex.encode(SHA256.hash(bytes)))
     }
 
     /// Every problem in the file at `path` (for `cvault policy check`), after the same file checks as
@@ -36,6 +43,11 @@ extension Policy {
 
     /// The file's text, after the permission and size checks.
     static func readFile(_ path: String) throws(VaultError) -> String {
+        try readFileBytes(path).text
+    }
+
+    /// The file's text and the bytes it was decoded from, after the permission and size checks.
+    static func readFileBytes(_ path: String) throws(VaultError) -> (text: String, bytes: [UInt8]) {
         var info = stat()
         guard stat(path, &info) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -76,6 +88,6 @@ extension Policy {
         guard let text = String(data: data, encoding: .utf8) else {
             throw VaultError(.policy, "policy \(path) is not valid UTF-8", hint: "save it as UTF-8 text")
         }
-        return text
+        return (text, [UInt8](data))
     }
 }

@@ -30,6 +30,9 @@ public final class Keyring: Sendable {
     /// Masks the row id inside opaque tokens (`TokenFormat.opaque(id:key:)`). Derived from the look-up key
     /// rather than stored: it must change exactly when the look-up key does, since both find rows.
     let addressKey: SecureBytes
+    /// Keys the references that name tokens in the audit log (`Binding.auditReference`). Derived from the
+    /// look-up key like `addressKey`, but a key of its own: see `Binding.auditReference` for why.
+    let auditReferenceKey: SecureBytes
 
     public static let minimumPassphraseBytes = 12
 
@@ -40,6 +43,7 @@ public final class Keyring: Sendable {
         self.material = material
         self.auditSigner = Ed25519.SigningKey(seed: material.auditSeed)
         self.addressKey = BLAKE2b.deriveKey(from: material.lookupKey, label: TokenFormat.addressKeyLabel)
+        self.auditReferenceKey = BLAKE2b.deriveKey(from: material.lookupKey, label: Binding.auditReferenceKeyLabel)
         ProcessHardening.disableCoreDumps()
     }
 

@@ -7,8 +7,12 @@ import Glibc
 final class KeyringLock {
     private let fd: Int32
 
-    init(keyringPath: String) throws(VaultError) {
-        let path = keyringPath + ".lock"
+    convenience init(keyringPath: String) throws(VaultError) {
+        try self.init(lockPath: keyringPath + ".lock")
+    }
+
+    /// An exclusive lock on the file at `path` (created 0600 if missing); also guards the audit anchor.
+    init(lockPath path: String) throws(VaultError) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileSafety.ioError("open lock file", path) }
         // On failure below, `deinit` still runs (every stored property is set) and closes the descriptor:

@@ -39,6 +39,23 @@ enum Binding {
         return BLAKE2b.hash(out.bytes, key: key, outputLength: 16)
     }
 
+    /// Label deriving the audit-reference key from the look-up key.
+    static let auditReferenceKeyLabel = "cvault.audit.ref.key.v1"
+
+    /// How the audit log names a token: `ref:` + hex of keyed BLAKE2b-128 of the token string under the
+    /// audit-reference key. Every token is named this way, never as itself: an opaque token is a live bearer
+    /// capability, and deterministic tokens would show which records concern equal values.
+    ///
+    /// A key of its own, not the look-up key: the look-up hash is stored in the tokens table, so a reference
+    /// equal to it would link the public audit export to rows of the database. 16 bytes: the reference only
+    /// has to tell tokens apart within one vault (a collision among even 2^32 tokens has odds near 2^-64,
+    /// and would only merge two tokens' entries in a search), and it is as long as the look-up key.
+    static func auditReference(token: String, key: SecureBytes) -> String {
+        var out = Encoder(label: "cvault.audit.ref.v1", capacity: 24 + token.utf8.count)
+        out.field(token.utf8)
+        return "ref:" + Hex.encode(BLAKE2b.hash(out.bytes, key: key, outputLength: 16))
+    }
+
     /// Key under which a tokenize answer is kept for idempotent replays, scoped to the caller.
     static func idempotencyKey(identity: String, key: String, lookupKey: SecureBytes) -> [UInt8] {
         BLAKE2b.hash(encode("cvault.idempotency.v1", [Array(identity.utf8), Array(key.utf8)]), key: lookupKey, outputLength: 16)

@@ -28,6 +28,8 @@ extension Vault {
 
     private func detokenizeOnce(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem] {
         try Self.validatePurpose(purpose)
+        // A reveal needs a trustworthy audit log: on a chain rewritten under this process, fail closed.
+        try auditSealer.requireIntact()
         let policy = self.policy
         let limits = policy.limits(for: caller.identity)
         guard !tokens.isEmpty else { throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token") }
@@ -42,7 +44,7 @@ extension Vault {
         let keyring = self.keyring
         let now = clock.now()
 
-        let rateLimiter = self.rateLimiter, signer = keyring.auditSigner
+        let rateLimiter = self.rateLimiter, signer = auditSealer
         // Where each token's row is: keyed hashes only, so computed before the store is involved (and spread
         // over the cores for a large call).
         let addresses = Parallel.map(tokens) { Address(token: $0, keyring: keyring) }
@@ -65,7 +67,7 @@ extension Vault {
             guard found.refused == nil else {
                 try AuditChain.append(self.detokenizeEvent(found.pending, purpose: purpose, caller: caller, now: now,
                                                            outcome: "refused", reason: "rate limited"),
-                                      to: writer, signer: signer, now: now)
+                                      to: writer, sealer: signer, now: now)
                 return found
             }
             var items = found.pending
@@ -90,7 +92,9 @@ extension Vault {
                 }
             }
             try AuditChain.append(self.detokenizeEvent(items, purpose: purpose, caller: caller, now: now, outcome: "ok"),
-                                  to: writer, signer: signer, now: now)
+                                  to: writer, sealer: signer, now: now)
+            // The append itself may have found the chain broken: then this job is undone and nothing revealed.
+            try signer.requireIntact()
             return (items, nil)
         }
 
@@ -143,7 +147,7 @@ extension Vault {
                 return
             }
             let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
-            self.init(reference: TokenFormat.isWellFormed(token) ? token : "ref:" + Hex.encode(lookup), lookup: lookup,
+            self.init(reference: Binding.auditReference(token: token, key: keyring.auditReferenceKey), lookup: lookup,
                       carriedID: TokenFormat.carriedID(token, key: keyring.addressKey))
         }
 

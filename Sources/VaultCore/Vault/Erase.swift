@@ -18,13 +18,13 @@ extension Vault {
             throw VaultError(.denied, "\(caller.identity.name) may not erase subjects",
                              hint: "set `erase: true` on one of its roles in the policy")
         }
-        let signer = keyring.auditSigner
+        let signer = auditSealer
         let allowed = event
         let (erased, scrubbed) = try await writeAndScrub { writer in
             let erased = try writer.eraseSubject(named: subject)
             var done = allowed
             done.count = erased
-            try AuditChain.append(done, to: writer, signer: signer, now: now)
+            try AuditChain.append(done, to: writer, sealer: signer, now: now)
             return erased
         }
         guard scrubbed else { throw Self.notScrubbed(subject: subject, tokens: erased) }

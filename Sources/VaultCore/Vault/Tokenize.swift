@@ -82,12 +82,12 @@ extension Vault {
                                                   lifetime: lifetime) {
                     var replayed = event
                     replayed.reason = "idempotent replay"
-                    try AuditChain.append(replayed, to: store, signer: keyring.auditSigner, now: now)
+                    try AuditChain.append(replayed, to: store, sealer: self.auditSealer, now: now)
                     return replay
                 }
             }
             let stored = try writer.store(normalized, in: store)
-            try AuditChain.append(event, to: store, signer: keyring.auditSigner, now: now)
+            try AuditChain.append(event, to: store, sealer: self.auditSealer, now: now)
             if let idempotency {
                 try writer.remember(stored, store, keyHash: idempotency.key, requestMAC: idempotency.request)
             }

@@ -74,11 +74,11 @@ extension Vault {
             records.append(AuditEvent(at: at, event: "connect", count: tally.others, outcome: "denied",
                                       reason: "unknown identity", detail: "attempts since \(since) from further uids"))
         }
-        let signer = keyring.auditSigner, written = records
+        let sealer = auditSealer, written = records
         let now = clock.now()
         do {
             _ = try await write { writer in
-                for record in written { try AuditChain.append(record, to: writer, signer: signer, now: now) }
+                for record in written { try AuditChain.append(record, to: writer, sealer: sealer, now: now) }
             }
         } catch {
             unknownIdentities.restore(tally)

@@ -22,6 +22,8 @@ public final class Vault: Sendable {
     let rateLimiter = RevealRateLimiter()
     /// Connections from uids not in the policy, audited in aggregate (`UnknownIdentityCounter`).
     public let unknownIdentities: UnknownIdentityCounter
+    /// Signs seals, and knows the head the audit chain must extend (the anchor file beside the keyring).
+    let auditSealer: AuditSealer
     private let keys: Mutex<Keyring>
     /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
     private let keyringStamp: Mutex<FileStamp?>
@@ -44,6 +46,7 @@ public final class Vault: Sendable {
         self.clock = clock
         self.logger = logger
         self.unknownIdentities = UnknownIdentityCounter(clock: clock)
+        self.auditSealer = AuditSealer(signer: keyring.auditSigner, anchorPath: AuditAnchor.path(keyringPath: keyring.path), logger: logger)
     }
 
     /// The keyring in force. Swapped atomically when a rotation made elsewhere is picked up.
@@ -105,12 +108,20 @@ public final class Vault: Sendable {
     }
 
     /// Signs the audit chain's head if it is not sealed yet (called periodically by the server, at shutdown,
-    /// and by CLI commands after they write).
+    /// and by CLI commands after they write), and waits until the anchor file holds it. First picks up an
+    /// anchor another process moved and checks the database's head still extends the trusted one: this is
+    /// how a running server notices, within a second, a log rewritten under it. Fails with `.audit` if the log
+    /// is broken (nothing is then sealed).
     public func sealAudit() async throws(VaultError) {
-        let signer = keyring.auditSigner
+        let sealer = auditSealer
         let now = clock.now()
-        _ = try await write { writer in try AuditChain.sealHead(writer: writer, signer: signer, now: now) }
+        _ = try await write { writer in try AuditChain.sealHead(writer: writer, sealer: sealer, now: now) }
+        sealer.flush()
+        try sealer.requireIntact()
     }
+
+    /// Why the audit log is broken (its chain does not extend the head this vault anchored), or nil.
+    public var auditProblem: String? { auditSealer.problem }
 
     /// Records an event that is not a data operation (policy load, key operation, init).
     public func audit(_ event: String, caller: Caller?, uid: UInt32? = nil, outcome: String = "ok", reason: String? = nil,
@@ -121,20 +132,31 @@ public final class Vault: Sendable {
     }
 
     func appendAudit(_ record: AuditEvent) async throws(VaultError) {
-        let signer = keyring.auditSigner
+        let sealer = auditSealer
         let now = clock.now()
-        _ = try await write { writer in try AuditChain.append(record, to: writer, signer: signer, now: now) }
+        _ = try await write { writer in try AuditChain.append(record, to: writer, sealer: sealer, now: now) }
     }
 
     // MARK: Store access with errors mapped to VaultError
 
+    /// Every write goes through here, so the audit sealer sees which jobs committed (`AuditSealer.job`).
     func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws(VaultError) -> T {
-        do { return try await store.write(work) } catch { throw Self.map(error) }
+        let sealer = auditSealer
+        do {
+            let job = try await store.write { writer in try sealer.job { try work(writer) } }
+            sealer.committed(job)
+            return job.value
+        } catch { throw Self.map(error) }
     }
 
     func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws(VaultError)
         -> (value: T, scrubbed: Bool) {
-        do { return try await store.writeAndScrub(work) } catch { throw Self.map(error) }
+        let sealer = auditSealer
+        do {
+            let done = try await store.writeAndScrub { writer in try sealer.job { try work(writer) } }
+            sealer.committed(done.value)
+            return (done.value.value, done.scrubbed)
+        } catch { throw Self.map(error) }
     }
 
     func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws(VaultError) -> T {
@@ -145,7 +167,14 @@ public final class Vault: Sendable {
         items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws(VaultError) -> T {
-        do { return try await store.readThenWrite(items: items, read: read, write: write) } catch { throw Self.map(error) }
+        let sealer = auditSealer
+        do {
+            let job = try await store.readThenWrite(items: items, read: read) { writer, found, snapshot in
+                try sealer.job { try write(writer, found, snapshot) }
+            }
+            sealer.committed(job)
+            return job.value
+        } catch { throw Self.map(error) }
     }
 
     static func map(_ error: any Error) -> VaultError {

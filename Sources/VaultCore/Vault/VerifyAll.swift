@@ -42,7 +42,8 @@ extension Vault {
         } while cursor != nil
         report.subjects = subjects.count
         let publicKey = keyring.auditPublicKey
-        report.audit = try await read { try AuditVerifier.verify(reader: $0, publicKey: publicKey) }
+        let anchor = try AuditAnchor.read(at: auditSealer.anchorPath)
+        report.audit = try await read { try AuditVerifier.verify(reader: $0, publicKey: publicKey, anchor: anchor) }
         return report
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import VaultCore
@@ -6,8 +9,8 @@ import VaultSQLite
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Verify and export the tamper-evident audit log (needs no passphrase).",
-        subcommands: [Verify.self, Export.self, Head.self])
+        abstract: "Verify and export the tamper-evident audit log (verify, head and export need no passphrase).",
+        subcommands: [Verify.self, Export.self, Head.self, Accept.self])
 }
 
 extension AuditCommand {
@@ -20,6 +23,8 @@ extension AuditCommand {
         var head: String?
         @Option(help: ArgumentHelp("Verify seals with this public key (hex) instead of the keyring's; pin it from `cvault keys list`.", valueName: "hex"))
         var publicKey: String?
+        @Option(help: ArgumentHelp("The audit anchor to check the log against (default: audit.anchor in the keys folder, if it exists).", valueName: "file"))
+        var anchor: String?
 
         func run() async throws {
             try await reporting {
@@ -31,15 +36,17 @@ extension AuditCommand {
                     }
                     return head
                 }
+                let anchored = try readAnchor(explicit: anchor, location: location)
                 let store = try SQLiteStore.open(at: location.databasePath)
-                let report = try await store.read { reader in try AuditVerifier.verify(reader: reader, publicKey: key, head: exported) }
+                let report = try await store.read { reader in
+                    try AuditVerifier.verify(reader: reader, publicKey: key, head: exported, anchor: anchored)
+                }
                 await store.close()
                 guard report.ok else {
                     throw VaultError(.audit, "audit log is NOT intact: \(report.problem!)",
-                                     hint: "the log was altered; compare with your last exported head and a backup")
+                                     hint: "the log was altered; compare with your last exported head and a backup (docs/OPERATIONS.md: when the audit log breaks)")
                 }
-                print("audit log intact: \(report.records) records, \(report.seals) seals, last seal at record \(report.lastSealedSeq)"
-                      + (report.unsealedTail > 0 ? ", \(report.unsealedTail) records after it not yet sealed" : ""))
+                print(report.summary)
             }
         }
     }
@@ -52,6 +59,9 @@ extension AuditCommand {
         @Option(help: "Only records of this identity.") var identity: String?
         @Option(help: "Only records with this purpose.") var purpose: String?
         @Option(help: "Only records of this event (tokenize, detokenize, erase, …).") var event: String?
+        @Option(help: ArgumentHelp("Only records naming this token (needs the keyring: tokens are recorded by keyed reference).", valueName: "token"))
+        var token: String?
+        @OptionGroup var unseal: UnsealOptions
 
         func run() async throws {
             try await reporting {
@@ -61,6 +71,12 @@ extension AuditCommand {
                     }
                     return s
                 }
+                // A token is found by its keyed reference (records since tokens were recorded that way) or as
+                // itself (older records, which the chain keeps as they were written).
+                let tokens = try token.map { token throws -> Set<String> in
+                    let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
+                    return [keyring.auditReference(of: token), token]
+                }
                 let store = try SQLiteStore.open(at: location.databasePath)
                 var cursor: Int64 = 1
                 while true {
@@ -68,7 +84,8 @@ extension AuditCommand {
                     let rows = try await store.read { try $0.auditRows(from: from, limit: 5_000) }
                     guard let last = rows.last else { break }
                     for row in rows {
-                        guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event) else { continue }
+                        guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event,
+                                                                                 tokens: tokens) else { continue }
                         print(record.line)
                     }
                     cursor = last.seq + 1
@@ -101,6 +118,58 @@ extension AuditCommand {
             }
         }
     }
+}
+
+extension AuditCommand {
+    struct Accept: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept a broken audit log as the database holds it: record why, seal it and move the anchor.",
+            discussion: """
+                Only for a log that no longer extends its anchor (`cvault audit verify` exits 3, `health` says \
+                "audit":"broken"), after you investigated and chose not to restore a backup. Writes an \
+                `audit_accept` record naming the anchored head that was lost and the database head accepted; a \
+                running server picks the new anchor up within a second and reveals again. Needs the keyring.
+                """)
+
+        @OptionGroup var location: VaultLocation
+        @OptionGroup var unseal: UnsealOptions
+        @Option(help: ArgumentHelp("Why the log is accepted (recorded in the log).", valueName: "text")) var reason: String
+
+        func validate() throws {
+            guard !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 500 else {
+                throw ValidationError("--reason must say why, in at most 500 bytes")
+            }
+        }
+
+        func run() async throws {
+            try await reporting {
+                let session = try await AdminSession.open(location, unseal)
+                do {
+                    let (lost, accepted) = try await session.vault.acceptAuditLog(reason: reason, uid: getuid())
+                    await session.store.close()
+                    print("accepted the audit log at \(accepted); the anchored head \(lost) is no longer required")
+                    print("recorded as `audit_accept`; a running server seals and reveals again within a second")
+                } catch {
+                    await session.store.close()
+                    throw error
+                }
+            }
+        }
+    }
+}
+
+/// The anchor to verify against: `--anchor FILE` (which must exist), else the keys folder's if there is one.
+func readAnchor(explicit: String?, location: VaultLocation) throws(VaultError) -> AuditAnchor? {
+    if let explicit {
+        guard let anchor = try AuditAnchor.read(at: explicit) else {
+            throw VaultError(.invalidRequest, "no audit anchor at \(explicit)", hint: "give the audit.anchor file from the vault's keys folder")
+        }
+        return anchor
+    }
+    // A reviewer without access to the keys folder verifies without it (the seals and a pinned key still hold).
+    let path = AuditAnchor.path(keyringPath: location.keyringPath)
+    guard FileManager.default.isReadableFile(atPath: path) else { return nil }
+    return try AuditAnchor.read(at: path)
 }
 
 func auditPublicKey(_ location: VaultLocation, override: String?) throws(VaultError) -> [UInt8] {

@@ -74,9 +74,17 @@ struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Bring a backup's database into an empty data folder, after checking it against its manifest.",
-        discussion: "Then run `cvault verify` with the keyring to check every row and the audit chain.")
+        discussion: """
+            Needs the keyring, and records the restore in the audit log. A backup whose audit log does not reach \
+            the vault's audit anchor (it is older than the last seal) rolls the vault back: reveal counts, \
+            erased subjects and audit records after the backup (docs/OPERATIONS.md). That is refused unless you \
+            pass --accept-rollback; then the restore record names the head that was lost. Then run `cvault verify`.
+            """)
 
     @OptionGroup var location: VaultLocation
+    @OptionGroup var unseal: UnsealOptions
+    @Flag(help: "Restore a backup older than the audit anchor, rolling the vault back (recorded in the audit log).")
+    var acceptRollback = false
     @Argument(help: "A folder written by `cvault backup`.") var source: String
 
     func run() async throws {
@@ -102,17 +110,33 @@ struct RestoreCommand: AsyncParsableCommand {
                 throw VaultError(.alreadyInitialized, "\(side) is left from another database",
                                  hint: "move it away together with that database (it belongs to it), then restore again")
             }
+            // The keyring before anything is written: a restore is an admin operation, and it is recorded.
+            let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
             try FileSafety.makePrivateFolder(location.dataFolder)
             try FileSafety.writeAtomically(try FileSafety.readAll(copy, what: "database copy"), to: location.databasePath, replace: false)
             let store = try SQLiteStore.open(at: location.databasePath)
-            let stats = try await store.read { try $0.stats() }
-            await store.close()
-            guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens, stats.auditRecords == manifest.auditRecords else {
+            let stats: StoreStats
+            let lost: AuditSealer.Head?
+            do {
+                stats = try await store.read { try $0.stats() }
+                guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens, stats.auditRecords == manifest.auditRecords else {
+                    throw VaultError(.integrity, "the restored database's counts differ from the manifest", hint: "restore from another backup")
+                }
+                let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
+                                  logger: quietLogger())
+                lost = try await vault.recordRestore(from: source, allowRollback: acceptRollback, uid: getuid())
+                await store.close()
+            } catch {
+                await store.close()
                 // Leave nothing a later command or server could open as if the restore had worked.
                 for path in [location.databasePath] + sideFiles { unlink(path) }
-                throw VaultError(.integrity, "the restored database's counts differ from the manifest", hint: "restore from another backup")
+                throw error
             }
             print("restored \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records into \(location.databasePath)")
+            if let lost {
+                print("ROLLED BACK: the vault had sealed up to \(lost); everything after the backup is gone "
+                      + "(reveal counts, erasures, audit records): see docs/OPERATIONS.md. Recorded as a `restore` rollback")
+            }
             print("it needs KEK version(s) \(manifest.kekVersionsNeeded.map { "v\($0)" }.joined(separator: ", ")); run `cvault verify` to check every row")
         }
     }

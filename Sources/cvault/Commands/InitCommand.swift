@@ -22,7 +22,9 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            for path in [location.keyringPath, location.databasePath] where FileManager.default.fileExists(atPath: path) {
+            // An audit anchor left by a removed vault would not be signed by the new vault's key: refuse it too.
+            let anchorPath = AuditAnchor.path(keyringPath: location.keyringPath)
+            for path in [location.keyringPath, location.databasePath, anchorPath] where FileManager.default.fileExists(atPath: path) {
                 throw VaultError(.alreadyInitialized, "a vault already exists: \(path)",
                                  hint: "cvault never overwrites a vault; use other --keys/--data folders for a new one")
             }
@@ -60,6 +62,7 @@ struct InitCommand: AsyncParsableCommand {
                     unlink(path)
                 }
                 if keyringCreated { unlink(location.keyringPath) }
+                unlink(anchorPath)
                 // Shares of a keyring that no longer exists are useless; the folder was made by this run.
                 if let shareDir {
                     for share in split { unlink(Self.sharePath(shareDir, share)) }

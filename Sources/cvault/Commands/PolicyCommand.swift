@@ -66,7 +66,8 @@ extension PolicyCommand {
                 guard let path = policy.path else {
                     throw VaultError(.policy, "no policy file given", hint: "pass --policy FILE (the server's) or set CVAULT_POLICY")
                 }
-                let problems = Policy.check(yaml: String(decoding: try FileSafety.readAll(path, what: "policy file"), as: UTF8.self), file: path)
+                let bytes = try FileSafety.readAll(path, what: "policy file")
+                let problems = Policy.check(yaml: String(decoding: bytes, as: UTF8.self), file: path)
                 guard problems.isEmpty else {
                     for problem in problems { FileHandle.standardError.write("\(problem)\n") }
                     throw VaultError(.policy, "\(path) has \(problems.count) problem(s); the server keeps its current policy", hint: "fix them and reload again")
@@ -76,7 +77,8 @@ extension PolicyCommand {
                 guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0 else {
                     throw VaultError(.invalidRequest, "no running server found through \(pidFile)", hint: "start one with `cvault serve`")
                 }
-                print("sent SIGHUP to cvault serve (pid \(pid)); it now reloads \(path)")
+                // The server records the hash of the bytes it loads; this is the hash of the bytes checked here.
+                print("sent SIGHUP to cvault serve (pid \(pid)); it now reloads \(path) (sha256 \(Hex.encode(SHA256.hash(bytes))))")
             }
         }
     }

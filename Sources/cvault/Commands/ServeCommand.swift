@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
             let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger,
                               idempotencyLifetime: Int64(idempotencyTtl))
-            try await vault.audit("policy_load", caller: nil, detail: "\(policyPath) at start")
+            try await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("at start"))
 
             let server = VaultServer(vault: vault, configuration: config, logger: logger)
             let listener = try await server.start()
@@ -125,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
             for await signal in signals {
                 if signal == SIGHUP {
                     switch policies.reload() {
-                    case .success: try? await vault.audit("policy_load", caller: nil, detail: "\(policyPath) on SIGHUP")
+                    case .success: try? await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("on SIGHUP"))
                     case .failure(let error):
                         try? await vault.audit("policy_load", caller: nil, outcome: "refused", reason: error.message)
                     }

@@ -14,7 +14,11 @@ struct StatusCommand: AsyncParsableCommand {
             let file = try KeyringFile.read(at: location.keyringPath)
             let store = try SQLiteStore.open(at: location.databasePath)
             let stats = try await store.read { try $0.stats() }
-            let report = try await store.read { reader in try AuditVerifier.verify(reader: reader, publicKey: Hex.decode(file.auditPublicKey) ?? []) }
+            // The anchor too when it can be read: a log rewritten after its last seal breaks only against it.
+            let anchor = try? readAnchor(explicit: nil, location: location)
+            let report = try await store.read { reader in
+                try AuditVerifier.verify(reader: reader, publicKey: Hex.decode(file.auditPublicKey) ?? [], anchor: anchor ?? nil)
+            }
             await store.close()
             print("keyring   \(location.keyringPath) (generation \(file.generation), sealed by \(file.seal.method))")
             print("database  \(location.databasePath)")
