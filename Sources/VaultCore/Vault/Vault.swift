@@ -20,6 +20,7 @@ public final class Vault: Sendable {
     let clock: VaultClock
     let logger: Logger
     let rateLimiter = RevealRateLimiter()
+    let missBudget = MissBudget()
     private let keys: Mutex<Keyring>
     /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
     private let keyringStamp: Mutex<FileStamp?>
