@@ -75,10 +75,19 @@ struct ServeCommand: AsyncParsableCommand {
 
             let housekeeping = Task {
                 // Pick up key rotations made with the CLI, and seal the audit head, once a second.
+                // A failure that persists (a keyring re-sealed under a new root key needs a restart) is logged
+                // once, not every second.
+                var lastReloadError: String?
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    do { try vault.reloadKeyringIfChanged() } catch {
-                        logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
+                    do {
+                        try vault.reloadKeyringIfChanged()
+                        lastReloadError = nil
+                    } catch {
+                        if lastReloadError != "\(error)" {
+                            logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
+                        }
+                        lastReloadError = "\(error)"
                     }
                     try? await vault.sealAudit()
                 }
