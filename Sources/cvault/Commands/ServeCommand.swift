@@ -40,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
                 return handler
             }
             let logger = Logger(label: "cvault.server")
+            for warning in hardeningWarnings() {
+                logger.warning("\(warning.message)", metadata: ["hint": "\(warning.hint)"])
+            }
             var config = VaultServer.Configuration(socketPath: socket ?? env("CVAULT_SOCKET") ?? "./cvault.sock")
             guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
                 throw VaultError(.invalidRequest, "--socket-mode \(socketMode) is not an octal mode", hint: "write it like 0660")
