@@ -30,11 +30,15 @@ import Testing
             try #require(stored.status == 0 && stored.lines.count == 1, "\(stored.stderr)")
             let shown = try await vault.cvault(["detokenize", "--purpose", "demo"], stdin: stored.lines[0] + "\n")
             #expect(shown.status == 0, "\(shown.stderr)")
-            #expect(shown.lines == [#"a\x1b[2J\x1b]0;owned\x07b\rc\td\u{9b}31m\\e\x7f"#])
-            #expect(!shown.stdout.unicodeScalars.contains { $0.properties.generalCategory == .control && $0 != "\n" })
+            // Bools only, so a failure prints no value (not even a test one).
+            let escaped = shown.lines == [#"a\x1b[2J\x1b]0;owned\x07b\rc\td\u{9b}31m\\e\x7f"#]
+            let raw = shown.stdout.unicodeScalars.filter { $0.properties.generalCategory == .control && $0 != "\n" }.count
+            #expect(escaped, "detokenize printed \(shown.lines.count) line(s) with \(raw) raw control character(s)")
+            #expect(raw == 0)
             let exact = try await vault.cvault(["detokenize", "--purpose", "demo", "--json"], stdin: stored.lines[0] + "\n")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(exact.lines[0].utf8)) as? [String: String])
-            #expect(object["value"] == value)
+            let exactBytes = object["value"] == value
+            #expect(exactBytes, "--json did not give the stored bytes")
             let help = try await vault.cvault(["detokenize", "--help"])
             #expect(Self.words(help.stdout).contains("For the exact bytes use --json"))
         }
