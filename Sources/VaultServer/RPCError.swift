@@ -57,6 +57,7 @@ struct RPCError: Error, Sendable {
         case .rateLimited:
             var data = [("retry_after_ms", String(max(1, error.retryAfterMilliseconds ?? 1000)))]
             if let limit = error.limit { data.append(("limit", String(limit))) }
+            if let field = error.field { data.append(("field", JSONText.quote(field))) }
             return RPCError(code: -32003, data: data)
         case .tooLarge:
             var data: [(String, String)] = []

@@ -1,7 +1,21 @@
+import Foundation
 import ArgumentParser
+import VaultCore
 
 @main
 struct CVault: AsyncParsableCommand {
+    /// Before anything else (before any key, passphrase or argument is touched): the Swift runtime's crash
+    /// backtracer off, which re-executes this binary once when `SWIFT_BACKTRACE` is not set
+    /// (`ProcessHardening.disableBacktracerByReexec`). If that fails, cvault stops rather than hold keys with
+    /// the backtracer on.
+    static func main() async {
+        if let problem = ProcessHardening.disableBacktracerByReexec() {
+            printError(problem, hint: "set \(ProcessHardening.backtraceVariable)=\(ProcessHardening.backtraceOff) in cvault's environment")
+            Foundation.exit(1)
+        }
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "cvault",
         abstract: "An encrypted customer-data vault with tokenization.",

@@ -29,7 +29,9 @@ struct UnsealOptions: ParsableArguments {
         if !unsealShares.isEmpty {
             return .shares(try unsealShares.map { file throws -> UnsealShare in
                 try FileSafety.requirePrivate(file, what: "share file")
-                return try UnsealShare.parse(String(decoding: FileSafety.readAll(file, what: "share file"), as: UTF8.self), source: file)
+                return try Secret.withFile(file, what: "share file") { bytes throws(VaultError) in
+                    try UnsealShare.parse(bytes: bytes, source: file)
+                }
             })
         }
         let keyring = try KeyringFile.read(at: path)
@@ -48,9 +50,13 @@ struct PolicyOption: ParsableArguments {
     var path: String? { policy ?? env("CVAULT_POLICY") }
 }
 
+/// One environment variable, read with `getenv`: `ProcessInfo.environment` would copy every variable into
+/// `String`s, the passphrase included, where nothing can wipe them. Never use this for a secret
+/// (`Secret.takeFromEnvironment` is for those).
 func env(_ name: String) -> String? {
-    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
-    return value
+    guard let raw = getenv(name) else { return nil }
+    let value = String(cString: raw)
+    return value.isEmpty ? nil : value
 }
 
 /// Socket mode: talk to a running `cvault serve` instead of opening the vault's files.

@@ -39,12 +39,13 @@ struct ClientCLITests {
     @Test func socketModeErrors() async throws {
         try await withServer { fixture, _ in
             let env = ["CVAULT_SOCKET": fixture.socketPath]
-            let badValue = try runCVault(["tokenize", "--kind", "card", "--subject", "cust-9", "4111111111111112"], environment: env)
+            let badValue = try runCVault(["tokenize", "--kind", "card", "--subject", "cust-9"], environment: env,
+                                         stdin: "4111111111111112\n")
             #expect(badValue.status == 1)
             #expect(badValue.stdout.isEmpty)
             #expect(badValue.stderr.hasPrefix("cvault: error: Invalid params (-32602): card value at index 0: "))
 
-            let forbidden = try runCVault(["tokenize", "--kind", "ssn", "--subject", "cust-9", "123-45-6789"], environment: env)
+            let forbidden = try runCVault(["tokenize", "--kind", "ssn", "--subject", "cust-9"], environment: env, stdin: "123-45-6789\n")
             #expect(forbidden.status == 1)
             #expect(forbidden.stderr.hasPrefix("cvault: error: forbidden (-32002)"))
 

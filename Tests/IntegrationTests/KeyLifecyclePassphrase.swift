@@ -37,7 +37,8 @@ extension KeyLifecycleTests {
         }
 
         // One more, left to finish: the temporary file of any earlier kill is gone, the old passphrase is
-        // refused, and the server (which holds the root key, not the passphrase) never noticed.
+        // refused, and the server (which holds the old root key and cannot read the new file) keeps serving
+        // with the keys it holds.
         let old = vault.currentPassphrase
         let new = "final-passphrase-\(randomHex(12))"
         let run = try await vault.cvault("keys", "passphrase", environment: ["CVAULT_NEW_PASSPHRASE": new])

@@ -146,7 +146,7 @@ struct PolicyCommandTests {
                 "tokenize card: allowed by roles.payments.tokenize (line 13)",
                 "erase: denied: no rule grants erase to identity checkout (roles: payments)",
                 "tokens as format-preserving (kinds.card)",
-                "limits: max_batch 1000, reveals_per_minute unlimited (defaults)",
+                "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
                 "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
             ])
 
@@ -161,7 +161,7 @@ struct PolicyCommandTests {
                 "tokenize card: denied: no rule grants tokenize of card to identity helpdesk (roles: support)",
                 "erase: allowed by roles.support.erase (line 28)",
                 "tokens as format-preserving (kinds.card)",
-                "limits: max_batch 1000, reveals_per_minute unlimited (defaults)",
+                "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
                 "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
             ])
 

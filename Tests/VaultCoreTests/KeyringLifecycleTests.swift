@@ -141,14 +141,50 @@ import Testing
             let error = #expect(throws: VaultError.self) { _ = try Self.reopen(after) }
             #expect(error?.code == .wrongPassphrase)
             let opened = try Self.reopen(after, passphrase: "a brand new passphrase")
-            #expect(opened.root.constantTimeEquals(before.root))
+            // A new root key, the same keys under it.
+            #expect(!opened.root.constantTimeEquals(before.root))
+            #expect(opened.root.constantTimeEquals(after.root))
             #expect(opened.kek(version: 1)?.constantTimeEquals(before.kek(version: 1)!) == true)
             #expect(opened.activeKEK.constantTimeEquals(before.activeKEK))
+            #expect(opened.activeTokenKey.constantTimeEquals(before.activeTokenKey))
             #expect(opened.lookupKey.constantTimeEquals(before.lookupKey))
             #expect(opened.auditPublicKey == before.auditPublicKey)
-            // A server holding the old object picks the new generation up with the root key it has.
-            #expect(try before.reloadIfChanged()?.generation == 3)
+            // A process holding the old root key cannot follow (that is the point), and says so.
+            let stale = #expect(throws: VaultError.self) { _ = try before.reloadIfChanged() }
+            #expect(stale?.code == .sealed)
+            #expect(stale?.message.contains("re-sealed under a new root key") == true)
+            #expect(try after.rotateKEK().generation == 4)
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["cvault.keyring", "cvault.keyring.lock"])
+        }
+    }
+
+    /// The review's splice: an old passphrase opens the old seal, so it yields the old root key; a later file
+    /// with that old seal pasted in (or the old root applied to the later `sealed_keys`) must open nothing,
+    /// keys rotated in after the change included.
+    @Test func anOldPassphraseOpensNoKeyringFileWrittenAfterTheChange() throws {
+        try withPrivateTestFolder { folder in
+            let before = try Self.create(folder)
+            let oldSeal = before.file.seal
+            let after = try before.resealed(passphrase: testPassphrase("a brand new passphrase"), kdf: .fastForTests)
+            let later = try after.rotateKEK().rotateTokenKey()
+            var spliced = later.file
+            spliced.seal = oldSeal
+            let splicedPath = folder + "/spliced.keyring"
+            try FileSafety.writeAtomically(spliced.encoded(), to: splicedPath, replace: false)
+            let error = #expect(throws: VaultError.self) {
+                _ = try Keyring.open(at: splicedPath, credential: .passphrase(testPassphrase(Self.passphrase)))
+            }
+            #expect(error?.code == .integrity)
+            let sealed = try #require(Data(base64Encoded: later.file.sealedKeys))
+            #expect(throws: VaultError.self) {
+                _ = try KeyMaterial.open([UInt8](sealed), root: before.root, ad: later.file.keysAssociatedData)
+            }
+            // The new passphrase opens the later file, with every key from before still there.
+            let opened = try Self.reopen(later, passphrase: "a brand new passphrase")
+            #expect(opened.kek(version: 1)?.constantTimeEquals(before.activeKEK) == true)
+            #expect(opened.activeKEKVersion == 2 && opened.activeKEK.constantTimeEquals(later.activeKEK))
+            #expect(opened.file.tokenKeys.count == 2)
+            #expect(opened.lookupKey.constantTimeEquals(before.lookupKey))
         }
     }
 

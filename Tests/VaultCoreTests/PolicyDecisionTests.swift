@@ -200,7 +200,7 @@ import Testing
             tokenize email: denied: no rule grants tokenize of email to identity lead (roles: support, analyst)
             erase: allowed by roles.support.erase (line 38)
             tokens as deterministic (kinds.email)
-            limits: max_batch 1000, reveals_per_minute unlimited
+            limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60
             tokens may carry their own purposes, expiry and reveal count, which narrow this further
             """)
     }
@@ -210,10 +210,10 @@ import Testing
         #expect(denied.contains("detokenize ssn for purpose \"support\": denied\n"
             + "  no rule grants detokenize of ssn for purpose support to identity helpdesk (roles: support)"))
         #expect(denied.contains("tokens as opaque (the default for kinds not listed under kinds:)"))
-        #expect(denied.contains("limits: max_batch 1000, reveals_per_minute 60\n"))
+        #expect(denied.contains("limits: max_batch 1000, reveals_per_minute 60, misses_per_minute 60\n"))
 
         let idle = policy.explain(identityName: "idle", kind: .card, purpose: "charge")
-        #expect(idle.contains("limits: max_batch 1000, reveals_per_minute unlimited (defaults)"))
+        #expect(idle.contains("limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)"))
 
         let unknown = policy.explain(identityName: "nobody", kind: .card, purpose: "charge")
         #expect(unknown.hasPrefix("identity \"nobody\": not in the policy "

@@ -159,4 +159,29 @@ import Testing
             #expect(throws: VaultError.self) { _ = try Self.open(keyring, Array(shares.prefix(2))) }
         }
     }
+
+    /// Re-sharing makes a new root key: the old shares, with a file written after it, open nothing.
+    @Test func oldSharesOpenNoKeyringFileWrittenAfterResharing() throws {
+        try withPrivateTestFolder { folder in
+            let (keyring, oldShares) = try Self.make(folder, threshold: 2, count: 3)
+            let oldSeal = keyring.file.seal
+            let (reshared, newShares) = try keyring.resealedWithShares(threshold: 2, count: 3)
+            #expect(!reshared.root.constantTimeEquals(keyring.root))
+            let later = try reshared.rotateKEK()
+            var spliced = later.file
+            spliced.seal = oldSeal
+            let splicedPath = folder + "/spliced.keyring"
+            try FileSafety.writeAtomically(spliced.encoded(), to: splicedPath, replace: false)
+            let error = #expect(throws: VaultError.self) {
+                _ = try Keyring.open(at: splicedPath, credential: .shares(Array(oldShares.prefix(2))))
+            }
+            #expect(error?.code == .integrity)
+            // The old shares no longer open the real file either; the new ones open it with every key.
+            #expect(throws: VaultError.self) { _ = try Self.open(later, Array(oldShares.prefix(2))) }
+            let opened = try Self.open(later, Array(newShares.suffix(2)))
+            #expect(opened.kek(version: 1)?.constantTimeEquals(keyring.activeKEK) == true)
+            #expect(opened.activeKEK.constantTimeEquals(later.activeKEK))
+            #expect(opened.lookupKey.constantTimeEquals(keyring.lookupKey))
+        }
+    }
 }

@@ -131,7 +131,8 @@ extension VaultRowSwapTests {
     /// is the token's only if its look-up key matches: an altered token, or a row moved to another id, finds
     /// nothing, and never another row's value.
     @Test func anOpaqueTokenFindsOnlyItsOwnRow() async throws {
-        try await withVault(serviceYAML()) { t in
+        // 183 forged tokens, every one a miss on purpose: a miss budget above that (the default is 60).
+        try await withVault(serviceYAML(limits: "    limits: { misses_per_minute: 1000 }")) { t in
             let svc = try t.caller(UID.service)
             let values = ["first note", "second note", "third note"]
             let tokens = try await t.tokenize(.text, values, subject: "cust-a", as: svc)

@@ -89,13 +89,17 @@ extension PolicyParser {
 
     private mutating func limits(_ node: Yams.Node, path: String) -> RoleLimits {
         guard let body = mapping(node, path) else { return .defaults }
-        let fields = fields(of: body, in: path, allowed: ["max_batch", "reveals_per_minute"])
+        let fields = fields(of: body, in: path, allowed: ["max_batch", "reveals_per_minute", "misses_per_minute"])
         let maxBatch = fields["max_batch"].flatMap {
             integer($0.value, "\(path).max_batch", in: 1...RoleLimits.maxBatchCeiling)
         }
         let rate = fields["reveals_per_minute"].flatMap {
             integer($0.value, "\(path).reveals_per_minute", in: 1...RoleLimits.revealsPerMinuteCeiling)
         }
-        return RoleLimits(maxBatch: maxBatch ?? RoleLimits.defaultMaxBatch, revealsPerMinute: rate)
+        let misses = fields["misses_per_minute"].flatMap {
+            integer($0.value, "\(path).misses_per_minute", in: 1...RoleLimits.missesPerMinuteCeiling)
+        }
+        return RoleLimits(maxBatch: maxBatch ?? RoleLimits.defaultMaxBatch, revealsPerMinute: rate,
+                          missesPerMinute: misses ?? RoleLimits.defaultMissesPerMinute)
     }
 }

@@ -129,9 +129,19 @@ public final class Keyring: Sendable {
 
     /// Re-reads the file if another process changed it (a rotation made with the CLI while a server runs),
     /// opening it with the root key already held. Returns nil when nothing changed.
+    ///
+    /// A file sealed under another root key (the passphrase or shares changed since this process opened the
+    /// keyring) cannot be opened with the root held here, by design (`resealed(passphrase:)`): that is
+    /// reported as such, and this process keeps the keys it holds until it is restarted with the new
+    /// passphrase or shares.
     public func reloadIfChanged() throws(VaultError) -> Keyring? {
         let current = try KeyringFile.read(at: path)
         guard current.generation != file.generation else { return nil }
+        guard current.seal == file.seal else {
+            throw VaultError(.sealed, "keyring \(path) was re-sealed under a new root key (its passphrase or shares changed) "
+                                 + "after this process opened it",
+                             hint: "restart this cvault process with the new passphrase or shares to pick up later key changes")
+        }
         return try Keyring(path: path, file: current, root: root)
     }
 
@@ -253,17 +263,19 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The value of one hex digit (either case), or nil.
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+
     public static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x61...0x66: return c - 0x61 + 10
-            case 0x41...0x46: return c - 0x41 + 10
-            default: return nil
-            }
-        }
         var out = [UInt8]()
         out.reserveCapacity(chars.count / 2)
         for i in stride(from: 0, to: chars.count, by: 2) {

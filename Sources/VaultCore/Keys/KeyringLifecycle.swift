@@ -1,9 +1,10 @@
 import Foundation
 
 /// Changes to the keyring: each re-reads the file under an exclusive lock (so it builds on the latest
-/// generation), applies one change, re-seals the key material under the same root key with the new metadata
-/// as associated data, and replaces the file atomically. The returned keyring is the new one; a running
-/// server picks it up through `reloadIfChanged`.
+/// generation), applies one change, re-seals the key material with the new metadata as associated data
+/// (under the same root key, or a new one for a passphrase or share change), and replaces the file
+/// atomically. The returned keyring is the new one; a running server picks up changes sealed under the root
+/// key it holds through `reloadIfChanged`, and must be restarted to follow a new root key.
 extension Keyring {
     /// A new KEK version becomes active; the previous active one becomes decrypt-only. New data keys are
     /// wrapped with the new version from now on; existing ones keep working until `rewrap` moves them.
@@ -46,22 +47,32 @@ extension Keyring {
         }
     }
 
-    /// Re-seals the root key under a new passphrase. The file is replaced atomically: a crash leaves the
-    /// old keyring (old passphrase) or the new one (new passphrase), never one that neither opens.
+    /// Moves the keyring to a new passphrase: a fresh root key, sealed under the passphrase, re-seals all the
+    /// key material (KEKs, token keys, look-up key, audit seed), and the file is replaced atomically: a crash
+    /// leaves the old keyring (old passphrase) or the new one (new passphrase), never one that neither opens.
+    ///
+    /// Why a new root key and not just a new seal of the old one: the old passphrase opens the old seal, and
+    /// so yields the old root key to anyone who kept an old copy of the file. Were the root key kept, that
+    /// root would open every later file's key material too, keys rotated in after the change included; with
+    /// a new root, an old passphrase (or old shares) opens only the old file's keys. The keys themselves stay:
+    /// changing them is rotation's job (`keys rotate`, `rewrap`, `retire`), since every data key depends on them.
     public func resealed(passphrase: SecureBytes) throws(VaultError) -> Keyring {
         try resealed(passphrase: passphrase, kdf: .moderate)
     }
 
     func resealed(passphrase: SecureBytes, kdf: PassphraseKDF) throws(VaultError) -> Keyring {
+        let root = SecureBytes(randomCount: 32)
         let seal = try Self.sealRoot(root, credential: .passphrase(passphrase), kdf: kdf)
-        return try update { file, _ in file.seal = seal }
+        return try update(newRoot: root) { file, _ in file.seal = seal }
     }
 
-    /// Re-seals the root key under a fresh secret split into `count` Shamir shares, any `threshold` of which
-    /// open the keyring. Returns the new keyring and the shares, which the vault never stores.
+    /// Moves the keyring to a fresh secret split into `count` Shamir shares, any `threshold` of which open it,
+    /// under a new root key (as `resealed(passphrase:)`, and for the same reason: old shares must not open
+    /// later files). Returns the new keyring and the shares, which the vault never stores.
     public func resealedWithShares(threshold: Int, count: Int) throws(VaultError) -> (Keyring, [UnsealShare]) {
+        let root = SecureBytes(randomCount: 32)
         let (seal, shares) = try Self.sealRootWithShares(root, threshold: threshold, count: count)
-        return (try update { file, _ in file.seal = seal }, shares)
+        return (try update(newRoot: root) { file, _ in file.seal = seal }, shares)
     }
 
     /// Appends the next version as active and demotes the previous active one to decrypt-only.
@@ -72,7 +83,10 @@ extension Keyring {
         return next
     }
 
-    func update(_ change: (inout KeyringFile, inout KeyMaterial) throws(VaultError) -> Void) throws(VaultError) -> Keyring {
+    /// Applies `change` to the latest file under the lock and writes the next generation, its material sealed
+    /// under `newRoot` when given (a passphrase or share change) and under the root key held otherwise.
+    func update(newRoot: SecureBytes? = nil,
+                _ change: (inout KeyringFile, inout KeyMaterial) throws(VaultError) -> Void) throws(VaultError) -> Keyring {
         let lock = try KeyringLock(keyringPath: path)
         defer { withExtendedLifetime(lock) {} }
         let latest = try reloadIfChanged() ?? self
@@ -80,6 +94,7 @@ extension Keyring {
         var material = latest.material
         try change(&file, &material)
         file.generation += 1
+        let root = newRoot ?? latest.root
         file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
         try FileSafety.writeAtomically(file.encoded(), to: path)
         return Keyring(path: path, file: file, root: root, material: material)

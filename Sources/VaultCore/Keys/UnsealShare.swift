@@ -29,20 +29,55 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
 
     /// Parses a share; `source` (a file name or "share 2") names it in errors, never its content.
     public static func parse(_ text: String, source: String) throws(VaultError) -> UnsealShare {
-        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
-        guard fields.count == 6, fields[0] == prefix else {
-            throw VaultError(.invalidRequest, "\(source) is not a cvault unseal share", hint: "give the share file written by `cvault init --shares`")
+        var bytes = Array(text.utf8)
+        defer { ConstantTime.wipe(&bytes) }
+        return try bytes.withUnsafeBytes { raw in Result { () throws(VaultError) in try parse(bytes: raw, source: source) } }.get()
+    }
+
+    /// Parses a share straight from the bytes it was read into (a file or prompt buffer the caller wipes), so
+    /// its secret part never passes through a `String`: fields are found in place, the check is computed over
+    /// a guarded copy of the body, and `y` is decoded into guarded memory.
+    public static func parse(bytes: UnsafeRawBufferPointer, source: String) throws(VaultError) -> UnsealShare {
+        let notAShare = VaultError(.invalidRequest, "\(source) is not a cvault unseal share",
+                                   hint: "give the share file written by `cvault init --shares`")
+        let malformed = VaultError(.invalidRequest, "\(source) is malformed", hint: "copy the share again from its original")
+        // Fields: runs of bytes other than ASCII white space (as `split` on spaces after trimming would give).
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+        var fields: [Range<Int>] = []
+        var start: Int?
+        for i in 0...bytes.count {
+            let space = i == bytes.count || isSpace(bytes[i])
+            if space, let s = start { fields.append(s..<i); start = nil } else if !space, start == nil { start = i }
         }
-        let body = fields[0..<5].joined(separator: " ")
-        guard Hex.encode(BLAKE2b.hash(Array(body.utf8), outputLength: 16).prefix(8)) == fields[5] else {
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        guard fields.count == 6, text(fields[0]) == prefix else { throw notAShare }
+        // The check covers the first five fields joined by single spaces, rebuilt in guarded memory.
+        let bodyCount = fields[0..<5].reduce(4) { $0 + $1.count }
+        let body = SecureBytes.filled(count: bodyCount) { out in
+            var at = 0
+            for (n, range) in fields[0..<5].enumerated() {
+                if n > 0 { out[at] = 0x20; at += 1 }
+                for i in range { out[at] = bytes[i]; at += 1 }
+            }
+        }
+        let check = body.withUnsafeBytes { BLAKE2b.hash($0, outputLength: 16) }.prefix(8)
+        // The check digits are not secret (a checksum of the text, against typing mistakes): a plain compare.
+        guard Hex.encode(check) == text(fields[5]) else {
             throw VaultError(.invalidRequest, "\(source) is corrupted (its check digits do not match)",
                              hint: "copy the share again from its original; one wrong character is enough to fail")
         }
-        guard let threshold = Int(fields[2]), (2...255).contains(threshold), let index = UInt8(fields[3]), index > 0,
-              var y = Hex.decode(fields[4]), y.count == 32 else {
-            throw VaultError(.invalidRequest, "\(source) is malformed", hint: "copy the share again from its original")
+        guard let threshold = Int(text(fields[2])), (2...255).contains(threshold), let index = UInt8(text(fields[3])), index > 0,
+              fields[4].count == 64 else { throw malformed }
+        let hex = UnsafeRawBufferPointer(rebasing: bytes[fields[4]])
+        var valid = true
+        let y = SecureBytes.filled(count: 32) { out in
+            for i in 0..<32 {
+                guard let hi = Hex.nibble(hex[2 * i]), let lo = Hex.nibble(hex[2 * i + 1]) else { valid = false; return }
+                out[i] = hi << 4 | lo
+            }
         }
-        return UnsealShare(setID: fields[1], threshold: threshold, index: index, y: SecureBytes(consuming: &y))
+        guard valid else { throw malformed }
+        return UnsealShare(setID: text(fields[1]), threshold: threshold, index: index, y: y)
     }
 
     /// Recovers the unseal secret, checking the share set first: enough distinct shares of one set.

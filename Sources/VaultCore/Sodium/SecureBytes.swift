@@ -86,6 +86,6 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
 
     // Recycled 32-byte buffers. Raw pointers are not Sendable, so they are stored as bit patterns.
     private static let pooledSize = 32
-    private static let poolLimit = 4096
+    static let poolLimit = 4096  // internal: ProcessHardening sizes the memory lock check by it
     private static let pool = Mutex<[UInt]>([])
 }

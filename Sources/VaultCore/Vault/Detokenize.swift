@@ -44,29 +44,40 @@ extension Vault {
         let keyring = self.keyring
         let now = clock.now()
 
-        let rateLimiter = self.rateLimiter, signer = auditSealer
+        let rateLimiter = self.rateLimiter, missBudget = self.missBudget, signer = auditSealer
         // Where each token's row is: keyed hashes only, so computed before the store is involved (and spread
         // over the cores for a large call).
         let addresses = Parallel.map(tokens) { Address(token: $0, keyring: keyring) }
-        // Finds each row and judges it (one policy decision per kind); then the role's reveal rate, counted
-        // before anything is decrypted (refused, never queued); then opens only what the gate granted.
-        let lookUp = { @Sendable (reader: any StoreReader) throws -> (pending: [Pending], refused: Int?) in
+        // Finds each row and judges it (one policy decision per kind); then charges the call's misses to the
+        // identity's miss budget, so guessing at tokens costs before anything is revealed; then the role's
+        // reveal rate, counted before anything is decrypted (refused, never queued); then opens only what the
+        // gate granted. A refusal by either refuses the call whole.
+        let lookUp = { @Sendable (reader: any StoreReader) throws -> (pending: [Pending], refused: Refusal?) in
             let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
             let judged = try addresses.map { address in try Self.judge(address, reader: reader, purpose: purpose, decisions: decisions, now: now) }
+            let refuseAll = { (refusal: Refusal) in
+                (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, refusal)
+            }
+            let misses = judged.filter { if case .notFound = $0.verdict { return true } else { return false } }.count
+            let charge = missBudget.charge(identity: caller.identity.name, misses: misses, limit: limits.missesPerMinute)
+            if !charge.answered {
+                return refuseAll(.misses(caller.identity.name, limit: limits.missesPerMinute,
+                                         retryAfterMilliseconds: charge.retryAfterMilliseconds))
+            }
             let granted = judged.filter { if case .grant = $0.verdict { return true } else { return false } }.count
             if granted > 0, let perMinute = limits.revealsPerMinute,
                !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute) {
-                return (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, granted)
+                return refuseAll(.reveals(caller.identity.name, limit: perMinute, revealing: granted))
             }
             let opened = Parallel.map(judged) { judged in Result { try Self.open(judged, keyring: keyring) } }
             return (try opened.map { try $0.get() }, nil)
         }
         // Counts limited reveals atomically and writes the audit record (refused or not), durably, together.
-        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Int?),
-                                  snapshot: ReadSnapshot) throws -> (pending: [Pending], refused: Int?) in
-            guard found.refused == nil else {
+        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Refusal?),
+                                  snapshot: ReadSnapshot) throws -> (pending: [Pending], refused: Refusal?) in
+            if let refusal = found.refused {
                 try AuditChain.append(self.detokenizeEvent(found.pending, purpose: purpose, caller: caller, now: now,
-                                                           outcome: "refused", reason: "rate limited"),
+                                                           outcome: "refused", reason: refusal.reason),
                                       to: writer, sealer: signer, now: now)
                 return found
             }
@@ -103,15 +114,36 @@ extension Vault {
         let final = try await readThenWrite(items: tokens.count, read: lookUp, write: record)
 
         // A refused call is audited as refused, and reveals nothing.
-        if let revealing = final.refused, let perMinute = limits.revealsPerMinute {
-            var error = VaultError(.rateLimited, "\(caller.identity.name) is over its reveal rate of \(perMinute) values per minute",
-                                   hint: "retry later, or raise reveals_per_minute for its role in the policy")
-            error.limit = perMinute
-            // The bucket refills at perMinute/60 per second: enough for this call after about this long.
-            error.retryAfterMilliseconds = max(1, revealing * 60_000 / max(1, perMinute))
-            throw error
-        }
+        if let refusal = final.refused { throw refusal.error }
         return final.pending.map(\.outcome)
+    }
+
+    /// Why a whole call was refused by a rate: the audit record's reason and the error thrown.
+    struct Refusal: Sendable {
+        var reason: String
+        var error: VaultError
+
+        /// Over `misses_per_minute`: the call's `not_found` items did not fit what was left.
+        static func misses(_ identity: String, limit: Int, retryAfterMilliseconds: Int) -> Refusal {
+            var error = VaultError(.rateLimited, "\(identity) is over its budget of \(limit) unknown tokens per minute",
+                                   hint: "retry later; check that it is not sending tokens the vault does not hold (erased, expired or guessed), "
+                                       + "or raise misses_per_minute for its role in the policy")
+            error.limit = limit
+            error.field = "misses_per_minute"
+            error.retryAfterMilliseconds = retryAfterMilliseconds
+            return Refusal(reason: "miss budget", error: error)
+        }
+
+        /// Over `reveals_per_minute`: the call would reveal more than the bucket holds.
+        static func reveals(_ identity: String, limit: Int, revealing: Int) -> Refusal {
+            var error = VaultError(.rateLimited, "\(identity) is over its reveal rate of \(limit) values per minute",
+                                   hint: "retry later, or raise reveals_per_minute for its role in the policy")
+            error.limit = limit
+            error.field = "reveals_per_minute"
+            // The bucket refills at limit/60 per second: enough for this call after about this long.
+            error.retryAfterMilliseconds = max(1, revealing * 60_000 / max(1, limit))
+            return Refusal(reason: "rate limited", error: error)
+        }
     }
 
     struct Pending: Sendable {

@@ -24,6 +24,7 @@ public final class Vault: Sendable {
     public let unknownIdentities: UnknownIdentityCounter
     /// Signs seals, and knows the head the audit chain must extend (the anchor file beside the keyring).
     let auditSealer: AuditSealer
+    let missBudget = MissBudget()
     private let keys: Mutex<Keyring>
     /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
     private let keyringStamp: Mutex<FileStamp?>

@@ -11,8 +11,11 @@ struct DetokenizeCommand: AsyncParsableCommand {
             The caller is this process's uid, matched against the policy's identities like a socket peer; \
             every decision is written to the audit log before anything is printed. A token that is not revealed \
             prints an empty line, with the reason on standard error; the exit status is then 1 (3 if a row \
-            failed authentication). Newlines and backslashes inside values print as \\n and \\\\; use --json \
-            for exact output. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`, \
+            failed authentication). Values print with every control character escaped, so a stored value cannot \
+            drive the terminal: newline, carriage return and tab as \\n, \\r and \\t, other controls (ESC \
+            included) as \\x1b or \\u{9b}, and a backslash as \\\\. For the exact bytes use --json (one JSON \
+            object per line). Give tokens on standard input, one per line, rather than as arguments: arguments \
+            are visible to every local user. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`, \
             which decides and audits as the socket peer's uid; the output is the same.
             """)
 
@@ -23,7 +26,7 @@ struct DetokenizeCommand: AsyncParsableCommand {
 
     @Option(help: "Why you need the values (a purpose the policy grants).") var purpose: String
     @Flag(help: "Print the items as JSON lines.") var json = false
-    @Argument(help: "Tokens (else read from standard input).") var tokens: [String] = []
+    @Argument(help: "Tokens (else one per line from standard input, which is preferred).") var tokens: [String] = []
 
     func run() async throws {
         try await reporting {
@@ -60,15 +63,36 @@ func printReveal(_ items: [VaultClient.DetokenizeItem], json: Bool) throws {
             if json {
                 print(jsonLine(["value": value, "reveal": reveal]))
             } else {
-                print(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n"))
+                print(escapedForTerminal(value))
             }
         case .error(let failure):
             if json { print(jsonLine(["error": failure])) } else { print("") }
-            FileHandle.standardError.write("cvault: error: token \(index): \(failure)\n")
+            FileHandle.standardError.write("cvault: error: token \(index): \(escapedForTerminal(failure))\n")
             worst = max(worst, failure == RevealFailure.integrity.rawValue ? 3 : 1)
         }
     }
     if worst != 0 { throw ExitCode(worst) }
+}
+
+/// `text` with every control character (Unicode category Cc: C0, DEL and C1, ESC and CSI among them) in a
+/// visible escaped form, and backslashes doubled so the escapes are unambiguous: what a value holds can never
+/// act on the terminal that shows it (move the cursor, retitle the window, rewrite earlier lines).
+func escapedForTerminal(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.properties.generalCategory == .control:
+            let hex = String(scalar.value, radix: 16)
+            out += scalar.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" + hex : hex) : "\\u{" + hex + "}"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }
 
 func jsonLine(_ object: [String: String]) -> String {

@@ -84,9 +84,8 @@ extension KeysCommand {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
                 let fresh: SecureBytes
-                if newPassphraseFile == nil, let env = env("CVAULT_NEW_PASSPHRASE") {
-                    var bytes = Array(env.utf8)
-                    fresh = SecureBytes(consuming: &bytes)
+                if newPassphraseFile == nil, let secret = Secret.takeFromEnvironment("CVAULT_NEW_PASSPHRASE") {
+                    fresh = secret
                 } else if newPassphraseFile == nil && isatty(STDIN_FILENO) != 1 {
                     throw VaultError(.invalidRequest, "no new passphrase given", hint: "pass --new-passphrase-file FILE or set CVAULT_NEW_PASSPHRASE")
                 } else {

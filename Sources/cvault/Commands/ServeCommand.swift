@@ -50,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
                 return handler
             }
             let logger = Logger(label: "cvault.server")
+            for warning in hardeningWarnings() {
+                logger.warning("\(warning.message)", metadata: ["hint": "\(warning.hint)"])
+            }
             var config = VaultServer.Configuration(socketPath: socket ?? env("CVAULT_SOCKET") ?? "./cvault.sock")
             guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
                 throw VaultError(.invalidRequest, "--socket-mode \(socketMode) is not an octal mode", hint: "write it like 0660")
@@ -105,12 +108,20 @@ struct ServeCommand: AsyncParsableCommand {
             let housekeeping = Task {
                 // Pick up key rotations made with the CLI, write the aggregated unknown-uid records whose window
                 // is over, and seal the audit head, once a second; purge expired idempotency records once a minute
-                // (a write that finds none changes nothing and costs no fsync).
+                // (a write that finds none changes nothing and costs no fsync). A keyring reload failure that
+                // persists (a keyring re-sealed under a new root key needs a restart) is logged once, not every second.
                 var tick = 0
+                var lastReloadError: String?
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    do { try vault.reloadKeyringIfChanged() } catch {
-                        logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
+                    do {
+                        try vault.reloadKeyringIfChanged()
+                        lastReloadError = nil
+                    } catch {
+                        if lastReloadError != "\(error)" {
+                            logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
+                        }
+                        lastReloadError = "\(error)"
                     }
                     await auditUnknownIdentities(vault, logger: logger, force: false)
                     try? await vault.sealAudit()

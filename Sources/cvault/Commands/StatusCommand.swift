@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VaultCore
 import VaultSQLite
 
@@ -10,6 +11,9 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var location: VaultLocation
 
     func run() async throws {
+        for warning in hardeningWarnings() {
+            FileHandle.standardError.write("cvault: warning: \(warning.message)\ncvault: hint: \(warning.hint)\n")
+        }
         try await reporting {
             let file = try KeyringFile.read(at: location.keyringPath)
             let store = try SQLiteStore.open(at: location.databasePath)
@@ -30,4 +34,19 @@ struct StatusCommand: AsyncParsableCommand {
                   + (report.ok ? "chain intact" : "CHAIN BROKEN: \(report.problem!) (run `cvault audit verify`)"))
         }
     }
+}
+
+/// What weakens the protection of keys in a process that would hold them, for `serve` to log at start and
+/// `status` to print: key memory that cannot be locked (so may reach swap), and a crash backtracer turned
+/// back on by the operator.
+func hardeningWarnings() -> [ProcessHardening.Warning] {
+    var warnings: [ProcessHardening.Warning] = []
+    if let memory = ProcessHardening.memoryLockWarning() { warnings.append(memory) }
+    if let backtracer = ProcessHardening.backtracerWarning {
+        warnings.append(ProcessHardening.Warning(
+            message: backtracer,
+            hint: "unset \(ProcessHardening.backtraceVariable) (cvault then turns the backtracer off) or set it to "
+                + "\(ProcessHardening.backtraceOff), except while debugging a crash"))
+    }
+    return warnings
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VaultClient
 import VaultCore
 
@@ -7,8 +8,10 @@ struct TokenizeCommand: AsyncParsableCommand {
         commandName: "tokenize",
         abstract: "Store values and print one token per value, in order.",
         discussion: """
-            Values come from the arguments, or one per line from standard input. The batch is atomic: one invalid \
-            value stores nothing. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`; \
+            Give the values on standard input, one per line: `cvault tokenize --kind ssn --subject cust-42 < \
+            values.txt`. Values given as arguments also work, with a warning, because every local user can read \
+            a process's arguments (ps, /proc/PID/cmdline) and shells keep them in their history. The batch is \
+            atomic: one invalid value stores nothing. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`; \
             otherwise the vault's files are opened directly.
             """)
 
@@ -25,7 +28,11 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The most reveals each token allows.", valueName: "n")) var maxReveals: Int?
     @Option(help: ArgumentHelp("Socket mode only: an idempotency key, so a retried call stores nothing twice.", valueName: "key"))
     var idempotencyKey: String?
-    @Argument(help: "Values (else read from standard input).") var values: [String] = []
+    @Argument(help: "Values; prefer standard input (one per line), since arguments are visible to other users.")
+    var values: [String] = []
+
+    static let argumentsWarning = "cvault: warning: values given as arguments are visible to every local user "
+        + "(ps, /proc/PID/cmdline); give them on standard input instead, one per line"
 
     func validate() throws {
         if idempotencyKey != nil && socket.path == nil {
@@ -34,6 +41,10 @@ struct TokenizeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if !values.isEmpty {
+            // One line, and not a `cvault: hint:` one: hints belong to the error that follows, if any.
+            FileHandle.standardError.write(Self.argumentsWarning + "\n")
+        }
         try await reporting {
             if let path = socket.path { return try await runRemote(path) }
             let request = try TokenizeRequest(kind: parseKind(kind), subject: subject, values: argumentsOrStdin(values),
