@@ -158,7 +158,6 @@ struct AttackCompromisedServiceTests {
     /// Claim: random guesses reveal nothing. With 20,000 SSNs in the vault and a masked SSN grant, 200,000
     /// random SSN-shaped tokens, 10,000 random opaque tokens and 10,000 random card-shaped tokens reveal no
     /// customer (refusals are fine: a miss budget may stop the sweep early).
-    /// (Fails until guessing format-preserving tokens does not pay: finding 4, `misses_per_minute`.)
     @Test func aSweepOfRandomTokensRevealsNoCustomer() throws {
         let server = try ServerHarness(policy: Self.operatorPolicy)
         defer { server.destroy() }

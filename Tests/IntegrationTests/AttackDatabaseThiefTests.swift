@@ -106,7 +106,6 @@ struct AttackDatabaseThiefTests {
 
     /// Claim: no plaintext, normalized value or format-preserving token of any kind is in the stolen files,
     /// nor any unkeyed BLAKE2b or SHA-256 digest of a value, including the idempotency request hash.
-    /// (Fails until the idempotency request hash is keyed: finding 2.)
     @Test func aStolenDatabaseAndWALHoldNoValueAndNoUnkeyedDigest() throws {
         let server = try ServerHarness(policy: Self.policy)
         defer { server.destroy() }
@@ -151,7 +150,6 @@ struct AttackDatabaseThiefTests {
 
     /// Claim: after `erase` answers through the socket, a copy of the database and WAL holds no byte of the
     /// subject's wrapped data key or of its ciphertexts (read from the live database before the erase).
-    /// (Fails until erase through the socket scrubs the WAL: finding 5.)
     @Test func aDatabaseStolenAfterEraseHoldsNothingOfTheErasedSubject() throws {
         let server = try ServerHarness(policy: Self.policy)
         defer { server.destroy() }

@@ -99,7 +99,7 @@ struct AttackOperatorTests {
 
     /// Claim: a log re-chained while the server runs, with the seals after the cut deleted, is caught: the
     /// server does not seal the forged head, reveals nothing while its chain is broken, and after it stops
-    /// `audit verify` exits 3. (Fails until the server keeps an audit anchor outside the database: finding 3.)
+    /// `audit verify` exits 3.
     @Test func aLogRechainedWithSealsDeletedWhileTheServerRunsIsCaught() throws {
         let server = try ServerHarness()
         defer { server.destroy() }
@@ -122,8 +122,7 @@ struct AttackOperatorTests {
     }
 
     /// Claim: restoring an old backup is never silent: without an explicit flag, `cvault restore` refuses a
-    /// backup older than the vault's audit anchor, and leaves no database behind. (Fails until restore checks
-    /// the audit anchor: findings 3 and 6.)
+    /// backup older than the vault's audit anchor, and leaves no database behind.
     @Test func restoringAnOldBackupIsRefusedWithoutAnExplicitFlag() throws {
         let server = try ServerHarness()
         defer { server.destroy() }

@@ -142,10 +142,14 @@ struct KillAndSoakTests {
     /// Flatness is a resource check, not a timing one. Descriptors are counted with no client connected,
     /// after the warm-up and at the end: they must be back within 4 of the warm-up figure (a connection or two
     /// may still be closing). RSS is sampled through the main phase; the highest sample of its last fifth
-    /// must stay within 25% + 16 MiB of the highest of its first fifth. The allowance covers SQLite's page
-    /// caches and the allocator's arenas settling (bounded, and already grown in the warm-up); a leak of even
-    /// 1 KiB per request exceeds it at the long form's tens of millions of requests, and a leak per
-    /// connection or per garbage line exceeds it at the short form's ~10^5.
+    /// must stay within 25% + 16 MiB of the highest of its first fifth. Why that much: every request appends
+    /// an audit record, so the database keeps growing, and SQLite's page caches (64 MiB for the writer,
+    /// 16 MiB for each of two readers) keep filling until they reach those caps; the allocator's arenas
+    /// settle too. Measured with 256 clients: RSS rose 135 → 167 → 177 → 178 → 178 MiB over a 300 s main
+    /// phase (about 400,000 requests), +13 MiB from the first fifth to the end, and +37 MiB in a 120 s run
+    /// whose caches were still filling. So the long form (`Tools/soak`) is the real check: a leak of 1 KiB per
+    /// request adds ~400 MiB there. The short form (about 10,000 requests) catches only gross leaks, of a few
+    /// KiB per request or per connection, and keeps the check's code path under test in every run.
     @Test func mixedSoakFailsNoGoodRequestAndStaysFlat() throws {
         let clients = SoakParameters.clients, seconds = SoakParameters.seconds
         let server = try ServerHarness()
@@ -197,6 +201,7 @@ struct KillAndSoakTests {
         #expect(flat, "open descriptors after warm-up \(warmDescriptors), at the end \(endDescriptors)")
         print("soak-summary load: clients=\(clients) seconds=\(seconds) good=\(report.good) denied=\(report.denied) "
             + "erased=\(report.erased) garbage=\(report.garbage) failures=\(report.failures) rss_kib=\(window)->\(end) "
+            + "rss_trend_kib=\(rss.isEmpty ? "none" : (0...4).map { String(rss[$0 * (rss.count - 1) / 4]) }.joined(separator: ",")) "
             + "fds=\(warmDescriptors)->\(endDescriptors)")
     }
 
