@@ -58,8 +58,8 @@ struct AttackStolenKeyringTests {
                                                    environment: ["CVAULT_PASSPHRASE": nil, "CVAULT_KEYS": other + "/Keys", "CVAULT_DATA": other + "/data"])
             try #require(otherMade.status == 0, "the other vault: \(otherMade.errorLines)")
 
-            let stored = try await vault.cvault(["tokenize", "--kind", "text", "--subject", "cust-shares", Self.value]
-                + KeyLifecycleShamirTests.shareArguments(shares, [1, 2, 3]), environment: noPassphrase)
+            let stored = try await vault.cvault(["tokenize", "--kind", "text", "--subject", "cust-shares"]
+                + KeyLifecycleShamirTests.shareArguments(shares, [1, 2, 3]), stdin: Self.value + "\n", environment: noPassphrase)
             try #require(stored.status == 0 && stored.lines.count == 1, "tokenize with three shares: \(stored.errorLines)")
             let token = stored.lines[0]
             let loot = try Self.steal(vault).environment
