@@ -1,46 +1,39 @@
 import Foundation
 import Testing
-@testable import VaultFuzz
+import VaultFuzz
 
 /// Every committed fuzz input (Tests/Fixtures/fuzz/<target>/: the seed corpus, and every input that ever
 /// crashed or hung a campaign) replayed through the same entry function the fuzzer calls
 /// (`FuzzTarget.run`), so a fixed crash that comes back fails the normal test run.
 ///
-/// The inputs run in a child process (an exit test), since the failure to catch is a trap, which would end
-/// this test process. The child names each input before running it, so a trap names the input that caused
-/// it; the replay then goes on after that input, so one run reports every failing input.
+/// Each input runs in a child process of its own (an exit test), since the failure to catch is a trap, which
+/// would end this test process; the test case and its failure message name the input.
 @Suite struct FuzzCorpusReplayTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/fuzz")
 
+    /// The committed inputs of `target`, as paths relative to Tests/Fixtures/fuzz ("json-rpc/seed-whoami").
     static func inputs(of target: FuzzTarget) -> [String] {
         let folder = fixtures.appendingPathComponent(target.rawValue)
-        let names = (try? FileManager.default.subpathsOfDirectory(atPath: folder.path)) ?? []
-        return names.sorted().map { folder.appendingPathComponent($0).path }
-            .filter { var dir: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &dir) && !dir.boolValue }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted().map { "\(target.rawValue)/\($0)" }
     }
 
-    @Test("every committed input of each target runs without a trap", arguments: FuzzTarget.allCases)
-    func committedInputsRunWithoutTrapping(_ target: FuzzTarget) async throws {
-        let inputs = Self.inputs(of: target)
-        try #require(!inputs.isEmpty, "no committed inputs for \(target) in Tests/Fixtures/fuzz/\(target)")
-        var remaining = inputs[...]
-        while !remaining.isEmpty {
-            let name = target.rawValue, paths = Array(remaining)
-            let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) { [name, paths] in
-                await FuzzTarget(rawValue: name)!.replay(paths: paths)
-            }
-            guard let result, result.exitStatus != .exitCode(0) else { return }
-            // The last input the child named is the one it was running when it stopped.
-            let log = String(decoding: result.standardErrorContent, as: UTF8.self)
-            let named = log.split(separator: "\n").last { $0.hasPrefix(FuzzTarget.replayMarker) }
-            guard let failing = named.map({ String($0.dropFirst(FuzzTarget.replayMarker.count)) }),
-                  let position = remaining.firstIndex(of: failing) else {
-                Issue.record("the \(target) replay stopped (\(result.exitStatus)) before naming an input")
-                return
-            }
-            Issue.record("fuzz input \(failing) (target \(target)) ended the process: \(result.exitStatus)")
-            remaining = remaining[(position + 1)...]
+    static let allInputs = FuzzTarget.allCases.flatMap(inputs(of:))
+
+    @Test("every fuzz target has committed inputs", arguments: FuzzTarget.allCases)
+    func everyTargetHasInputs(_ target: FuzzTarget) {
+        #expect(!Self.inputs(of: target).isEmpty, "no inputs in Tests/Fixtures/fuzz/\(target)")
+    }
+
+    @Test("a committed fuzz input runs through its harness without a trap", arguments: allInputs)
+    func committedInputRunsWithoutTrapping(_ input: String) async {
+        let target = String(input.prefix { $0 != "/" })
+        let path = Self.fixtures.appendingPathComponent(input).path
+        #expect(FuzzTarget(rawValue: target) != nil, "Tests/Fixtures/fuzz/\(target) is not a fuzz target")
+        await #expect(processExitsWith: .success, "fuzz input Tests/Fixtures/fuzz/\(input) ended its process") {
+            [target = target as String, path = path as String] in
+            await FuzzTarget(rawValue: target)!.replay(paths: [path])
         }
     }
 }
