@@ -62,8 +62,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        // The fuzz harnesses (docs/RELIABILITY.md): one entry function per input format, shared by the fuzzer
+        // and the corpus replay test so the two cannot drift.
+        .target(
+            name: "VaultFuzz",
+            dependencies: [
+                "VaultCore", "VaultServer", "VaultSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"]),
         .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["VaultFuzz"]),
     ]
 )
+
+// The libFuzzer executable exists only for `Tools/fuzz`, which sets CVAULT_FUZZ and builds it alone
+// (`--product cvault-fuzz`) with `-sanitize=fuzzer,address` into its own scratch path: libFuzzer supplies its
+// `main`, so it cannot link in a normal build, and the normal build does not pay for it.
+if Context.environment["CVAULT_FUZZ"] != nil {
+    package.products.append(.executable(name: "cvault-fuzz", targets: ["cvault-fuzz"]))
+    // -parse-as-library: the module has no top-level code and no `main` of its own.
+    package.targets.append(.systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"))
+    package.targets.append(.executableTarget(name: "cvault-fuzz", dependencies: ["VaultFuzz", "CLibFuzzer"],
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

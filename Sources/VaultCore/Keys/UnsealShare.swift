@@ -18,6 +18,8 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
     }
 
     static let prefix = "cvault-share-v1"
+    /// The thresholds a share or a share-sealed keyring may name (GF(2^8) has 255 non-zero points).
+    static let thresholds = 2...255
 
     public var description: String { "UnsealShare(set \(setID), \(index) of threshold \(threshold), redacted)" }
 
@@ -66,7 +68,7 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
             throw VaultError(.invalidRequest, "\(source) is corrupted (its check digits do not match)",
                              hint: "copy the share again from its original; one wrong character is enough to fail")
         }
-        guard let threshold = Int(text(fields[2])), (2...255).contains(threshold), let index = UInt8(text(fields[3])), index > 0,
+        guard let threshold = Int(text(fields[2])), thresholds.contains(threshold), let index = UInt8(text(fields[3])), index > 0,
               fields[4].count == 64 else { throw malformed }
         let hex = UnsafeRawBufferPointer(rebasing: bytes[fields[4]])
         var valid = true
@@ -84,6 +86,12 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
     static func combine(_ shares: [UnsealShare], seal: SealInfo) throws(VaultError) -> SecureBytes {
         guard let threshold = seal.threshold, let setID = seal.salt else {
             throw VaultError(.keyring, "the keyring is not sealed by shares", hint: "open it with its passphrase")
+        }
+        // The threshold is read from the file before anything authenticates it: one edited to 0 or less once
+        // made the interpolation below run on no share at all, and trap.
+        guard thresholds.contains(threshold) else {
+            throw VaultError(.keyring, "the keyring names a share threshold of \(threshold); thresholds are 2 to 255",
+                             hint: "the keyring was altered; restore it from its backup")
         }
         for share in shares where share.setID != setID {
             throw VaultError(.invalidRequest, "share \(share.index) belongs to another vault's share set",
