@@ -21,7 +21,10 @@ public final class VaultServer: Sendable {
         public var socketGroup: gid_t?
         public var maxRequestBytes = 1 << 20
         /// The longest response line built; a larger answer is replaced by `-32004` (docs/PROTOCOL.md §5).
-        public var maxResponseBytes = 32 << 20
+        public var maxResponseBytes = Configuration.defaultMaxResponseBytes
+        /// 32 MiB: room for a full batch of ordinary values (a few hundred bytes each), far below what hurts the
+        /// server; a caller with larger values asks for fewer per call.
+        public static let defaultMaxResponseBytes = 32 << 20
         /// A connection with nothing running or waiting for this long after its last answer is closed.
         public var idleTimeout: Duration = .seconds(60)
         /// Open connections in all, and per peer uid; past either, a new connection gets `-32004` and is
