@@ -121,6 +121,8 @@ struct SQLiteAccess: StoreWriter {
         try db.queryOne(Self.lookupTaken, [.blob(lookup)], what: "checking a token lookup") { _ in true } ?? false
     }
 
+    private static let tombstoned = "SELECT 1 FROM token_tombstones WHERE lookup = ?"
+
     private static let lookupTaken = """
         SELECT 1 WHERE EXISTS (SELECT 1 FROM tokens WHERE lookup = ?1 AND addressed = 0)
                     OR EXISTS (SELECT 1 FROM token_tombstones WHERE lookup = ?1)
@@ -141,7 +143,15 @@ struct SQLiteAccess: StoreWriter {
         return last + 1
     }
 
+    /// A format-preserving row under a tombstoned lookup is refused here, in the store, even from a caller that
+    /// skipped `tokenExists`. Checked in Swift rather than by a trigger: any INSERT trigger on `tokens` made every
+    /// insert about 10 µs slower (measured), and only format-preserving rows need the check.
     func insertToken(_ record: TokenRecord) throws {
+        if record.mode == .formatPreserving, record.addressing == .lookup,
+           try db.queryOne(Self.tombstoned, [.blob(record.lookup)], what: "checking a token's tombstone", row: { _ in true }) ?? false {
+            throw VaultError(.internal, "a format-preserving token of an erased subject was about to be issued again",
+                             hint: "report this with the server log; nothing was stored")
+        }
         try db.execute(
             """
             INSERT INTO tokens(id, addressed, lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals,
