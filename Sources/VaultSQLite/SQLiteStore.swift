@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import Synchronization
 import VaultCore
@@ -106,10 +109,14 @@ public final class SQLiteStore: VaultStore {
         return value
     }
 
-    /// How many TRUNCATE checkpoints a scrub tries before it reports `scrubbed: false`. Each waits up to the
-    /// busy timeout (5 s) for readers of old frames: this store's readers run short transactions, so the
-    /// first normally succeeds; what outlasts the bound is another process's long read (a backup, a shell).
-    static let scrubAttempts = 2
+    /// How long a scrub keeps trying TRUNCATE checkpoints before it reports `scrubbed: false`. Two things make
+    /// one fail: a reader of old frames (each try waits up to the busy timeout, 5 s, for it: this store's
+    /// readers run short transactions, so what outlasts the bound is another process's long read, a backup
+    /// or a shell), and another connection's checkpoint in progress (the background `Checkpointer`), for
+    /// which SQLite answers SQLITE_BUSY at once, without the busy handler. Under load the second is common
+    /// (measured: 25 of ~1,100 erases under 256 clients failed with two back-to-back tries), so a busy answer
+    /// is retried after a short, growing pause until this much time has passed.
+    static let scrubPatience: Duration = .seconds(5)
 
     /// A scrub that could not finish is tried again before a later write, at most this often (seconds): each
     /// try may hold the writer for the busy timeout while that reader lasts.
@@ -123,7 +130,7 @@ public final class SQLiteStore: VaultStore {
         let value = try await write(work)
         // The bulk of the WAL is copied off the writer first, so other writes wait only for the rest.
         await checkpointer.catchUpNow()
-        let scrubbed = try await onWriter { db in try Self.scrub(db, attempts: Self.scrubAttempts) }
+        let scrubbed = try await onWriter { db in try Self.scrub(db, patience: Self.scrubPatience) }
         owedScrubSince.store(scrubbed ? 0 : Self.uptime(), ordering: .relaxed)
         return (value, scrubbed)
     }
@@ -133,11 +140,16 @@ public final class SQLiteStore: VaultStore {
     /// checkpoint copies the newest copy of every page into the database file (over the old one there) and
     /// cuts the WAL to zero bytes, so no old copy is left in either file. The shared-memory file holds only
     /// page numbers and frame indexes, never page contents.
-    private static func scrub(_ db: SQLiteConnection, attempts: Int) throws -> Bool {
-        for _ in 0..<max(1, attempts) {
+    private static func scrub(_ db: SQLiteConnection, patience: Duration) throws -> Bool {
+        let deadline = ContinuousClock.now + patience
+        var pauseMicroseconds: UInt32 = 500
+        while true {
             if try db.checkpointTruncating() { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            // The writer thread waits (no write can append meanwhile); another checkpoint takes milliseconds.
+            usleep(pauseMicroseconds)
+            pauseMicroseconds = min(pauseMicroseconds * 2, 50_000)
         }
-        return false
     }
 
     /// Queues one more try of a scrub that could not finish, if one is owed and the last try is old enough.
@@ -147,7 +159,7 @@ public final class SQLiteStore: VaultStore {
               owedScrubSince.compareExchange(expected: since, desired: Self.uptime(), ordering: .relaxed).exchanged
         else { return }
         _ = writer.submit(.maintenance { [self] db in
-            if (try? Self.scrub(db, attempts: 1)) == true {
+            if (try? Self.scrub(db, patience: .milliseconds(200))) == true {
                 owedScrubSince.store(0, ordering: .relaxed)
             }
         })
@@ -255,7 +267,7 @@ public final class SQLiteStore: VaultStore {
     /// snapshot past the busy timeout.
     public func checkpoint() async throws {
         let path = self.path
-        let done = try await onWriter { db in try Self.scrub(db, attempts: 1) }
+        let done = try await onWriter { db in try Self.scrub(db, patience: Self.scrubPatience) }
         guard done else {
             throw VaultError(
                 .storage, "checkpoint of \(path) stopped early: another connection is still reading an older snapshot",

@@ -307,8 +307,14 @@ struct SoakClient {
                 }
             case 7:
                 guard step % 30 == 7 else { continue }
-                let erased = call("erase", ["subject": subject()])?.resultObject?["erased"] as? Int
-                if erased == live.count { counters.count { $0.erased += 1 } } else { counters.fail("erase") }
+                let answer = call("erase", ["subject": subject()])
+                if answer?.resultObject?["erased"] as? Int == live.count {
+                    counters.count { $0.erased += 1 }
+                } else {
+                    // The error's code and reason are public facts (never a value), and say why.
+                    let reason = answer?.errorData?["reason"] as? String ?? "-"
+                    counters.fail("erase: \(answer?.errorCode.map(String.init) ?? "no answer") \(reason)")
+                }
                 erasedTokens = live.suffix(8).map(\.token)
                 live = []
                 generation += 1
