@@ -25,19 +25,7 @@ import Glibc
     /// The sqlite3 shell with a busy timeout, so the attacker's transaction waits for the server's.
     @discardableResult
     static func shell(_ database: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = ["-batch", "-cmd", ".timeout 10000", database, sql]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ServerTestFailure("sqlite3 failed: \(String(decoding: err, as: UTF8.self))") }
-        return String(decoding: out, as: UTF8.self)
+        try sqlite3(database, sql, busyTimeoutMilliseconds: 10_000)
     }
 
     /// Deletes record `victim` and every seal from it on, and moves the records after it down by one with

@@ -82,10 +82,12 @@ func filesContaining(_ needle: Data, under folder: String) -> [String] {
 // MARK: The sqlite3 shell, to tamper with a database as an attacker with file access would
 
 /// Runs `sql` on the database at `path` with /usr/bin/sqlite3; fails the test if sqlite3 does.
-func sqlite3(_ path: String, _ sql: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+func sqlite3(_ path: String, _ sql: String, busyTimeoutMilliseconds: Int? = nil,
+             sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = ["-batch", path, sql]
+    // A busy timeout makes the shell wait for a running server's write transaction instead of failing.
+    process.arguments = ["-batch"] + (busyTimeoutMilliseconds.map { ["-cmd", ".timeout \($0)"] } ?? []) + [path, sql]
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
