@@ -22,11 +22,17 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(
-            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
-            providers: [.apt(["libsodium-dev"])]),
+            name: "CSodium",
+            path: "Sources/CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
         .systemLibrary(
-            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]),
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "CVaultSystem"),
         .target(
             name: "VaultCore",
@@ -34,7 +40,8 @@ let package = Package(
                 "CSodium", "CVaultSystem", "VaultJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-            ]),
+            ]
+        ),
         .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite", "CVaultSystem"]),
         // Strict JSON reading and writing shared by both ends of the socket; no dependencies.
         .target(name: "VaultJSON"),
@@ -45,7 +52,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         // The socket client: SwiftNIO only. Never VaultCore, so a service linking it needs no libsodium.
         .target(
             name: "VaultClient",
@@ -53,7 +61,8 @@ let package = Package(
                 "VaultJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
         .executableTarget(
             name: "cvault",
             dependencies: [
@@ -61,7 +70,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]),
+            ]
+        ),
         // The fuzz harnesses (docs/RELIABILITY.md): one entry function per input format, shared by the fuzzer
         // and the corpus replay test so the two cannot drift.
         .target(
@@ -69,7 +79,8 @@ let package = Package(
             dependencies: [
                 "VaultCore", "VaultServer", "VaultSQLite",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"]),
         .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient"]),
@@ -84,6 +95,11 @@ if Context.environment["CVAULT_FUZZ"] != nil {
     package.products.append(.executable(name: "cvault-fuzz", targets: ["cvault-fuzz"]))
     // -parse-as-library: the module has no top-level code and no `main` of its own.
     package.targets.append(.systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"))
-    package.targets.append(.executableTarget(name: "cvault-fuzz", dependencies: ["VaultFuzz", "CLibFuzzer"],
-                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.targets.append(
+        .executableTarget(
+            name: "cvault-fuzz",
+            dependencies: ["VaultFuzz", "CLibFuzzer"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
 }

@@ -52,7 +52,11 @@ final class ClientConnection: Sendable {
                 retried = true
                 forget(channel)
             } catch {
-                throw VaultConnectionError(.closed, "the connection failed before the answer came", socketPath: socketPath)
+                throw VaultConnectionError(
+                    .closed,
+                    "the connection failed before the answer came",
+                    socketPath: socketPath
+                )
             }
         }
     }
@@ -71,7 +75,12 @@ final class ClientConnection: Sendable {
     }
 
     private func channel() async throws -> Channel {
-        enum Next { case use(Channel), wait(EventLoopFuture<Channel>), start(EventLoopPromise<Channel>), closed }
+        enum Next {
+            case use(Channel)
+            case wait(EventLoopFuture<Channel>)
+            case start(EventLoopPromise<Channel>)
+            case closed
+        }
         let next: Next = state.withLock { state in
             switch state {
             case .connected(let channel) where channel.isActive: return .use(channel)
@@ -94,18 +103,26 @@ final class ClientConnection: Sendable {
             do {
                 return try await future.get()
             } catch {
-                throw VaultConnectionError(.cannotConnect, "cannot connect: \(Self.describe(error))", socketPath: socketPath)
+                throw VaultConnectionError(
+                    .cannotConnect,
+                    "cannot connect: \(Self.describe(error))",
+                    socketPath: socketPath
+                )
             }
         }
     }
 
     private func connect(_ promise: EventLoopPromise<Channel>) {
-        let timeout = self.timeout, path = socketPath, maxBytes = maxResponseBytes
+        let timeout = self.timeout
+        let path = socketPath
+        let maxBytes = maxResponseBytes
         let future = promise.futureResult
         ClientBootstrap(group: promise.futureResult.eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ResponseLineDecoder(maxLength: maxBytes)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(ResponseLineDecoder(maxLength: maxBytes))
+                    )
                     try channel.pipeline.syncOperations.addHandler(ResponseMatcher(timeout: timeout, socketPath: path))
                 }
             }

@@ -81,7 +81,10 @@ extension VaultClient {
     public struct Identity: Sendable, Equatable {
         public let name: String
         public let roles: [String]
-        public init(name: String, roles: [String]) { self.name = name; self.roles = roles }
+        public init(name: String, roles: [String]) {
+            self.name = name
+            self.roles = roles
+        }
     }
 
     /// The answer of `health`.
@@ -95,7 +98,10 @@ extension VaultClient {
         /// fails until an operator acts); nil from a server too old to say.
         public let audit: String?
         public init(status: String, version: String, activeKEK: Int?, audit: String? = nil) {
-            self.status = status; self.version = version; self.activeKEK = activeKEK; self.audit = audit
+            self.status = status
+            self.version = version
+            self.activeKEK = activeKEK
+            self.audit = audit
         }
     }
 }

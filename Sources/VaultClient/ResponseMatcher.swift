@@ -34,7 +34,11 @@ struct ResponseLineDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws -> DecodingState {
         // The server ends every response with `\n`: a partial line at the end is dropped.
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
@@ -120,7 +124,13 @@ final class ResponseMatcher: ChannelDuplexHandler {
 
     private func checkTimeout(context: ChannelHandlerContext, timeout: TimeAmount) {
         guard let head = waiting.first, head.sent + timeout < .now() else { return }
-        waiting.removeFirst().response.fail(VaultConnectionError(.timedOut, "no answer within \(timeout.nanoseconds / 1_000_000) ms", socketPath: socketPath))
+        waiting.removeFirst().response.fail(
+            VaultConnectionError(
+                .timedOut,
+                "no answer within \(timeout.nanoseconds / 1_000_000) ms",
+                socketPath: socketPath
+            )
+        )
         fail(context, .closed, "the connection was dropped after an earlier request timed out")
     }
 

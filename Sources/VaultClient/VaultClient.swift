@@ -38,13 +38,22 @@ public final class VaultClient: Sendable {
     ///     then dropped); nil waits forever.
     ///   - eventLoopGroup: where the connection's I/O runs; default SwiftNIO's shared group.
     ///   - maxResponseBytes: the longest response line accepted, a guard against a runaway peer.
-    public init(socketPath: String? = nil, timeout: Duration? = .seconds(30),
-                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                maxResponseBytes: Int = 512 << 20) {
+    public init(
+        socketPath: String? = nil,
+        timeout: Duration? = .seconds(30),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maxResponseBytes: Int = 512 << 20
+    ) {
         let path = socketPath ?? Self.environmentSocketPath ?? Self.defaultSocketPath
-        let nanoseconds = timeout.map { $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 }
-        connection = ClientConnection(socketPath: path, group: eventLoopGroup, timeout: nanoseconds.map { .nanoseconds($0) },
-                                      maxResponseBytes: maxResponseBytes)
+        let nanoseconds = timeout.map {
+            $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000
+        }
+        connection = ClientConnection(
+            socketPath: path,
+            group: eventLoopGroup,
+            timeout: nanoseconds.map { .nanoseconds($0) },
+            maxResponseBytes: maxResponseBytes
+        )
     }
 
     /// `CVAULT_SOCKET`, if set and not empty.
@@ -65,8 +74,14 @@ public final class VaultClient: Sendable {
     ///
     /// Retry a `tokenize` whose answer was lost only with an `idempotencyKey`: the same key and request
     /// return the first call's tokens instead of storing the values twice.
-    public func tokenize(kind: Kind, subject: String, values: [String], limits: TokenLimits? = nil,
-                         idempotencyKey: String? = nil, scope: String? = nil) async throws -> [String] {
+    public func tokenize(
+        kind: Kind,
+        subject: String,
+        values: [String],
+        limits: TokenLimits? = nil,
+        idempotencyKey: String? = nil,
+        scope: String? = nil
+    ) async throws -> [String] {
         var params = RequestParams()
         params.add("kind", string: kind.rawValue)
         params.add("subject", string: subject)
@@ -82,7 +97,9 @@ public final class VaultClient: Sendable {
             guard case .string(let token) = item else { throw malformed("a token is not a string") }
             tokens.append(token)
         }
-        guard tokens.count == values.count else { throw malformed("tokenize returned \(tokens.count) tokens for \(values.count) values") }
+        guard tokens.count == values.count else {
+            throw malformed("tokenize returned \(tokens.count) tokens for \(values.count) values")
+        }
         return tokens
     }
 
@@ -137,7 +154,12 @@ public final class VaultClient: Sendable {
         }
         var audit: String?
         if case .string(let text)? = result["audit"] { audit = text }
-        return Health(status: status, version: version, activeKEK: result["active_kek"]?.intValue.map(Int.init), audit: audit)
+        return Health(
+            status: status,
+            version: version,
+            activeKEK: result["active_kek"]?.intValue.map(Int.init),
+            audit: audit
+        )
     }
 
     /// Any method, for what the typed methods do not cover: `params` is sent as given (nil sends none), and
@@ -231,7 +253,12 @@ struct RequestParams {
         JSONWriter.string(method, into: &out)
         if !omit {
             out += #","params":"#.utf8
-            if body.isEmpty { out += "{}".utf8 } else { out += body; out.append(UInt8(ascii: "}")) }
+            if body.isEmpty {
+                out += "{}".utf8
+            } else {
+                out += body
+                out.append(UInt8(ascii: "}"))
+            }
         }
         out += "}\n".utf8
         return out

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// The fuzzed entry points, one per input format that reaches cvault from outside. libFuzzer (the
 /// `cvault-fuzz` executable, `Tools/fuzz`) and the corpus replay test (`FuzzCorpusReplayTests`) both call

@@ -1,18 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Synchronization
 import VaultCore
-import VaultServer
 import VaultSQLite
+import VaultServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A private temporary folder for one fuzzing process: on /dev/shm when there is one (a memory file
 /// system, so the store's fsyncs cost nothing and a campaign runs many more inputs), removed at exit.
 enum FuzzFolder {
     static let path: String = {
-        let base = ProcessInfo.processInfo.environment["CVAULT_FUZZ_TMP"]
+        let base =
+            ProcessInfo.processInfo.environment["CVAULT_FUZZ_TMP"]
             ?? (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory())
         var template = Array((base + "/cvault-fuzz.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { fatalError("fuzz harness: cannot create a folder in \(base)") }
@@ -76,7 +78,8 @@ final class FuzzWorkspace: Sendable {
     /// Values tokenized at start, one per kind, for subject `seed`.
     static let seedValues: [(Kind, String)] = [
         (.email, "ada@example.com"), (.phone, "+442079460958"), (.card, "4111111111111111"), (.ssn, "219-09-9999"),
-        (.name, "Ada Lovelace"), (.address, "12 St James's Square\nLondon"), (.date, "1815-12-10"), (.text, "note \u{1}\"\\"),
+        (.name, "Ada Lovelace"), (.address, "12 St James's Square\nLondon"), (.date, "1815-12-10"),
+        (.text, "note \u{1}\"\\"),
     ]
 
     let dispatcher: DispatcherEntryPoint
@@ -84,7 +87,9 @@ final class FuzzWorkspace: Sendable {
     private let store: SQLiteStore
 
     private init(dispatcher: DispatcherEntryPoint, tokens: [String], store: SQLiteStore) {
-        self.dispatcher = dispatcher; self.tokens = tokens; self.store = store
+        self.dispatcher = dispatcher
+        self.tokens = tokens
+        self.store = store
     }
 
     private static let made = Mutex<FuzzWorkspace?>(nil)
@@ -102,14 +107,25 @@ final class FuzzWorkspace: Sendable {
             let policy = try Policy.parse(yaml: policyYAML)
             let store = try SQLiteStore.create(at: FuzzFolder.path + "/vault.db")
             let quiet = Logger(label: "cvault.fuzz") { _ in SwiftLogNoOpLogHandler() }
-            let vault = Vault(keyring: FuzzKeys.keyring, store: store, policies: PolicyHolder(path: "", initial: policy, logger: quiet),
-                              logger: quiet)
+            let vault = Vault(
+                keyring: FuzzKeys.keyring,
+                store: store,
+                policies: PolicyHolder(path: "", initial: policy, logger: quiet),
+                logger: quiet
+            )
             let caller = try vault.caller(uid: alice)
             var tokens: [String] = []
             for (kind, value) in seedValues {
-                tokens += try await vault.tokenize(TokenizeRequest(kind: kind, subject: "seed", values: [value]), caller: caller)
+                tokens += try await vault.tokenize(
+                    TokenizeRequest(kind: kind, subject: "seed", values: [value]),
+                    caller: caller
+                )
             }
-            return FuzzWorkspace(dispatcher: DispatcherEntryPoint(vault: vault, logger: quiet), tokens: tokens, store: store)
+            return FuzzWorkspace(
+                dispatcher: DispatcherEntryPoint(vault: vault, logger: quiet),
+                tokens: tokens,
+                store: store
+            )
         } catch {
             fatalError("fuzz harness: cannot set up its vault: \(error)")
         }

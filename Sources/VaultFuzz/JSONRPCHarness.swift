@@ -15,13 +15,16 @@ enum JSONRPCHarness {
 
     /// `@T0@` … `@T7@` replaced by the workspace's seed tokens (`FuzzWorkspace.seedValues`, in that order).
     static func substitutingTokens(_ bytes: [UInt8], _ tokens: [String]) -> [UInt8] {
-        let at = UInt8(ascii: "@"), t = UInt8(ascii: "T"), zero = UInt8(ascii: "0")
+        let at = UInt8(ascii: "@")
+        let t = UInt8(ascii: "T")
+        let zero = UInt8(ascii: "0")
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0
         while i < bytes.count {
             if i + 3 < bytes.count, bytes[i] == at, bytes[i + 1] == t, bytes[i + 3] == at,
-               bytes[i + 2] >= zero, Int(bytes[i + 2] - zero) < tokens.count {
+                bytes[i + 2] >= zero, Int(bytes[i + 2] - zero) < tokens.count
+            {
                 out += tokens[Int(bytes[i + 2] - zero)].utf8
                 i += 4
             } else {

@@ -1,7 +1,8 @@
+import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VaultCore
 
 /// A keyring file through `KeyringFile.read` (written to a private file first, since that is what the parser
 /// reads), then, for a file that parses, the unseal step `Keyring.open` runs with shares: the seal's fields
@@ -26,7 +27,14 @@ enum KeyringHarness {
         _ = file.activeKEK
         _ = file.activeTokenKey
         let setID = file.seal.salt ?? ""
-        let shares = (1...3).map { FuzzEntryPoints.share(setID: setID, threshold: file.seal.threshold ?? 2, index: UInt8($0), y: [UInt8](repeating: UInt8($0), count: 32)) }
+        let shares = (1...3).map {
+            FuzzEntryPoints.share(
+                setID: setID,
+                threshold: file.seal.threshold ?? 2,
+                index: UInt8($0),
+                y: [UInt8](repeating: UInt8($0), count: 32)
+            )
+        }
         _ = try? FuzzEntryPoints.unsealWithShares(file, shares: shares, path: path)
     }
 }

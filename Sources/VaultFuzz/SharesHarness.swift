@@ -8,7 +8,9 @@ enum SharesHarness {
     static func run(_ bytes: [UInt8]) {
         var shares: [UnsealShare] = []
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            if let share = try? UnsealShare.parse(withCheck(String(line)), source: "fuzz share") { shares.append(share) }
+            if let share = try? UnsealShare.parse(withCheck(String(line)), source: "fuzz share") {
+                shares.append(share)
+            }
         }
         guard let first = shares.first else { return }
         _ = try? FuzzEntryPoints.combine(shares, setID: first.setID, threshold: first.threshold)

@@ -9,7 +9,10 @@ enum TokensHarness {
         let token = String(decoding: bytes, as: UTF8.self)
         _ = TokenFormat.isWellFormed(token)
         if let decoded = Base62.decode(token) {
-            precondition(Base62.encode(decoded) == token, "Base62.decode accepted a string that encode does not give back")
+            precondition(
+                Base62.encode(decoded) == token,
+                "Base62.decode accepted a string that encode does not give back"
+            )
         }
         let keyring = FuzzKeys.keyring
         _ = FuzzEntryPoints.carriedID(token, keyring: keyring)

@@ -69,9 +69,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expect("null"); return .null
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expect("null")
+            return .null
         default: return try number()
         }
     }
@@ -87,7 +93,10 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         var members: [String: JSONValue] = [:]
-        if try peek() == UInt8(ascii: "}") { index += 1; return .object(members) }
+        if try peek() == UInt8(ascii: "}") {
+            index += 1
+            return .object(members)
+        }
         while true {
             guard try peek() == UInt8(ascii: "\"") else { throw Failure() }
             let key = try string()
@@ -98,8 +107,12 @@ public struct JSONParser {
             members[key] = try value()
             skipWhitespace()
             switch try peek() {
-            case UInt8(ascii: ","): index += 1; skipWhitespace()
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: ","):
+                index += 1
+                skipWhitespace()
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(members)
             default: throw Failure()
             }
         }
@@ -109,13 +122,20 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         var items: [JSONValue] = []
-        if try peek() == UInt8(ascii: "]") { index += 1; return .array(items) }
+        if try peek() == UInt8(ascii: "]") {
+            index += 1
+            return .array(items)
+        }
         while true {
             items.append(try value())
             skipWhitespace()
             switch try peek() {
-            case UInt8(ascii: ","): index += 1; skipWhitespace()
-            case UInt8(ascii: "]"): index += 1; return .array(items)
+            case UInt8(ascii: ","):
+                index += 1
+                skipWhitespace()
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(items)
             default: throw Failure()
             }
         }
@@ -221,7 +241,9 @@ public struct JSONParser {
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
             integral = false
             index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) {
+                index += 1
+            }
             try digits()
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)

@@ -23,14 +23,26 @@ public enum RFC3339 {
         var out: [UInt8] = []
         out.reserveCapacity(20)
         func digits(_ value: Int64, _ count: Int) {
-            var v = value, buffer = [UInt8](repeating: 0x30, count: count)
-            for i in stride(from: count - 1, through: 0, by: -1) { buffer[i] = UInt8(0x30 + v % 10); v /= 10 }
+            var v = value
+            var buffer = [UInt8](repeating: 0x30, count: count)
+            for i in stride(from: count - 1, through: 0, by: -1) {
+                buffer[i] = UInt8(0x30 + v % 10)
+                v /= 10
+            }
             out += buffer
         }
-        digits(year, max(4, String(year).count)); out.append(0x2D); digits(month, 2); out.append(0x2D); digits(day, 2)
+        digits(year, max(4, String(year).count))
+        out.append(0x2D)
+        digits(month, 2)
+        out.append(0x2D)
+        digits(day, 2)
         out.append(0x54)
-        digits(secondOfDay / 3600, 2); out.append(0x3A); digits(secondOfDay / 60 % 60, 2); out.append(0x3A)
-        digits(secondOfDay % 60, 2); out.append(0x5A)
+        digits(secondOfDay / 3600, 2)
+        out.append(0x3A)
+        digits(secondOfDay / 60 % 60, 2)
+        out.append(0x3A)
+        digits(secondOfDay % 60, 2)
+        out.append(0x5A)
         return String(decoding: out, as: UTF8.self)
     }
 }

@@ -88,8 +88,9 @@ final class Checkpointer: Sendable, WALObserver {
         }
         if finishOnWriter.exchange(false, ordering: .relaxed) { return .passive }
         if frames - copied >= settings.threshold,
-           requested.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
-           !requests.enqueue(nil) {
+            requested.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged,
+            !requests.enqueue(nil)
+        {
             requested.store(false, ordering: .relaxed)  // closing
         }
         return nil

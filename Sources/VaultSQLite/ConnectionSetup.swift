@@ -24,7 +24,8 @@ extension SQLiteConnection {
             throw VaultError(
                 .storage,
                 "the database \(path) cannot use write-ahead logging (journal mode stays \(mode ?? "unknown"))",
-                hint: "keep the vault on a local disk; network and some virtual filesystems do not support WAL")
+                hint: "keep the vault on a local disk; network and some virtual filesystems do not support WAL"
+            )
         }
         // FULL: the WAL is fsynced at every commit, so a commit is durable before it returns. That is what
         // lets the vault hand out a token only once its row survives a power cut. NORMAL would not.
@@ -40,11 +41,12 @@ extension SQLiteConnection {
         // The default 2 MiB cache thrashes on random-key inserts (about 3x slower, bench/README.md). The
         // writer gets 64 MiB; readers get 16 MiB each, since WAL discards a reader's cache whenever another
         // connection commits, so more would rarely be used.
-        let cacheKiB = switch role {
-        case .reader: 16_384
-        case .checkpointer: 2_048
-        case .writer, .backupTarget: 65_536
-        }
+        let cacheKiB =
+            switch role {
+            case .reader: 16_384
+            case .checkpointer: 2_048
+            case .writer, .backupTarget: 65_536
+            }
         try execute("PRAGMA cache_size=-\(cacheKiB)", what: "setting the page cache size")
         // A store's writer hands checkpoints to a thread of its own (`Checkpointer`), which replaces this
         // setting on that connection. Any other connection that commits (a backup target) checkpoints inside

@@ -1,9 +1,10 @@
+import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import VaultCore
 
 /// The database file on disk: created private before SQLite ever touches it, and refused when it is not.
 /// The only file that calls POSIX file functions.
@@ -38,8 +39,11 @@ enum DatabaseFile {
     /// audit log; encrypted is not a reason to publish them).
     static func checkExisting(_ path: String) throws {
         guard let mode = mode(of: path) else {
-            throw VaultError(.notInitialized, "no vault database at \(path)",
-                             hint: "run `cvault init` to create one, or check the path")
+            throw VaultError(
+                .notInitialized,
+                "no vault database at \(path)",
+                hint: "run `cvault init` to create one, or check the path"
+            )
         }
         guard mode & S_IFMT == S_IFREG else {
             throw VaultError(.storage, "\(path) is not a regular file", hint: "check the path to the vault database")
@@ -54,7 +58,8 @@ enum DatabaseFile {
             throw VaultError(
                 .permissions,
                 "the vault database is readable or writable by group or others (\(modes)); fix it with `\(command)`",
-                hint: "run `\(command)`, then check who could have copied the file meanwhile")
+                hint: "run `\(command)`, then check who could have copied the file meanwhile"
+            )
         }
     }
 
@@ -97,15 +102,18 @@ enum DatabaseFile {
     private static func systemError(_ code: Int32, _ what: String) -> VaultError {
         let reason = String(cString: strerror(code))
         if code == EACCES || code == EPERM {
-            return VaultError(.storage, "\(what) failed: \(reason)",
-                              hint: "check that the folder exists and is writable by the user running cvault")
+            return VaultError(
+                .storage,
+                "\(what) failed: \(reason)",
+                hint: "check that the folder exists and is writable by the user running cvault"
+            )
         }
         return VaultError(.storage, "\(what) failed: \(reason)", hint: "check the path and the disk, then retry")
     }
 }
 
-private extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
+extension String {
+    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
         var result = ""
         for character in self { if character == target { result += replacement } else { result.append(character) } }
         return result

@@ -20,7 +20,8 @@ struct SQLiteAccess: StoreWriter {
     private static let tokenByID = selectStoredToken + " WHERE t.id = ? AND t.addressed = 1"
     // `addressed = 0` lets SQLite use the partial index tokens_by_lookup, which orders a lookup's rows by
     // subject, oldest first.
-    private static let tokensByLookup = selectStoredToken + " WHERE t.lookup = ? AND t.addressed = 0 ORDER BY t.subject_id"
+    private static let tokensByLookup =
+        selectStoredToken + " WHERE t.lookup = ? AND t.addressed = 0 ORDER BY t.subject_id"
     private static let tokensAfterID = selectStoredToken + " WHERE t.id > ? ORDER BY t.id LIMIT ?"
 
     func token(id: Int64) throws -> StoredToken? {
@@ -33,29 +34,46 @@ struct SQLiteAccess: StoreWriter {
 
     func subject(named name: String) throws -> SubjectRecord? {
         try db.queryOne(
-            "SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects WHERE name = ?", [.text(name)],
-            what: "looking up a subject", row: Self.decodeSubject)
+            "SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects WHERE name = ?",
+            [.text(name)],
+            what: "looking up a subject",
+            row: Self.decodeSubject
+        )
     }
 
     func stats() throws -> StoreStats {
-        let counts = try db.queryOne(
-            "SELECT (SELECT count(*) FROM subjects), (SELECT count(*) FROM tokens), (SELECT count(*) FROM audit)",
-            what: "counting rows") { ($0.int(0), $0.int(1), $0.int(2)) } ?? (0, 0, 0)
+        let counts =
+            try db.queryOne(
+                "SELECT (SELECT count(*) FROM subjects), (SELECT count(*) FROM tokens), (SELECT count(*) FROM audit)",
+                what: "counting rows"
+            ) { ($0.int(0), $0.int(1), $0.int(2)) } ?? (0, 0, 0)
         let byKEK = try db.query(
-            "SELECT kek_version, count(*) FROM subjects GROUP BY kek_version", what: "counting data keys per KEK"
+            "SELECT kek_version, count(*) FROM subjects GROUP BY kek_version",
+            what: "counting data keys per KEK"
         ) { ($0.int(0), $0.int(1)) }
-        return StoreStats(subjects: counts.0, tokens: counts.1, auditRecords: counts.2,
-                          dataKeysByKEK: Dictionary(uniqueKeysWithValues: byKEK))
+        return StoreStats(
+            subjects: counts.0,
+            tokens: counts.1,
+            auditRecords: counts.2,
+            dataKeysByKEK: Dictionary(uniqueKeysWithValues: byKEK)
+        )
     }
 
     func auditRows(from: Int64, limit: Int) throws -> [AuditRow] {
-        try db.query("SELECT seq, prev, hash, body FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
-                     [.int(from), .int(limit)], what: "reading audit records", row: Self.decodeAuditRow)
+        try db.query(
+            "SELECT seq, prev, hash, body FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+            [.int(from), .int(limit)],
+            what: "reading audit records",
+            row: Self.decodeAuditRow
+        )
     }
 
     func auditSeals() throws -> [AuditSeal] {
-        try db.query("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq",
-                     what: "reading audit seals", row: Self.decodeAuditSeal)
+        try db.query(
+            "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq",
+            what: "reading audit seals",
+            row: Self.decodeAuditSeal
+        )
     }
 
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord] {
@@ -64,12 +82,19 @@ struct SQLiteAccess: StoreWriter {
             SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects
             WHERE id > ? AND kek_version <> ? ORDER BY id LIMIT ?
             """,
-            [.int(id), .int(version), .int(limit)], what: "listing subjects to rewrap", row: Self.decodeSubject)
+            [.int(id), .int(version), .int(limit)],
+            what: "listing subjects to rewrap",
+            row: Self.decodeSubject
+        )
     }
 
     func allTokens(after cursor: TokenCursor?, limit: Int) throws -> (tokens: [StoredToken], next: TokenCursor?) {
-        let page = try db.query(Self.tokensAfterID, [.int(cursor?.id ?? 0), .int(limit)], what: "listing tokens",
-                                row: Self.decodeStoredToken)
+        let page = try db.query(
+            Self.tokensAfterID,
+            [.int(cursor?.id ?? 0), .int(limit)],
+            what: "listing tokens",
+            row: Self.decodeStoredToken
+        )
         // A full page may be followed by more; a short one is the end.
         let next = page.count == limit && limit > 0 ? page.last.map { TokenCursor(id: $0.token.id) } : nil
         return (page, next)
@@ -78,9 +103,17 @@ struct SQLiteAccess: StoreWriter {
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? {
         try db.queryOne(
             "SELECT key_hash, subject_id, request_mac, sealed_response, created_at FROM idempotency WHERE key_hash = ?",
-            [.blob(keyHash)], what: "looking up an idempotency key"
-        ) { IdempotencyRecord(keyHash: $0.blob(0), subjectID: $0.int64(1), requestMAC: $0.blob(2),
-                              sealedResponse: $0.blob(3), createdAt: $0.int64(4)) }
+            [.blob(keyHash)],
+            what: "looking up an idempotency key"
+        ) {
+            IdempotencyRecord(
+                keyHash: $0.blob(0),
+                subjectID: $0.int64(1),
+                requestMAC: $0.blob(2),
+                sealedResponse: $0.blob(3),
+                createdAt: $0.int64(4)
+            )
+        }
     }
 
     /// How many subjects were ever erased (`erasures`, kept by a trigger). One row, by its primary key.
@@ -104,7 +137,8 @@ struct SQLiteAccess: StoreWriter {
             INSERT INTO subjects(name, kek_version, dek_version, wrapped_key, created_at)
             VALUES (?, ?, ?, ?, unixepoch()) RETURNING id
             """,
-            [.text(name), .int(kekVersion), .int(dekVersion), .blob(wrappedKey)], what: "inserting a subject"
+            [.text(name), .int(kekVersion), .int(dekVersion), .blob(wrappedKey)],
+            what: "inserting a subject"
         ) { $0.int64(0) }
         guard let id else { throw VaultError(.internal, "inserting a subject returned no id") }
         return id
@@ -112,8 +146,11 @@ struct SQLiteAccess: StoreWriter {
 
     /// A subject that no longer exists (erased meanwhile) is left alone: there is nothing to rewrap.
     func updateWrappedKey(subjectID: Int64, kekVersion: Int, wrappedKey: [UInt8]) throws {
-        try db.execute("UPDATE subjects SET kek_version = ?, wrapped_key = ? WHERE id = ?",
-                       [.int(kekVersion), .blob(wrappedKey), .int(subjectID)], what: "rewrapping a data key")
+        try db.execute(
+            "UPDATE subjects SET kek_version = ?, wrapped_key = ? WHERE id = ?",
+            [.int(kekVersion), .blob(wrappedKey), .int(subjectID)],
+            what: "rewrapping a data key"
+        )
     }
 
     /// Live rows by the partial lookup index, then erased ones by the tombstones' primary key.
@@ -136,8 +173,11 @@ struct SQLiteAccess: StoreWriter {
         if let known = group?.lastTokenID {
             last = known
         } else {
-            last = try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'tokens'",
-                                   what: "reading the last token id") { $0.int64(0) } ?? 0
+            last =
+                try db.queryOne(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'tokens'",
+                    what: "reading the last token id"
+                ) { $0.int64(0) } ?? 0
         }
         group?.lastTokenID = last + 1
         return last + 1
@@ -148,9 +188,18 @@ struct SQLiteAccess: StoreWriter {
     /// insert about 10 µs slower (measured), and only format-preserving rows need the check.
     func insertToken(_ record: TokenRecord) throws {
         if record.mode == .formatPreserving, record.addressing == .lookup,
-           try db.queryOne(Self.tombstoned, [.blob(record.lookup)], what: "checking a token's tombstone", row: { _ in true }) ?? false {
-            throw VaultError(.internal, "a format-preserving token of an erased subject was about to be issued again",
-                             hint: "report this with the server log; nothing was stored")
+            try db.queryOne(
+                Self.tombstoned,
+                [.blob(record.lookup)],
+                what: "checking a token's tombstone",
+                row: { _ in true }
+            ) ?? false
+        {
+            throw VaultError(
+                .internal,
+                "a format-preserving token of an erased subject was about to be issued again",
+                hint: "report this with the server log; nothing was stored"
+            )
         }
         try db.execute(
             """
@@ -158,11 +207,14 @@ struct SQLiteAccess: StoreWriter {
                                reveals, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [.int(record.id), .int(record.addressing == .id ? 1 : 0), .blob(record.lookup), .int(record.subjectID),
-             .text(record.kind.rawValue), .text(record.mode.rawValue), .blob(record.sealed),
-             .optionalText(try Self.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
-             .optionalInt(record.limits.maxReveals.map(Int64.init)), .int(record.reveals), .int(record.createdAt)],
-            what: "inserting a token")
+            [
+                .int(record.id), .int(record.addressing == .id ? 1 : 0), .blob(record.lookup), .int(record.subjectID),
+                .text(record.kind.rawValue), .text(record.mode.rawValue), .blob(record.sealed),
+                .optionalText(try Self.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
+                .optionalInt(record.limits.maxReveals.map(Int64.init)), .int(record.reveals), .int(record.createdAt),
+            ],
+            what: "inserting a token"
+        )
     }
 
     func claimReveal(tokenID: Int64) throws -> Bool {
@@ -170,13 +222,20 @@ struct SQLiteAccess: StoreWriter {
         // another claim, so a token with max_reveals N is revealed at most N times.
         try db.execute(
             "UPDATE tokens SET reveals = reveals + 1 WHERE id = ? AND (max_reveals IS NULL OR reveals < max_reveals)",
-            [.int(tokenID)], what: "counting a reveal")
+            [.int(tokenID)],
+            what: "counting a reveal"
+        )
         return db.changes == 1
     }
 
     func eraseSubject(named name: String) throws -> Int {
-        guard let id = try db.queryOne("SELECT id FROM subjects WHERE name = ?", [.text(name)],
-                                       what: "finding the subject to erase", row: { $0.int64(0) })
+        guard
+            let id = try db.queryOne(
+                "SELECT id FROM subjects WHERE name = ?",
+                [.text(name)],
+                what: "finding the subject to erase",
+                row: { $0.int64(0) }
+            )
         else { return 0 }
         // Tombstones first, while the rows are still there: a format-preserving token string, drawn from a
         // small space, must never be issued to another subject (`tokenExists`). Deterministic tokens are a
@@ -186,46 +245,61 @@ struct SQLiteAccess: StoreWriter {
             INSERT OR IGNORE INTO token_tombstones(lookup, erased_at)
             SELECT lookup, unixepoch() FROM tokens WHERE subject_id = ? AND addressed = 0 AND mode = 'format-preserving'
             """,
-            [.int(id)], what: "keeping tombstones of a subject's tokens")
+            [.int(id)],
+            what: "keeping tombstones of a subject's tokens"
+        )
         // Delete the tokens explicitly (by the subject index) to count them: changes() ignores cascades.
         // The foreign key's cascade still guards against any token being left behind.
         try db.execute("DELETE FROM tokens WHERE subject_id = ?", [.int(id)], what: "erasing a subject's tokens")
         let tokens = db.changes
         // Its stored tokenize answers go too (the cascade would take them; explicit, like the tokens).
-        try db.execute("DELETE FROM idempotency WHERE subject_id = ?", [.int(id)],
-                       what: "erasing a subject's idempotency records")
+        try db.execute(
+            "DELETE FROM idempotency WHERE subject_id = ?",
+            [.int(id)],
+            what: "erasing a subject's idempotency records"
+        )
         try db.execute("DELETE FROM subjects WHERE id = ?", [.int(id)], what: "erasing a subject")
         return tokens
     }
 
     func auditHead() throws -> AuditRow? {
         if let known = group?.head { return known }
-        let head = try db.queryOne("SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
-                                   what: "reading the audit head", row: Self.decodeAuditRow)
+        let head = try db.queryOne(
+            "SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
+            what: "reading the audit head",
+            row: Self.decodeAuditRow
+        )
         group?.head = .some(head)
         return head
     }
 
     /// A record whose `seq` already exists is refused (primary key), so the chain cannot fork.
     func appendAudit(_ row: AuditRow) throws {
-        try db.execute("INSERT INTO audit(seq, prev, hash, body) VALUES (?, ?, ?, ?)",
-                       [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
-                       what: "appending an audit record")
+        try db.execute(
+            "INSERT INTO audit(seq, prev, hash, body) VALUES (?, ?, ?, ?)",
+            [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
+            what: "appending an audit record"
+        )
         group?.head = .some(row)
     }
 
     func lastAuditSeal() throws -> AuditSeal? {
         if let known = group?.seal { return known }
-        let seal = try db.queryOne("SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
-                                   what: "reading the last audit seal", row: Self.decodeAuditSeal)
+        let seal = try db.queryOne(
+            "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
+            what: "reading the last audit seal",
+            row: Self.decodeAuditSeal
+        )
         group?.seal = .some(seal)
         return seal
     }
 
     func appendAuditSeal(_ seal: AuditSeal) throws {
-        try db.execute("INSERT INTO audit_seals(seq, hash, signature, at) VALUES (?, ?, ?, ?)",
-                       [.int(seal.seq), .blob(seal.hash), .blob(seal.signature), .int(seal.at)],
-                       what: "appending an audit seal")
+        try db.execute(
+            "INSERT INTO audit_seals(seq, hash, signature, at) VALUES (?, ?, ?, ?)",
+            [.int(seal.seq), .blob(seal.hash), .blob(seal.signature), .int(seal.at)],
+            what: "appending an audit seal"
+        )
         group?.seal = .some(seal)
     }
 
@@ -237,9 +311,12 @@ struct SQLiteAccess: StoreWriter {
             INSERT OR REPLACE INTO idempotency(key_hash, subject_id, request_mac, sealed_response, created_at)
             VALUES (?, ?, ?, ?, ?)
             """,
-            [.blob(record.keyHash), .int(record.subjectID), .blob(record.requestMAC), .blob(record.sealedResponse),
-             .int(record.createdAt)],
-            what: "storing an idempotent response")
+            [
+                .blob(record.keyHash), .int(record.subjectID), .blob(record.requestMAC), .blob(record.sealedResponse),
+                .int(record.createdAt),
+            ],
+            what: "storing an idempotent response"
+        )
     }
 
     /// Oldest first, by `idempotency_by_age`: a bounded delete that never scans the table.
@@ -249,30 +326,56 @@ struct SQLiteAccess: StoreWriter {
             DELETE FROM idempotency WHERE key_hash IN
                 (SELECT key_hash FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)
             """,
-            [.int(cutoff), .int(Int64(max(0, limit)))], what: "purging expired idempotency records")
+            [.int(cutoff), .int(Int64(max(0, limit)))],
+            what: "purging expired idempotency records"
+        )
         return db.changes
     }
 
     // MARK: Rows
 
     private static func decodeSubject(_ row: Row) -> SubjectRecord {
-        SubjectRecord(id: row.int64(0), name: row.text(1), kekVersion: row.int(2), dekVersion: row.int(3),
-                      wrappedKey: row.blob(4))
+        SubjectRecord(
+            id: row.int64(0),
+            name: row.text(1),
+            kekVersion: row.int(2),
+            dekVersion: row.int(3),
+            wrappedKey: row.blob(4)
+        )
     }
 
     private static func decodeStoredToken(_ row: Row) throws -> StoredToken {
         guard let kind = Kind(rawValue: row.text(4)), let mode = TokenMode(rawValue: row.text(5)) else {
             throw VaultError(
-                .storage, "a token row has an unknown kind or token mode",
-                hint: "the database was written by a newer cvault or was altered; run `cvault verify`")
+                .storage,
+                "a token row has an unknown kind or token mode",
+                hint: "the database was written by a newer cvault or was altered; run `cvault verify`"
+            )
         }
-        let limits = TokenLimits(purposes: decodePurposes(row.optionalText(7)), expiresAt: row.optionalInt64(8),
-                                 maxReveals: row.optionalInt64(9).map { Int($0) })
-        let token = TokenRecord(id: row.int64(0), addressing: row.int64(1) == 1 ? .id : .lookup, lookup: row.blob(2),
-                                subjectID: row.int64(3), kind: kind, mode: mode, sealed: row.blob(6), limits: limits,
-                                reveals: row.int(10), createdAt: row.int64(11))
-        let subject = SubjectRecord(id: row.int64(3), name: row.text(12), kekVersion: row.int(13),
-                                    dekVersion: row.int(14), wrappedKey: row.blob(15))
+        let limits = TokenLimits(
+            purposes: decodePurposes(row.optionalText(7)),
+            expiresAt: row.optionalInt64(8),
+            maxReveals: row.optionalInt64(9).map { Int($0) }
+        )
+        let token = TokenRecord(
+            id: row.int64(0),
+            addressing: row.int64(1) == 1 ? .id : .lookup,
+            lookup: row.blob(2),
+            subjectID: row.int64(3),
+            kind: kind,
+            mode: mode,
+            sealed: row.blob(6),
+            limits: limits,
+            reveals: row.int(10),
+            createdAt: row.int64(11)
+        )
+        let subject = SubjectRecord(
+            id: row.int64(3),
+            name: row.text(12),
+            kekVersion: row.int(13),
+            dekVersion: row.int(14),
+            wrappedKey: row.blob(15)
+        )
         return StoredToken(token: token, subject: subject)
     }
 
@@ -289,13 +392,18 @@ struct SQLiteAccess: StoreWriter {
     static func encodePurposes(_ purposes: [String]?) throws -> String? {
         guard let purposes else { return nil }
         for purpose in purposes {
-            let valid = !purpose.isEmpty && purpose.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
-            }
+            let valid =
+                !purpose.isEmpty
+                && purpose.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+                }
             guard valid else {
-                throw VaultError(.invalidRequest, "a token purpose name is not made of a-z, 0-9 and '-'",
-                                 hint: "use purpose names as the policy defines them, e.g. `support-refund`")
+                throw VaultError(
+                    .invalidRequest,
+                    "a token purpose name is not made of a-z, 0-9 and '-'",
+                    hint: "use purpose names as the policy defines them, e.g. `support-refund`"
+                )
             }
         }
         return purposes.joined(separator: ",")

@@ -102,8 +102,10 @@ final class SQLiteConnection: @unchecked Sendable {
         let finished = sqlite3_backup_finish(backup)
         guard stepped == SQLITE_DONE else {
             throw Self.storageError(
-                code: stepped, what: "copying the database into backup \(destination.path) failed",
-                detail: String(cString: sqlite3_errstr(stepped)))
+                code: stepped,
+                what: "copying the database into backup \(destination.path) failed",
+                detail: String(cString: sqlite3_errstr(stepped))
+            )
         }
         guard finished == SQLITE_OK else { throw destination.error(finished, "finishing the backup") }
     }
@@ -114,17 +116,22 @@ final class SQLiteConnection: @unchecked Sendable {
         guard let db = handle else { return }  // a closed connection commits nothing
         let box = WALObserverBox(observer)
         walObserver = box  // the connection keeps the box alive as long as SQLite may call it
-        sqlite3_wal_hook(db, { context, db, _, frames in
-            guard let context else { return SQLITE_OK }
-            let observer = Unmanaged<WALObserverBox>.fromOpaque(context).takeUnretainedValue().observer
-            guard let mode = observer.walGrew(to: Int(frames)) else { return SQLITE_OK }
-            var walFrames: Int32 = 0, copied: Int32 = 0
-            // Errors are not the commit's: its frames are already written. Any I/O error shows on the next one.
-            if sqlite3_wal_checkpoint_v2(db, nil, mode.sqlite, &walFrames, &copied) == SQLITE_OK {
-                observer.checkpointed(walFrames: Int(walFrames), copied: Int(copied))
-            }
-            return SQLITE_OK
-        }, Unmanaged.passUnretained(box).toOpaque())
+        sqlite3_wal_hook(
+            db,
+            { context, db, _, frames in
+                guard let context else { return SQLITE_OK }
+                let observer = Unmanaged<WALObserverBox>.fromOpaque(context).takeUnretainedValue().observer
+                guard let mode = observer.walGrew(to: Int(frames)) else { return SQLITE_OK }
+                var walFrames: Int32 = 0
+                var copied: Int32 = 0
+                // Errors are not the commit's: its frames are already written. Any I/O error shows on the next one.
+                if sqlite3_wal_checkpoint_v2(db, nil, mode.sqlite, &walFrames, &copied) == SQLITE_OK {
+                    observer.checkpointed(walFrames: Int(walFrames), copied: Int(copied))
+                }
+                return SQLITE_OK
+            },
+            Unmanaged.passUnretained(box).toOpaque()
+        )
     }
 
     private var walObserver: WALObserverBox?
@@ -145,7 +152,8 @@ final class SQLiteConnection: @unchecked Sendable {
     /// stay copied).
     func checkpointTruncating() throws -> Bool {
         let db = try open()
-        var walFrames: Int32 = 0, copied: Int32 = 0
+        var walFrames: Int32 = 0
+        var copied: Int32 = 0
         let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_TRUNCATE, &walFrames, &copied)
         if rc & 0xff == SQLITE_BUSY { return false }
         guard rc == SQLITE_OK else { throw error(rc, "checkpointing the WAL") }
@@ -156,7 +164,8 @@ final class SQLiteConnection: @unchecked Sendable {
     /// in the database file; a checkpoint that could not finish (another connection's lock) is not an error.
     func checkpoint(_ mode: CheckpointMode) throws -> (walFrames: Int, copied: Int) {
         let db = try open()
-        var walFrames: Int32 = 0, copied: Int32 = 0
+        var walFrames: Int32 = 0
+        var copied: Int32 = 0
         let rc = sqlite3_wal_checkpoint_v2(db, nil, mode.sqlite, &walFrames, &copied)
         guard rc == SQLITE_OK || rc & 0xff == SQLITE_BUSY else { throw error(rc, "checkpointing the WAL") }
         return (Int(walFrames), Int(copied))
@@ -221,5 +230,8 @@ private final class WALObserverBox {
 extension VaultError {
     /// Every call after `close()`.
     static let storeClosed = VaultError(
-        .storage, "store is closed", hint: "open the store again; this is a bug if it happens while serving")
+        .storage,
+        "store is closed",
+        hint: "open the store again; this is a bug if it happens while serving"
+    )
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Synchronization
 import VaultCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The embedded SQLite store: one writer thread committing concurrent writes in groups (one fsync per
 /// group), and a few reader threads on WAL snapshots. Several stores, in this process or others (the CLI),
@@ -28,8 +29,11 @@ public final class SQLiteStore: VaultStore {
     /// `create` with other checkpoint settings (tests use small ones).
     static func create(at path: String, checkpoints: Checkpointer.Settings) throws -> SQLiteStore {
         try DatabaseFile.createPrivate(path) { existing in
-            VaultError(.alreadyInitialized, "a vault database already exists at \(existing)",
-                       hint: "open the existing vault, or move \(existing) away to start a new one")
+            VaultError(
+                .alreadyInitialized,
+                "a vault database already exists at \(existing)",
+                hint: "open the existing vault, or move \(existing) away to start a new one"
+            )
         }
         do {
             return try SQLiteStore(path: path, fresh: true, checkpoints: checkpoints)
@@ -102,7 +106,8 @@ public final class SQLiteStore: VaultStore {
                         return WriteOutcome(kept: false) { _ in continuation.resume(throwing: error) }
                     }
                 },
-                fail: { continuation.resume(throwing: $0) })
+                fail: { continuation.resume(throwing: $0) }
+            )
             if !writer.submit(.write(job)) { continuation.resume(throwing: VaultError.storeClosed) }
         }
         retryOwedScrub()
@@ -125,8 +130,11 @@ public final class SQLiteStore: VaultStore {
     /// Set when a scrub could not finish: the next write after `owedScrubInterval` tries it again.
     private let owedScrubSince = Atomic<Int64>(0)
 
-    public func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws
-        -> (value: T, scrubbed: Bool) {
+    public func writeAndScrub<T: Sendable>(
+        _ work: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws
+        -> (value: T, scrubbed: Bool)
+    {
         let value = try await write(work)
         // The bulk of the WAL is copied off the writer first, so other writes wait only for the rest.
         await checkpointer.catchUpNow()
@@ -156,13 +164,15 @@ public final class SQLiteStore: VaultStore {
     private func retryOwedScrub() {
         let since = owedScrubSince.load(ordering: .relaxed)
         guard since != 0, Self.uptime() - since >= Self.owedScrubInterval,
-              owedScrubSince.compareExchange(expected: since, desired: Self.uptime(), ordering: .relaxed).exchanged
+            owedScrubSince.compareExchange(expected: since, desired: Self.uptime(), ordering: .relaxed).exchanged
         else { return }
-        _ = writer.submit(.maintenance { [self] db in
-            if (try? Self.scrub(db, patience: .milliseconds(200))) == true {
-                owedScrubSince.store(0, ordering: .relaxed)
+        _ = writer.submit(
+            .maintenance { [self] db in
+                if (try? Self.scrub(db, patience: .milliseconds(200))) == true {
+                    owedScrubSince.store(0, ordering: .relaxed)
+                }
             }
-        })
+        )
     }
 
     /// Monotonic seconds (never 0 while running, so 0 can mean "nothing owed").
@@ -195,7 +205,8 @@ public final class SQLiteStore: VaultStore {
     /// spread the look-ups over both cores while the writer commits (64 clients × 256: 149 k/s against
     /// 120 k/s all in the write job), so a busy writer sends them there.
     public func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        items: Int,
+        read: @escaping @Sendable (any StoreReader) throws -> R,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         if items <= Self.smallRead || writer.isIdle {
@@ -209,7 +220,8 @@ public final class SQLiteStore: VaultStore {
     /// again in the write: equal means no erase committed in between (`.current`), so the write need not
     /// re-check that the rows still exist. One query each side, however many rows the read found.
     func readOnReaderThenWrite<R: Sendable, T: Sendable>(
-        read: @escaping @Sendable (any StoreReader) throws -> R, between: (@Sendable () async throws -> Void)?,
+        read: @escaping @Sendable (any StoreReader) throws -> R,
+        between: (@Sendable () async throws -> Void)?,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         let (found, generation) = try await onReader { db in
@@ -239,8 +251,11 @@ public final class SQLiteStore: VaultStore {
     /// leaves no file behind.
     public func backup(to destination: String) async throws {
         try DatabaseFile.createPrivate(destination) { existing in
-            VaultError(.storage, "the backup target \(existing) already exists",
-                       hint: "choose a new file name for the backup; cvault never overwrites one")
+            VaultError(
+                .storage,
+                "the backup target \(existing) already exists",
+                hint: "choose a new file name for the backup; cvault never overwrites one"
+            )
         }
         do {
             try await onReader { db in
@@ -251,8 +266,11 @@ public final class SQLiteStore: VaultStore {
                 // Read the copy back before calling it a backup.
                 let check = try target.queryOne("PRAGMA quick_check", what: "checking the backup") { $0.text(0) }
                 guard check == "ok" else {
-                    throw VaultError(.storage, "the backup \(destination) failed its integrity check",
-                                     hint: "check the disk holding the backup, then run the backup again")
+                    throw VaultError(
+                        .storage,
+                        "the backup \(destination) failed its integrity check",
+                        hint: "check the disk holding the backup, then run the backup again"
+                    )
                 }
             }
             DatabaseFile.syncFolder(of: destination)
@@ -270,8 +288,10 @@ public final class SQLiteStore: VaultStore {
         let done = try await onWriter { db in try Self.scrub(db, patience: Self.scrubPatience) }
         guard done else {
             throw VaultError(
-                .storage, "checkpoint of \(path) stopped early: another connection is still reading an older snapshot",
-                hint: "retry once other cvault commands on this vault have finished")
+                .storage,
+                "checkpoint of \(path) stopped early: another connection is still reading an older snapshot",
+                hint: "retry once other cvault commands on this vault have finished"
+            )
         }
         owedScrubSince.store(0, ordering: .relaxed)
     }

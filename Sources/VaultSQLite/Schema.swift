@@ -183,7 +183,8 @@ enum Schema {
                 .storage,
                 "the database \(db.path) has schema version \(found), newer than this cvault understands "
                     + "(\(latestVersion))",
-                hint: "use the cvault release that last wrote this database, or a newer one; do not downgrade")
+                hint: "use the cvault release that last wrote this database, or a newer one; do not downgrade"
+            )
         }
         guard found < latestVersion else { return false }
         for target in (found + 1)...latestVersion {
@@ -202,17 +203,22 @@ enum Schema {
     private static func checkIsVault(_ db: SQLiteConnection, version: Int) throws {
         let id = try db.queryOne("PRAGMA application_id", what: "reading the application id") { $0.int64(0) } ?? 0
         if id == applicationID && version > 0 { return }
-        let tables = try db.queryOne("SELECT count(*) FROM sqlite_schema", what: "reading the schema") {
-            $0.int(0)
-        } ?? 0
+        let tables =
+            try db.queryOne("SELECT count(*) FROM sqlite_schema", what: "reading the schema") {
+                $0.int(0)
+            } ?? 0
         if version == 0 && tables == 0 {
             throw VaultError(
-                .notInitialized, "\(db.path) holds no vault (the database is empty)",
-                hint: "if an earlier `cvault init` was interrupted, remove \(db.path) and run `cvault init` again")
+                .notInitialized,
+                "\(db.path) holds no vault (the database is empty)",
+                hint: "if an earlier `cvault init` was interrupted, remove \(db.path) and run `cvault init` again"
+            )
         }
         throw VaultError(
-            .storage, "\(db.path) is not a cvault database",
-            hint: "check the path; cvault will not change a database it did not create")
+            .storage,
+            "\(db.path) is not a cvault database",
+            hint: "check the path; cvault will not change a database it did not create"
+        )
     }
 
     /// Applies one migration in its own transaction. BEGIN IMMEDIATE takes the write lock before reading

@@ -24,8 +24,12 @@ final class Statement {
     /// Binds `arguments`, steps through every row calling `row` on each, then resets the statement and
     /// clears its bindings (so no bound bytes linger in the cache between uses). `what` names the
     /// operation in errors; bound values never appear in them.
-    func run(_ arguments: [SQLValue], on connection: SQLiteConnection, what: String,
-             row: (Row) throws -> Void) throws {
+    func run(
+        _ arguments: [SQLValue],
+        on connection: SQLiteConnection,
+        what: String,
+        row: (Row) throws -> Void
+    ) throws {
         defer {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
@@ -104,16 +108,24 @@ extension SQLiteConnection {
     }
 
     /// Runs a query and maps every row.
-    func query<Result>(_ sql: String, _ arguments: [SQLValue] = [], what: String,
-                       row map: (Row) throws -> Result) throws -> [Result] {
+    func query<Result>(
+        _ sql: String,
+        _ arguments: [SQLValue] = [],
+        what: String,
+        row map: (Row) throws -> Result
+    ) throws -> [Result] {
         var results: [Result] = []
         try statement(sql).run(arguments, on: self, what: what) { results.append(try map($0)) }
         return results
     }
 
     /// Runs a query expected to return at most one row.
-    func queryOne<Result>(_ sql: String, _ arguments: [SQLValue] = [], what: String,
-                          row map: (Row) throws -> Result) throws -> Result? {
+    func queryOne<Result>(
+        _ sql: String,
+        _ arguments: [SQLValue] = [],
+        what: String,
+        row map: (Row) throws -> Result
+    ) throws -> Result? {
         try query(sql, arguments, what: what, row: map).first
     }
 }

@@ -153,7 +153,7 @@ private struct GroupCommitter {
             do {
                 try db.execute("BEGIN IMMEDIATE", what: "starting a write transaction")
                 return
-            } catch where db.lastErrorWasBusy && attempt < Writer.beginAttempts {
+            } catch  where db.lastErrorWasBusy && attempt < Writer.beginAttempts {
                 attempt += 1
             }
         }
@@ -163,6 +163,8 @@ private struct GroupCommitter {
 extension VaultError {
     /// SQLite rolled the whole transaction back by itself (disk full, I/O error) while a job ran.
     static let groupLost = VaultError(
-        .storage, "the write was lost: the database rolled back its transaction after an error",
-        hint: "check the disk (space, errors), then retry the request")
+        .storage,
+        "the write was lost: the database rolled back its transaction after an error",
+        hint: "check the disk (space, errors), then retry the request"
+    )
 }

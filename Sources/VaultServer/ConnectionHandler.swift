@@ -37,7 +37,13 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// answer has gone out too.
     private var lastWrite: EventLoopFuture<Void>?
 
-    init(uid: UInt32, dispatcher: RPCDispatcher, maxRequestBytes: Int, idleTimeout: TimeAmount, tracker: ConnectionTracker) {
+    init(
+        uid: UInt32,
+        dispatcher: RPCDispatcher,
+        maxRequestBytes: Int,
+        idleTimeout: TimeAmount,
+        tracker: ConnectionTracker
+    ) {
         self.uid = uid
         self.dispatcher = dispatcher
         self.maxRequestBytes = maxRequestBytes
@@ -76,7 +82,9 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Outbound `read`: held back while the queue is full or the client is not reading.
     func read(context: ChannelHandlerContext) {
-        if queued >= Self.maxQueued || queuedBytes >= Self.maxQueuedBytes || !context.channel.isWritable || tracker.isDraining {
+        if queued >= Self.maxQueued || queuedBytes >= Self.maxQueuedBytes || !context.channel.isWritable
+            || tracker.isDraining
+        {
             readHeld = true
         } else {
             context.read()
@@ -114,10 +122,16 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         let frame = queue[queueHead]
         queueHead += 1
         queuedBytes -= frame.size
-        if queueHead > 64 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+        if queueHead > 64 && queueHead * 2 > queue.count {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
         busy = true
         tracker.requestStarted()
-        let dispatcher = self.dispatcher, uid = self.uid, limit = self.maxRequestBytes, allocator = channel.allocator
+        let dispatcher = self.dispatcher
+        let uid = self.uid
+        let limit = self.maxRequestBytes
+        let allocator = channel.allocator
         let promise = channel.eventLoop.makePromise(of: LineOutcome.self)
         let work: @Sendable () async -> LineOutcome
         switch frame {
@@ -184,7 +198,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// After the client's end of input (or at shutdown), close once everything received has been answered.
     private func closeIfDone(_ channel: Channel) {
-        guard (inputClosed || tracker.isDraining), !busy, queued == 0, !closing else { return }
+        guard inputClosed || tracker.isDraining, !busy, queued == 0, !closing else { return }
         closing = true
         closeAfterWrites(channel)
     }
@@ -194,7 +208,10 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// -32001), or cut one in the middle of its line. A client that never reads keeps its connection
     /// until it goes away (or until the shutdown grace ends).
     private func closeAfterWrites(_ channel: Channel) {
-        guard let lastWrite else { channel.close(promise: nil); return }
+        guard let lastWrite else {
+            channel.close(promise: nil)
+            return
+        }
         lastWrite.whenComplete { _ in channel.close(promise: nil) }
     }
 

@@ -28,8 +28,13 @@ final class ConnectionTracker: Sendable {
 
     /// Counts `channel` in, unless it would pass `maxConnections` in all or `maxPerUID` for `uid`; then
     /// nothing is counted and the refusal says which cap. The count is released when the channel closes.
-    func admit(_ channel: Channel, _ handler: ConnectionHandler, uid: UInt32, maxConnections: Int,
-               maxPerUID: Int) -> Refusal? {
+    func admit(
+        _ channel: Channel,
+        _ handler: ConnectionHandler,
+        uid: UInt32,
+        maxConnections: Int,
+        maxPerUID: Int
+    ) -> Refusal? {
         let refusal = state.withLock { s -> Refusal? in
             if s.channels.count >= maxConnections { return Refusal(limit: maxConnections, field: "connections") }
             let mine = s.perUID[uid, default: 0]

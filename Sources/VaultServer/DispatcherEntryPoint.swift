@@ -10,7 +10,11 @@ package struct DispatcherEntryPoint: Sendable {
     private let allocator = ByteBufferAllocator()
 
     /// `maxResponseBytes` as `cvault serve --max-response-bytes` (its default unless given).
-    package init(vault: Vault, logger: Logger, maxResponseBytes: Int = VaultServer.Configuration.defaultMaxResponseBytes) {
+    package init(
+        vault: Vault,
+        logger: Logger,
+        maxResponseBytes: Int = VaultServer.Configuration.defaultMaxResponseBytes
+    ) {
         dispatcher = RPCDispatcher(vault: vault, logger: logger, maxResponseBytes: maxResponseBytes)
     }
 

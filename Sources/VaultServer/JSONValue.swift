@@ -70,15 +70,26 @@ enum JSONText {
                 let b = utf8[i]
                 var width = 1
                 switch b {
-                case 0x22: run(to: i); put(0x5C, 0x22)
-                case 0x5C: run(to: i); put(0x5C, 0x5C)
-                case 0x0A: run(to: i); put(0x5C, 0x6E)
-                case 0x0D: run(to: i); put(0x5C, 0x72)
-                case 0x09: run(to: i); put(0x5C, 0x74)
+                case 0x22:
+                    run(to: i)
+                    put(0x5C, 0x22)
+                case 0x5C:
+                    run(to: i)
+                    put(0x5C, 0x5C)
+                case 0x0A:
+                    run(to: i)
+                    put(0x5C, 0x6E)
+                case 0x0D:
+                    run(to: i)
+                    put(0x5C, 0x72)
+                case 0x09:
+                    run(to: i)
+                    put(0x5C, 0x74)
                 case 0..<0x20:
                     run(to: i)
                     put(0x5C, 0x75, 0x30, 0x30, hexDigit(b >> 4), hexDigit(b & 0xF))
-                case 0xE2 where i + 2 < utf8.count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
+                case 0xE2
+                where i + 2 < utf8.count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
                     run(to: i)
                     put(0x5C, 0x75, 0x32, 0x30, 0x32, utf8[i + 2] == 0xA8 ? 0x38 : 0x39)
                     width = 3
@@ -107,7 +118,9 @@ enum JSONText {
 
 /// A JSON-RPC id: a string, an integer or null, echoed exactly.
 enum RequestID: Sendable, Equatable {
-    case string(String), number(Int64), null
+    case string(String)
+    case number(Int64)
+    case null
 
     static let maxSafe: Int64 = 9_007_199_254_740_991
 

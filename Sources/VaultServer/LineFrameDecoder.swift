@@ -47,7 +47,11 @@ struct LineFrameDecoder: ByteToMessageDecoder {
     }
 
     /// At end of input a final line without a newline still counts.
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         if !overflowed, buffer.readableBytes > 0 {
             let line = buffer.readSlice(length: buffer.readableBytes)!

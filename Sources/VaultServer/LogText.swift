@@ -11,7 +11,10 @@ enum LogText {
         var out = ""
         var written = 0
         for scalar in text.unicodeScalars {
-            guard written < limit else { out += "…"; break }
+            guard written < limit else {
+                out += "…"
+                break
+            }
             written += 1
             switch scalar.value {
             case 0x0A: out += "\\n"

@@ -1,8 +1,9 @@
+import VaultCore
+import VaultJSON
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VaultCore
-import VaultJSON
 
 /// Typed access to a request's `params`, with errors that name the field (never echo its content).
 /// A member set to `null` counts as absent.
@@ -29,7 +30,9 @@ struct Params {
     }
 
     func string(_ name: String) throws(RPCError) -> String {
-        guard let v = try optionalString(name) else { throw RPCError.invalidParams(field: name, reason: "required string is missing") }
+        guard let v = try optionalString(name) else {
+            throw RPCError.invalidParams(field: name, reason: "required string is missing")
+        }
         return v
     }
 
@@ -41,18 +44,26 @@ struct Params {
 
     /// A required, non-empty array of strings.
     func strings(_ name: String) throws(RPCError) -> [String] {
-        guard let v = member(name) else { throw RPCError.invalidParams(field: name, reason: "required array of strings is missing") }
+        guard let v = member(name) else {
+            throw RPCError.invalidParams(field: name, reason: "required array of strings is missing")
+        }
         let items = try Self.strings(v, field: name)
-        guard !items.isEmpty else { throw RPCError.invalidParams(field: name, reason: "must hold at least one element") }
+        guard !items.isEmpty else {
+            throw RPCError.invalidParams(field: name, reason: "must hold at least one element")
+        }
         return items
     }
 
     static func strings(_ value: JSONValue, field: String) throws(RPCError) -> [String] {
-        guard case .array(let items) = value else { throw RPCError.invalidParams(field: field, reason: "must be an array of strings") }
+        guard case .array(let items) = value else {
+            throw RPCError.invalidParams(field: field, reason: "must be an array of strings")
+        }
         var out: [String] = []
         out.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
-            guard case .string(let s) = item else { throw RPCError.invalidParams(field: field, reason: "must be a string", index: i) }
+            guard case .string(let s) = item else {
+                throw RPCError.invalidParams(field: field, reason: "must be a string", index: i)
+            }
             out.append(s)
         }
         return out
@@ -72,14 +83,18 @@ struct Params {
     /// *purpose*: `^[a-z0-9-]{1,64}$`.
     func purpose() throws(RPCError) -> String {
         let s = try string("purpose")
-        guard Self.isPurpose(s) else { throw RPCError.invalidParams(field: "purpose", reason: "must match [a-z0-9-]+, 1 to 64 characters") }
+        guard Self.isPurpose(s) else {
+            throw RPCError.invalidParams(field: "purpose", reason: "must match [a-z0-9-]+, 1 to 64 characters")
+        }
         return s
     }
 
     /// *scope* (same format as a purpose); absent means `"default"`.
     func scope() throws(RPCError) -> String {
         guard let s = try optionalString("scope") else { return "default" }
-        guard Self.isPurpose(s) else { throw RPCError.invalidParams(field: "scope", reason: "must match [a-z0-9-]+, 1 to 64 characters") }
+        guard Self.isPurpose(s) else {
+            throw RPCError.invalidParams(field: "scope", reason: "must match [a-z0-9-]+, 1 to 64 characters")
+        }
         return s
     }
 
@@ -87,20 +102,25 @@ struct Params {
     func idempotencyKey() throws(RPCError) -> String? {
         guard let s = try optionalString("idempotency_key") else { return nil }
         guard (1...128).contains(s.utf8.count), s.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw RPCError.invalidParams(field: "idempotency_key", reason: "must be 1 to 128 printable ASCII characters without spaces")
+            throw RPCError.invalidParams(
+                field: "idempotency_key",
+                reason: "must be 1 to 128 printable ASCII characters without spaces"
+            )
         }
         return s
     }
 
     static func isSubject(_ s: String) -> Bool {
-        (1...128).contains(s.utf8.count) && s.utf8.allSatisfy {
-            (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
-                || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
-        }
+        (1...128).contains(s.utf8.count)
+            && s.utf8.allSatisfy {
+                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
+                    || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
+            }
     }
 
     static func isPurpose(_ s: String) -> Bool {
-        (1...64).contains(s.utf8.count) && s.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
+        (1...64).contains(s.utf8.count)
+            && s.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
     }
 
     /// *timestamp*: exactly `YYYY-MM-DDTHH:MM:SSZ`, a real date and time; seconds since the epoch.
@@ -126,9 +146,14 @@ struct Params {
     /// `limits` of tokenize. Unknown members are refused so a misspelt limit never silently disappears.
     func limits() throws(RPCError) -> TokenLimits {
         guard let v = member("limits") else { return .none }
-        guard case .object(let m) = v else { throw RPCError.invalidParams(field: "limits", reason: "must be an object") }
+        guard case .object(let m) = v else {
+            throw RPCError.invalidParams(field: "limits", reason: "must be an object")
+        }
         for key in m.keys where !["purposes", "expires_at", "max_reveals"].contains(key) {
-            throw RPCError.invalidParams(field: "limits", reason: "unknown member (allowed: purposes, expires_at, max_reveals)")
+            throw RPCError.invalidParams(
+                field: "limits",
+                reason: "unknown member (allowed: purposes, expires_at, max_reveals)"
+            )
         }
         var limits = TokenLimits()
         if let p = m["purposes"], p != .null {
@@ -137,13 +162,20 @@ struct Params {
                 throw RPCError.invalidParams(field: "limits.purposes", reason: "must hold 1 to 32 purposes")
             }
             for (i, purpose) in purposes.enumerated() where !Self.isPurpose(purpose) {
-                throw RPCError.invalidParams(field: "limits.purposes", reason: "must match [a-z0-9-]+, 1 to 64 characters", index: i)
+                throw RPCError.invalidParams(
+                    field: "limits.purposes",
+                    reason: "must match [a-z0-9-]+, 1 to 64 characters",
+                    index: i
+                )
             }
             limits.purposes = purposes
         }
         if let e = m["expires_at"], e != .null {
             guard case .string(let text) = e, let seconds = Self.timestamp(text) else {
-                throw RPCError.invalidParams(field: "limits.expires_at", reason: "must be a time like 2027-01-01T00:00:00Z")
+                throw RPCError.invalidParams(
+                    field: "limits.expires_at",
+                    reason: "must be a time like 2027-01-01T00:00:00Z"
+                )
             }
             guard seconds > Int64(time(nil)) else {
                 throw RPCError.invalidParams(field: "limits.expires_at", reason: "must be in the future")
@@ -159,7 +191,10 @@ struct Params {
             default: n = nil
             }
             guard let n, n >= 1, n <= Int64(Int32.max) else {
-                throw RPCError.invalidParams(field: "limits.max_reveals", reason: "must be an integer from 1 to 2147483647")
+                throw RPCError.invalidParams(
+                    field: "limits.max_reveals",
+                    reason: "must be an integer from 1 to 2147483647"
+                )
             }
             limits.maxReveals = Int(n)
         }

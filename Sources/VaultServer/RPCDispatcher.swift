@@ -95,7 +95,12 @@ final class RPCDispatcher: Sendable {
     func tooLarge(uid: UInt32, limit: Int, allocator: ByteBufferAllocator) -> LineOutcome {
         guard (try? vault.caller(uid: uid)) != nil else { return unknownIdentity(uid: uid, allocator: allocator) }
         var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
-        RPCError(code: -32004, data: [("limit", String(limit))]).write(id: .null, requestID: nextRequestID(), into: &out, unlimited: true)
+        RPCError(code: -32004, data: [("limit", String(limit))]).write(
+            id: .null,
+            requestID: nextRequestID(),
+            into: &out,
+            unlimited: true
+        )
         return LineOutcome(response: out.finish(), close: true)
     }
 
@@ -107,14 +112,22 @@ final class RPCDispatcher: Sendable {
         vault.unknownIdentities.record(uid: uid)
         logger.debug("unknown identity", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)"])
         var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
-        RPCError(code: -32001, data: [("uid", String(uid))]).write(id: .null, requestID: requestID, into: &out, unlimited: true)
+        RPCError(code: -32001, data: [("uid", String(uid))]).write(
+            id: .null,
+            requestID: requestID,
+            into: &out,
+            unlimited: true
+        )
         return LineOutcome(response: out.finish(), close: true)
     }
 
     /// A refusal at accept time past a connection cap (§5): `-32004` naming the limit, then close.
     func connectionRefused(limit: Int, field: String, uid: UInt32, allocator: ByteBufferAllocator) -> ByteBuffer {
         let requestID = nextRequestID()
-        logger.debug("connection refused", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)", "limit": "\(field)"])
+        logger.debug(
+            "connection refused",
+            metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)", "limit": "\(field)"]
+        )
         var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
         RPCError(code: -32004, data: [("limit", String(limit)), ("field", JSONText.quote(field))])
             .write(id: .null, requestID: requestID, into: &out, unlimited: true)
@@ -151,8 +164,16 @@ final class RPCDispatcher: Sendable {
     /// The answer was over `--max-response-bytes`: `-32004` in its place. Whatever the call did stands (a
     /// detokenize's reveal is already audited, a tokenize's tokens stored); §5 says so.
     private func replaceTooLarge(_ reply: Reply, into out: inout ResponseBuffer) {
-        logger.warning("response too large", metadata: ["request.id": "\(reply.requestID)", "limit": "\(maxResponseBytes)"])
-        RPCError.responseTooLarge(limit: maxResponseBytes).write(id: reply.id, requestID: reply.requestID, into: &out, unlimited: true)
+        logger.warning(
+            "response too large",
+            metadata: ["request.id": "\(reply.requestID)", "limit": "\(maxResponseBytes)"]
+        )
+        RPCError.responseTooLarge(limit: maxResponseBytes).write(
+            id: reply.id,
+            requestID: reply.requestID,
+            into: &out,
+            unlimited: true
+        )
     }
 
     private static func write(_ body: Body, into out: inout ResponseBuffer) {
@@ -171,7 +192,10 @@ final class RPCDispatcher: Sendable {
             // alone passes the cap, nothing is written at all.
             var floor = 0
             for case .value(let value, _) in items { floor &+= value.utf8.count }
-            guard out.fits(floor) else { out.refuse(); return }
+            guard out.fits(floor) else {
+                out.refuse()
+                return
+            }
             out.raw("{\"items\":[")
             for (i, item) in items.enumerated() {
                 if out.overflowed { return }
@@ -196,7 +220,9 @@ final class RPCDispatcher: Sendable {
     /// One request object. Returns nil for a valid notification.
     private func handleRequest(_ value: JSONValue, caller: Caller) async -> Reply? {
         let requestID = nextRequestID()
-        func invalid(_ id: RequestID) -> Reply { Reply(id: id, requestID: requestID, result: .failure(.invalidRequest)) }
+        func invalid(_ id: RequestID) -> Reply {
+            Reply(id: id, requestID: requestID, result: .failure(.invalidRequest))
+        }
         guard case .object(let m) = value else { return invalid(.null) }
         var id = RequestID.null
         let isNotification = m["id"] == nil
@@ -220,10 +246,17 @@ final class RPCDispatcher: Sendable {
         } catch let error as RPCError {
             result = .failure(error)
         } catch let error as VaultError {
-            if error.code == .internal || error.code == .storage || error.code == .audit || error.code == .integrity || error.code == .keyring {
-                logger.error("request failed", metadata: ["request.id": "\(requestID)", "error": "\(LogText.escape(error.message, limit: 512))"])
+            if error.code == .internal || error.code == .storage || error.code == .audit || error.code == .integrity
+                || error.code == .keyring
+            {
+                logger.error(
+                    "request failed",
+                    metadata: ["request.id": "\(requestID)", "error": "\(LogText.escape(error.message, limit: 512))"]
+                )
             }
-            result = .failure(RPCError.from(error, method: method, kind: method == "tokenize" ? Self.kindName(m["params"]) : nil))
+            result = .failure(
+                RPCError.from(error, method: method, kind: method == "tokenize" ? Self.kindName(m["params"]) : nil)
+            )
         } catch {
             logger.error("request failed", metadata: ["request.id": "\(requestID)", "error": "\(type(of: error))"])
             result = .failure(RPCError(code: -32006))
@@ -234,12 +267,17 @@ final class RPCDispatcher: Sendable {
         case .success: outcome = "ok"
         case .failure(let e): outcome = "error \(e.code)"
         }
-        logger.info("request", metadata: [
-            // The method is the caller's text: escaped, so a newline cannot start a forged log line.
-            "request.id": "\(requestID)", "identity": "\(caller.identity.name)", "method": "\(LogText.escape(method, limit: 32))",
-            "count": "\(count)", "outcome": "\(outcome)",
-            "duration_ms": "\(String(format: "%.3f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
-        ])
+        logger.info(
+            "request",
+            metadata: [
+                // The method is the caller's text: escaped, so a newline cannot start a forged log line.
+                "request.id": "\(requestID)", "identity": "\(caller.identity.name)",
+                "method": "\(LogText.escape(method, limit: 32))",
+                "count": "\(count)", "outcome": "\(outcome)",
+                "duration_ms":
+                    "\(String(format: "%.3f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+            ]
+        )
         if isNotification { return nil }
         return Reply(id: id, requestID: requestID, result: result)
     }
@@ -251,11 +289,19 @@ final class RPCDispatcher: Sendable {
             // the vault.
             let kindName = try params.string("kind")
             guard let kind = Kind(rawValue: kindName) else {
-                throw RPCError.invalidParams(field: "kind", reason: "unknown kind (email, phone, card, ssn, name, address, date, text)")
+                throw RPCError.invalidParams(
+                    field: "kind",
+                    reason: "unknown kind (email, phone, card, ssn, name, address, date, text)"
+                )
             }
             let request = TokenizeRequest(
-                kind: kind, subject: try params.subject(), values: try params.strings("values"),
-                limits: try params.limits(), idempotencyKey: try params.idempotencyKey(), scope: try params.scope())
+                kind: kind,
+                subject: try params.subject(),
+                values: try params.strings("values"),
+                limits: try params.limits(),
+                idempotencyKey: try params.idempotencyKey(),
+                scope: try params.scope()
+            )
             count = request.values.count
             let tokens = try await vault.tokenize(request, caller: caller)
             return .tokens(tokens)
@@ -270,14 +316,23 @@ final class RPCDispatcher: Sendable {
             count = erased
             return .text(JSONText.object([("erased", String(erased))]))
         case "whoami":
-            return .text(JSONText.object([("identity", JSONText.quote(caller.identity.name)),
-                                          ("roles", JSONText.array(caller.identity.roles.map(JSONText.quote)))]))
+            return .text(
+                JSONText.object([
+                    ("identity", JSONText.quote(caller.identity.name)),
+                    ("roles", JSONText.array(caller.identity.roles.map(JSONText.quote))),
+                ])
+            )
         case "health":
             // A broken audit log (rewritten under the server) degrades the vault: detokenize fails closed.
             let auditIntact = vault.auditProblem == nil
-            return .text(JSONText.object([("status", auditIntact ? "\"ok\"" : "\"degraded\""), ("version", JSONText.quote(VaultServer.version)),
-                                          ("active_kek", String(vault.keyring.activeKEKVersion)),
-                                          ("audit", auditIntact ? "\"ok\"" : "\"broken\"")]))
+            return .text(
+                JSONText.object([
+                    ("status", auditIntact ? "\"ok\"" : "\"degraded\""),
+                    ("version", JSONText.quote(VaultServer.version)),
+                    ("active_kek", String(vault.keyring.activeKEKVersion)),
+                    ("audit", auditIntact ? "\"ok\"" : "\"broken\""),
+                ])
+            )
         default:
             throw RPCError.methodNotFound
         }
@@ -285,7 +340,9 @@ final class RPCDispatcher: Sendable {
 
     /// The `kind` a tokenize request names, when it is a known kind (for `data.kind` of `-32002`).
     private static func kindName(_ params: JSONValue?) -> String? {
-        guard case .object(let m)? = params, case .string(let k)? = m["kind"], Kind(rawValue: k) != nil else { return nil }
+        guard case .object(let m)? = params, case .string(let k)? = m["kind"], Kind(rawValue: k) != nil else {
+            return nil
+        }
         return k
     }
 

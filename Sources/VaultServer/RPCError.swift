@@ -87,9 +87,15 @@ struct RPCError: Error, Sendable {
     func write(id: RequestID, requestID: String, into out: inout ResponseBuffer, unlimited: Bool = false) {
         var data = self.data
         data.append(("request_id", JSONText.quote(requestID)))
-        let error = JSONText.object([("code", String(code)), ("message", JSONText.quote(message)), ("data", JSONText.object(data))])
+        let error = JSONText.object([
+            ("code", String(code)), ("message", JSONText.quote(message)), ("data", JSONText.object(data)),
+        ])
         out.raw("{\"jsonrpc\":\"2.0\",\"id\":", unlimited: unlimited)
-        if case .string(let s) = id { out.quote(s, unlimited: unlimited) } else { out.raw(id.json, unlimited: unlimited) }
+        if case .string(let s) = id {
+            out.quote(s, unlimited: unlimited)
+        } else {
+            out.raw(id.json, unlimited: unlimited)
+        }
         out.raw(",\"error\":", unlimited: unlimited)
         out.raw(error, unlimited: unlimited)
         out.raw("}", unlimited: unlimited)

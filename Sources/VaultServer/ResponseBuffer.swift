@@ -38,7 +38,10 @@ struct ResponseBuffer {
 
     mutating func raw(_ bytes: UnsafeRawBufferPointer, unlimited: Bool = false) {
         guard !overflowed else { return }
-        guard unlimited || bytes.count <= limit - count else { overflowed = true; return }
+        guard unlimited || bytes.count <= limit - count else {
+            overflowed = true
+            return
+        }
         buffer.writeBytes(bytes)
     }
 

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import NIOPosix
 import VaultCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `cvault serve`: the JSON-RPC API on a Unix socket (docs/PROTOCOL.md).
 ///
@@ -58,8 +59,12 @@ public final class VaultServer: Sendable {
     public func start() async throws -> Channel {
         try Self.clearStaleSocket(configuration.socketPath)
         let descriptors = Self.raiseDescriptorLimit()
-        let dispatcher = self.dispatcher, tracker = self.tracker, maxBytes = configuration.maxRequestBytes
-        let logger = self.logger, vault = self.vault, configuration = self.configuration
+        let dispatcher = self.dispatcher
+        let tracker = self.tracker
+        let maxBytes = configuration.maxRequestBytes
+        let logger = self.logger
+        let vault = self.vault
+        let configuration = self.configuration
         let idle = TimeAmount.nanoseconds(Self.nanoseconds(configuration.idleTimeout))
         // The socket is created under umask 0177 (owner only) and then opened up to exactly the mode asked
         // for, so it is never briefly more open than configured.
@@ -81,16 +86,32 @@ public final class VaultServer: Sendable {
                         let outcome = dispatcher.unknownIdentity(uid: uid, allocator: channel.allocator)
                         return Self.refuse(channel, with: outcome.response)
                     }
-                    let handler = ConnectionHandler(uid: uid, dispatcher: dispatcher, maxRequestBytes: maxBytes,
-                                                    idleTimeout: idle, tracker: tracker)
-                    if let refusal = tracker.admit(channel, handler, uid: uid, maxConnections: configuration.maxConnections,
-                                                   maxPerUID: configuration.maxConnectionsPerUID) {
-                        let response = dispatcher.connectionRefused(limit: refusal.limit, field: refusal.field, uid: uid,
-                                                                    allocator: channel.allocator)
+                    let handler = ConnectionHandler(
+                        uid: uid,
+                        dispatcher: dispatcher,
+                        maxRequestBytes: maxBytes,
+                        idleTimeout: idle,
+                        tracker: tracker
+                    )
+                    if let refusal = tracker.admit(
+                        channel,
+                        handler,
+                        uid: uid,
+                        maxConnections: configuration.maxConnections,
+                        maxPerUID: configuration.maxConnectionsPerUID
+                    ) {
+                        let response = dispatcher.connectionRefused(
+                            limit: refusal.limit,
+                            field: refusal.field,
+                            uid: uid,
+                            allocator: channel.allocator
+                        )
                         return Self.refuse(channel, with: response)
                     }
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder(maxLength: maxBytes)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LineFrameDecoder(maxLength: maxBytes))
+                        )
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
                 }
@@ -98,19 +119,36 @@ public final class VaultServer: Sendable {
             .bind(unixDomainSocketPath: configuration.socketPath)
             .get()
         guard chmod(configuration.socketPath, configuration.socketMode) == 0 else {
-            throw VaultError(.storage, "cannot set mode \(String(configuration.socketMode, radix: 8)) on \(configuration.socketPath)", hint: "check the folder")
+            throw VaultError(
+                .storage,
+                "cannot set mode \(String(configuration.socketMode, radix: 8)) on \(configuration.socketPath)",
+                hint: "check the folder"
+            )
         }
         if let gid = configuration.socketGroup, chown(configuration.socketPath, uid_t.max, gid) != 0 {
-            throw VaultError(.storage, "cannot give \(configuration.socketPath) to group \(gid)", hint: "run as root or as a member of that group")
+            throw VaultError(
+                .storage,
+                "cannot give \(configuration.socketPath) to group \(gid)",
+                hint: "run as root or as a member of that group"
+            )
         }
-        logger.notice("serving", metadata: ["socket.path": "\(configuration.socketPath)",
-                                            "socket.mode": "\(String(configuration.socketMode, radix: 8))"])
-        logger.notice("limits", metadata: [
-            "fd_limit": "\(descriptors)", "max_connections": "\(configuration.maxConnections)",
-            "max_connections_per_uid": "\(configuration.maxConnectionsPerUID)",
-            "idle_timeout_s": "\(configuration.idleTimeout.components.seconds)",
-            "max_request_bytes": "\(configuration.maxRequestBytes)", "max_response_bytes": "\(configuration.maxResponseBytes)",
-        ])
+        logger.notice(
+            "serving",
+            metadata: [
+                "socket.path": "\(configuration.socketPath)",
+                "socket.mode": "\(String(configuration.socketMode, radix: 8))",
+            ]
+        )
+        logger.notice(
+            "limits",
+            metadata: [
+                "fd_limit": "\(descriptors)", "max_connections": "\(configuration.maxConnections)",
+                "max_connections_per_uid": "\(configuration.maxConnectionsPerUID)",
+                "idle_timeout_s": "\(configuration.idleTimeout.components.seconds)",
+                "max_request_bytes": "\(configuration.maxRequestBytes)",
+                "max_response_bytes": "\(configuration.maxResponseBytes)",
+            ]
+        )
         return channel
     }
 
@@ -140,7 +178,8 @@ public final class VaultServer: Sendable {
         let (seconds, attoseconds) = duration.components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return seconds < 0 ? .min : .max }
-        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow ? .max : whole + attoseconds / 1_000_000_000
+        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow
+            ? .max : whole + attoseconds / 1_000_000_000
     }
 
     /// Stops accepting, lets requests in flight finish and be answered, closes every connection, removes
@@ -170,11 +209,18 @@ public final class VaultServer: Sendable {
         var info = stat()
         guard lstat(path, &info) == 0 else { return false }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
-            throw VaultError(.invalidRequest, "\(path) exists and is not a socket", hint: "choose another --socket path")
+            throw VaultError(
+                .invalidRequest,
+                "\(path) exists and is not a socket",
+                hint: "choose another --socket path"
+            )
         }
         if socketAnswers(path) {
-            throw VaultError(.invalidRequest, "another cvault server is running on \(path)",
-                             hint: "stop it first, or choose another --socket path")
+            throw VaultError(
+                .invalidRequest,
+                "another cvault server is running on \(path)",
+                hint: "stop it first, or choose another --socket path"
+            )
         }
         return true
     }
@@ -191,7 +237,9 @@ public final class VaultServer: Sendable {
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
         }
     }
 }

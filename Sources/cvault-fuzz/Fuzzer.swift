@@ -34,6 +34,7 @@ public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
 /// of it at link time, which would shadow libFuzzer's own `main`; this one does what libFuzzer's does.
 @_cdecl("cvault_fuzz_main")
 public func cvaultFuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc, argv = argv
+    var argc = argc
+    var argv = argv
     return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput)
 }

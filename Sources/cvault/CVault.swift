@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import VaultCore
 
 @main
@@ -10,7 +10,11 @@ struct CVault: AsyncParsableCommand {
     /// the backtracer on.
     static func main() async {
         if let problem = ProcessHardening.disableBacktracerByReexec() {
-            printError(problem, hint: "set \(ProcessHardening.backtraceVariable)=\(ProcessHardening.backtraceOff) in cvault's environment")
+            printError(
+                problem,
+                hint:
+                    "set \(ProcessHardening.backtraceVariable)=\(ProcessHardening.backtraceOff) in cvault's environment"
+            )
             Foundation.exit(1)
         }
         await main(nil)
@@ -25,7 +29,8 @@ struct CVault: AsyncParsableCommand {
             InitCommand.self, TokenizeCommand.self, DetokenizeCommand.self, EraseCommand.self,
             StatusCommand.self, KeysCommand.self, PolicyCommand.self, AuditCommand.self, ServeCommand.self,
             BackupCommand.self, RestoreCommand.self, VerifyCommand.self, BenchCommand.self,
-        ])
+        ]
+    )
 }
 
 let cvaultVersion = "0.1.0"

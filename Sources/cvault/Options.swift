@@ -18,21 +18,35 @@ struct VaultLocation: ParsableArguments {
 
 /// How to open the keyring: a passphrase, or Shamir shares for a keyring sealed by `init --shares`.
 struct UnsealOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Read the passphrase from this file (mode 0600); else CVAULT_PASSPHRASE, else a prompt.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read the passphrase from this file (mode 0600); else CVAULT_PASSPHRASE, else a prompt.",
+            valueName: "file"
+        )
+    )
     var passphraseFile: String?
 
-    @Option(name: .customLong("unseal-share"), help: ArgumentHelp("A share file (mode 0600), repeated up to the threshold, for a keyring sealed by shares.", valueName: "file"))
+    @Option(
+        name: .customLong("unseal-share"),
+        help: ArgumentHelp(
+            "A share file (mode 0600), repeated up to the threshold, for a keyring sealed by shares.",
+            valueName: "file"
+        )
+    )
     var unsealShares: [String] = []
 
     /// The credential for the keyring at `path`: shares if given or if the keyring needs them, else the passphrase.
     func credential(keyringPath path: String) throws -> UnsealCredential {
         if !unsealShares.isEmpty {
-            return .shares(try unsealShares.map { file throws -> UnsealShare in
-                try FileSafety.requirePrivate(file, what: "share file")
-                return try Secret.withFile(file, what: "share file") { bytes throws(VaultError) in
-                    try UnsealShare.parse(bytes: bytes, source: file)
+            return .shares(
+                try unsealShares.map { file throws -> UnsealShare in
+                    try FileSafety.requirePrivate(file, what: "share file")
+                    return try Secret.withFile(file, what: "share file") { bytes throws(VaultError) in
+                        try UnsealShare.parse(bytes: bytes, source: file)
+                    }
                 }
-            })
+            )
         }
         let keyring = try KeyringFile.read(at: path)
         if keyring.seal.method == "shamir" {
@@ -44,7 +58,10 @@ struct UnsealOptions: ParsableArguments {
 
 /// The policy file.
 struct PolicyOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Policy file (env CVAULT_POLICY). Without one, everything is denied.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Policy file (env CVAULT_POLICY). Without one, everything is denied.", valueName: "file")
+    )
     var policy: String?
 
     var path: String? { policy ?? env("CVAULT_POLICY") }
@@ -61,9 +78,12 @@ func env(_ name: String) -> String? {
 
 /// Socket mode: talk to a running `cvault serve` instead of opening the vault's files.
 struct SocketOption: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Send the request to the `cvault serve` listening on this socket (env CVAULT_SOCKET). Without either, the vault's files are opened directly.",
-        valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Send the request to the `cvault serve` listening on this socket (env CVAULT_SOCKET). Without either, the vault's files are opened directly.",
+            valueName: "path"
+        )
+    )
     var socket: String?
 
     /// The socket to use, or nil for the offline mode.

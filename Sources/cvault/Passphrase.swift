@@ -1,8 +1,9 @@
+import Foundation
+import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import VaultCore
 
 /// Where the operator's passphrase comes from, in order: `--passphrase-file FILE`, `CVAULT_PASSPHRASE`, or a
 /// no-echo prompt on the terminal. It goes straight into guarded memory, never through a `String`; every
@@ -22,8 +23,11 @@ enum Passphrase {
             return secret
         }
         guard isatty(STDIN_FILENO) == 1 else {
-            throw VaultError(.invalidRequest, "no passphrase given",
-                             hint: "set CVAULT_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked")
+            throw VaultError(
+                .invalidRequest,
+                "no passphrase given",
+                hint: "set CVAULT_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked"
+            )
         }
         let first = try Secret.prompt("cvault passphrase: ") { bytes throws(VaultError) in try guarded(bytes) }
         if confirm {
@@ -38,8 +42,11 @@ enum Passphrase {
     /// Asks for `threshold` shares on the terminal, one per line, without echo.
     static func promptShares(threshold: Int) throws -> [UnsealShare] {
         guard isatty(STDIN_FILENO) == 1 else {
-            throw VaultError(.invalidRequest, "this keyring is sealed by shares and none were given",
-                             hint: "pass --unseal-share FILE \(threshold) times, or run on a terminal to type them")
+            throw VaultError(
+                .invalidRequest,
+                "this keyring is sealed by shares and none were given",
+                hint: "pass --unseal-share FILE \(threshold) times, or run on a terminal to type them"
+            )
         }
         return try (1...threshold).map { i throws -> UnsealShare in
             try Secret.prompt("unseal share \(i) of \(threshold): ") { bytes throws(VaultError) in
@@ -52,8 +59,11 @@ enum Passphrase {
     /// hold zero bytes (`SecureBytes` stops the process), and an empty file or line is a mistake anyway.
     private static func guarded(_ bytes: UnsafeRawBufferPointer) throws(VaultError) -> SecureBytes {
         guard !bytes.isEmpty else {
-            throw VaultError(.invalidRequest, "the passphrase is empty",
-                             hint: "put the passphrase in the file (one line), or type it at the prompt")
+            throw VaultError(
+                .invalidRequest,
+                "the passphrase is empty",
+                hint: "put the passphrase in the file (one line), or type it at the prompt"
+            )
         }
         return SecureBytes(copying: bytes)
     }
@@ -81,11 +91,18 @@ enum Secret {
     }
 
     /// Reads a whole small file into one wiped buffer and passes its bytes to `body`.
-    static func withFile<T>(_ path: String, what: String,
-                            _ body: (UnsafeRawBufferPointer) throws(VaultError) -> T) throws(VaultError) -> T {
+    static func withFile<T>(
+        _ path: String,
+        what: String,
+        _ body: (UnsafeRawBufferPointer) throws(VaultError) -> T
+    ) throws(VaultError) -> T {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw VaultError(.notInitialized, "cannot read \(what) \(path)", hint: "check that it exists and that you may read it")
+            throw VaultError(
+                .notInitialized,
+                "cannot read \(what) \(path)",
+                hint: "check that it exists and that you may read it"
+            )
         }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: maxBytes + 1)
@@ -101,7 +118,11 @@ enum Secret {
             total += n
         }
         guard total <= maxBytes else {
-            throw VaultError(.invalidRequest, "\(what) \(path) is longer than \(maxBytes) bytes", hint: "it holds one line")
+            throw VaultError(
+                .invalidRequest,
+                "\(what) \(path) is longer than \(maxBytes) bytes",
+                hint: "it holds one line"
+            )
         }
         return try buffer.withUnsafeBytes { raw in
             Result { () throws(VaultError) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<total])) }
@@ -110,9 +131,18 @@ enum Secret {
 
     /// Reads one line from /dev/tty with echo off, restoring the terminal even on error, and passes its bytes
     /// (without the newline) to `body`; the buffer is wiped afterwards.
-    static func prompt<T>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(VaultError) -> T) throws(VaultError) -> T {
+    static func prompt<T>(
+        _ text: String,
+        _ body: (UnsafeRawBufferPointer) throws(VaultError) -> T
+    ) throws(VaultError) -> T {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw VaultError(.invalidRequest, "cannot open the terminal to ask for the passphrase", hint: "set CVAULT_PASSPHRASE instead") }
+        guard fd >= 0 else {
+            throw VaultError(
+                .invalidRequest,
+                "cannot open the terminal to ask for the passphrase",
+                hint: "set CVAULT_PASSPHRASE instead"
+            )
+        }
         defer { close(fd) }
         _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
         var saved = termios()
@@ -120,7 +150,10 @@ enum Secret {
         var silent = saved
         silent.c_lflag &= ~tcflag_t(ECHO)
         tcsetattr(fd, TCSAFLUSH, &silent)
-        defer { tcsetattr(fd, TCSAFLUSH, &saved); _ = Glibc.write(fd, "\n", 1) }
+        defer {
+            tcsetattr(fd, TCSAFLUSH, &saved)
+            _ = Glibc.write(fd, "\n", 1)
+        }
         var buffer = [UInt8](repeating: 0, count: maxBytes)
         defer { ConstantTime.wipe(&buffer) }
         var count = 0
@@ -128,7 +161,11 @@ enum Secret {
         defer { c = 0 }
         while Glibc.read(fd, &c, 1) == 1, c != 0x0A {
             guard count < maxBytes else {
-                throw VaultError(.invalidRequest, "the line typed is longer than \(maxBytes) bytes", hint: "type it again")
+                throw VaultError(
+                    .invalidRequest,
+                    "the line typed is longer than \(maxBytes) bytes",
+                    hint: "type it again"
+                )
             }
             buffer[count] = c
             count += 1

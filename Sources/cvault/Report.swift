@@ -1,9 +1,11 @@
+import ArgumentParser
+import Foundation
+import VaultClient
+import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import VaultClient
-import VaultCore
 
 /// Errors to stderr as `cvault: error: …` and `cvault: hint: …` (like age), with a non-zero exit.
 /// Messages come from `VaultError`, which never holds a value or a secret.
@@ -18,15 +20,20 @@ func reporting<T>(_ body: () async throws -> T) async throws -> T {
         printError(error.description, hint: hint(for: error))
         throw ExitCode(1)
     } catch let error as VaultConnectionError {
-        printError("\(error.message) (\(error.socketPath))",
-                   hint: error.kind == .cannotConnect ? "is `cvault serve` running there? Without --socket or CVAULT_SOCKET the vault's files are used directly" : nil)
+        printError(
+            "\(error.message) (\(error.socketPath))",
+            hint: error.kind == .cannotConnect
+                ? "is `cvault serve` running there? Without --socket or CVAULT_SOCKET the vault's files are used directly"
+                : nil
+        )
         throw ExitCode(1)
     }
 }
 
 private func hint(for error: VaultClientError) -> String? {
     switch error.code {
-    case VaultClientError.unknownIdentity: return "add this uid to the server's policy identities and reload it (SIGHUP)"
+    case VaultClientError.unknownIdentity:
+        return "add this uid to the server's policy identities and reload it (SIGHUP)"
     case VaultClientError.forbidden: return "the server's policy does not grant this to your identity"
     case VaultClientError.sealed: return "the server's vault keys are not loaded"
     case VaultClientError.internalError: return "ask the operator to look up the request id in the server log"
@@ -52,5 +59,3 @@ func exitCode(for code: VaultError.Code) -> Int32 {
 extension FileHandle {
     func write(_ text: String) { write(Data(text.utf8)) }
 }
-
-import Foundation

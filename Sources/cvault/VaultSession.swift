@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import VaultCore
 import VaultSQLite
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An opened vault for one CLI command: the keyring unsealed, the database open, the policy loaded, and the
 /// caller resolved from this process's uid exactly as the server resolves a socket peer.
@@ -13,10 +14,17 @@ struct VaultSession {
     let store: SQLiteStore
     let caller: Caller
 
-    static func open(_ location: VaultLocation, _ unseal: UnsealOptions, policy: PolicyOption) async throws -> VaultSession {
+    static func open(
+        _ location: VaultLocation,
+        _ unseal: UnsealOptions,
+        policy: PolicyOption
+    ) async throws -> VaultSession {
         let policies = try loadPolicy(policy)
         let store = try SQLiteStore.open(at: location.databasePath)
-        let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
+        let keyring = try Keyring.open(
+            at: location.keyringPath,
+            credential: unseal.credential(keyringPath: location.keyringPath)
+        )
         let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
         let caller = try vault.caller(uid: getuid())
         // Every load of a policy is recorded with the hash of the bytes in force, offline commands included.
@@ -26,8 +34,11 @@ struct VaultSession {
 
     static func loadPolicy(_ option: PolicyOption) throws -> PolicyHolder {
         guard let path = option.path else {
-            throw VaultError(.policy, "no policy file: without one cvault denies everything",
-                             hint: "pass --policy FILE or set CVAULT_POLICY (see docs/POLICY.md)")
+            throw VaultError(
+                .policy,
+                "no policy file: without one cvault denies everything",
+                hint: "pass --policy FILE or set CVAULT_POLICY (see docs/POLICY.md)"
+            )
         }
         let holder = PolicyHolder(path: path, logger: quietLogger())
         if case .failure(let error) = holder.reload() { throw error }
@@ -51,9 +62,16 @@ struct AdminSession {
 
     static func open(_ location: VaultLocation, _ unseal: UnsealOptions) async throws -> AdminSession {
         let store = try SQLiteStore.open(at: location.databasePath)
-        let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
-        let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
-                          logger: quietLogger())
+        let keyring = try Keyring.open(
+            at: location.keyringPath,
+            credential: unseal.credential(keyringPath: location.keyringPath)
+        )
+        let vault = Vault(
+            keyring: keyring,
+            store: store,
+            policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
+            logger: quietLogger()
+        )
         return AdminSession(vault: vault, store: store)
     }
 

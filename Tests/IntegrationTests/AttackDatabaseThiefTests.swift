@@ -2,6 +2,7 @@ import CSodium
 import Foundation
 import Testing
 import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,11 +64,18 @@ struct AttackDatabaseThiefTests {
     /// the value alone, of `kind:value` and of `kind ‖ 0x00 ‖ value`, and the idempotency request hash of the
     /// call that stored it, as that hash was built unkeyed (BLAKE2b-256 over the framed kind, mode, subject,
     /// scope, purposes, expiry and reveal limit, and the normalized values).
-    static func unkeyedDigests(kind: String, subject: String, normalized: String, purposes: [String]?,
-                               maxReveals: Int?) -> [(what: String, bytes: [UInt8])] {
+    static func unkeyedDigests(
+        kind: String,
+        subject: String,
+        normalized: String,
+        purposes: [String]?,
+        maxReveals: Int?
+    ) -> [(what: String, bytes: [UInt8])] {
         let value = Array(normalized.utf8)
-        let plain: [(String, [UInt8])] = [("value", value), ("kind:value", Array("\(kind):\(normalized)".utf8)),
-                                          ("kind 0x00 value", Array(kind.utf8) + [0] + value)]
+        let plain: [(String, [UInt8])] = [
+            ("value", value), ("kind:value", Array("\(kind):\(normalized)".utf8)),
+            ("kind 0x00 value", Array(kind.utf8) + [0] + value),
+        ]
         var digests: [(what: String, bytes: [UInt8])] = []
         for (form, input) in plain {
             digests.append(("BLAKE2b-256 of \(kind) \(form)", BLAKE2b.hash(input, outputLength: 32)))
@@ -75,9 +83,14 @@ struct AttackDatabaseThiefTests {
             digests.append(("BLAKE2b-512 of \(kind) \(form)", BLAKE2b.hash(input, outputLength: 64)))
             digests.append(("SHA-256 of \(kind) \(form)", sha256(input)))
         }
-        let request = framed("cvault.tokenize.request.v1", [Array(kind.utf8), Array(mode(kind).utf8), Array(subject.utf8),
-                                                           Array("default".utf8), Array((purposes ?? []).joined(separator: ",").utf8),
-                                                           Array("-1|\(maxReveals ?? -1)".utf8), value])
+        let request = framed(
+            "cvault.tokenize.request.v1",
+            [
+                Array(kind.utf8), Array(mode(kind).utf8), Array(subject.utf8),
+                Array("default".utf8), Array((purposes ?? []).joined(separator: ",").utf8),
+                Array("-1|\(maxReveals ?? -1)".utf8), value,
+            ]
+        )
         digests.append(("unkeyed idempotency request hash of a \(kind) call", BLAKE2b.hash(request, outputLength: 32)))
         return digests
     }
@@ -86,7 +99,8 @@ struct AttackDatabaseThiefTests {
     static func steal(_ server: ServerHarness, into folder: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         var copied: [String] = []
-        for name in ["cvault.db", "cvault.db-wal"] where FileManager.default.fileExists(atPath: server.dataDir + "/" + name) {
+        for name in ["cvault.db", "cvault.db-wal"]
+        where FileManager.default.fileExists(atPath: server.dataDir + "/" + name) {
             try FileManager.default.copyItem(atPath: server.dataDir + "/" + name, toPath: folder + "/" + name)
             copied.append(name)
         }
@@ -97,7 +111,8 @@ struct AttackDatabaseThiefTests {
     static func findings(_ needles: [(what: String, bytes: [UInt8])], in folder: String) -> [String] {
         var found: [String] = []
         for (index, needle) in needles.enumerated() {
-            for form in [Data(needle.bytes), Data(Hex.encode(needle.bytes).utf8)] where !filesContaining(form, under: folder).isEmpty {
+            for form in [Data(needle.bytes), Data(Hex.encode(needle.bytes).utf8)]
+            where !filesContaining(form, under: folder).isEmpty {
                 found.append("\(index): \(needle.what)")
             }
         }
@@ -117,22 +132,36 @@ struct AttackDatabaseThiefTests {
             let limited = index % 2 == 0 && Self.mode(value.kind) != "deterministic"
             let purposes: [String]? = limited ? ["ops"] : nil
             let maxReveals: Int? = limited ? 5 : nil
-            var params: [String: Any] = ["kind": value.kind, "subject": value.subject, "values": [value.given],
-                                         "idempotency_key": "thief-\(index)"]
+            var params: [String: Any] = [
+                "kind": value.kind, "subject": value.subject, "values": [value.given],
+                "idempotency_key": "thief-\(index)",
+            ]
             var limits: [String: Any] = [:]
             if let purposes { limits["purposes"] = purposes }
             if let maxReveals { limits["max_reveals"] = maxReveals }
             if !limits.isEmpty { params["limits"] = limits }
             let response = try server.call("tokenize", params)
-            let token = try #require((response.resultObject?["tokens"] as? [String])?.first,
-                                     "tokenize \(value.kind): \(response.errorCode.map(String.init) ?? "-") \((response["error"] as? [String: Any])?["message"] ?? "")")
+            let token = try #require(
+                (response.resultObject?["tokens"] as? [String])?.first,
+                "tokenize \(value.kind): \(response.errorCode.map(String.init) ?? "-") \((response["error"] as? [String: Any])?["message"] ?? "")"
+            )
             let again = try server.call("tokenize", params)
-            #expect((again.resultObject?["tokens"] as? [String])?.first == token, "the idempotent replay answers the same token")
-            if Self.mode(value.kind) == "format-preserving" { needles.append(("format-preserving \(value.kind) token", Array(token.utf8))) }
+            #expect(
+                (again.resultObject?["tokens"] as? [String])?.first == token,
+                "the idempotent replay answers the same token"
+            )
+            if Self.mode(value.kind) == "format-preserving" {
+                needles.append(("format-preserving \(value.kind) token", Array(token.utf8)))
+            }
             needles.append(("\(value.kind) value as given", Array(value.given.utf8)))
             needles.append(("\(value.kind) normalized value", Array(value.normalized.utf8)))
-            needles += Self.unkeyedDigests(kind: value.kind, subject: value.subject, normalized: value.normalized,
-                                           purposes: purposes, maxReveals: maxReveals)
+            needles += Self.unkeyedDigests(
+                kind: value.kind,
+                subject: value.subject,
+                normalized: value.normalized,
+                purposes: purposes,
+                maxReveals: maxReveals
+            )
             #expect(try server.allRevealPlain([token], as: [value.normalized]), "the \(value.kind) value was stored")
         }
 
@@ -158,12 +187,18 @@ struct AttackDatabaseThiefTests {
         _ = try server.tokenize(kind: "text", subject: "forget-me", values: (0..<20).map { "erased value \($0)" })
         _ = try server.tokenize(kind: "card", subject: "forget-me", values: ["4111111111111111"])
         let database = server.dataDir + "/cvault.db"
-        let table = try sqlite3(database, "SELECT name FROM sqlite_master WHERE name IN ('tokens_v2','tokens') ORDER BY name DESC LIMIT 1;")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let rows = try sqlite3(database, """
+        let table = try sqlite3(
+            database,
+            "SELECT name FROM sqlite_master WHERE name IN ('tokens_v2','tokens') ORDER BY name DESC LIMIT 1;"
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+        let rows = try sqlite3(
+            database,
+            """
             SELECT hex(wrapped_key) FROM subjects WHERE name = 'forget-me'
             UNION ALL SELECT hex(t.sealed) FROM \(table) t JOIN subjects s ON s.id = t.subject_id WHERE s.name = 'forget-me';
-            """).split(separator: "\n").map(String.init)
+            """
+        ).split(separator: "\n").map(String.init)
         #expect(rows.count == 22, "the wrapped key and 21 ciphertexts were read")
         let needles = rows.compactMap { Hex.decode($0) }.map { ("erased subject's bytes", $0) }
         #expect(needles.count == rows.count)
@@ -172,6 +207,9 @@ struct AttackDatabaseThiefTests {
         let loot = server.dir + "/loot-after-erase"
         _ = try Self.steal(server, into: loot)
         let found = Self.findings(needles, in: loot)
-        #expect(found.isEmpty, "\(found.count) of \(needles.count) of the erased subject's blobs are still in the files")
+        #expect(
+            found.isEmpty,
+            "\(found.count) of \(needles.count) of the erased subject's blobs are still in the files"
+        )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,13 @@ struct AttackLocalUserTests {
 
     /// Runs `command` as uid 1002 with no supplementary groups.
     static func asStranger(_ command: [String], in directory: String) throws -> ProcessResult {
-        try runProcess("/usr/bin/setpriv", ["--reuid=\(stranger)", "--regid=\(stranger)", "--clear-groups"] + command,
-                       environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"], directory: directory, timeout: 60)
+        try runProcess(
+            "/usr/bin/setpriv",
+            ["--reuid=\(stranger)", "--regid=\(stranger)", "--clear-groups"] + command,
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+            directory: directory,
+            timeout: 60
+        )
     }
 
     /// Claim: with the default socket mode (0660, owner root), another uid cannot even connect.
@@ -25,7 +31,7 @@ struct AttackLocalUserTests {
         #expect(permissions(server.socketPath) == 0o660)
         let result = try server.python(["whoami"], uid: Self.stranger)
         #expect(result.status != 0, "uid 1002 could not connect")
-        let printed = !result.stdout.isEmpty   // out of sight of #expect's expansion, as below
+        let printed = !result.stdout.isEmpty  // out of sight of #expect's expansion, as below
         #expect(!printed)
         #expect(result.stderr.contains("Permission denied"), "refused by the socket file's mode")
         // The socket's owner still gets in.
@@ -38,13 +44,21 @@ struct AttackLocalUserTests {
         let server = try ServerHarness(socketMode: "0666")
         defer { server.destroy() }
         try server.start()
-        let token = try server.tokenize(kind: "text", subject: "local-user", values: ["a value uid 1002 must not see"])[0]
+        let token = try server.tokenize(kind: "text", subject: "local-user", values: ["a value uid 1002 must not see"])[
+            0
+        ]
         let lines = [
             requestLine(id: 1, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]),
             requestLine(id: 2, method: "erase", params: ["subject": "local-user"]),
         ]
-        let result = try server.python(["raw"], uid: Self.stranger, stdin: Array((lines.joined(separator: "\n") + "\n").utf8))
-        let responses = result.stdout.split(separator: "\n").compactMap { try? parseJSON(Array($0.utf8)) as? [String: Any] }
+        let result = try server.python(
+            ["raw"],
+            uid: Self.stranger,
+            stdin: Array((lines.joined(separator: "\n") + "\n").utf8)
+        )
+        let responses = result.stdout.split(separator: "\n").compactMap {
+            try? parseJSON(Array($0.utf8)) as? [String: Any]
+        }
         #expect(responses.count == 1, "one answer, then the connection is closed")
         #expect(responses.first?.errorCode == -32001)
         let leaked = result.stdout.contains("must not see")
@@ -61,7 +75,8 @@ struct AttackLocalUserTests {
         _ = try server.tokenize(kind: "text", subject: "local-files", values: ["written so the WAL exists"])
         #expect(permissions(server.keysDir) == 0o700)
         #expect(permissions(server.dataDir) == 0o700)
-        let files = [server.keysDir + "/cvault.keyring"]
+        let files =
+            [server.keysDir + "/cvault.keyring"]
             + ["cvault.db", "cvault.db-wal", "cvault.db-shm"].map { server.dataDir + "/" + $0 }
         for file in files {
             #expect(permissions(file) == 0o600, "\(file) is 0600")

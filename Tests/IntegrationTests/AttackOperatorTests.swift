@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,16 +32,23 @@ struct AttackOperatorTests {
         var environment = server.environment
         environment["CVAULT_DATA"] = data
         environment["CVAULT_PASSPHRASE"] = nil
-        return try runProcess(ServerBinaries.cvault, ["audit", "verify"], environment: environment, directory: server.dir, timeout: 120)
+        return try runProcess(
+            ServerBinaries.cvault,
+            ["audit", "verify"],
+            environment: environment,
+            directory: server.dir,
+            timeout: 120
+        )
     }
 
     /// The audit records (seq, body), oldest first.
     static func records(_ database: String) throws -> [(seq: Int, body: String)] {
-        try sqlite3(database, "SELECT seq || char(31) || body FROM audit ORDER BY seq;").split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: "\u{1F}", maxSplits: 1)
-            guard parts.count == 2, let seq = Int(parts[0]) else { return nil }
-            return (seq, String(parts[1]))
-        }
+        try sqlite3(database, "SELECT seq || char(31) || body FROM audit ORDER BY seq;").split(separator: "\n")
+            .compactMap { line in
+                let parts = line.split(separator: "\u{1F}", maxSplits: 1)
+                guard parts.count == 2, let seq = Int(parts[0]) else { return nil }
+                return (seq, String(parts[1]))
+            }
     }
 
     /// The forger's tool: deletes record `seq` and rebuilds the unkeyed chain after it (renumbered bodies,
@@ -48,13 +56,21 @@ struct AttackOperatorTests {
     static func deleteAndRechain(_ database: String, seq removed: Int) throws {
         let rows = try records(database)
         let before = try #require(rows.first { $0.seq == removed - 1 }, "record \(removed - 1) exists")
-        var prev = AuditChain.hash(prev: try #require(Hex.decode(try sqlite3(database, "SELECT hex(prev) FROM audit WHERE seq = \(before.seq);")
-            .trimmingCharacters(in: .whitespacesAndNewlines))), body: before.body)
+        var prev = AuditChain.hash(
+            prev: try #require(
+                Hex.decode(
+                    try sqlite3(database, "SELECT hex(prev) FROM audit WHERE seq = \(before.seq);")
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                )
+            ),
+            body: before.body
+        )
         var sql = "PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE; DELETE FROM audit WHERE seq >= \(removed);"
         for row in rows where row.seq > removed {
             let body = row.body.replacingOccurrences(of: "\"seq\":\(row.seq)", with: "\"seq\":\(row.seq - 1)")
             let hash = AuditChain.hash(prev: prev, body: body)
-            sql += "INSERT INTO audit(seq, prev, hash, body) VALUES (\(row.seq - 1), X'\(Hex.encode(prev))', X'\(Hex.encode(hash))', '"
+            sql +=
+                "INSERT INTO audit(seq, prev, hash, body) VALUES (\(row.seq - 1), X'\(Hex.encode(prev))', X'\(Hex.encode(hash))', '"
                 + body.replacingOccurrences(of: "'", with: "''") + "');"
             prev = hash
         }
@@ -62,7 +78,10 @@ struct AttackOperatorTests {
     }
 
     static func detokenizeIndex(_ database: String) throws -> Int {
-        try #require(try records(database).first { $0.body.contains("\"event\":\"detokenize\"") }?.seq, "a detokenize record exists")
+        try #require(
+            try records(database).first { $0.body.contains("\"event\":\"detokenize\"") }?.seq,
+            "a detokenize record exists"
+        )
     }
 
     /// Claim: an edited record (the reveal's identity changed), a deleted record, and a log re-chained after a
@@ -77,7 +96,10 @@ struct AttackOperatorTests {
         let reveal = try Self.detokenizeIndex(server.dataDir + "/cvault.db")
 
         let edited = try Self.copyData(server, "edited") + "/cvault.db"
-        _ = try sqlite3(edited, #"UPDATE audit SET body = replace(body, '"identity":"operator"', '"identity":"helpdesk"') WHERE seq = \#(reveal);"#)
+        _ = try sqlite3(
+            edited,
+            #"UPDATE audit SET body = replace(body, '"identity":"operator"', '"identity":"helpdesk"') WHERE seq = \#(reveal);"#
+        )
         #expect(try Self.records(edited).first { $0.seq == reveal }?.body.contains("helpdesk") == true, "the edit took")
 
         let deleted = try Self.copyData(server, "deleted") + "/cvault.db"
@@ -90,7 +112,9 @@ struct AttackOperatorTests {
         try Self.deleteAndRechain(unsealed, seq: reveal)
         _ = try sqlite3(unsealed, "DELETE FROM audit_seals;")
 
-        for (name, database) in [("edited", edited), ("deleted", deleted), ("re-chained", rechained), ("re-chained, no seals", unsealed)] {
+        for (name, database) in [
+            ("edited", edited), ("deleted", deleted), ("re-chained", rechained), ("re-chained, no seals", unsealed),
+        ] {
             let run = try Self.verify(server, data: (database as NSString).deletingLastPathComponent)
             #expect(run.status == 3, "\(name): audit verify exits 3 (\(run.stderr))")
             #expect(run.stderr.contains("NOT intact"), "\(name): verify says the log is not intact")
@@ -104,7 +128,7 @@ struct AttackOperatorTests {
         let server = try ServerHarness()
         defer { server.destroy() }
         let token = try Self.vaultWithReveals(server)
-        usleep(1_500_000)   // past the seal interval, so the reveals are sealed before the forgery
+        usleep(1_500_000)  // past the seal interval, so the reveals are sealed before the forgery
         _ = try server.call("tokenize", ["kind": "text", "subject": "op-audit-2", "values": ["one more record"]])
         let database = server.dataDir + "/cvault.db"
         let reveal = try Self.detokenizeIndex(database)
@@ -114,7 +138,9 @@ struct AttackOperatorTests {
         // The server goes on: more writes (each may seal), a reveal attempt, then a clean stop (which seals).
         usleep(1_500_000)
         _ = try? server.call("tokenize", ["kind": "text", "subject": "op-audit-3", "values": ["after the forgery"]])
-        let items = (try? server.call("detokenize", ["tokens": [token], "purpose": "ops"]))?.resultObject?["items"] as? [[String: String]]
+        let items =
+            (try? server.call("detokenize", ["tokens": [token], "purpose": "ops"]))?.resultObject?["items"]
+            as? [[String: String]]
         #expect(items?.contains { $0["value"] != nil } != true, "no reveal on a broken audit chain")
         server.stop()
         let run = try Self.verify(server, data: server.dataDir)
@@ -139,11 +165,15 @@ struct AttackOperatorTests {
         // The operator moves the current database away and restores the old copy.
         let moved = server.dir + "/data-now"
         try FileManager.default.createDirectory(atPath: moved, withIntermediateDirectories: false)
-        for name in try FileManager.default.contentsOfDirectory(atPath: server.dataDir) where name.hasPrefix("cvault.db") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: server.dataDir)
+        where name.hasPrefix("cvault.db") {
             try FileManager.default.moveItem(atPath: server.dataDir + "/" + name, toPath: moved + "/" + name)
         }
         let restore = try server.cvault(["restore", backup])
         #expect(restore.status != 0, "a restore that rolls the vault back needs an explicit flag")
-        #expect(!FileManager.default.fileExists(atPath: server.dataDir + "/cvault.db"), "the refused restore left no database")
+        #expect(
+            !FileManager.default.fileExists(atPath: server.dataDir + "/cvault.db"),
+            "the refused restore left no database"
+        )
     }
 }

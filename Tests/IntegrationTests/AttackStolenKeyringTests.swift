@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,9 @@ struct AttackStolenKeyringTests {
         try setMode(loot, 0o700)
         try FileManager.default.copyItem(atPath: vault.keys, toPath: loot + "/Keys")
         try FileManager.default.copyItem(atPath: vault.data, toPath: loot + "/data")
-        return (loot + "/Keys", ["CVAULT_KEYS": loot + "/Keys", "CVAULT_DATA": loot + "/data", "CVAULT_PASSPHRASE": nil])
+        return (
+            loot + "/Keys", ["CVAULT_KEYS": loot + "/Keys", "CVAULT_DATA": loot + "/data", "CVAULT_PASSPHRASE": nil]
+        )
     }
 
     /// Claim: without the passphrase, a guessed one is refused before anything is read; the copy is whole
@@ -32,13 +35,13 @@ struct AttackStolenKeyringTests {
                 loot["CVAULT_PASSPHRASE"] = guess
                 let run = try await vault.cvault(["detokenize", "--purpose", "demo", token], environment: loot)
                 #expect(run.status != 0, "guess \(guess.count) characters long is refused")
-                let printed = !run.stdout.isEmpty   // out of sight of #expect's expansion
+                let printed = !run.stdout.isEmpty  // out of sight of #expect's expansion
                 #expect(!printed)
                 expectNoLeak(run, of: [Self.value, vault.passphrase], "a wrong passphrase")
             }
             loot["CVAULT_PASSPHRASE"] = vault.passphrase
             let control = try await vault.cvault(["detokenize", "--purpose", "demo", token], environment: loot)
-            let revealed = control.lines == [Self.value]   // out of sight of #expect's expansion
+            let revealed = control.lines == [Self.value]  // out of sight of #expect's expansion
             #expect(control.status == 0 && revealed, "the control: the stolen copy is whole")
         }
     }
@@ -47,35 +50,56 @@ struct AttackStolenKeyringTests {
     /// vault; the control opens with three of its own.
     @Test func fewerSharesThanTheThresholdOpenNothing() async throws {
         try await VaultFixture.with(initialized: false) { vault in
-            let shares = vault.root + "/shares", foreign = vault.root + "/foreign-shares"
+            let shares = vault.root + "/shares"
+            let foreign = vault.root + "/foreign-shares"
             let noPassphrase: [String: String?] = ["CVAULT_PASSPHRASE": nil]
-            let made = try await vault.cvault(["init", "--shares", "5", "--threshold", "3", "--share-dir", shares], environment: noPassphrase)
+            let made = try await vault.cvault(
+                ["init", "--shares", "5", "--threshold", "3", "--share-dir", shares],
+                environment: noPassphrase
+            )
             try #require(made.status == 0, "init --shares: \(made.errorLines)")
             let other = vault.root + "/other"
             try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: false)
             try setMode(other, 0o700)
-            let otherMade = try await vault.cvault(["init", "--shares", "5", "--threshold", "3", "--share-dir", foreign],
-                                                   environment: ["CVAULT_PASSPHRASE": nil, "CVAULT_KEYS": other + "/Keys", "CVAULT_DATA": other + "/data"])
+            let otherMade = try await vault.cvault(
+                ["init", "--shares", "5", "--threshold", "3", "--share-dir", foreign],
+                environment: ["CVAULT_PASSPHRASE": nil, "CVAULT_KEYS": other + "/Keys", "CVAULT_DATA": other + "/data"]
+            )
             try #require(otherMade.status == 0, "the other vault: \(otherMade.errorLines)")
 
-            let stored = try await vault.cvault(["tokenize", "--kind", "text", "--subject", "cust-shares"]
-                + KeyLifecycleShamirTests.shareArguments(shares, [1, 2, 3]), stdin: Self.value + "\n", environment: noPassphrase)
-            try #require(stored.status == 0 && stored.lines.count == 1, "tokenize with three shares: \(stored.errorLines)")
+            let stored = try await vault.cvault(
+                ["tokenize", "--kind", "text", "--subject", "cust-shares"]
+                    + KeyLifecycleShamirTests.shareArguments(shares, [1, 2, 3]),
+                stdin: Self.value + "\n",
+                environment: noPassphrase
+            )
+            try #require(
+                stored.status == 0 && stored.lines.count == 1,
+                "tokenize with three shares: \(stored.errorLines)"
+            )
             let token = stored.lines[0]
             let loot = try Self.steal(vault).environment
 
-            for (what, arguments) in [("two shares", KeyLifecycleShamirTests.shareArguments(shares, [4, 5])),
-                                      ("one share", KeyLifecycleShamirTests.shareArguments(shares, [2])),
-                                      ("three shares of another vault", KeyLifecycleShamirTests.shareArguments(foreign, [1, 2, 3]))] {
-                let run = try await vault.cvault(["detokenize", "--purpose", "demo", token] + arguments, environment: loot)
+            for (what, arguments) in [
+                ("two shares", KeyLifecycleShamirTests.shareArguments(shares, [4, 5])),
+                ("one share", KeyLifecycleShamirTests.shareArguments(shares, [2])),
+                ("three shares of another vault", KeyLifecycleShamirTests.shareArguments(foreign, [1, 2, 3])),
+            ] {
+                let run = try await vault.cvault(
+                    ["detokenize", "--purpose", "demo", token] + arguments,
+                    environment: loot
+                )
                 #expect(run.status != 0, "\(what) are refused")
                 let printed = !run.stdout.isEmpty
                 #expect(!printed, "\(what): nothing printed")
                 expectNoLeak(run, of: [Self.value], what)
             }
-            let control = try await vault.cvault(["detokenize", "--purpose", "demo", token]
-                + KeyLifecycleShamirTests.shareArguments(shares, [5, 3, 1]), environment: loot)
-            let revealed = control.lines == [Self.value]   // out of sight of #expect's expansion
+            let control = try await vault.cvault(
+                ["detokenize", "--purpose", "demo", token]
+                    + KeyLifecycleShamirTests.shareArguments(shares, [5, 3, 1]),
+                environment: loot
+            )
+            let revealed = control.lines == [Self.value]  // out of sight of #expect's expansion
             #expect(control.status == 0 && revealed, "the control: three of its own shares open it")
         }
     }
@@ -111,7 +135,9 @@ struct AttackStolenKeyringTests {
             json["seal"] = seal
         },
         Edit(testDescription: "sealed keys one bit flipped") { $0["sealed_keys"] = flip($0["sealed_keys"]) },
-        Edit(testDescription: "audit public key replaced") { $0["audit_public_key"] = String(repeating: "ab", count: 32) },
+        Edit(testDescription: "audit public key replaced") {
+            $0["audit_public_key"] = String(repeating: "ab", count: 32)
+        },
         Edit(testDescription: "KEK made decrypt-only") { json in
             var keks = json["keks"] as? [[String: Any]] ?? [[:]]
             keks[0]["state"] = "decrypt-only"
@@ -131,11 +157,13 @@ struct AttackStolenKeyringTests {
             let file = keys + "/cvault.keyring"
             var json = try #require(try JSONSerialization.jsonObject(with: fileBytes(file) ?? Data()) as? [String: Any])
             edit.apply(&json)
-            try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: URL(fileURLWithPath: file))
+            try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(
+                to: URL(fileURLWithPath: file)
+            )
             try setMode(file, 0o600)
             let run = try await vault.cvault(["detokenize", "--purpose", "demo", token], environment: loot)
             if edit.testDescription.hasSuffix("(control)") {
-                let revealed = run.lines == [Self.value]   // out of sight of #expect's expansion
+                let revealed = run.lines == [Self.value]  // out of sight of #expect's expansion
                 #expect(run.status == 0 && revealed, "the control opens: \(run.errorLines)")
                 return
             }

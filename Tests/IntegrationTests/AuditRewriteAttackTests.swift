@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,11 +15,16 @@ import Glibc
 @Suite(.serialized) struct AuditRewriteAttackTests {
     /// Rows as the sqlite3 shell gives them.
     static func rows(_ database: String) throws -> [AuditRow] {
-        let out = try shell(database, "SELECT seq || ' ' || hex(prev) || ' ' || hex(hash) || ' ' || hex(body) FROM audit ORDER BY seq;")
+        let out = try shell(
+            database,
+            "SELECT seq || ' ' || hex(prev) || ' ' || hex(hash) || ' ' || hex(body) FROM audit ORDER BY seq;"
+        )
         return try out.split(separator: "\n").map { line in
             let parts = line.split(separator: " ").map(String.init)
-            guard parts.count == 4, let seq = Int64(parts[0]), let prev = Hex.decode(parts[1]), let hash = Hex.decode(parts[2]),
-                  let body = Hex.decode(parts[3]) else { throw ServerTestFailure("unexpected sqlite3 row") }
+            guard parts.count == 4, let seq = Int64(parts[0]), let prev = Hex.decode(parts[1]),
+                let hash = Hex.decode(parts[2]),
+                let body = Hex.decode(parts[3])
+            else { throw ServerTestFailure("unexpected sqlite3 row") }
             return AuditRow(seq: seq, prev: prev, hash: hash, body: String(decoding: body, as: UTF8.self))
         }
     }
@@ -33,14 +40,19 @@ import Glibc
     static func deleteAndRechain(_ database: String, victim: Int64) throws {
         let rows = try rows(database)
         var prev = try #require(rows.first { $0.seq == victim - 1 }).hash
-        var sql = ["BEGIN IMMEDIATE;", "DELETE FROM audit WHERE seq >= \(victim);", "DELETE FROM audit_seals WHERE seq >= \(victim);"]
+        var sql = [
+            "BEGIN IMMEDIATE;", "DELETE FROM audit WHERE seq >= \(victim);",
+            "DELETE FROM audit_seals WHERE seq >= \(victim);",
+        ]
         for row in rows where row.seq > victim {
             var event = try #require(AuditEvent.decode(row.body))
             event.seq = row.seq - 1
             let body = event.canonicalJSON()
             let hash = AuditChain.hash(prev: prev, body: body)
-            sql.append("INSERT INTO audit(seq, prev, hash, body) VALUES (\(event.seq), X'\(Hex.encode(prev))', X'\(Hex.encode(hash))', "
-                       + "'\(body.replacingOccurrences(of: "'", with: "''"))');")
+            sql.append(
+                "INSERT INTO audit(seq, prev, hash, body) VALUES (\(event.seq), X'\(Hex.encode(prev))', X'\(Hex.encode(hash))', "
+                    + "'\(body.replacingOccurrences(of: "'", with: "''"))');"
+            )
             prev = hash
         }
         sql.append("COMMIT;")
@@ -63,11 +75,17 @@ import Glibc
         _ = try server.detokenize(card)
         _ = try server.tokenize(kind: "email", subject: "cust-3", values: ["grace@example.com"])
         // Let the server seal the head and anchor it.
-        #expect(server.eventually(timeout: 10) {
-            let seals = try Self.shell(database, "SELECT max(seq) FROM audit_seals;").trimmingCharacters(in: .whitespacesAndNewlines)
-            let head = try Self.shell(database, "SELECT max(seq) FROM audit;").trimmingCharacters(in: .whitespacesAndNewlines)
-            return seals == head
-        })
+        #expect(
+            server.eventually(timeout: 10) {
+                let seals = try Self.shell(database, "SELECT max(seq) FROM audit_seals;").trimmingCharacters(
+                    in: .whitespacesAndNewlines
+                )
+                let head = try Self.shell(database, "SELECT max(seq) FROM audit;").trimmingCharacters(
+                    in: .whitespacesAndNewlines
+                )
+                return seals == head
+            }
+        )
         let victim = try #require(try Self.rows(database).first { $0.body.contains("\"event\":\"detokenize\"") }).seq
         let headBefore = try #require(try Self.rows(database).last).seq
         try #require(victim < headBefore)
@@ -80,8 +98,10 @@ import Glibc
         #expect(server.eventually(timeout: 10) { try Self.health(server).audit == "broken" })
         #expect(try Self.health(server).status == "degraded")
         usleep(2_000_000)
-        #expect(try Self.shell(database, "SELECT count(*) FROM audit_seals WHERE seq >= \(victim);") == "0\n",
-                "the server sealed the forged chain")
+        #expect(
+            try Self.shell(database, "SELECT count(*) FROM audit_seals WHERE seq >= \(victim);") == "0\n",
+            "the server sealed the forged chain"
+        )
         #expect(server.serverLog().contains("AUDIT LOG BROKEN"))
 
         // Detokenize fails closed, with the audit error naming the problem.
@@ -105,7 +125,12 @@ import Glibc
         // A restart still refuses.
         server.stop()
         let (process, _) = try server.launch()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGTERM); try? waitForProcessExit(process, timeout: 30) } }
+        defer {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGTERM)
+                try? waitForProcessExit(process, timeout: 30)
+            }
+        }
         #expect(server.eventually(timeout: 60) { try Self.health(server).audit == "broken" })
         let stillRefused = try server.call("detokenize", ["tokens": card, "purpose": "ops"])
         #expect(stillRefused.errorCode == -32006)

@@ -43,7 +43,8 @@ final class BackgroundCVault: @unchecked Sendable {
             guard ContinuousClock.now < deadline else { return nil }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return process.terminationReason == .uncaughtSignal
+            ? 128 + process.terminationStatus : process.terminationStatus
     }
 
     /// SIGKILL, then whether the kill is what ended the process (false if it had already exited on its own)
@@ -62,10 +63,19 @@ final class ServerProcess: Sendable {
     let socket: String
 
     /// Starts the server and waits (bounded) until `health` answers on the socket.
-    static func start(environment: [String: String], folder: String, socket: String, extra: [String] = [],
-                      timeout: Duration = .seconds(90)) async throws -> ServerProcess {
-        let process = try BackgroundCVault(["serve", "--socket", socket, "--log-level", "warning"] + extra,
-                                           environment: environment, folder: folder, name: "serve-\(randomHex(4))")
+    static func start(
+        environment: [String: String],
+        folder: String,
+        socket: String,
+        extra: [String] = [],
+        timeout: Duration = .seconds(90)
+    ) async throws -> ServerProcess {
+        let process = try BackgroundCVault(
+            ["serve", "--socket", socket, "--log-level", "warning"] + extra,
+            environment: environment,
+            folder: folder,
+            name: "serve-\(randomHex(4))"
+        )
         let server = ServerProcess(process: process, socket: socket)
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -73,7 +83,10 @@ final class ServerProcess: Sendable {
                 throw HarnessError("cvault serve exited early: \(process.errorLines.joined(separator: " | "))")
             }
             if FileManager.default.fileExists(atPath: socket),
-               (try? await onThread { try RPCConnection(socket: socket, timeoutSeconds: 10).call("health")["status"] as? String }) == "ok" {
+                (try? await onThread {
+                    try RPCConnection(socket: socket, timeoutSeconds: 10).call("health")["status"] as? String
+                }) == "ok"
+            {
                 return server
             }
             guard ContinuousClock.now < deadline else {
@@ -104,7 +117,9 @@ final class ServerProcess: Sendable {
         let socket = self.socket
         let deadline = ContinuousClock.now + timeout
         while try await onThread({ try RPCConnection(socket: socket, timeoutSeconds: 10).activeKEK() }) != version {
-            guard ContinuousClock.now < deadline else { throw HarnessError("the server did not pick up KEK v\(version) within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("the server did not pick up KEK v\(version) within \(timeout)")
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -14,9 +14,13 @@ import Testing
         let withLimit = FileManager.default.fileExists(atPath: Self.limitSource)
         let scenarios = ["tokenize 1 × 1", "tokenize 64 × 1", "detokenize 1 × 256"]
         let run = try await CVaultProcess.run(
-            ["bench", "--duration", "0.3", "--rounds", "2", "--folder", parent, "--only", "tokenize 1 x 1,tokenize 64 x 1,detokenize 1 x 256"]
+            [
+                "bench", "--duration", "0.3", "--rounds", "2", "--folder", parent, "--only",
+                "tokenize 1 x 1,tokenize 64 x 1,detokenize 1 x 256",
+            ]
                 + (withLimit ? ["--limit-source", Self.limitSource, "--limit-values", "20"] : ["--no-limit"]),
-            environment: [:])
+            environment: [:]
+        )
         #expect(run.status == 0, "bench failed: \(run.stderr)")
         #expect(run.stdout.contains("Median of 2 rounds of 0.3 s per scenario"))
 
@@ -28,15 +32,25 @@ import Testing
             let rate = Double(cells[2].replacingOccurrences(of: ",", with: "")) ?? 0
             #expect(calls > 0 && rate > 0, "\(cells[0]) measured nothing: \(row)")
             // The spread of two rounds brackets the median round.
-            let spread = cells[3].split(separator: "–").compactMap { Double($0.replacingOccurrences(of: ",", with: "")) }
-            #expect(spread.count == 2 && spread[0] <= rate.rounded() && rate.rounded() <= spread[1], "spread \(cells[3]) for \(cells[2])")
+            let spread = cells[3].split(separator: "–").compactMap {
+                Double($0.replacingOccurrences(of: ",", with: ""))
+            }
+            #expect(
+                spread.count == 2 && spread[0] <= rate.rounded() && rate.rounded() <= spread[1],
+                "spread \(cells[3]) for \(cells[2])"
+            )
             if withLimit {
                 #expect(cells[10].hasSuffix("%"), "no ratio to the limit: \(row)")
             }
         }
         let targets = run.lines.filter { $0.hasPrefix("- ") }
         if withLimit {
-            #expect(targets.contains { $0.hasPrefix("- tokenize 64 × 1 ≥ 50% of the limit: met") || $0.hasPrefix("- tokenize 64 × 1 ≥ 50% of the limit: MISSED") })
+            #expect(
+                targets.contains {
+                    $0.hasPrefix("- tokenize 64 × 1 ≥ 50% of the limit: met")
+                        || $0.hasPrefix("- tokenize 64 × 1 ≥ 50% of the limit: MISSED")
+                }
+            )
         }
         #expect(targets.contains("- detokenize 64 × 1 ≥ 50% of the limit: not measured"))
         #expect(run.stderr.contains("cvault bench: round 2: detokenize 1 × 256"))

@@ -15,7 +15,9 @@ struct CVaultRun: Sendable {
     }
 
     /// Standard error's `cvault: error:` lines and `cvault: hint:` lines.
-    var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("cvault: error: ") } }
+    var errorLines: [String] {
+        stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("cvault: error: ") }
+    }
     var hintLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("cvault: hint: ") } }
 }
 
@@ -30,8 +32,12 @@ enum CVaultProcess {
     ///
     /// Output goes to private temporary files rather than pipes, so a chatty process never blocks on a full
     /// pipe; the files are removed before this returns (they may hold revealed values).
-    static func run(_ arguments: [String], environment: [String: String], stdin: String? = nil,
-                    directory: String? = nil) async throws -> CVaultRun {
+    static func run(
+        _ arguments: [String],
+        environment: [String: String],
+        stdin: String? = nil,
+        directory: String? = nil
+    ) async throws -> CVaultRun {
         await ProcessSlots.shared.acquire()
         do {
             let run = try await runNow(arguments, environment: environment, stdin: stdin, directory: directory)
@@ -43,11 +49,17 @@ enum CVaultProcess {
         }
     }
 
-    private static func runNow(_ arguments: [String], environment: [String: String], stdin: String?,
-                               directory: String?) async throws -> CVaultRun {
+    private static func runNow(
+        _ arguments: [String],
+        environment: [String: String],
+        stdin: String?,
+        directory: String?
+    ) async throws -> CVaultRun {
         let scratch = try makeTemporaryFolder(prefix: "cvault-run")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let outPath = scratch + "/stdout", errPath = scratch + "/stderr", inPath = scratch + "/stdin"
+        let outPath = scratch + "/stdout"
+        let errPath = scratch + "/stderr"
+        let inPath = scratch + "/stdin"
         try writePrivateFile(outPath, "")
         try writePrivateFile(errPath, "")
 
@@ -60,7 +72,10 @@ enum CVaultProcess {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer { try? output.close(); try? errors.close() }
+        defer {
+            try? output.close()
+            try? errors.close()
+        }
         process.standardOutput = output
         process.standardError = errors
         if let stdin {
@@ -90,7 +105,9 @@ enum CVaultProcess {
         if let override = ProcessInfo.processInfo.environment["CVAULT_TEST_BIN_DIR"] {
             folders.append(URL(fileURLWithPath: override))
         }
-        folders.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent())
+        folders.append(
+            URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        )
         if let executable = Bundle.main.executableURL { folders.append(executable.deletingLastPathComponent()) }
         folders.append(Bundle.main.bundleURL.deletingLastPathComponent())
         for folder in folders {

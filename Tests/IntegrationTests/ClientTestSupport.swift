@@ -24,7 +24,8 @@ struct ProcessOutput {
 }
 
 /// Runs the cvault CLI to completion with the given environment additions.
-func runCVault(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> ProcessOutput {
+func runCVault(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> ProcessOutput
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cvaultBinary)
     process.arguments = arguments
@@ -32,7 +33,9 @@ func runCVault(_ arguments: [String], environment: [String: String] = [:], stdin
     env.removeValue(forKey: "CVAULT_SOCKET")
     for (key, value) in environment { env[key] = value }
     process.environment = env
-    let out = Pipe(), err = Pipe(), input = Pipe()
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
     process.standardOutput = out
     process.standardError = err
     process.standardInput = input
@@ -43,8 +46,11 @@ func runCVault(_ arguments: [String], environment: [String: String] = [:], stdin
     let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
     let stderrData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                         stderr: String(decoding: stderrData, as: UTF8.self))
+    return ProcessOutput(
+        status: process.terminationStatus,
+        stdout: String(decoding: stdoutData, as: UTF8.self),
+        stderr: String(decoding: stderrData, as: UTF8.self)
+    )
 }
 
 /// A vault in a fresh short temp folder and a `cvault serve` on it, stopped and removed by `stop()`.
@@ -74,13 +80,17 @@ final class ServerFixture: @unchecked Sendable {
             throw ClientTestFailure(description: "mkdtemp failed")
         }
         let folder = String(cString: made)
-        let env = ["CVAULT_PASSPHRASE": "client-tests-passphrase", "CVAULT_KEYS": folder + "/keys",
-                   "CVAULT_DATA": folder + "/data", "CVAULT_POLICY": folder + "/policy.yaml"]
+        let env = [
+            "CVAULT_PASSPHRASE": "client-tests-passphrase", "CVAULT_KEYS": folder + "/keys",
+            "CVAULT_DATA": folder + "/data", "CVAULT_POLICY": folder + "/policy.yaml",
+        ]
         let fixture = ServerFixture(folder: folder, environment: env)
         try policy.write(toFile: folder + "/policy.yaml", atomically: true, encoding: .utf8)
         chmod(folder + "/policy.yaml", 0o600)
         let initialized = try runCVault(["init"], environment: env)
-        guard initialized.status == 0 else { throw ClientTestFailure(description: "cvault init failed: \(initialized.stderr)") }
+        guard initialized.status == 0 else {
+            throw ClientTestFailure(description: "cvault init failed: \(initialized.stderr)")
+        }
         try await fixture.serve(extraArguments)
         return fixture
     }
@@ -101,7 +111,9 @@ final class ServerFixture: @unchecked Sendable {
         // Up to 60 s: init and start each run Argon2id, and the machine may be busy.
         for _ in 0..<1200 {
             if !process.isRunning {
-                throw ClientTestFailure(description: "cvault serve exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+                throw ClientTestFailure(
+                    description: "cvault serve exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+                )
             }
             if FileManager.default.fileExists(atPath: socketPath) {
                 let probe = VaultClient(socketPath: socketPath, timeout: .seconds(5))
@@ -155,7 +167,10 @@ final class ServerFixture: @unchecked Sendable {
 }
 
 /// Runs `body` with a fresh server and a client of it; both are closed afterwards, whatever happens.
-func withServer<T>(extraArguments: [String] = [], _ body: (ServerFixture, VaultClient) async throws -> T) async throws -> T {
+func withServer<T>(
+    extraArguments: [String] = [],
+    _ body: (ServerFixture, VaultClient) async throws -> T
+) async throws -> T {
     let fixture = try await ServerFixture.start(extraArguments: extraArguments)
     let client = VaultClient(socketPath: fixture.socketPath, timeout: .seconds(30))
     do {

@@ -20,17 +20,30 @@ struct ClientTests {
 
     @Test func tokenizeDetokenizeErase() async throws {
         try await withServer { _, client in
-            let tokens = try await client.tokenize(kind: .email, subject: "cust-1", values: ["ada@Example.COM", "bob@example.org"])
+            let tokens = try await client.tokenize(
+                kind: .email,
+                subject: "cust-1",
+                values: ["ada@Example.COM", "bob@example.org"]
+            )
             #expect(tokens.count == 2)
             #expect(tokens.allSatisfy { $0.hasPrefix("tok_") })
             let card = try await client.tokenize(kind: .card, subject: "cust-1", values: ["4111 1111 1111 1111"])
             #expect(card[0].count == 16 && card[0].hasSuffix("1111") && card[0] != "4111111111111111")
 
-            let plain = try await client.detokenize(tokens: tokens + card + ["tok_notissued000000000000"], purpose: "demo")
-            #expect(plain == [.value("ada@example.com", reveal: "plain"), .value("bob@example.org", reveal: "plain"),
-                              .value("4111111111111111", reveal: "plain"), .error("not_found")])
+            let plain = try await client.detokenize(
+                tokens: tokens + card + ["tok_notissued000000000000"],
+                purpose: "demo"
+            )
+            #expect(
+                plain == [
+                    .value("ada@example.com", reveal: "plain"), .value("bob@example.org", reveal: "plain"),
+                    .value("4111111111111111", reveal: "plain"), .error("not_found"),
+                ]
+            )
             let masked = try await client.detokenize(tokens: [tokens[0], card[0]], purpose: "support")
-            #expect(masked == [.value("a***@example.com", reveal: "masked"), .value("************1111", reveal: "masked")])
+            #expect(
+                masked == [.value("a***@example.com", reveal: "masked"), .value("************1111", reveal: "masked")]
+            )
             let denied = try await client.detokenize(tokens: [tokens[0]], purpose: "marketing")
             #expect(denied == [.error(VaultClient.RevealError.denied)])
 
@@ -44,10 +57,20 @@ struct ClientTests {
     @Test func limitsScopeAndIdempotency() async throws {
         try await withServer { _, client in
             let limits = VaultClient.TokenLimits(purposes: ["demo"], expiresAt: 4_102_444_800, maxReveals: 1)
-            let first = try await client.tokenize(kind: .text, subject: "cust-2", values: ["line\none \"quoted\" \\ é"],
-                                                  limits: limits, idempotencyKey: "order-1")
-            let again = try await client.tokenize(kind: .text, subject: "cust-2", values: ["line\none \"quoted\" \\ é"],
-                                                  limits: limits, idempotencyKey: "order-1")
+            let first = try await client.tokenize(
+                kind: .text,
+                subject: "cust-2",
+                values: ["line\none \"quoted\" \\ é"],
+                limits: limits,
+                idempotencyKey: "order-1"
+            )
+            let again = try await client.tokenize(
+                kind: .text,
+                subject: "cust-2",
+                values: ["line\none \"quoted\" \\ é"],
+                limits: limits,
+                idempotencyKey: "order-1"
+            )
             #expect(again == first)
             let reused = await serverError {
                 try await client.tokenize(kind: .text, subject: "cust-2", values: ["other"], idempotencyKey: "order-1")
@@ -57,13 +80,22 @@ struct ClientTests {
 
             // max_reveals 1: the first reveal works, the second is denied; purposes: support is never allowed.
             #expect(try await client.detokenize(tokens: first, purpose: "support") == [.error("denied")])
-            #expect(try await client.detokenize(tokens: first, purpose: "demo") == [.value("line\none \"quoted\" \\ é", reveal: "plain")])
+            #expect(
+                try await client.detokenize(tokens: first, purpose: "demo") == [
+                    .value("line\none \"quoted\" \\ é", reveal: "plain")
+                ]
+            )
             #expect(try await client.detokenize(tokens: first, purpose: "demo") == [.error("denied")])
 
             // Deterministic names: the same token across subjects within a scope, another in another scope.
             let a = try await client.tokenize(kind: .name, subject: "cust-3", values: ["Ada  Lovelace"], scope: "crm")
             let b = try await client.tokenize(kind: .name, subject: "cust-4", values: ["Ada Lovelace"], scope: "crm")
-            let c = try await client.tokenize(kind: .name, subject: "cust-4", values: ["Ada Lovelace"], scope: "billing")
+            let c = try await client.tokenize(
+                kind: .name,
+                subject: "cust-4",
+                values: ["Ada Lovelace"],
+                scope: "billing"
+            )
             #expect(a == b)
             #expect(a != c)
         }
@@ -72,7 +104,8 @@ struct ClientTests {
     @Test func manyTasksPipelineOnOneConnection() async throws {
         try await withServer { _, client in
             // 200 tasks at once on one client: each answer must reach the task that asked.
-            let results = try await withThrowingTaskGroup(of: (Int, [String], [VaultClient.DetokenizeItem]).self) { group in
+            let results = try await withThrowingTaskGroup(of: (Int, [String], [VaultClient.DetokenizeItem]).self) {
+                group in
                 for i in 0..<200 {
                     group.addTask {
                         let values = (0..<(1 + i % 3)).map { "value-\(i)-\($0)" }
@@ -94,30 +127,44 @@ struct ClientTests {
 
     @Test func typedServerErrors() async throws {
         try await withServer { _, client in
-            let badSubject = await serverError { try await client.tokenize(kind: .email, subject: "no spaces", values: ["a@b.example"]) }
+            let badSubject = await serverError {
+                try await client.tokenize(kind: .email, subject: "no spaces", values: ["a@b.example"])
+            }
             #expect(badSubject?.code == VaultClientError.invalidParams)
             #expect(badSubject?.message == "Invalid params")
             #expect(badSubject?.field == "subject")
 
             let badValue = await serverError {
-                try await client.tokenize(kind: .card, subject: "cust-5", values: ["4111111111111111", "4111111111111112"])
+                try await client.tokenize(
+                    kind: .card,
+                    subject: "cust-5",
+                    values: ["4111111111111111", "4111111111111112"]
+                )
             }
             #expect(badValue?.code == VaultClientError.invalidParams)
             #expect(badValue?.index == 1)
             #expect(badValue?.data["kind"] == .string("card"))
             #expect(badValue?.reason != nil)
 
-            let unknownKind = await serverError { try await client.tokenize(kind: "iban", subject: "cust-5", values: ["x"]) }
+            let unknownKind = await serverError {
+                try await client.tokenize(kind: "iban", subject: "cust-5", values: ["x"])
+            }
             #expect(unknownKind?.code == VaultClientError.invalidParams)
             #expect(unknownKind?.field == "kind")
 
-            let forbidden = await serverError { try await client.tokenize(kind: .ssn, subject: "cust-5", values: ["123-45-6789"]) }
+            let forbidden = await serverError {
+                try await client.tokenize(kind: .ssn, subject: "cust-5", values: ["123-45-6789"])
+            }
             #expect(forbidden?.code == VaultClientError.forbidden)
             #expect(forbidden?.message == "forbidden")
             #expect(forbidden?.data["method"] == .string("tokenize"))
 
             let tooMany = await serverError {
-                try await client.tokenize(kind: .text, subject: "cust-5", values: (0...ServerFixture.maxBatch).map { "v\($0)" })
+                try await client.tokenize(
+                    kind: .text,
+                    subject: "cust-5",
+                    values: (0...ServerFixture.maxBatch).map { "v\($0)" }
+                )
             }
             #expect(tooMany?.code == VaultClientError.tooLarge)
             #expect(tooMany?.data["limit"] == .int(Int64(ServerFixture.maxBatch)))

@@ -44,26 +44,30 @@ struct EraseKeysStatusTests {
             // keys list, text.
             let list = try await vault.cvault("keys", "list")
             #expect(list.status == 0)
-            #expect(list.lines == [
-                "KEK  STATE         CREATED               DATA KEYS",
-                "v1   active        \(created)  2",
-                "token key v1 active, created \(created)",
-                "audit public key \(after.auditPublicKey ?? "")",
-            ])
+            #expect(
+                list.lines == [
+                    "KEK  STATE         CREATED               DATA KEYS",
+                    "v1   active        \(created)  2",
+                    "token key v1 active, created \(created)",
+                    "audit public key \(after.auditPublicKey ?? "")",
+                ]
+            )
 
             // status: init, 3 tokenize, 2 erase and 1 detokenize wrote 7 audit records, sealed at the end of each command.
             let status = try await vault.cvault("status")
             #expect(status.status == 0)
-            #expect(status.lines == [
-                "keyring   \(vault.keyring) (generation 1, sealed by passphrase)",
-                "database  \(vault.database)",
-                "KEK       v1 active; 1 version(s)",
-                "token key v1 active",
-                "subjects  2",
-                "tokens    2",
-                // init, then each of the six offline commands' policy_load and its own record.
-                "audit     13 records, last sealed at 13; chain intact",
-            ])
+            #expect(
+                status.lines == [
+                    "keyring   \(vault.keyring) (generation 1, sealed by passphrase)",
+                    "database  \(vault.database)",
+                    "KEK       v1 active; 1 version(s)",
+                    "token key v1 active",
+                    "subjects  2",
+                    "tokens    2",
+                    // init, then each of the six offline commands' policy_load and its own record.
+                    "audit     13 records, last sealed at 13; chain intact",
+                ]
+            )
             expectNoLeak(status, of: [vault.passphrase], "status")
         }
     }
@@ -77,11 +81,15 @@ struct EraseKeysStatusTests {
     func keysJSON(_ vault: VaultFixture) async throws -> Keys {
         let run = try await vault.cvault("keys", "list", "--json")
         try #require(run.status == 0, "\(run.stderr)")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
-                                  "keys list --json prints one JSON object")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
+            "keys list --json prints one JSON object"
+        )
         #expect(Set(object.keys) == ["keks", "token_keys", "audit_public_key"])
-        return Keys(keks: try #require(object["keks"] as? [[String: Any]]),
-                    tokenKeys: try #require(object["token_keys"] as? [[String: Any]]),
-                    auditPublicKey: object["audit_public_key"] as? String)
+        return Keys(
+            keks: try #require(object["keks"] as? [[String: Any]]),
+            tokenKeys: try #require(object["token_keys"] as? [[String: Any]]),
+            auditPublicKey: object["audit_public_key"] as? String
+        )
     }
 }

@@ -18,7 +18,9 @@ import Testing
         }
         var found: Set<String> = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
-            guard let bytes = FileManager.default.contents(atPath: folder + "/" + name), bytes.count >= 16 else { continue }
+            guard let bytes = FileManager.default.contents(atPath: folder + "/" + name), bytes.count >= 16 else {
+                continue
+            }
             let all = [UInt8](bytes)
             for start in 0...(all.count - 16) where windows.contains(Data(all[start..<(start + 16)])) {
                 found.insert(name)
@@ -35,14 +37,20 @@ import Testing
         _ = try server.tokenize(kind: "text", subject: "scrub-1", values: ["first note", "second note"])
         _ = try server.tokenize(kind: "card", subject: "scrub-1", values: ["4111 1111 1111 1111"])
         _ = try server.tokenize(kind: "name", subject: "scrub-1", values: ["Ada Lovelace"])
-        let keyed = try server.call("tokenize", ["kind": "email", "subject": "scrub-1", "values": ["ada@example.org"],
-                                                 "idempotency_key": "scrub-order-1"])
+        let keyed = try server.call(
+            "tokenize",
+            [
+                "kind": "email", "subject": "scrub-1", "values": ["ada@example.org"],
+                "idempotency_key": "scrub-order-1",
+            ]
+        )
         #expect(keyed.resultObject?["tokens"] != nil)
         // Another subject's rows share the pages, so the erase rewrites pages rather than freeing them.
         let kept = try server.tokenize(kind: "text", subject: "keep-1", values: ["kept note"])
 
         let subject = "(SELECT id FROM subjects WHERE name = 'scrub-1')"
-        let secrets = try Self.blobs(server, "SELECT hex(wrapped_key) FROM subjects WHERE name = 'scrub-1';")
+        let secrets =
+            try Self.blobs(server, "SELECT hex(wrapped_key) FROM subjects WHERE name = 'scrub-1';")
             + Self.blobs(server, "SELECT hex(sealed) FROM tokens WHERE subject_id = \(subject);")
             + Self.blobs(server, "SELECT hex(sealed_response) FROM idempotency WHERE subject_id = \(subject);")
         try #require(secrets.count == 1 + 5 + 1, "the subject's key, its five sealed values and its stored answer")

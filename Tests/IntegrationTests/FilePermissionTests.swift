@@ -18,7 +18,10 @@ struct FilePermissionTests {
     ]
     static let commandsOpeningTheDatabase = commandsOpeningTheKeyring + [["audit", "export"]]
 
-    @Test("a keyring with mode 0644 or 0640 is refused, naming the file and `chmod 600 <path>`", arguments: [0o644, 0o640] as [mode_t])
+    @Test(
+        "a keyring with mode 0644 or 0640 is refused, naming the file and `chmod 600 <path>`",
+        arguments: [0o644, 0o640] as [mode_t]
+    )
     func exposedKeyring(_ mode: mode_t) async throws {
         let vault = try SharedVault.vault()
         try setMode(vault.keyring, mode)
@@ -28,8 +31,12 @@ struct FilePermissionTests {
             let name = command.joined(separator: " ")
             #expect(run.status == 1, "\(name)")
             #expect(run.stdout == "", "\(name)")
-            #expect(run.errorLines == ["cvault: error: keyring \(vault.keyring) is accessible to group or others (mode \(String(mode, radix: 8)))"],
-                    "\(name)")
+            #expect(
+                run.errorLines == [
+                    "cvault: error: keyring \(vault.keyring) is accessible to group or others (mode \(String(mode, radix: 8)))"
+                ],
+                "\(name)"
+            )
             #expect(run.hintLines == ["cvault: hint: run `chmod 600 \(vault.keyring)`"], "\(name)")
         }
         try setMode(vault.keyring, 0o600)
@@ -46,12 +53,19 @@ struct FilePermissionTests {
             let name = command.joined(separator: " ")
             #expect(run.status == 1, "\(name)")
             #expect(run.stdout == "", "\(name)")
-            #expect(run.errorLines == [
-                "cvault: error: the vault database is readable or writable by group or others "
-                    + "(\(vault.database) has mode 0644); fix it with `chmod 600 \(vault.database)`",
-            ], "\(name)")
-            #expect(run.hintLines == ["cvault: hint: run `chmod 600 \(vault.database)`, then check who could have copied the file meanwhile"],
-                    "\(name)")
+            #expect(
+                run.errorLines == [
+                    "cvault: error: the vault database is readable or writable by group or others "
+                        + "(\(vault.database) has mode 0644); fix it with `chmod 600 \(vault.database)`"
+                ],
+                "\(name)"
+            )
+            #expect(
+                run.hintLines == [
+                    "cvault: hint: run `chmod 600 \(vault.database)`, then check who could have copied the file meanwhile"
+                ],
+                "\(name)"
+            )
         }
         try setMode(vault.database, 0o600)
         #expect(try await vault.cvault("audit", "verify").status == 0, "chmod 600 fixes it")

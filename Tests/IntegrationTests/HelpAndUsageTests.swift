@@ -29,8 +29,15 @@ struct HelpAndUsageTests {
     @Test("tokenize --kind bogus names the valid kinds, before asking for any passphrase")
     func unknownKind() async throws {
         try await VaultFixture.with { vault in
-            let run = try await vault.cvault("tokenize", "--kind", "bogus", "--subject", "cust-1", "value",
-                                             environment: ["CVAULT_PASSPHRASE": nil])
+            let run = try await vault.cvault(
+                "tokenize",
+                "--kind",
+                "bogus",
+                "--subject",
+                "cust-1",
+                "value",
+                environment: ["CVAULT_PASSPHRASE": nil]
+            )
             #expect(run.status == 1)
             #expect(run.stdout == "")
             #expect(run.errorLines == ["cvault: error: unknown kind \"bogus\""])

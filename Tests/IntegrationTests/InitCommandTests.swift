@@ -18,11 +18,13 @@ struct InitCommandTests {
             // The printed key is the keyring's audit public key, which a reviewer pins.
             let publicKey = try vault.auditPublicKeyInKeyring()
             #expect(publicKey.count == 64 && publicKey.allSatisfy(\.isHexDigit))
-            #expect(first.lines == [
-                "created keyring \(vault.keyring) (KEK v1 active, Argon2id 256 MiB)",
-                "created database \(vault.database)",
-                "audit public key \(publicKey)",
-            ])
+            #expect(
+                first.lines == [
+                    "created keyring \(vault.keyring) (KEK v1 active, Argon2id 256 MiB)",
+                    "created database \(vault.database)",
+                    "audit public key \(publicKey)",
+                ]
+            )
             expectNoLeak(first, of: [vault.passphrase], "init")
 
             let keyringBefore = try #require(fileBytes(vault.keyring))
@@ -60,8 +62,11 @@ struct InitCommandTests {
     @Test("refuses when only the database exists, and creates no keyring")
     func initRefusesAnExistingDatabase() async throws {
         try await VaultFixture.with(initialized: false) { vault in
-            try FileManager.default.createDirectory(atPath: vault.data, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: vault.data,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
             try writePrivateFile(vault.database, "not a vault")
             let run = try await vault.cvault("init")
             #expect(run.status == 1)

@@ -38,17 +38,23 @@ extension KeyLifecycleTests {
             }
             // Key commands name who ran them (rewrap's records come from the vault and carry no uid).
             if event != "key_rewrap" {
-                #expect(mine.allSatisfy { ($0["uid"] as? Int).map(UInt32.init) == getuid() }, "\(event) records name the admin's uid")
+                #expect(
+                    mine.allSatisfy { ($0["uid"] as? Int).map(UInt32.init) == getuid() },
+                    "\(event) records name the admin's uid"
+                )
             }
         }
         #expect((recorded["key_rotate ok"] ?? 0) >= 1 && (recorded["key_retire refused"] ?? 0) >= 1)
         // Each completed rewrap wrote a `started` record first.
-        let started = records.filter { $0["event"] as? String == "key_rewrap" && $0["outcome"] as? String == "started" }.count
+        let started = records.filter { $0["event"] as? String == "key_rewrap" && $0["outcome"] as? String == "started" }
+            .count
         #expect(started >= (recorded["key_rewrap ok"] ?? 0))
         // Nothing but public facts: no passphrase, no value.
         // (Compared out of sight of #expect, which would print both sides on failure.)
-        let secrets = [vault.currentPassphrase, vault.fixture.passphrase,
-                       "\(vault.salt) value", "\(vault.salt) live", "det-\(vault.salt)@example.com"]
+        let secrets = [
+            vault.currentPassphrase, vault.fixture.passphrase,
+            "\(vault.salt) value", "\(vault.salt) live", "det-\(vault.salt)@example.com",
+        ]
         let leaked = secrets.indices.filter { all.stdout.contains(secrets[$0]) }
         #expect(leaked.isEmpty, "secrets (by index) in the audit export: \(leaked)")
 

@@ -22,12 +22,17 @@ extension KeyLifecycleTests {
         try #require(backup.status == 0, "backup failed: \(backup.errorLines)")
 
         let manifest = try Self.manifest(destination)
-        let subjects = try #require(manifest["subjects"] as? Int), tokens = try #require(manifest["tokens"] as? Int)
+        let subjects = try #require(manifest["subjects"] as? Int)
+        let tokens = try #require(manifest["tokens"] as? Int)
         let records = try #require(manifest["audit_records"] as? Int)
-        expectLines(backup, [
-            "backed up \(subjects) subjects, \(tokens) tokens, \(records) audit records to \(destination)",
-            "the keyring is not in the backup: keep a copy of \(vault.keyring) (generation \(try Self.generation(vault))) apart from it",
-        ], "backup")
+        expectLines(
+            backup,
+            [
+                "backed up \(subjects) subjects, \(tokens) tokens, \(records) audit records to \(destination)",
+                "the keyring is not in the backup: keep a copy of \(vault.keyring) (generation \(try Self.generation(vault))) apart from it",
+            ],
+            "backup"
+        )
         #expect(subjects >= LargeVault.subjects && tokens >= vault.tokens.count)
         #expect((manifest["kek_versions_needed"] as? [Int]) == [try await vault.keys().active])
         #expect(permissions(destination) == 0o700 && permissions(destination + "/cvault.db") == 0o600)
@@ -39,17 +44,29 @@ extension KeyLifecycleTests {
         // the live vault's traffic went on after the backup, so under its anchor this copy would be a rollback.
         let restoredData = vault.fixture.root + "/restored-\(randomHex(4))"
         let restoredKeys = vault.fixture.root + "/restored-keys-\(randomHex(4))"
-        try FileManager.default.createDirectory(atPath: restoredKeys, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: restoredKeys,
+            withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700]
+        )
         try FileManager.default.copyItem(atPath: vault.keyring, toPath: restoredKeys + "/cvault.keyring")
         let restoredEnvironment = ["CVAULT_DATA": restoredData, "CVAULT_KEYS": restoredKeys]
         let restore = try await vault.cvault("restore", destination, environment: restoredEnvironment)
         #expect(restore.status == 0, "restore failed: \(restore.errorLines)")
-        #expect(restore.lines.first == "restored \(subjects) subjects, \(tokens) tokens, \(records) audit records into \(restoredData)/cvault.db")
+        #expect(
+            restore.lines.first
+                == "restored \(subjects) subjects, \(tokens) tokens, \(records) audit records into \(restoredData)/cvault.db"
+        )
         let verify = try await vault.cvault("verify", environment: restoredEnvironment)
         #expect(verify.status == 0, "verify of the restored copy failed: \(verify.errorLines)")
         // The backup's records and the restore's own.
-        expectLines(verify, ["verified: \(tokens) tokens of \(subjects) subjects authenticate; audit log intact (\(records + 1) records)"],
-                    "verify of the restored copy")
+        expectLines(
+            verify,
+            [
+                "verified: \(tokens) tokens of \(subjects) subjects authenticate; audit log intact (\(records + 1) records)"
+            ],
+            "verify of the restored copy"
+        )
         let status = try await vault.cvault("status", environment: restoredEnvironment)
         #expect(status.lines.contains("subjects  \(subjects)") && status.lines.contains("tokens    \(tokens)"))
 
@@ -72,7 +89,11 @@ extension KeyLifecycleTests {
         let tamperedData = vault.fixture.root + "/restored-tampered-\(randomHex(4))"
         let refused = try await vault.cvault("restore", tampered, environment: ["CVAULT_DATA": tamperedData])
         #expect(refused.status == 3)
-        #expect(refused.errorLines == ["cvault: error: \(tampered)/cvault.db does not match its manifest's hash (altered or incomplete)"])
+        #expect(
+            refused.errorLines == [
+                "cvault: error: \(tampered)/cvault.db does not match its manifest's hash (altered or incomplete)"
+            ]
+        )
         #expect(!FileManager.default.fileExists(atPath: tamperedData + "/cvault.db"))
     }
 

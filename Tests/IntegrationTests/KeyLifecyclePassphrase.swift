@@ -17,7 +17,10 @@ extension KeyLifecycleTests {
             try await Task.sleep(for: .milliseconds(Int(delay * 1_000)))
             let (killed, status) = await change.kill9()
             if !killed {
-                #expect(status == 0, "attempt \(attempt): keys passphrase exited with \(status.map(String.init) ?? "no status"): \(change.errorLines)")
+                #expect(
+                    status == 0,
+                    "attempt \(attempt): keys passphrase exited with \(status.map(String.init) ?? "no status"): \(change.errorLines)"
+                )
             }
             // The file parses at every point (it is replaced by rename), and its seal tells which passphrase
             // sealed it; that one must open it.
@@ -26,7 +29,9 @@ extension KeyLifecycleTests {
             let opens = try await Self.opens(vault.keyring, with: expected)
             if !opens {
                 let other = try await Self.opens(vault.keyring, with: expected == old ? new : old)
-                Issue.record("attempt \(attempt): the keyring does not open with the passphrase its seal names (the other one \(other ? "does" : "does not either"))")
+                Issue.record(
+                    "attempt \(attempt): the keyring does not open with the passphrase its seal names (the other one \(other ? "does" : "does not either"))"
+                )
             }
             if expected == new {
                 vault.passphraseChanged(to: new)
@@ -43,7 +48,11 @@ extension KeyLifecycleTests {
         let new = "final-passphrase-\(randomHex(12))"
         let run = try await vault.cvault("keys", "passphrase", environment: ["CVAULT_NEW_PASSPHRASE": new])
         #expect(run.status == 0, "keys passphrase failed: \(run.errorLines)")
-        expectLines(run, ["keyring re-sealed under the new passphrase: the old passphrase (or shares) no longer opens it"], "keys passphrase")
+        expectLines(
+            run,
+            ["keyring re-sealed under the new passphrase: the old passphrase (or shares) no longer opens it"],
+            "keys passphrase"
+        )
         expectNoLeak(run, of: [old, new], "keys passphrase")
         if run.status == 0 {
             vault.passphraseChanged(to: new)

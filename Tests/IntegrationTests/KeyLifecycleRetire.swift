@@ -13,7 +13,9 @@ extension KeyLifecycleTests {
         vault.record("key_rotate")
         let listing = try await vault.keys()
         let active = listing.active
-        let old = try #require(listing.keks.filter { $0.state == "decrypt-only" && $0.dataKeys > 0 }.map(\.version).max())
+        let old = try #require(
+            listing.keks.filter { $0.state == "decrypt-only" && $0.dataKeys > 0 }.map(\.version).max()
+        )
         let inUse = listing.dataKeys(old)
         #expect(inUse >= LargeVault.subjects)
         try await vault.server.waitForActiveKEK(active)
@@ -21,12 +23,18 @@ extension KeyLifecycleTests {
         let refused = try await vault.cvault("keys", "retire", "\(old)")
         #expect(refused.status == 1)
         #expect(refused.errorLines == ["cvault: error: KEK v\(old) still wraps \(inUse) data key(s)"])
-        #expect(refused.hintLines == ["cvault: hint: run `cvault keys rewrap` to move them to the active KEK, then retire again"])
+        #expect(
+            refused.hintLines == [
+                "cvault: hint: run `cvault keys rewrap` to move them to the active KEK, then retire again"
+            ]
+        )
         vault.record("key_retire", "refused")
 
         let activeRefused = try await vault.cvault("keys", "retire", "\(active)")
         #expect(activeRefused.status == 1)
-        #expect(activeRefused.errorLines == ["cvault: error: KEK v\(active) is the active version and cannot be retired"])
+        #expect(
+            activeRefused.errorLines == ["cvault: error: KEK v\(active) is the active version and cannot be retired"]
+        )
         vault.record("key_retire", "refused")
         #expect(try await vault.keys().state(old) == "decrypt-only", "a refused retire changed the keyring")
 

@@ -37,12 +37,17 @@ extension KeyLifecycleTests {
                     if after > 0 && after < remaining { killedMidway += 1 }
                     #expect(moved >= 0)
                 } else {
-                    #expect(status == 0, "attempt \(attempt): rewrap exited with \(status.map(String.init) ?? "no status"): \(rewrap.errorLines)")
+                    #expect(
+                        status == 0,
+                        "attempt \(attempt): rewrap exited with \(status.map(String.init) ?? "no status"): \(rewrap.errorLines)"
+                    )
                     if status == 0 { vault.record("key_rewrap") }
                 }
                 // After every kill: each subject has exactly one wrapped key, under a version the keyring holds.
                 let versions = try await vault.keys().keks.filter { $0.state != "retired" }.map(\.version)
-                let stray = try vault.count("SELECT count(*) FROM subjects WHERE kek_version NOT IN (\(versions.map(String.init).joined(separator: ",")))")
+                let stray = try vault.count(
+                    "SELECT count(*) FROM subjects WHERE kek_version NOT IN (\(versions.map(String.init).joined(separator: ",")))"
+                )
                 #expect(stray == 0, "\(stray) data keys sit under a version the keyring lacks")
                 #expect(try await vault.wrongValues(at: Array(vault.sample.prefix(300))) == 0, "after kill \(attempt)")
             }
@@ -64,7 +69,10 @@ extension KeyLifecycleTests {
 
         let after = try await vault.keys()
         #expect(after.active == active)
-        #expect(after.dataKeysUnderOlderVersions == 0, "data keys left under older KEKs: \(after.keks.map { "v\($0.version) \($0.dataKeys)" })")
+        #expect(
+            after.dataKeysUnderOlderVersions == 0,
+            "data keys left under older KEKs: \(after.keks.map { "v\($0.version) \($0.dataKeys)" })"
+        )
         let subjects = try vault.count("SELECT count(*) FROM subjects")
         #expect(after.dataKeys(active) == subjects)
         #expect(subjects >= subjectsBefore)
@@ -74,16 +82,26 @@ extension KeyLifecycleTests {
         let tokens = try vault.count("SELECT count(*) FROM tokens")
         let verified = try await vault.cvault("verify")
         #expect(verified.status == 0, "verify failed: \(verified.errorLines)")
-        #expect(verified.lines.first?.hasPrefix("verified: \(tokens) tokens of \(subjects) subjects authenticate; audit log intact (") == true)
+        #expect(
+            verified.lines.first?.hasPrefix(
+                "verified: \(tokens) tokens of \(subjects) subjects authenticate; audit log intact ("
+            ) == true
+        )
     }
 
     /// Polls the database until `target` keys moved (or the process ended); returns how many had moved.
-    private static func watch(_ vault: LargeVault, until target: Int, from remaining: Int, active: Int,
-                              process: BackgroundCVault) async throws -> Int {
+    private static func watch(
+        _ vault: LargeVault,
+        until target: Int,
+        from remaining: Int,
+        active: Int,
+        process: BackgroundCVault
+    ) async throws -> Int {
         try await onThread {
             let deadline = ContinuousClock.now + .seconds(120)
             while process.isRunning && ContinuousClock.now < deadline {
-                let moved = remaining - (try vault.count("SELECT count(*) FROM subjects WHERE kek_version <> \(active)"))
+                let moved =
+                    remaining - (try vault.count("SELECT count(*) FROM subjects WHERE kek_version <> \(active)"))
                 if moved >= target { return moved }
                 Thread.sleep(forTimeInterval: 0.002)
             }

@@ -8,15 +8,20 @@ extension KeyLifecycleTests {
         #expect(vault.tokens.count >= 100_000)
         #expect(Set(vault.tokens).count == vault.tokens.count, "every value got its own token")
         #expect(try vault.count("SELECT count(*) FROM subjects WHERE name LIKE 'cust-%'") == LargeVault.subjects)
-        #expect(try vault.count("SELECT count(*) FROM tokens t JOIN subjects s ON s.id = t.subject_id WHERE s.name LIKE 'cust-%'")
-                == vault.tokens.count)
+        #expect(
+            try vault.count(
+                "SELECT count(*) FROM tokens t JOIN subjects s ON s.id = t.subject_id WHERE s.name LIKE 'cust-%'"
+            )
+                == vault.tokens.count
+        )
         #expect(vault.sample.count == LargeVault.sampleSize)
         #expect(try await vault.wrongValues(at: vault.sample) == 0)
     }
 
     func rotateUnderLiveTraffic(_ vault: LargeVault) async throws {
         let before = try await vault.keys()
-        let old = before.active, new = (before.keks.map(\.version).max() ?? 0) + 1
+        let old = before.active
+        let new = (before.keks.map(\.version).max() ?? 0) + 1
         let traffic = vault.startTraffic(tag: "rotate")
         let rotated: CVaultRun
         do {
@@ -34,7 +39,13 @@ extension KeyLifecycleTests {
         }
         #expect(rotated.status == 0, "keys rotate failed: \(rotated.errorLines)")
         if rotated.status == 0 { vault.record("key_rotate") }
-        expectLines(rotated, ["KEK v\(new) is active; older versions are decrypt-only. Run `cvault keys rewrap` to move data keys to it."], "keys rotate")
+        expectLines(
+            rotated,
+            [
+                "KEK v\(new) is active; older versions are decrypt-only. Run `cvault keys rewrap` to move data keys to it."
+            ],
+            "keys rotate"
+        )
         #expect(traffic.failures == 0, "failed requests during the rotation: \(traffic.firstProblems)")
         #expect(traffic.requests > 40)
 
@@ -46,14 +57,24 @@ extension KeyLifecycleTests {
         #expect(after.dataKeys(old) >= LargeVault.subjects)
 
         // New subjects from now on are wrapped by the new KEK, and only by it.
-        let socket = vault.socket, salt = vault.salt
+        let socket = vault.socket
+        let salt = vault.salt
         try await onThread {
             let connection = try RPCConnection(socket: socket)
-            for n in 0..<5 { _ = try connection.tokenize(kind: "text", subject: "after-rotate-\(salt)-\(n)", values: ["\(salt) after \(n)"]) }
+            for n in 0..<5 {
+                _ = try connection.tokenize(
+                    kind: "text",
+                    subject: "after-rotate-\(salt)-\(n)",
+                    values: ["\(salt) after \(n)"]
+                )
+            }
         }
         let later = try await vault.keys()
         #expect(later.dataKeys(new) == after.dataKeys(new) + 5)
         #expect(later.dataKeys(old) == after.dataKeys(old))
-        #expect(try vault.count("SELECT count(*) FROM subjects WHERE name LIKE 'after-rotate-%' AND kek_version = \(new)") == 5)
+        #expect(
+            try vault.count("SELECT count(*) FROM subjects WHERE name LIKE 'after-rotate-%' AND kek_version = \(new)")
+                == 5
+        )
     }
 }

@@ -6,7 +6,8 @@ import Testing
 /// deterministic tokens do not cross the rotation.
 extension KeyLifecycleTests {
     func rotateTokenKey(_ vault: LargeVault) async throws {
-        let socket = vault.socket, salt = vault.salt
+        let socket = vault.socket
+        let salt = vault.salt
         let email = "det-\(salt)@example.com"
         let before = try await onThread {
             try RPCConnection(socket: socket).tokenize(kind: "email", subject: "det-a-\(salt)", values: [email])[0]
@@ -29,7 +30,11 @@ extension KeyLifecycleTests {
             let deadline = ContinuousClock.now + .seconds(30)
             var attempt = 0
             while true {
-                let token = try connection.tokenize(kind: "email", subject: "det-b-\(salt)-\(attempt)", values: [email])[0]
+                let token = try connection.tokenize(
+                    kind: "email",
+                    subject: "det-b-\(salt)-\(attempt)",
+                    values: [email]
+                )[0]
                 if token != before || ContinuousClock.now > deadline {
                     return (token, try connection.detokenize([before, token]))
                 }

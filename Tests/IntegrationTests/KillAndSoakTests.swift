@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,9 @@ import Glibc
 /// `Tools/soak` runs the same tests with larger figures through these environment variables.
 enum SoakParameters {
     static func number(_ name: String, _ fallback: Int, in range: ClosedRange<Int>) -> Int {
-        guard let text = ProcessInfo.processInfo.environment[name], let n = Int(text), range.contains(n) else { return fallback }
+        guard let text = ProcessInfo.processInfo.environment[name], let n = Int(text), range.contains(n) else {
+            return fallback
+        }
         return n
     }
     /// SIGKILLs of the server under write load.
@@ -39,7 +42,8 @@ enum ProcessResources {
     /// Resident set size in KiB (`VmRSS` of /proc/PID/status).
     static func residentKiB(_ pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
@@ -59,7 +63,8 @@ struct KillAndSoakTests {
     /// random delay, checks `audit verify` on the dead vault, restarts it and checks `PRAGMA integrity_check`.
     /// At the end every acknowledged token of every round reveals exactly its value.
     @Test func sigkillUnderConcurrentWritersLosesNoAcknowledgedToken() throws {
-        let kills = SoakParameters.kills, writers = SoakParameters.writers
+        let kills = SoakParameters.kills
+        let writers = SoakParameters.writers
         let server = try ServerHarness()
         defer { server.destroy() }
         try server.start()
@@ -74,7 +79,13 @@ struct KillAndSoakTests {
             for client in 0..<writers {
                 Thread { [socketPath = server.socketPath] in
                     defer { done.signal() }
-                    Self.write(round: round, client: client, socketPath: socketPath, stop: stop, acknowledged: acknowledged)
+                    Self.write(
+                        round: round,
+                        client: client,
+                        socketPath: socketPath,
+                        stop: stop,
+                        acknowledged: acknowledged
+                    )
                 }.start()
             }
             // A random moment once the load is going: after 20 to 300 more acknowledged writes, then 0 to 400 ms.
@@ -96,8 +107,10 @@ struct KillAndSoakTests {
 
         let acked = acknowledged.withLock { $0 }
         #expect(acked.count >= 20 * kills)
-        #expect(try server.allRevealPlain(acked.map(\.token), as: acked.map(\.value)),
-                "every token acknowledged before any of the \(kills) kills reveals its value")
+        #expect(
+            try server.allRevealPlain(acked.map(\.token), as: acked.map(\.value)),
+            "every token acknowledged before any of the \(kills) kills reveals its value"
+        )
         server.stop()
         #expect(try sqlite3(database, "PRAGMA integrity_check;") == "ok\n")
         let audit = try server.cvault(["audit", "verify"])
@@ -106,8 +119,13 @@ struct KillAndSoakTests {
     }
 
     /// One writing client: tokenizes until `stop` or the server goes away, recording every answered token.
-    static func write(round: Int, client: Int, socketPath: String, stop: borrowing Atomic<Bool>,
-                      acknowledged: borrowing Mutex<[(token: String, value: String)]>) {
+    static func write(
+        round: Int,
+        client: Int,
+        socketPath: String,
+        stop: borrowing Atomic<Bool>,
+        acknowledged: borrowing Mutex<[(token: String, value: String)]>
+    ) {
         guard let connection = try? RawConnection(socketPath, timeout: 30) else { return }
         var n = 0
         while !stop.load(ordering: .relaxed), n < 50_000 {
@@ -122,13 +140,17 @@ struct KillAndSoakTests {
                 }
             }
             let lines = values.enumerated().map { i, item in
-                requestLine(id: n + i, method: "tokenize",
-                            params: ["kind": item.kind, "subject": "kill-\(round)-\(client)-\(n % 5)", "values": [item.value]]) + "\n"
+                requestLine(
+                    id: n + i,
+                    method: "tokenize",
+                    params: ["kind": item.kind, "subject": "kill-\(round)-\(client)-\(n % 5)", "values": [item.value]]
+                ) + "\n"
             }.joined()
             guard (try? connection.send(lines)) == true else { return }
             for item in values {
                 guard let response = try? connection.readObject(),
-                      let token = (response.resultObject?["tokens"] as? [String])?.first else { return }
+                    let token = (response.resultObject?["tokens"] as? [String])?.first
+                else { return }
                 acknowledged.withLock { $0.append((token, item.value)) }
             }
             n += burst
@@ -151,12 +173,17 @@ struct KillAndSoakTests {
     /// request adds ~400 MiB there. The short form (about 10,000 requests) catches only gross leaks, of a few
     /// KiB per request or per connection, and keeps the check's code path under test in every run.
     @Test func mixedSoakFailsNoGoodRequestAndStaysFlat() throws {
-        let clients = SoakParameters.clients, seconds = SoakParameters.seconds
+        let clients = SoakParameters.clients
+        let seconds = SoakParameters.seconds
         // Every client checks that the tokens it erased are `not_found`: legitimate misses, far more than the
         // default `misses_per_minute` (a guessing budget) allows one identity, so the soak's operator role
         // raises it, as docs/POLICY.md says a service that looks up erased tokens should.
-        let server = try ServerHarness(policy: ServerPolicies.standard.replacingOccurrences(
-            of: "    erase: true\n", with: "    erase: true\n    limits: { misses_per_minute: 1000000 }\n"))
+        let server = try ServerHarness(
+            policy: ServerPolicies.standard.replacingOccurrences(
+                of: "    erase: true\n",
+                with: "    erase: true\n    limits: { misses_per_minute: 1000000 }\n"
+            )
+        )
         defer { server.destroy() }
         try server.start()
         try server.seedCanaries()
@@ -164,7 +191,13 @@ struct KillAndSoakTests {
         let counters = SoakCounters()
 
         // Warm-up: a third of the run (at least 2 s), so caches and arenas reach their working size.
-        try Self.runClients(clients, seconds: max(2, seconds / 3), phase: 0, socketPath: server.socketPath, counters: counters)
+        try Self.runClients(
+            clients,
+            seconds: max(2, seconds / 3),
+            phase: 0,
+            socketPath: server.socketPath,
+            counters: counters
+        )
         var warmDescriptors = 0
         _ = server.eventually(timeout: 10) {
             warmDescriptors = ProcessResources.openDescriptors(pid) ?? 0
@@ -187,15 +220,22 @@ struct KillAndSoakTests {
         #expect(sampler.wait(timeout: .now() + 10) == .success)
 
         let report = counters.snapshot()
-        #expect(report.failures == 0, "requests that should have succeeded and did not, or bad ones answered wrongly: \(report.failureKinds)")
-        #expect(report.good > 0 && report.garbage > 0 && report.erased > 0 && report.denied > 0, "every request kind was exercised")
+        #expect(
+            report.failures == 0,
+            "requests that should have succeeded and did not, or bad ones answered wrongly: \(report.failureKinds)"
+        )
+        #expect(
+            report.good > 0 && report.garbage > 0 && report.erased > 0 && report.denied > 0,
+            "every request kind was exercised"
+        )
         #expect(server.process?.isRunning == true, "the server survived the soak")
         #expect(try server.canariesIntact())
 
         let rss = samples.withLock { $0 }
         #expect(rss.count >= 5, "enough RSS samples")
         let fifth = max(1, rss.count / 5)
-        let window = rss.prefix(fifth).max() ?? 0, end = rss.suffix(fifth).max() ?? 0
+        let window = rss.prefix(fifth).max() ?? 0
+        let end = rss.suffix(fifth).max() ?? 0
         #expect(end <= window + window / 4 + 16 * 1024, "RSS after warm-up \(window) KiB, at the end \(end) KiB")
         var endDescriptors = 0
         let flat = server.eventually(timeout: 15) {
@@ -203,10 +243,12 @@ struct KillAndSoakTests {
             return endDescriptors <= warmDescriptors + 4
         }
         #expect(flat, "open descriptors after warm-up \(warmDescriptors), at the end \(endDescriptors)")
-        print("soak-summary load: clients=\(clients) seconds=\(seconds) good=\(report.good) denied=\(report.denied) "
-            + "erased=\(report.erased) garbage=\(report.garbage) failures=\(report.failures) rss_kib=\(window)->\(end) "
-            + "rss_trend_kib=\(rss.isEmpty ? "none" : (0...4).map { String(rss[$0 * (rss.count - 1) / 4]) }.joined(separator: ",")) "
-            + "fds=\(warmDescriptors)->\(endDescriptors)")
+        print(
+            "soak-summary load: clients=\(clients) seconds=\(seconds) good=\(report.good) denied=\(report.denied) "
+                + "erased=\(report.erased) garbage=\(report.garbage) failures=\(report.failures) rss_kib=\(window)->\(end) "
+                + "rss_trend_kib=\(rss.isEmpty ? "none" : (0...4).map { String(rss[$0 * (rss.count - 1) / 4]) }.joined(separator: ",")) "
+                + "fds=\(warmDescriptors)->\(endDescriptors)"
+        )
     }
 
     /// Runs `count` soak clients for `seconds` and waits (bounded) for all of them.
@@ -238,7 +280,12 @@ final class SoakCounters: Sendable {
     private let state = Mutex(Report())
 
     func count(_ update: (inout Report) -> Void) { state.withLock { update(&$0) } }
-    func fail(_ what: String) { state.withLock { $0.failures += 1; $0.failureKinds[what, default: 0] += 1 } }
+    func fail(_ what: String) {
+        state.withLock {
+            $0.failures += 1
+            $0.failureKinds[what, default: 0] += 1
+        }
+    }
     func snapshot() -> Report { state.withLock { $0 } }
 }
 
@@ -250,11 +297,15 @@ struct SoakClient {
     let counters: SoakCounters
 
     func run(until deadline: Date) {
-        guard let connection = try? RawConnection(socketPath, timeout: 30) else { counters.fail("connect"); return }
+        guard let connection = try? RawConnection(socketPath, timeout: 30) else {
+            counters.fail("connect")
+            return
+        }
         var generation = 0
         var live: [(token: String, value: String)] = []
         var erasedTokens: [String] = []
-        var step = 0, requestID = 0
+        var step = 0
+        var requestID = 0
         func subject() -> String { "soak-\(id)-\(generation)" }
         func call(_ method: String, _ params: Any) -> [String: Any]? {
             requestID += 1
@@ -270,17 +321,25 @@ struct SoakClient {
                     return i % 2 == 0 ? ("text", "soak value \(serial)") : ("card", cardNumber(serial))
                 }
                 for (kind, value) in values {
-                    guard let tokens = call("tokenize", ["kind": kind, "subject": subject(), "values": [value]])?
-                        .resultObject?["tokens"] as? [String], tokens.count == 1 else { counters.fail("tokenize"); return }
+                    guard
+                        let tokens = call("tokenize", ["kind": kind, "subject": subject(), "values": [value]])?
+                            .resultObject?["tokens"] as? [String], tokens.count == 1
+                    else {
+                        counters.fail("tokenize")
+                        return
+                    }
                     live.append((tokens[0], value))
                     counters.count { $0.good += 1 }
                 }
             case 4, 5:
                 let sample = Array(live.suffix(8))
                 guard !sample.isEmpty else { continue }
-                guard let items = call("detokenize", ["tokens": sample.map(\.token), "purpose": "ops"])?
-                    .resultObject?["items"] as? [[String: String]], items.count == sample.count else {
-                    counters.fail("detokenize granted"); return
+                guard
+                    let items = call("detokenize", ["tokens": sample.map(\.token), "purpose": "ops"])?
+                        .resultObject?["items"] as? [[String: String]], items.count == sample.count
+                else {
+                    counters.fail("detokenize granted")
+                    return
                 }
                 if zip(items, sample).allSatisfy({ $0["reveal"] == "plain" && $0["value"] == $1.value }) {
                     counters.count { $0.good += 1 }
@@ -288,9 +347,12 @@ struct SoakClient {
                     counters.fail("detokenize granted: wrong item")
                 }
                 if !erasedTokens.isEmpty {
-                    let gone = call("detokenize", ["tokens": Array(erasedTokens.suffix(4)), "purpose": "ops"])?
+                    let gone =
+                        call("detokenize", ["tokens": Array(erasedTokens.suffix(4)), "purpose": "ops"])?
                         .resultObject?["items"] as? [[String: String]]
-                    if gone?.allSatisfy({ $0 == ["error": "not_found"] }) == true { counters.count { $0.erased += 1 } } else {
+                    if gone?.allSatisfy({ $0 == ["error": "not_found"] }) == true {
+                        counters.count { $0.erased += 1 }
+                    } else {
                         counters.fail("erased token still found")
                     }
                 }
@@ -298,7 +360,8 @@ struct SoakClient {
                 // The admin role has no grant for this purpose: every item is denied, never a call error.
                 let sample = Array(live.suffix(4))
                 guard !sample.isEmpty else { continue }
-                let items = call("detokenize", ["tokens": sample.map(\.token), "purpose": "marketing"])?
+                let items =
+                    call("detokenize", ["tokens": sample.map(\.token), "purpose": "marketing"])?
                     .resultObject?["items"] as? [[String: String]]
                 if items?.count == sample.count, items?.allSatisfy({ $0 == ["error": "denied"] }) == true {
                     counters.count { $0.denied += 1 }
@@ -335,23 +398,45 @@ struct SoakClient {
         switch (step / 10) % 4 {
         case 0: (line, expected) = ("{\"jsonrpc\":\"2.0\",\"id\":\(requestID),\"method\":", -32700)
         case 1: (line, expected) = (requestLine(id: requestID, method: "no.such.method"), -32601)
-        case 2: (line, expected) = (requestLine(id: requestID, method: "tokenize",
-                                                params: ["kind": "text", "subject": "soak-\(id)-x",
-                                                         "values": [String(repeating: "v", count: 65_537)]]), -32602)
+        case 2:
+            (line, expected) = (
+                requestLine(
+                    id: requestID,
+                    method: "tokenize",
+                    params: [
+                        "kind": "text", "subject": "soak-\(id)-x",
+                        "values": [String(repeating: "v", count: 65_537)],
+                    ]
+                ), -32602
+            )
         default: (line, expected) = (requestLine(id: requestID, method: "tokenize", params: ["kind": "text"]), -32602)
         }
-        guard let response = try? connection.call(line) else { counters.fail("garbage: no answer"); return }
-        if response.errorCode == expected { counters.count { $0.garbage += 1 } } else { counters.fail("garbage \(expected)") }
+        guard let response = try? connection.call(line) else {
+            counters.fail("garbage: no answer")
+            return
+        }
+        if response.errorCode == expected {
+            counters.count { $0.garbage += 1 }
+        } else {
+            counters.fail("garbage \(expected)")
+        }
     }
 
     /// A line over the server's 1 MiB limit on a connection of its own: `-32004`, then the server closes it.
     func overlongLine() {
-        guard let connection = try? RawConnection(socketPath, timeout: 30) else { counters.fail("connect"); return }
+        guard let connection = try? RawConnection(socketPath, timeout: 30) else {
+            counters.fail("connect")
+            return
+        }
         defer { connection.close() }
         let sender = connection.sendInBackground(Array(repeating: UInt8(ascii: "a"), count: (1 << 20) + 4096) + [0x0A])
         let response = try? connection.readObject()
         let closed = (try? connection.waitForClose()) == true
         _ = sender.wait(timeout: .now() + 30)
-        if response?.errorCode == -32004, closed { counters.count { $0.garbage += 1 } } else { counters.fail("over-long line") }
+        if response?.errorCode == -32004, closed {
+            counters.count { $0.garbage += 1 }
+        } else {
+            counters.fail("over-long line")
+        }
     }
 }

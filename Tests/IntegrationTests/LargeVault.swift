@@ -33,7 +33,9 @@ final class LargeVault: Sendable {
     var socket: String { server.socket }
 
     static func subject(_ i: Int) -> String { "cust-\(i)" }
-    func value(_ position: Int) -> String { "\(salt) value \(position / Self.valuesPerSubject).\(position % Self.valuesPerSubject)" }
+    func value(_ position: Int) -> String {
+        "\(salt) value \(position / Self.valuesPerSubject).\(position % Self.valuesPerSubject)"
+    }
 
     private init(fixture: VaultFixture, server: ServerProcess, salt: String, tokens: [String]) {
         self.fixture = fixture
@@ -53,12 +55,18 @@ final class LargeVault: Sendable {
             let fixture = VaultFixture(root: root, passphrase: "large-vault-" + randomHex(16))
             try fixture.writePolicy(VaultFixture.fullAccessPolicy())
             try await fixture.initialize()
-            let server = try await ServerProcess.start(environment: fixture.environment, folder: root, socket: root + "/s.sock")
+            let server = try await ServerProcess.start(
+                environment: fixture.environment,
+                folder: root,
+                socket: root + "/s.sock"
+            )
             let salt = randomHex(8)
             let socket = server.socket
             let parts = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
                 for loader in 0..<loaders {
-                    group.addTask { (loader, try await onThread { try load(part: loader, salt: salt, socket: socket) }) }
+                    group.addTask {
+                        (loader, try await onThread { try load(part: loader, salt: salt, socket: socket) })
+                    }
                 }
                 var parts = [[String]](repeating: [], count: loaders)
                 for try await (loader, tokens) in group { parts[loader] = tokens }
@@ -88,11 +96,17 @@ final class LargeVault: Sendable {
         tokens.reserveCapacity(mine.count * valuesPerSubject)
         for start in stride(from: 0, to: mine.count, by: requestsPerLine) {
             let requests = mine[start..<min(start + requestsPerLine, mine.count)].map { s in
-                (method: "tokenize", params: ["kind": "text", "subject": subject(s),
-                                              "values": (0..<valuesPerSubject).map { "\(salt) value \(s).\($0)" }] as [String: Any])
+                (
+                    method: "tokenize",
+                    params: [
+                        "kind": "text", "subject": subject(s),
+                        "values": (0..<valuesPerSubject).map { "\(salt) value \(s).\($0)" },
+                    ] as [String: Any]
+                )
             }
             for response in try connection.batch(requests) {
-                guard let got = try RPCConnection.result(response)["tokens"] as? [String], got.count == valuesPerSubject else {
+                guard let got = try RPCConnection.result(response)["tokens"] as? [String], got.count == valuesPerSubject
+                else {
                     throw HarnessError("a tokenize call returned the wrong number of tokens")
                 }
                 tokens += got
@@ -133,7 +147,9 @@ final class LargeVault: Sendable {
 
     /// Key operations that completed or were refused, by audit event and outcome ("key_rotate ok"), for the
     /// audit test to find again.
-    func record(_ event: String, _ outcome: String = "ok") { operations.withLock { $0["\(event) \(outcome)", default: 0] += 1 } }
+    func record(_ event: String, _ outcome: String = "ok") {
+        operations.withLock { $0["\(event) \(outcome)", default: 0] += 1 }
+    }
     var recorded: [String: Int] { operations.withLock { $0 } }
 
     // MARK: Looking
@@ -157,7 +173,9 @@ final class LargeVault: Sendable {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0, let n = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        guard process.terminationStatus == 0,
+            let n = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
             throw HarnessError("sqlite3 count failed (status \(process.terminationStatus))")
         }
         return n
@@ -166,7 +184,9 @@ final class LargeVault: Sendable {
     /// Detokenizes `positions` through the server (1,000 a call) and returns how many came back wrong or
     /// missing. Values are compared here and never shown.
     func wrongValues(at positions: [Int], connections: Int = 1) async throws -> Int {
-        let chunks = stride(from: 0, to: positions.count, by: 1_000).map { Array(positions[$0..<min($0 + 1_000, positions.count)]) }
+        let chunks = stride(from: 0, to: positions.count, by: 1_000).map {
+            Array(positions[$0..<min($0 + 1_000, positions.count)])
+        }
         let socket = self.socket
         return try await withThrowingTaskGroup(of: Int.self) { group in
             for lane in 0..<max(1, min(connections, chunks.count)) {
@@ -190,7 +210,8 @@ final class LargeVault: Sendable {
     /// Client threads that each tokenize a new subject's values and detokenize them and a slice of the
     /// sample, comparing every value. `tag` keeps subjects of different calls apart.
     func startTraffic(threads: Int = 3, tag: String) -> Traffic {
-        let sample = self.sample, salt = self.salt
+        let sample = self.sample
+        let salt = self.salt
         return Traffic(socket: socket, threads: threads, pause: .milliseconds(10)) { thread, iteration, connection in
             let subject = "live-\(tag)-\(thread)-\(iteration)"
             let values = (0..<4).map { "\(salt) live \(tag) \(thread).\(iteration).\($0)" }
@@ -209,7 +230,9 @@ final class LargeVault: Sendable {
         let target = traffic.requests + more
         let deadline = ContinuousClock.now + timeout
         while traffic.requests < target {
-            guard ContinuousClock.now < deadline else { throw HarnessError("traffic made no progress within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("traffic made no progress within \(timeout)")
+            }
             guard traffic.failures == 0 else { return }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -218,17 +241,23 @@ final class LargeVault: Sendable {
 
 /// `cvault keys list --json`, parsed.
 struct KeyListing {
-    struct KEK { var version: Int; var state: String; var dataKeys: Int }
+    struct KEK {
+        var version: Int
+        var state: String
+        var dataKeys: Int
+    }
     var keks: [KEK]
     var tokenKeys: [(version: Int, state: String)]
 
     init(json: String) throws {
         guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let keks = object["keks"] as? [[String: Any]], let tokenKeys = object["token_keys"] as? [[String: Any]] else {
+            let keks = object["keks"] as? [[String: Any]], let tokenKeys = object["token_keys"] as? [[String: Any]]
+        else {
             throw HarnessError("keys list --json printed something else")
         }
         self.keks = try keks.map { kek in
-            guard let v = kek["version"] as? Int, let s = kek["state"] as? String, let n = kek["data_keys"] as? Int else {
+            guard let v = kek["version"] as? Int, let s = kek["state"] as? String, let n = kek["data_keys"] as? Int
+            else {
                 throw HarnessError("a KEK entry lacks version, state or data_keys")
             }
             return KEK(version: v, state: s, dataKeys: n)
@@ -249,7 +278,11 @@ struct KeyListing {
 
 /// Builds the large vault once for the suite it marks, and removes it (server stopped) afterwards.
 struct LargeVaultTrait: SuiteTrait, TestScoping {
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         let vault = try await LargeVault.build()
         do {
             try await LargeVault.$current.withValue(vault) { try await function() }

@@ -33,7 +33,8 @@ struct NoPlaintextOnDiskTests {
             try writePrivateFile(control + "/file", "x" + Self.values[4].normalized + "x")
             #expect(filesContaining(Data(Self.values[4].normalized.utf8), under: control) == ["file"])
 
-            let scanned = (FileManager.default.subpaths(atPath: vault.keys) ?? []).count
+            let scanned =
+                (FileManager.default.subpaths(atPath: vault.keys) ?? []).count
                 + (FileManager.default.subpaths(atPath: vault.data) ?? []).count
             #expect(scanned >= 2, "the keyring and the database were scanned")
             // Opaque tokens are not looked for: the audit log records them as themselves by design (they say
@@ -41,7 +42,8 @@ struct NoPlaintextOnDiskTests {
             // so it must appear nowhere, the audit log included.
             let cardToken = tokens[2]
             #expect(!cardToken.hasPrefix("tok_"), "the policy makes card tokens format-preserving")
-            let needles = Array(Set(Self.values.flatMap { [$0.given, $0.normalized] })) + [cardToken, vault.passphrase]
+            let needles =
+                Array(Set(Self.values.flatMap { [$0.given, $0.normalized] })) + [cardToken, vault.passphrase]
             for (index, needle) in needles.enumerated() {
                 for folder in [vault.keys, vault.data] {
                     let found = filesContaining(Data(needle.utf8), under: folder)

@@ -8,8 +8,15 @@ struct PassphraseTests {
     func wrongPassphrase() async throws {
         let vault = try SharedVault.vault()
         let wrong = "wrong-passphrase-" + randomHex(12)
-        let run = try await vault.cvault("tokenize", "--kind", "email", "--subject", "cust-wrong", "ada@example.com",
-                                         environment: ["CVAULT_PASSPHRASE": wrong])
+        let run = try await vault.cvault(
+            "tokenize",
+            "--kind",
+            "email",
+            "--subject",
+            "cust-wrong",
+            "ada@example.com",
+            environment: ["CVAULT_PASSPHRASE": wrong]
+        )
         #expect(run.status == 1)
         #expect(run.stdout == "")
         #expect(run.errorLines == ["cvault: error: the passphrase does not open keyring \(vault.keyring)"])
@@ -25,15 +32,29 @@ struct PassphraseTests {
         let file = vault.root + "/passphrase-ok"
         try writePrivateFile(file, vault.passphrase + "\n")
 
-        let alone = try await vault.cvault("detokenize", "--passphrase-file", file, "--purpose", "demo",
-                                           "tok_" + String(repeating: "B", count: 22), environment: ["CVAULT_PASSPHRASE": nil])
+        let alone = try await vault.cvault(
+            "detokenize",
+            "--passphrase-file",
+            file,
+            "--purpose",
+            "demo",
+            "tok_" + String(repeating: "B", count: 22),
+            environment: ["CVAULT_PASSPHRASE": nil]
+        )
         // The keyring opened: the token was looked up and is unknown.
         #expect(alone.status == 1)
         #expect(alone.errorLines == ["cvault: error: token 0: not_found"])
 
         let wrong = "wrong-passphrase-" + randomHex(12)
-        let both = try await vault.cvault("detokenize", "--passphrase-file", file, "--purpose", "demo",
-                                          "tok_" + String(repeating: "C", count: 22), environment: ["CVAULT_PASSPHRASE": wrong])
+        let both = try await vault.cvault(
+            "detokenize",
+            "--passphrase-file",
+            file,
+            "--purpose",
+            "demo",
+            "tok_" + String(repeating: "C", count: 22),
+            environment: ["CVAULT_PASSPHRASE": wrong]
+        )
         #expect(both.errorLines == ["cvault: error: token 0: not_found"])
         expectNoLeak(both, of: [wrong, vault.passphrase], "passphrase file")
     }
@@ -43,11 +64,20 @@ struct PassphraseTests {
         let vault = try SharedVault.vault()
         let file = vault.root + "/passphrase-0644"
         try writePrivateFile(file, vault.passphrase + "\n", mode: 0o644)
-        let run = try await vault.cvault("detokenize", "--passphrase-file", file, "--purpose", "demo",
-                                         "tok_" + String(repeating: "D", count: 22), environment: ["CVAULT_PASSPHRASE": nil])
+        let run = try await vault.cvault(
+            "detokenize",
+            "--passphrase-file",
+            file,
+            "--purpose",
+            "demo",
+            "tok_" + String(repeating: "D", count: 22),
+            environment: ["CVAULT_PASSPHRASE": nil]
+        )
         #expect(run.status == 1)
         #expect(run.stdout == "")
-        #expect(run.errorLines == ["cvault: error: passphrase file \(file) is accessible to group or others (mode 644)"])
+        #expect(
+            run.errorLines == ["cvault: error: passphrase file \(file) is accessible to group or others (mode 644)"]
+        )
         #expect(run.hintLines == ["cvault: hint: run `chmod 600 \(file)`"])
         expectNoLeak(run, of: [vault.passphrase], "exposed passphrase file")
     }
@@ -56,11 +86,22 @@ struct PassphraseTests {
     func noPassphrase(_ environmentValue: String?) async throws {
         let vault = try SharedVault.vault()
         // Standard input is /dev/null: not a terminal, so cvault must not try to prompt.
-        let run = try await vault.cvault("tokenize", "--kind", "email", "--subject", "cust-none", "ada@example.com",
-                                         environment: ["CVAULT_PASSPHRASE": environmentValue])
+        let run = try await vault.cvault(
+            "tokenize",
+            "--kind",
+            "email",
+            "--subject",
+            "cust-none",
+            "ada@example.com",
+            environment: ["CVAULT_PASSPHRASE": environmentValue]
+        )
         #expect(run.status == 1)
         #expect(run.stdout == "")
         #expect(run.errorLines == ["cvault: error: no passphrase given"])
-        #expect(run.hintLines == ["cvault: hint: set CVAULT_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked"])
+        #expect(
+            run.hintLines == [
+                "cvault: hint: set CVAULT_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked"
+            ]
+        )
     }
 }

@@ -106,14 +106,16 @@ struct PolicyCommandTests {
             #expect(run.status == 1)
             #expect(run.stdout == "")
             let problems = run.stderr.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("cvault: ") }
-            #expect(problems == [
-                "policy.yaml:3:9: token mode format-preserving is not available for kind name (only for email, phone, card, ssn)",
-                "policy.yaml:7:13: identities[0].roles names unknown role \"payment\" (roles: payments, support)",
-                "policy.yaml:9:10: uid 1001 is already used by identity \"checkout\" (line 5); the socket peer's uid must pick one identity",
-                "policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? keys: tokenize, detokenize, erase, limits)",
-                "policy.yaml:18:12: roles.support.erase must be true or false, found \"yes\"",
-                "policy.yaml:19:26: roles.support.limits.max_batch must be an integer from 1 to 1000000, found \"0\"",
-            ])
+            #expect(
+                problems == [
+                    "policy.yaml:3:9: token mode format-preserving is not available for kind name (only for email, phone, card, ssn)",
+                    "policy.yaml:7:13: identities[0].roles names unknown role \"payment\" (roles: payments, support)",
+                    "policy.yaml:9:10: uid 1001 is already used by identity \"checkout\" (line 5); the socket peer's uid must pick one identity",
+                    "policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? keys: tokenize, detokenize, erase, limits)",
+                    "policy.yaml:18:12: roles.support.erase must be true or false, found \"yes\"",
+                    "policy.yaml:19:26: roles.support.limits.max_batch must be an integer from 1 to 1000000, found \"0\"",
+                ]
+            )
             #expect(run.errorLines == ["cvault: error: policy.yaml has 6 problem(s)"])
             #expect(run.hintLines.count == 1)
 
@@ -136,37 +138,70 @@ struct PolicyCommandTests {
     @Test("explain prints the decision, the rule that made it, and what else applies")
     func explainAllowedAndDenied() async throws {
         try await inPolicyFolder(Self.complete) { folder in
-            let allowed = try await folder.cvault("policy", "explain", "--policy", "policy.yaml",
-                                                  "--identity", "checkout", "--kind", "card", "--purpose", "charge")
+            let allowed = try await folder.cvault(
+                "policy",
+                "explain",
+                "--policy",
+                "policy.yaml",
+                "--identity",
+                "checkout",
+                "--kind",
+                "card",
+                "--purpose",
+                "charge"
+            )
             #expect(allowed.status == 0, "\(allowed.stderr)")
-            #expect(allowed.lines == [
-                "identity checkout: uid 1001, line 5, roles: payments",
-                "detokenize card for purpose \"charge\": allowed, reveals plain",
-                "  granted by roles.payments.detokenize[0] (line 15)",
-                "tokenize card: allowed by roles.payments.tokenize (line 13)",
-                "erase: denied: no rule grants erase to identity checkout (roles: payments)",
-                "tokens as format-preserving (kinds.card)",
-                "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
-                "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
-            ])
+            #expect(
+                allowed.lines == [
+                    "identity checkout: uid 1001, line 5, roles: payments",
+                    "detokenize card for purpose \"charge\": allowed, reveals plain",
+                    "  granted by roles.payments.detokenize[0] (line 15)",
+                    "tokenize card: allowed by roles.payments.tokenize (line 13)",
+                    "erase: denied: no rule grants erase to identity checkout (roles: payments)",
+                    "tokens as format-preserving (kinds.card)",
+                    "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
+                    "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
+                ]
+            )
 
             // CVAULT_POLICY works as well as --policy.
-            let denied = try await folder.cvault("policy", "explain", "--identity", "helpdesk", "--kind", "card", "--purpose", "charge",
-                                                 environment: ["CVAULT_POLICY": folder.policy])
+            let denied = try await folder.cvault(
+                "policy",
+                "explain",
+                "--identity",
+                "helpdesk",
+                "--kind",
+                "card",
+                "--purpose",
+                "charge",
+                environment: ["CVAULT_POLICY": folder.policy]
+            )
             #expect(denied.status == 0, "\(denied.stderr)")
-            #expect(denied.lines == [
-                "identity helpdesk: uid 1002, line 8, roles: support",
-                "detokenize card for purpose \"charge\": denied",
-                "  no rule grants detokenize of card for purpose charge to identity helpdesk (roles: support)",
-                "tokenize card: denied: no rule grants tokenize of card to identity helpdesk (roles: support)",
-                "erase: allowed by roles.support.erase (line 28)",
-                "tokens as format-preserving (kinds.card)",
-                "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
-                "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
-            ])
+            #expect(
+                denied.lines == [
+                    "identity helpdesk: uid 1002, line 8, roles: support",
+                    "detokenize card for purpose \"charge\": denied",
+                    "  no rule grants detokenize of card for purpose charge to identity helpdesk (roles: support)",
+                    "tokenize card: denied: no rule grants tokenize of card to identity helpdesk (roles: support)",
+                    "erase: allowed by roles.support.erase (line 28)",
+                    "tokens as format-preserving (kinds.card)",
+                    "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
+                    "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
+                ]
+            )
 
-            let unknown = try await folder.cvault("policy", "explain", "--policy", "policy.yaml",
-                                                  "--identity", "nobody", "--kind", "email", "--purpose", "support")
+            let unknown = try await folder.cvault(
+                "policy",
+                "explain",
+                "--policy",
+                "policy.yaml",
+                "--identity",
+                "nobody",
+                "--kind",
+                "email",
+                "--purpose",
+                "support"
+            )
             #expect(unknown.status == 0)
             #expect(unknown.lines.first == "identity \"nobody\": not in the policy (identities: checkout, helpdesk)")
             #expect(unknown.lines.dropFirst().allSatisfy { $0.hasSuffix("denied (unknown identity)") })
@@ -176,24 +211,46 @@ struct PolicyCommandTests {
     @Test("explain with two granting rules names both; the most revealing wins")
     func explainTwoRoles() async throws {
         try await inPolicyFolder(Self.twoRoles) { folder in
-            let run = try await folder.cvault("policy", "explain", "--policy", "policy.yaml",
-                                              "--identity", "lead", "--kind", "email", "--purpose", "support")
+            let run = try await folder.cvault(
+                "policy",
+                "explain",
+                "--policy",
+                "policy.yaml",
+                "--identity",
+                "lead",
+                "--kind",
+                "email",
+                "--purpose",
+                "support"
+            )
             #expect(run.status == 0, "\(run.stderr)")
-            #expect(Array(run.lines.prefix(5)) == [
-                "identity lead: uid 1004, line 2, roles: support, analyst",
-                "detokenize email for purpose \"support\": allowed, reveals plain",
-                "  granted by roles.analyst.detokenize[0] (line 14)",
-                "  also granted by roles.support.detokenize[0] (line 8), reveal masked",
-                "  the most revealing grant wins (plain over masked)",
-            ])
+            #expect(
+                Array(run.lines.prefix(5)) == [
+                    "identity lead: uid 1004, line 2, roles: support, analyst",
+                    "detokenize email for purpose \"support\": allowed, reveals plain",
+                    "  granted by roles.analyst.detokenize[0] (line 14)",
+                    "  also granted by roles.support.detokenize[0] (line 8), reveal masked",
+                    "  the most revealing grant wins (plain over masked)",
+                ]
+            )
         }
     }
 
     @Test("explain with an unknown kind names the valid kinds")
     func explainUnknownKind() async throws {
         try await inPolicyFolder(Self.complete) { folder in
-            let run = try await folder.cvault("policy", "explain", "--policy", "policy.yaml",
-                                              "--identity", "checkout", "--kind", "iban", "--purpose", "charge")
+            let run = try await folder.cvault(
+                "policy",
+                "explain",
+                "--policy",
+                "policy.yaml",
+                "--identity",
+                "checkout",
+                "--kind",
+                "iban",
+                "--purpose",
+                "charge"
+            )
             #expect(run.status == 1)
             #expect(run.errorLines == ["cvault: error: unknown kind \"iban\""])
             #expect(run.hintLines == ["cvault: hint: use one of: email, phone, card, ssn, name, address, date, text"])

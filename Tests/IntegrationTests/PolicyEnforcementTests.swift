@@ -22,8 +22,20 @@ struct PolicyEnforcementTests {
     func unknownUID() async throws {
         let vault = try SharedVault.vault()
         let policy = vault.root + "/other-uid.yaml"
-        try writePrivateFile(policy, VaultFixture.fullAccessPolicy(identity: "someone", uid: getuid() == 4242 ? 4243 : 4242))
-        let run = try await vault.cvault("tokenize", "--kind", "email", "--subject", "cust-uid", "--policy", policy, "ada@example.com")
+        try writePrivateFile(
+            policy,
+            VaultFixture.fullAccessPolicy(identity: "someone", uid: getuid() == 4242 ? 4243 : 4242)
+        )
+        let run = try await vault.cvault(
+            "tokenize",
+            "--kind",
+            "email",
+            "--subject",
+            "cust-uid",
+            "--policy",
+            policy,
+            "ada@example.com"
+        )
         #expect(run.status == 1)
         #expect(run.stdout == "")
         #expect(run.errorLines == ["cvault: error: uid \(getuid()) is not an identity in the policy"])
@@ -31,7 +43,9 @@ struct PolicyEnforcementTests {
         expectNoLeak(run, of: ["ada@example.com"], "unknown uid")
     }
 
-    @Test("tokenize of a kind no role grants, reveal for an ungranted purpose, and erase without `erase: true` are denied")
+    @Test(
+        "tokenize of a kind no role grants, reveal for an ungranted purpose, and erase without `erase: true` are denied"
+    )
     func narrowRole() async throws {
         let vault = try SharedVault.vault()
         let email = try await vault.tokenize("email", subject: "cust-narrow", ["ada@example.com"])[0]
@@ -39,12 +53,26 @@ struct PolicyEnforcementTests {
         try writePrivateFile(policy, Self.narrowPolicy())
         let narrow: [String: String?] = ["CVAULT_POLICY": policy]
 
-        let allowed = try await vault.cvault("tokenize", "--kind", "email", "--subject", "cust-narrow", "grace@example.org",
-                                             environment: narrow)
+        let allowed = try await vault.cvault(
+            "tokenize",
+            "--kind",
+            "email",
+            "--subject",
+            "cust-narrow",
+            "grace@example.org",
+            environment: narrow
+        )
         #expect(allowed.status == 0, "\(allowed.stderr)")
 
-        let card = try await vault.cvault("tokenize", "--kind", "card", "--subject", "cust-narrow", "4111 1111 1111 1111",
-                                          environment: narrow)
+        let card = try await vault.cvault(
+            "tokenize",
+            "--kind",
+            "card",
+            "--subject",
+            "cust-narrow",
+            "4111 1111 1111 1111",
+            environment: narrow
+        )
         #expect(card.status == 1)
         #expect(card.stdout == "")
         #expect(card.errorLines == ["cvault: error: intake may not tokenize card values"])
@@ -65,8 +93,12 @@ struct PolicyEnforcementTests {
         let export = try await vault.cvault("audit", "export", "--identity", "intake")
         let outcomes = try jsonObjects(export).map { "\($0["event"] ?? "")/\($0["outcome"] ?? "")" }
         // Each offline command first records its policy load (with the policy's hash).
-        #expect(outcomes == ["policy_load/ok", "tokenize/ok", "policy_load/ok", "tokenize/denied", "policy_load/ok", "detokenize/ok",
-                             "policy_load/ok", "erase/denied"])
+        #expect(
+            outcomes == [
+                "policy_load/ok", "tokenize/ok", "policy_load/ok", "tokenize/denied", "policy_load/ok", "detokenize/ok",
+                "policy_load/ok", "erase/denied",
+            ]
+        )
         let still = try await vault.cvault("detokenize", "--purpose", "demo", email)
         expectLines(still, ["ada@example.com"], "the refused erase left the subject")
     }

@@ -5,7 +5,12 @@ import Testing
 /// server start, on `cvault policy reload` (SIGHUP), and by offline commands that load a policy.
 @Suite struct PolicyHashAuditTests {
     static func sha256sum(_ path: String) throws -> String {
-        let result = try runProcess("/usr/bin/sha256sum", [path], environment: ["PATH": "/usr/bin:/bin"], directory: "/tmp")
+        let result = try runProcess(
+            "/usr/bin/sha256sum",
+            [path],
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: "/tmp"
+        )
         return String(try #require(result.stdout.split(separator: " ").first))
     }
 
@@ -34,7 +39,9 @@ import Testing
         #expect(server.eventually { try Self.recordedHashes(server) == [first, second] }, "SIGHUP from policy reload")
 
         // An offline command loads the policy too (here beside the running server, on the same vault).
-        let offline = try server.cvault(["tokenize", "--policy", server.policyPath, "--kind", "name", "--subject", "cust-1", "Ada"])
+        let offline = try server.cvault([
+            "tokenize", "--policy", server.policyPath, "--kind", "name", "--subject", "cust-1", "Ada",
+        ])
         #expect(offline.status == 0, "\(offline.stderr)")
         #expect(try Self.recordedHashes(server) == [first, second, second], "offline tokenize")
     }

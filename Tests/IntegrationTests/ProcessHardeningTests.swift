@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,9 @@ struct ProcessHardeningTests {
         try await VaultFixture.with { vault in
             let on = try await vault.cvault(["status"], environment: ["SWIFT_BACKTRACE": "enable=yes"])
             #expect(on.status == 0, "\(on.stderr)")
-            #expect(on.stderr.contains("cvault: warning: the Swift crash backtracer is on (SWIFT_BACKTRACE=enable=yes)"))
+            #expect(
+                on.stderr.contains("cvault: warning: the Swift crash backtracer is on (SWIFT_BACKTRACE=enable=yes)")
+            )
             let off = try await vault.cvault(["status"])
             #expect(off.status == 0)
             #expect(!off.stderr.contains("backtracer"))
@@ -53,8 +56,13 @@ struct ProcessHardeningTests {
             let prefix = getuid() == 0 ? ["/usr/bin/setpriv", "--bounding-set=-ipc_lock", "--"] + lowered : lowered
             var environment = vault.environment
             environment["PATH"] = "/usr/bin:/bin"
-            let low = try runProcess(prefix[0], Array(prefix.dropFirst()) + ["status"], environment: environment,
-                                     directory: vault.root, timeout: 120)
+            let low = try runProcess(
+                prefix[0],
+                Array(prefix.dropFirst()) + ["status"],
+                environment: environment,
+                directory: vault.root,
+                timeout: 120
+            )
             #expect(low.status == 0, "\(low.stderr)")
             #expect(low.stderr.contains("cvault: warning: key memory cannot be locked"), "\(low.stderr)")
             #expect(low.stderr.contains("RLIMIT_MEMLOCK is 0 KiB"))
@@ -70,10 +78,23 @@ struct ProcessHardeningTests {
         let lowered = ["/bin/sh", "-c", "ulimit -l 0 && exec \"$0\" \"$@\"", ServerBinaries.cvault]
         let prefix = getuid() == 0 ? ["/usr/bin/setpriv", "--bounding-set=-ipc_lock", "--"] + lowered : lowered
         let log = server.dir + "/serve-low.err"
-        let process = try spawn(prefix[0], Array(prefix.dropFirst()) + server.serveArguments, environment: server.environment,
-                                directory: server.dir, stdout: server.dir + "/serve-low.out", stderr: log)
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) }; try? waitForProcessExit(process, timeout: 30) }
-        #expect(server.eventually { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("key memory cannot be locked") },
-                "serve did not warn: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let process = try spawn(
+            prefix[0],
+            Array(prefix.dropFirst()) + server.serveArguments,
+            environment: server.environment,
+            directory: server.dir,
+            stdout: server.dir + "/serve-low.out",
+            stderr: log
+        )
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? waitForProcessExit(process, timeout: 30)
+        }
+        #expect(
+            server.eventually {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("key memory cannot be locked")
+            },
+            "serve did not warn: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+        )
     }
 }

@@ -8,8 +8,9 @@ import Testing
     /// The anchor file's members (docs/AUDIT.md, The anchor), read as any reviewer would.
     func anchor(_ vault: VaultFixture) -> (epoch: Int, seq: Int, hash: String)? {
         guard let bytes = fileBytes(vault.keys + "/audit.anchor"),
-              let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
-              let epoch = object["epoch"] as? Int, let seq = object["seq"] as? Int, let hash = object["hash"] as? String else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
+            let epoch = object["epoch"] as? Int, let seq = object["seq"] as? Int, let hash = object["hash"] as? String
+        else { return nil }
         return (epoch, seq, hash)
     }
 
@@ -22,7 +23,9 @@ import Testing
 
     @Test func anOlderBackupIsRefusedWithoutTheFlagAndRecordedWithIt() async throws {
         try await VaultFixture.with { vault in
-            let limited = try await vault.cvault(["tokenize", "--kind", "text", "--subject", "cust-1", "--max-reveals", "1", "once only"])
+            let limited = try await vault.cvault([
+                "tokenize", "--kind", "text", "--subject", "cust-1", "--max-reveals", "1", "once only",
+            ])
             try #require(limited.status == 0, "\(limited.stderr)")
             let token = try #require(limited.lines.first)
             _ = try await vault.tokenize("text", subject: "cust-erased", ["to be erased"])
@@ -38,28 +41,45 @@ import Testing
             try moveDatabaseAway(vault, to: "moved")
 
             // No passphrase, no restore.
-            let locked = try await vault.cvault(["restore", backup], stdin: "", environment: ["CVAULT_PASSPHRASE": nil])
+            let locked = try await vault.cvault(
+                ["restore", backup],
+                stdin: "",
+                environment: ["CVAULT_PASSPHRASE": nil]
+            )
             #expect(locked.status != 0)
             #expect(!FileManager.default.fileExists(atPath: vault.database))
 
             // Without the flag: refused, naming the rollback, and nothing left behind.
             let refused = try await vault.cvault(["restore", backup])
             #expect(refused.status == 3)
-            #expect(refused.errorLines.first?.contains("restoring it rolls the vault back") == true, "\(refused.stderr)")
-            #expect(refused.errorLines.first?.contains("anchor (record \(anchor?.seq ?? -1)") == true, "\(refused.stderr)")
+            #expect(
+                refused.errorLines.first?.contains("restoring it rolls the vault back") == true,
+                "\(refused.stderr)"
+            )
+            #expect(
+                refused.errorLines.first?.contains("anchor (record \(anchor?.seq ?? -1)") == true,
+                "\(refused.stderr)"
+            )
             #expect(refused.hintLines.first?.contains("--accept-rollback") == true)
             #expect(!FileManager.default.fileExists(atPath: vault.database), "a refused restore left a database")
 
             // With it: restored, said out loud, and recorded.
             let restored = try await vault.cvault(["restore", "--accept-rollback", backup])
             #expect(restored.status == 0, "\(restored.stderr)")
-            #expect(restored.lines.contains { $0.hasPrefix("ROLLED BACK: the vault had sealed up to record \(anchor?.seq ?? -1) ") })
+            #expect(
+                restored.lines.contains {
+                    $0.hasPrefix("ROLLED BACK: the vault had sealed up to record \(anchor?.seq ?? -1) ")
+                }
+            )
             let records = try jsonObjects(try await vault.cvault(["audit", "export", "--event", "restore"]))
             #expect(records.count == 1)
             let record = try #require(records.first)
             #expect(record["outcome"] as? String == "rollback")
             let detail = try #require(record["detail"] as? String)
-            #expect(detail.contains("lost head record \(anchor?.seq ?? -1) (hash \(anchor?.hash ?? "none"))"), "\(detail)")
+            #expect(
+                detail.contains("lost head record \(anchor?.seq ?? -1) (hash \(anchor?.hash ?? "none"))"),
+                "\(detail)"
+            )
             #expect(detail.contains("backup head record "), "\(detail)")
 
             // verify passes, and its summary says the log was rolled back and what was lost.

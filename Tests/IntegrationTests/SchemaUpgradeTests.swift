@@ -56,13 +56,24 @@ import Testing
     @Test func tokensFromSchemaOneStillDetokenizeWithTheirLimits() async throws {
         try await Self.withUpgradedFixture { vault in
             let first = try await Self.reveal(
-                vault, [Self.text1, Self.text2, Self.text3, Self.emailCust1, Self.emailCust2, Self.card, Self.name,
-                        Self.date, Self.erased], purpose: "migration-test")
-            #expect(first == ["hello world", "second text", "third text", "Ada@example.com", "ada@example.com",
-                              "4111111111111111", "Grace Hopper", "error:denied", "error:not_found"])
+                vault,
+                [
+                    Self.text1, Self.text2, Self.text3, Self.emailCust1, Self.emailCust2, Self.card, Self.name,
+                    Self.date, Self.erased,
+                ],
+                purpose: "migration-test"
+            )
+            #expect(
+                first == [
+                    "hello world", "second text", "third text", "Ada@example.com", "ada@example.com",
+                    "4111111111111111", "Grace Hopper", "error:denied", "error:not_found",
+                ]
+            )
             #expect(try Self.sql(vault, "PRAGMA user_version;") == "3")
-            #expect(try Self.sql(vault, "SELECT count(*), sum(addressed) FROM tokens;") == "8|0",
-                    "every earlier row is found by lookup")
+            #expect(
+                try Self.sql(vault, "SELECT count(*), sum(addressed) FROM tokens;") == "8|0",
+                "every earlier row is found by lookup"
+            )
             // The reveal count came across: max_reveals 2, one used before the upgrade and one just now.
             #expect(try await Self.reveal(vault, [Self.name], purpose: "migration-test") == ["error:denied"])
             // Purposes came across: the date opens only for `other`.
@@ -75,11 +86,16 @@ import Testing
     @Test func theUpgradeLeavesNoUnkeyedRequestDigestOnDisk() async throws {
         try await Self.withUpgradedFixture { vault in
             // A schema-1 record as cvault at f1df27b wrote it (the fixture was made without one).
-            let digest = randomHex(32), answer = randomHex(64), key = randomHex(16)
-            _ = try Self.sql(vault, """
+            let digest = randomHex(32)
+            let answer = randomHex(64)
+            let key = randomHex(16)
+            _ = try Self.sql(
+                vault,
+                """
                 INSERT INTO idempotency(key_hash, request_hash, sealed_response, created_at)
                 VALUES (x'\(key)', x'\(digest)', x'\(answer)', 1);
-                """)
+                """
+            )
             let needle = Data(bytes(fromHex: digest))
             try #require(!filesContaining(needle, under: vault.root + "/data").isEmpty, "the digest is on disk before")
 
@@ -87,7 +103,10 @@ import Testing
             #expect(first == ["hello world"])
             #expect(try Self.sql(vault, "PRAGMA user_version;") == "3")
             #expect(try Self.sql(vault, "SELECT count(*) FROM idempotency;") == "0")
-            #expect(filesContaining(needle, under: vault.root + "/data").isEmpty, "the schema-1 digest survived the upgrade")
+            #expect(
+                filesContaining(needle, under: vault.root + "/data").isEmpty,
+                "the schema-1 digest survived the upgrade"
+            )
             #expect(filesContaining(Data(bytes(fromHex: answer)), under: vault.root + "/data").isEmpty)
         }
     }
@@ -96,14 +115,20 @@ import Testing
         try await Self.withUpgradedFixture { vault in
             let fresh = try await vault.tokenize("text", subject: "cust-1", ["after the upgrade"])
             #expect(fresh[0].wholeMatch(of: /tok_[0-9A-Za-z]{22}/) != nil)
-            #expect(try Self.sql(vault, "SELECT addressed, subject_id FROM tokens ORDER BY id DESC LIMIT 1;") == "1|1",
-                    "the new opaque token carries its row id, under the existing subject")
-            #expect(try Self.sql(vault, "SELECT min(id) > 8 FROM tokens WHERE addressed = 1;") == "1",
-                    "ids continue after the copied rows")
+            #expect(
+                try Self.sql(vault, "SELECT addressed, subject_id FROM tokens ORDER BY id DESC LIMIT 1;") == "1|1",
+                "the new opaque token carries its row id, under the existing subject"
+            )
+            #expect(
+                try Self.sql(vault, "SELECT min(id) > 8 FROM tokens WHERE addressed = 1;") == "1",
+                "ids continue after the copied rows"
+            )
             // Deterministic tokens do not change across the upgrade: the same value gives the same token.
             #expect(try await vault.tokenize("email", subject: "cust-9", ["ada@example.com"]) == [Self.emailCust2])
-            #expect(try await Self.reveal(vault, fresh + [Self.text1, Self.emailCust2], purpose: "migration-test")
-                    == ["after the upgrade", "hello world", "ada@example.com"])
+            #expect(
+                try await Self.reveal(vault, fresh + [Self.text1, Self.emailCust2], purpose: "migration-test")
+                    == ["after the upgrade", "hello world", "ada@example.com"]
+            )
 
             let verify = try await vault.cvault("verify")
             #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")

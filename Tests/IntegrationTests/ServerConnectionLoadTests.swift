@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,22 +20,31 @@ struct ServerConnectionLoadTests {
     @Test func twoThousandConnectionsOpenedAndDroppedLeaveNothingBehind() throws {
         #expect(try server.canariesIntact())
         let baseline = try openDescriptors()
-        let request = requestLine(id: 1, method: "tokenize", params: ["kind": "text", "subject": "churn", "values": ["x"]])
+        let request = requestLine(
+            id: 1,
+            method: "tokenize",
+            params: ["kind": "text", "subject": "churn", "values": ["x"]]
+        )
         for i in 0..<2000 {
             let connection = try RawConnection(server.socketPath)
             switch i % 4 {
-            case 0: break                                                   // connect, close
-            case 1: try connection.send(String(request.prefix(30)))         // half a line, close
-            case 2: try connection.sendLine(requestLine(id: i, method: "health"))   // ask, never read
+            case 0: break  // connect, close
+            case 1: try connection.send(String(request.prefix(30)))  // half a line, close
+            case 2: try connection.sendLine(requestLine(id: i, method: "health"))  // ask, never read
             default: try connection.send(Array(repeating: UInt8(ascii: "z"), count: 70_000))  // junk, close
             }
             connection.close()
         }
         #expect(try server.canariesIntact())
         // Every dropped connection is closed on the server's side too (a few may still be closing).
-        #expect(server.eventually { try openDescriptors() <= baseline + 4 }, "the server's descriptors return to the baseline")
-        #expect(try server.call("erase", ["subject": "churn"]).resultObject as? [String: Int] == ["erased": 0],
-                "no half line was executed")
+        #expect(
+            server.eventually { try openDescriptors() <= baseline + 4 },
+            "the server's descriptors return to the baseline"
+        )
+        #expect(
+            try server.call("erase", ["subject": "churn"]).resultObject as? [String: Int] == ["erased": 0],
+            "no half line was executed"
+        )
     }
 
     @Test func twoHundredFiftySixConcurrentConnectionsEachGetTheirAnswer() throws {
@@ -42,7 +52,13 @@ struct ServerConnectionLoadTests {
         for _ in 0..<256 { connections.append(try RawConnection(server.socketPath)) }
         // All 256 are open at once; each sends its request before any answer is read.
         for (i, connection) in connections.enumerated() {
-            try connection.sendLine(requestLine(id: i, method: "tokenize", params: ["kind": "text", "subject": "conc-\(i % 16)", "values": ["value-\(i)"]]))
+            try connection.sendLine(
+                requestLine(
+                    id: i,
+                    method: "tokenize",
+                    params: ["kind": "text", "subject": "conc-\(i % 16)", "values": ["value-\(i)"]]
+                )
+            )
         }
         var tokens: [String] = []
         for (i, connection) in connections.enumerated() {
@@ -50,7 +66,7 @@ struct ServerConnectionLoadTests {
             #expect(response["id"] as? Int == i, "each connection gets its own answer")
             tokens.append((response.resultObject?["tokens"] as? [String])?.first ?? "missing")
         }
-        connections.forEach { $0.close() }
+        for connection in connections { connection.close() }
         #expect(Set(tokens).count == 256)
         #expect(try server.allRevealPlain(tokens, as: (0..<256).map { "value-\($0)" }))
         #expect(try server.canariesIntact())
@@ -60,7 +76,8 @@ struct ServerConnectionLoadTests {
         var connections: [RawConnection] = []
         for _ in 0..<64 { connections.append(try RawConnection(server.socketPath)) }
         for (i, connection) in connections.enumerated() {
-            let lines = (0..<20).map { requestLine(id: i * 100 + $0, method: $0 % 2 == 0 ? "health" : "whoami") + "\n" }.joined()
+            let lines = (0..<20).map { requestLine(id: i * 100 + $0, method: $0 % 2 == 0 ? "health" : "whoami") + "\n" }
+                .joined()
             try connection.send(lines)
             connection.shutdownWrite()
         }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,12 +32,17 @@ struct ServerCrashTests {
                     let burst = 1 + n % 4
                     let values = (0..<burst).map { "crash-\(client)-\(n + $0)" }
                     let lines = values.enumerated().map { i, value in
-                        requestLine(id: n + i, method: "tokenize", params: ["kind": "text", "subject": "crash-\(client)-\((n + i) % 7)", "values": [value]]) + "\n"
+                        requestLine(
+                            id: n + i,
+                            method: "tokenize",
+                            params: ["kind": "text", "subject": "crash-\(client)-\((n + i) % 7)", "values": [value]]
+                        ) + "\n"
                     }.joined()
                     guard (try? connection.send(lines)) == true else { return }
                     for value in values {
                         guard let response = try? connection.readObject(),
-                              let token = (response.resultObject?["tokens"] as? [String])?.first else { return }
+                            let token = (response.resultObject?["tokens"] as? [String])?.first
+                        else { return }
                         acknowledged.withLock { $0.append((token, value)) }
                     }
                     n += burst
@@ -58,6 +64,9 @@ struct ServerCrashTests {
         let audit = try server.cvault(["audit", "verify"])
         #expect(audit.status == 0, "the audit chain survives kill -9: \(audit.stderr)")
         try server.start()
-        #expect(try server.allRevealPlain(acked.map(\.token), as: acked.map(\.value)), "every acknowledged token survived kill -9")
+        #expect(
+            try server.allRevealPlain(acked.map(\.token), as: acked.map(\.value)),
+            "every acknowledged token survived kill -9"
+        )
     }
 }

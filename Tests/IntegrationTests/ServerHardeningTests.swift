@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,11 +40,19 @@ struct ServerHardeningTests {
             sys.stdout.write(data.decode("utf-8", "replace").replace("\n", " ").strip() + "\n")
         """#
 
-    func connect(_ server: ServerHarness, as uid: UInt32, count: Int = 1, sending line: String = "") throws -> [String] {
-        let command = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups",
-                       "/usr/bin/python3", "-c", Self.connectScript, server.socketPath, String(count), line]
-        let result = try runProcess(command[0], Array(command.dropFirst()), environment: ["PATH": "/usr/bin:/bin"],
-                                    directory: server.dir, timeout: 120)
+    func connect(_ server: ServerHarness, as uid: UInt32, count: Int = 1, sending line: String = "") throws -> [String]
+    {
+        let command = [
+            "/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups",
+            "/usr/bin/python3", "-c", Self.connectScript, server.socketPath, String(count), line,
+        ]
+        let result = try runProcess(
+            command[0],
+            Array(command.dropFirst()),
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: server.dir,
+            timeout: 120
+        )
         #expect(result.status == 0, "the connect script failed: \(result.stderr)")
         return result.stdout.split(separator: "\n").map(String.init)
     }
@@ -53,7 +62,9 @@ struct ServerHardeningTests {
         var admitted: RawConnection?
         _ = server.eventually {
             let connection = try RawConnection(server.socketPath)
-            guard try connection.call(requestLine(method: "health")).resultObject?["status"] as? String == "ok" else { return false }
+            guard try connection.call(requestLine(method: "health")).resultObject?["status"] as? String == "ok" else {
+                return false
+            }
             admitted = connection
             return true
         }
@@ -110,12 +121,16 @@ struct ServerHardeningTests {
         server.stop()
         let export = try server.cvault(["audit", "export", "--event", "connect"])
         #expect(export.status == 0)
-        let records = try export.stdout.split(separator: "\n").compactMap { try parseJSON(Array($0.utf8)) as? [String: Any] }
-            .filter { $0["uid"] as? Int == 1002 }
+        let records = try export.stdout.split(separator: "\n").compactMap {
+            try parseJSON(Array($0.utf8)) as? [String: Any]
+        }
+        .filter { $0["uid"] as? Int == 1002 }
         let attempts = records.compactMap { $0["count"] as? Int }.reduce(0, +)
         #expect(attempts == 50, "every attempt is counted")
         #expect(records.count < 50 && !records.isEmpty, "in aggregate records, one per window")
-        #expect(records.allSatisfy { $0["outcome"] as? String == "denied" && $0["reason"] as? String == "unknown identity" })
+        #expect(
+            records.allSatisfy { $0["outcome"] as? String == "denied" && $0["reason"] as? String == "unknown identity" }
+        )
         #expect(try server.cvault(["audit", "verify"]).status == 0)
     }
 
@@ -141,12 +156,14 @@ struct ServerHardeningTests {
         let refused = try RawConnection(server.socketPath)
         let answer = try refused.readObject()
         #expect(answer.idIsNull && answer.errorCode == -32004)
-        #expect(answer.errorData?["field"] as? String == "connections_per_uid" && answer.errorData?["limit"] as? Int == 3)
+        #expect(
+            answer.errorData?["field"] as? String == "connections_per_uid" && answer.errorData?["limit"] as? Int == 3
+        )
         #expect(try refused.readLine() == nil, "closed after the error")
         held.removeFirst().close()
         let again = try admitted(server)
         #expect(try again.call(requestLine(id: 4, method: "whoami"))["id"] as? Int == 4)
-        held.forEach { $0.close() }
+        for connection in held { connection.close() }
     }
 
     @Test func totalCapRefusesTheNextConnectionUntilOneCloses() throws {
@@ -180,17 +197,36 @@ struct ServerHardeningTests {
             db.execute("ROLLBACK")
             """#
         let lockOut = server.dir + "/lock.out"
-        let locker = try spawn("/usr/bin/python3", ["-c", lockScript, server.dataDir + "/cvault.db"], environment: ["PATH": "/usr/bin:/bin"],
-                               directory: server.dir, stdout: lockOut, stderr: server.dir + "/lock.err")
+        let locker = try spawn(
+            "/usr/bin/python3",
+            ["-c", lockScript, server.dataDir + "/cvault.db"],
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: server.dir,
+            stdout: lockOut,
+            stderr: server.dir + "/lock.err"
+        )
         defer { try? waitForProcessExit(locker, timeout: 30) }
-        #expect(server.eventually { ((try? String(contentsOfFile: lockOut, encoding: .utf8)) ?? "").contains("locked") })
+        #expect(
+            server.eventually { ((try? String(contentsOfFile: lockOut, encoding: .utf8)) ?? "").contains("locked") }
+        )
         let connection = try RawConnection(server.socketPath)
-        try connection.sendLine(requestLine(id: 0, method: "tokenize", params: ["kind": "text", "subject": "queue", "values": ["x"]]))
-        let padded = Array((requestLine(id: 1, method: "health", params: ["pad": String(repeating: "p", count: 1_000_000)]) + "\n").utf8)
-        var taken = 0, offset = 0, stalls = 0
+        try connection.sendLine(
+            requestLine(id: 0, method: "tokenize", params: ["kind": "text", "subject": "queue", "values": ["x"]])
+        )
+        let padded = Array(
+            (requestLine(id: 1, method: "health", params: ["pad": String(repeating: "p", count: 1_000_000)]) + "\n")
+                .utf8
+        )
+        var taken = 0
+        var offset = 0
+        var stalls = 0
         while taken < 40 << 20, stalls < 20 {
             guard let n = connection.sendNonBlocking(Array(padded[offset...])) else { break }
-            if n == 0 { stalls += 1; usleep(100_000); continue }
+            if n == 0 {
+                stalls += 1
+                usleep(100_000)
+                continue
+            }
             stalls = 0
             taken += n
             offset = (offset + n) % padded.count
@@ -207,18 +243,29 @@ struct ServerHardeningTests {
         defer { server.destroy() }
         try server.start(extra: ["--max-response-bytes", "8192"])
         // 2,000 control characters: 12,000 bytes once escaped, over the 8 KiB cap in a 60-byte request.
-        let token = try server.tokenize(kind: "text", subject: "cap", values: [String(repeating: "\u{1}", count: 2000)])[0]
+        let token = try server.tokenize(
+            kind: "text",
+            subject: "cap",
+            values: [String(repeating: "\u{1}", count: 2000)]
+        )[0]
         let connection = try RawConnection(server.socketPath)
-        let big = try connection.call(requestLine(id: 9, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]))
+        let big = try connection.call(
+            requestLine(id: 9, method: "detokenize", params: ["tokens": [token], "purpose": "ops"])
+        )
         #expect(big["id"] as? Int == 9 && big.errorCode == -32004)
         #expect(big.errorData?["field"] as? String == "response" && big.errorData?["limit"] as? Int == 8192)
         // In a batch, only the element over the cap is replaced.
-        try connection.sendLine("[" + requestLine(id: 10, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]) + ","
-                                + requestLine(id: 11, method: "health") + "]")
+        try connection.sendLine(
+            "[" + requestLine(id: 10, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]) + ","
+                + requestLine(id: 11, method: "health") + "]"
+        )
         let batch = try #require(try connection.readJSON() as? [[String: Any]])
         #expect(batch.count == 2 && batch[0]["id"] as? Int == 10 && batch[0].errorCode == -32004)
         #expect(batch[1]["id"] as? Int == 11 && batch[1].resultObject?["status"] as? String == "ok")
-        #expect(try connection.call(requestLine(id: 12, method: "health"))["id"] as? Int == 12, "the connection stays usable")
+        #expect(
+            try connection.call(requestLine(id: 12, method: "health"))["id"] as? Int == 12,
+            "the connection stays usable"
+        )
         // A value that fits still comes back, every character that needs escaping intact (answers are now
         // escaped straight into the socket buffer).
         let tricky = "fits \u{1}\u{1f}\n\r\t\"\\ \u{7f} \u{2028}\u{2029} € ✓ 😀 /"
@@ -232,15 +279,28 @@ struct ServerHardeningTests {
         try server.start()
         // A 60 KB value of control characters (escaped six-fold), asked for 1,000 times in each of three batch
         // elements: a line of about 90 KB that used to build a 1 GB answer.
-        let token = try server.tokenize(kind: "text", subject: "amp", values: [String(repeating: "\u{1}", count: 60_000)])[0]
-        let element = { (id: Int) in requestLine(id: id, method: "detokenize", params: ["tokens": Array(repeating: token, count: 1000), "purpose": "ops"]) }
+        let token = try server.tokenize(
+            kind: "text",
+            subject: "amp",
+            values: [String(repeating: "\u{1}", count: 60_000)]
+        )[0]
+        let element = { (id: Int) in
+            requestLine(
+                id: id,
+                method: "detokenize",
+                params: ["tokens": Array(repeating: token, count: 1000), "purpose": "ops"]
+            )
+        }
         let connection = try RawConnection(server.socketPath)
         let batch = try connection.call("[" + (1...3).map(element).joined(separator: ",") + "]")
         #expect(batch.idIsNull && batch.errorCode == -32004, "3,000 items in one batch is over max_batch 1000")
         #expect(batch.errorData?["field"] as? String == "batch" && batch.errorData?["limit"] as? Int == 1000)
         // One element alone is within max_batch, and its 360 MB answer is over the 32 MiB cap.
         let single = try connection.call(element(4))
-        #expect(single["id"] as? Int == 4 && single.errorCode == -32004 && single.errorData?["field"] as? String == "response")
+        #expect(
+            single["id"] as? Int == 4 && single.errorCode == -32004
+                && single.errorData?["field"] as? String == "response"
+        )
         #expect(try connection.call(requestLine(id: 5, method: "health"))["id"] as? Int == 5)
     }
 
@@ -249,19 +309,31 @@ struct ServerHardeningTests {
         defer { server.destroy() }
         try server.start()
         let connection = try RawConnection(server.socketPath)
-        let elements = try connection.call("[" + (0...1000).map { requestLine(id: $0, method: "health") }.joined(separator: ",") + "]")
+        let elements = try connection.call(
+            "[" + (0...1000).map { requestLine(id: $0, method: "health") }.joined(separator: ",") + "]"
+        )
         #expect(elements.idIsNull && elements.errorCode == -32004 && elements.errorData?["limit"] as? Int == 1000)
         // Two tokenize calls of 600 values: each under max_batch, 1,200 together.
         let tokenize = { (id: Int) in
-            requestLine(id: id, method: "tokenize", params: ["kind": "text", "subject": "batch-refused",
-                                                             "values": (0..<600).map { "v\(id)-\($0)" }])
+            requestLine(
+                id: id,
+                method: "tokenize",
+                params: [
+                    "kind": "text", "subject": "batch-refused",
+                    "values": (0..<600).map { "v\(id)-\($0)" },
+                ]
+            )
         }
         let items = try connection.call("[" + tokenize(1) + "," + tokenize(2) + "]")
         #expect(items.idIsNull && items.errorCode == -32004 && items.errorData?["field"] as? String == "batch")
-        #expect(try server.call("erase", ["subject": "batch-refused"]).resultObject as? [String: Int] == ["erased": 0],
-                "nothing of the refused batch ran")
+        #expect(
+            try server.call("erase", ["subject": "batch-refused"]).resultObject as? [String: Int] == ["erased": 0],
+            "nothing of the refused batch ran"
+        )
         // At the limit it runs.
-        try connection.sendLine("[" + (0..<1000).map { requestLine(id: $0, method: "health") }.joined(separator: ",") + "]")
+        try connection.sendLine(
+            "[" + (0..<1000).map { requestLine(id: $0, method: "health") }.joined(separator: ",") + "]"
+        )
         let fine = try connection.readJSON() as? [[String: Any]]
         #expect(fine?.count == 1000 && fine?.allSatisfy { $0.resultObject != nil } == true)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,7 +77,13 @@ final class ServerHarness: @unchecked Sendable {
         let client = ServerBinaries.packageRoot + "/Tools/cvault_client.py"
         try FileManager.default.copyItem(atPath: client, toPath: clientScript)
         chmod(clientScript, 0o644)
-        let result = try runProcess(ServerBinaries.cvault, ["init"], environment: environment, directory: dir, timeout: 120)
+        let result = try runProcess(
+            ServerBinaries.cvault,
+            ["init"],
+            environment: environment,
+            directory: dir,
+            timeout: 120
+        )
         guard result.status == 0 else { throw ServerTestFailure("cvault init failed: \(result.stderr)") }
     }
 
@@ -94,30 +101,48 @@ final class ServerHarness: @unchecked Sendable {
     }
 
     var serveArguments: [String] {
-        ["serve", "--socket", socketPath, "--socket-mode", socketMode, "--policy", policyPath, "--log-level", "warning"]
+        [
+            "serve", "--socket", socketPath, "--socket-mode", socketMode, "--policy", policyPath, "--log-level",
+            "warning",
+        ]
     }
 
     /// Launches `cvault serve` (stdout and stderr to files in the folder) without waiting for it.
     func launch(extra: [String] = []) throws -> (Process, stderr: String) {
-        let n = state.withLock { s -> Int in s.starts += 1; return s.starts }
+        let n = state.withLock { s -> Int in
+            s.starts += 1
+            return s.starts
+        }
         let stderrPath = dir + "/serve-\(n).err"
-        let process = try spawn(ServerBinaries.cvault, serveArguments + extra, environment: environment, directory: dir,
-                                stdout: dir + "/serve-\(n).out", stderr: stderrPath)
+        let process = try spawn(
+            ServerBinaries.cvault,
+            serveArguments + extra,
+            environment: environment,
+            directory: dir,
+            stdout: dir + "/serve-\(n).out",
+            stderr: stderrPath
+        )
         return (process, stderrPath)
     }
 
     /// Starts the server (with `extra` serve options) and waits (bounded) until it answers `health`.
     func start(extra: [String] = []) throws {
         let (process, stderrPath) = try launch(extra: extra)
-        state.withLock { $0.process = process; $0.stderrPath = stderrPath }
+        state.withLock {
+            $0.process = process
+            $0.stderrPath = stderrPath
+        }
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
             guard process.isRunning else {
-                throw ServerTestFailure("cvault serve exited with \(process.terminationStatus) at start: \(serverLog())")
+                throw ServerTestFailure(
+                    "cvault serve exited with \(process.terminationStatus) at start: \(serverLog())"
+                )
             }
             if let connection = try? RawConnection(socketPath, timeout: 5),
-               let response = try? connection.call(requestLine(method: "health")),
-               (response.resultObject?["status"] as? String) == "ok" {
+                let response = try? connection.call(requestLine(method: "health")),
+                (response.resultObject?["status"] as? String) == "ok"
+            {
                 return
             }
             usleep(50_000)
@@ -210,7 +235,8 @@ final class ServerHarness: @unchecked Sendable {
         while start < tokens.count {
             let end = min(start + 500, tokens.count)
             let items = try detokenize(Array(tokens[start..<end]))
-            for (item, value) in zip(items, expected[start..<end]) where item["reveal"] != "plain" || item["value"] != value {
+            for (item, value) in zip(items, expected[start..<end])
+            where item["reveal"] != "plain" || item["value"] != value {
                 return false
             }
             start = end
@@ -224,9 +250,12 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Stores a few values whose tokens must keep detokenizing to the same values whatever happens.
     func seedCanaries() throws {
-        var tokens: [String] = [], values: [String] = []
-        for (kind, value) in [("email", "canary.one@example.com"), ("card", "4111111111111111"), ("text", "canary text ✓ \u{1F600}"),
-                              ("name", "Ada Lovelace")] {
+        var tokens: [String] = []
+        var values: [String] = []
+        for (kind, value) in [
+            ("email", "canary.one@example.com"), ("card", "4111111111111111"), ("text", "canary text ✓ \u{1F600}"),
+            ("name", "Ada Lovelace"),
+        ] {
             tokens += try tokenize(kind: kind, subject: "canary-subject", values: [value])
             values.append(value)
         }
@@ -248,13 +277,17 @@ final class ServerHarness: @unchecked Sendable {
 enum ServerBinaries {
     /// The package root, from this file's place in it (Tests/IntegrationTests/…).
     static let packageRoot: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
     }()
 
     /// The built `cvault`, next to the test bundle (or under .build/debug).
     static let cvault: String = {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cvault").path
-        for candidate in [beside, packageRoot + "/.build/debug/cvault"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "cvault"
+        ).path
+        for candidate in [beside, packageRoot + "/.build/debug/cvault"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
         return beside
@@ -262,8 +295,15 @@ enum ServerBinaries {
 }
 
 /// Starts a process with stdin from /dev/null (or `stdin`'s bytes) and stdout/stderr to files.
-func spawn(_ executable: String, _ arguments: [String], environment: [String: String], directory: String,
-           stdout: String, stderr: String, stdin: [UInt8]? = nil) throws -> Process {
+func spawn(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String],
+    directory: String,
+    stdout: String,
+    stderr: String,
+    stdin: [UInt8]? = nil
+) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -309,17 +349,36 @@ struct ProcessResult {
 }
 
 /// Runs a process to completion (bounded), capturing its output through files in `directory`.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String], directory: String,
-                stdin: [UInt8]? = nil, timeout: TimeInterval = 60) throws -> ProcessResult {
+func runProcess(
+    _ executable: String,
+    _ arguments: [String],
+    environment: [String: String],
+    directory: String,
+    stdin: [UInt8]? = nil,
+    timeout: TimeInterval = 60
+) throws -> ProcessResult {
     let tag = UUID().uuidString
-    let outPath = directory + "/.run-\(tag).out", errPath = directory + "/.run-\(tag).err"
-    defer { unlink(outPath); unlink(errPath) }
-    let process = try spawn(executable, arguments, environment: environment, directory: directory,
-                            stdout: outPath, stderr: errPath, stdin: stdin)
+    let outPath = directory + "/.run-\(tag).out"
+    let errPath = directory + "/.run-\(tag).err"
+    defer {
+        unlink(outPath)
+        unlink(errPath)
+    }
+    let process = try spawn(
+        executable,
+        arguments,
+        environment: environment,
+        directory: directory,
+        stdout: outPath,
+        stderr: errPath,
+        stdin: stdin
+    )
     try waitForProcessExit(process, timeout: timeout)
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    )
 }
 
 extension ServerHarness {
@@ -335,8 +394,14 @@ extension ServerHarness {
         if uid != 0 {
             command = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups"] + command
         }
-        return try runProcess(command[0], Array(command.dropFirst()), environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
-                              directory: dir, stdin: stdin, timeout: 90)
+        return try runProcess(
+            command[0],
+            Array(command.dropFirst()),
+            environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+            directory: dir,
+            stdin: stdin,
+            timeout: 90
+        )
     }
 }
 
@@ -345,7 +410,11 @@ extension ServerHarness {
 /// Starts one server (with canaries) for the suite it is attached to, and stops it after the suite's last
 /// test. Tests reach it through `SharedServer.current`.
 struct SharedServerTrait: SuiteTrait, TestScoping {
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         let server = try ServerHarness()
         defer { server.destroy() }
         try server.start()

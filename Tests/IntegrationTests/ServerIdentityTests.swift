@@ -27,11 +27,18 @@ extension ServerSharedSuite {
             let name = try server.tokenize(kind: "name", subject: "id-1001", values: ["Ada King Lovelace"])[0]
             let phone = try server.tokenize(kind: "phone", subject: "id-1001", values: ["+1 415 555 0123"])[0]
 
-            let responses = try rawSession([
-                requestLine(id: 1, method: "whoami"),
-                requestLine(id: 2, method: "detokenize", params: ["tokens": [email, card, name, phone], "purpose": "support"]),
-                requestLine(id: 3, method: "detokenize", params: ["tokens": [email, card], "purpose": "ops"]),
-            ], uid: 1001)
+            let responses = try rawSession(
+                [
+                    requestLine(id: 1, method: "whoami"),
+                    requestLine(
+                        id: 2,
+                        method: "detokenize",
+                        params: ["tokens": [email, card, name, phone], "purpose": "support"]
+                    ),
+                    requestLine(id: 3, method: "detokenize", params: ["tokens": [email, card], "purpose": "ops"]),
+                ],
+                uid: 1001
+            )
             #expect(responses.count == 3)
             guard responses.count == 3 else { return }
             let whoami = try #require((responses[0] as? [String: Any])?.resultObject)
@@ -51,11 +58,22 @@ extension ServerSharedSuite {
         }
 
         @Test func uid1001IsForbiddenWhatItsRoleLacks() throws {
-            let responses = try rawSession([
-                requestLine(id: 1, method: "tokenize", params: ["kind": "card", "subject": "id-forbid", "values": ["4111111111111111"]]),
-                requestLine(id: 2, method: "erase", params: ["subject": "canary-subject"]),
-                requestLine(id: 3, method: "tokenize", params: ["kind": "name", "subject": "id-forbid", "values": ["Ada Lovelace"]]),
-            ], uid: 1001)
+            let responses = try rawSession(
+                [
+                    requestLine(
+                        id: 1,
+                        method: "tokenize",
+                        params: ["kind": "card", "subject": "id-forbid", "values": ["4111111111111111"]]
+                    ),
+                    requestLine(id: 2, method: "erase", params: ["subject": "canary-subject"]),
+                    requestLine(
+                        id: 3,
+                        method: "tokenize",
+                        params: ["kind": "name", "subject": "id-forbid", "values": ["Ada Lovelace"]]
+                    ),
+                ],
+                uid: 1001
+            )
             #expect(responses.count == 3)
             guard responses.count == 3 else { return }
             let tokenize = try #require(responses[0] as? [String: Any])
@@ -75,12 +93,30 @@ extension ServerSharedSuite {
 
         /// §6.6: param formats (3), then item count (4), then the policy (5).
         @Test func checksComeInTheDocumentedOrder() throws {
-            let responses = try rawSession([
-                requestLine(id: 1, method: "tokenize", params: ["kind": "card", "subject": "bad subject", "values": ["4111111111111111"]]),
-                requestLine(id: 2, method: "tokenize", params: ["kind": "card", "subject": "order", "values": Array(repeating: "4111111111111111", count: 1001)]),
-                requestLine(id: 3, method: "tokenize", params: ["kind": "card", "subject": "order", "values": ["not a card"]]),
-                requestLine(id: 4, method: "erase", params: ["subject": "bad subject"]),
-            ], uid: 1001)
+            let responses = try rawSession(
+                [
+                    requestLine(
+                        id: 1,
+                        method: "tokenize",
+                        params: ["kind": "card", "subject": "bad subject", "values": ["4111111111111111"]]
+                    ),
+                    requestLine(
+                        id: 2,
+                        method: "tokenize",
+                        params: [
+                            "kind": "card", "subject": "order",
+                            "values": Array(repeating: "4111111111111111", count: 1001),
+                        ]
+                    ),
+                    requestLine(
+                        id: 3,
+                        method: "tokenize",
+                        params: ["kind": "card", "subject": "order", "values": ["not a card"]]
+                    ),
+                    requestLine(id: 4, method: "erase", params: ["subject": "bad subject"]),
+                ],
+                uid: 1001
+            )
             let codes = responses.map { ($0 as? [String: Any])?.errorCode }
             #expect(codes == [-32602, -32004, -32002, -32602])
             let fields = responses.map { ($0 as? [String: Any])?.errorData?["field"] as? String }
@@ -88,12 +124,19 @@ extension ServerSharedSuite {
         }
 
         @Test func unknownUidGetsOneErrorThenTheConnectionCloses() throws {
-            let responses = try rawSession([
-                "   ",
-                requestLine(id: 7, method: "whoami"),
-                requestLine(id: 8, method: "health"),
-                requestLine(id: 9, method: "tokenize", params: ["kind": "text", "subject": "id-unknown", "values": ["x"]]),
-            ], uid: 1002)
+            let responses = try rawSession(
+                [
+                    "   ",
+                    requestLine(id: 7, method: "whoami"),
+                    requestLine(id: 8, method: "health"),
+                    requestLine(
+                        id: 9,
+                        method: "tokenize",
+                        params: ["kind": "text", "subject": "id-unknown", "values": ["x"]]
+                    ),
+                ],
+                uid: 1002
+            )
             #expect(responses.count == 1, "one answer, then the server closes")
             let response = try #require(responses.first as? [String: Any])
             #expect(response.idIsNull, "answered at accept, before any line is read")
@@ -116,7 +159,11 @@ extension ServerSharedSuite {
         }
 
         @Test func unknownUidGetsUnknownIdentityForAnOverlongLine() throws {
-            let result = try server.python(["raw"], uid: 1002, stdin: Array(repeating: UInt8(ascii: "x"), count: 3 << 20))
+            let result = try server.python(
+                ["raw"],
+                uid: 1002,
+                stdin: Array(repeating: UInt8(ascii: "x"), count: 3 << 20)
+            )
             #expect(result.status == 0)
             let lines = result.stdout.split(separator: "\n")
             #expect(lines.count == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,8 @@ struct ServerLifecycleTests {
     /// `identity:role,role` from whoami as root.
     func whoami(_ server: ServerHarness) throws -> String {
         let result = try server.call("whoami").resultObject
-        return "\(result?["identity"] as? String ?? "?"):\((result?["roles"] as? [String])?.joined(separator: ",") ?? "?")"
+        return
+            "\(result?["identity"] as? String ?? "?"):\((result?["roles"] as? [String])?.joined(separator: ",") ?? "?")"
     }
 
     @Test func sighupReloadsAValidPolicyAndKeepsTheOldOneWhenBroken() throws {
@@ -55,16 +57,25 @@ struct ServerLifecycleTests {
         #expect(server.process?.isRunning == true)
         // The new limits apply: max_batch for tokenize, and the reveal rate for detokenize (eleven reveals
         // never fit a bucket of ten, so the call is refused whole).
-        let many = try server.call("tokenize", ["kind": "text", "subject": "reload", "values": (0..<51).map { "v\($0)" }])
+        let many = try server.call(
+            "tokenize",
+            ["kind": "text", "subject": "reload", "values": (0..<51).map { "v\($0)" }]
+        )
         #expect(many.errorCode == -32004)
         #expect(many.errorData?["limit"] as? Int == 50 && many.errorData?["field"] as? String == "values")
-        let reveal = try server.call("detokenize", ["tokens": Array(repeating: tokens[0], count: 11), "purpose": "ops"])
+        let reveal = try server.call(
+            "detokenize",
+            ["tokens": Array(repeating: tokens[0], count: 11), "purpose": "ops"]
+        )
         #expect(reveal.errorCode == -32003)
         #expect(reveal.errorData?["limit"] as? Int == 10 && (reveal.errorData?["retry_after_ms"] as? Int ?? 0) > 0)
 
         try server.writePolicy(Self.changedPolicy + "  extra: { erase: yes }\nbogus: 1\n")
         server.signal(SIGHUP)
-        #expect(server.eventually { server.serverLog().contains("policy refused") }, "the broken policy was read and refused")
+        #expect(
+            server.eventually { server.serverLog().contains("policy refused") },
+            "the broken policy was read and refused"
+        )
         #expect(try whoami(server) == "operator-two:admin,auditor", "the previous policy stays in force")
         #expect(try server.allRevealPlain(tokens, as: ["before reload"]))
         #expect(try server.tokenize(kind: "text", subject: "reload", values: ["after"]).count == 1)
@@ -72,11 +83,16 @@ struct ServerLifecycleTests {
 
         // The unknown uid's first attempt is in the audit log (in the aggregated record written once its
         // window is over), and the log is intact.
-        #expect(server.eventually {
-            let connects = try server.cvault(["audit", "export", "--event", "connect"])
-            let records = try connects.stdout.split(separator: "\n").map { try parseJSON(Array($0.utf8)) as? [String: Any] }
-            return connects.status == 0 && records.contains { $0?["uid"] as? Int == 1002 && $0?["outcome"] as? String == "denied" }
-        })
+        #expect(
+            server.eventually {
+                let connects = try server.cvault(["audit", "export", "--event", "connect"])
+                let records = try connects.stdout.split(separator: "\n").map {
+                    try parseJSON(Array($0.utf8)) as? [String: Any]
+                }
+                return connects.status == 0
+                    && records.contains { $0?["uid"] as? Int == 1002 && $0?["outcome"] as? String == "denied" }
+            }
+        )
         #expect(try server.cvault(["audit", "verify"]).status == 0)
     }
 
@@ -101,11 +117,17 @@ struct ServerLifecycleTests {
         defer { server.destroy() }
         try server.start()
         var info = stat()
-        #expect(lstat(server.socketPath, &info) == 0 && info.st_mode & 0o7777 == 0o640, "the socket has the requested mode")
+        #expect(
+            lstat(server.socketPath, &info) == 0 && info.st_mode & 0o7777 == 0o640,
+            "the socket has the requested mode"
+        )
         let tokens = try server.tokenize(kind: "email", subject: "stale", values: ["stale@example.com"])
 
         try server.killHard()
-        #expect(lstat(server.socketPath, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK, "kill -9 leaves the socket file")
+        #expect(
+            lstat(server.socketPath, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK,
+            "kill -9 leaves the socket file"
+        )
         #expect((try? RawConnection(server.socketPath, timeout: 2)) == nil, "nobody answers on it")
 
         try server.start()
@@ -119,9 +141,13 @@ struct ServerLifecycleTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/not-a-socket"
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: path))
-        let result = try runProcess(ServerBinaries.cvault, ["serve", "--socket", path, "--policy", dir + "/absent.yaml"],
-                                    environment: ["PATH": "/usr/bin:/bin", "CVAULT_KEYS": dir + "/k", "CVAULT_DATA": dir + "/d"],
-                                    directory: dir, timeout: 60)
+        let result = try runProcess(
+            ServerBinaries.cvault,
+            ["serve", "--socket", path, "--policy", dir + "/absent.yaml"],
+            environment: ["PATH": "/usr/bin:/bin", "CVAULT_KEYS": dir + "/k", "CVAULT_DATA": dir + "/d"],
+            directory: dir,
+            timeout: 60
+        )
         #expect(result.status != 0)
         #expect(result.stderr.contains("is not a socket"))
         #expect((try? String(contentsOfFile: path, encoding: .utf8)) == "keep me", "the file is left alone")
@@ -135,7 +161,13 @@ struct ServerLifecycleTests {
         var tokens: [String] = []
         let connection = try RawConnection(server.socketPath)
         for (i, value) in values.enumerated() {
-            let response = try connection.call(requestLine(id: i, method: "tokenize", params: ["kind": "text", "subject": "term-\(i % 5)", "values": [value]]))
+            let response = try connection.call(
+                requestLine(
+                    id: i,
+                    method: "tokenize",
+                    params: ["kind": "text", "subject": "term-\(i % 5)", "values": [value]]
+                )
+            )
             tokens.append((response.resultObject?["tokens"] as? [String])?.first ?? "missing")
         }
         let idle = try RawConnection(server.socketPath)
@@ -143,18 +175,31 @@ struct ServerLifecycleTests {
         let greedy = try RawConnection(server.socketPath)
         #expect(try greedy.call(requestLine(id: 0, method: "health"))["id"] as? Int == 0)
         let whoamis = Array(String(repeating: requestLine(id: 1, method: "whoami") + "\n", count: 1000).utf8)
-        var stalls = 0, total = 0
+        var stalls = 0
+        var total = 0
         while stalls < 50, total < 256 << 20 {
             guard let n = greedy.sendNonBlocking(whoamis) else { break }
-            if n == 0 { stalls += 1; usleep(10_000) } else { stalls = 0; total += n }
+            if n == 0 {
+                stalls += 1
+                usleep(10_000)
+            } else {
+                stalls = 0
+                total += n
+            }
         }
         // A client pipelining when the signal comes: it gets answers, in order, for a prefix of what it
         // sent (what the server had read), then the connection closes.
         let pipelined = try RawConnection(server.socketPath)
         let more = (0..<300).map { "pipelined-\($0)" }
-        try pipelined.send(more.enumerated().map { i, value in
-            requestLine(id: i, method: "tokenize", params: ["kind": "text", "subject": "term-p", "values": [value]]) + "\n"
-        }.joined())
+        try pipelined.send(
+            more.enumerated().map { i, value in
+                requestLine(
+                    id: i,
+                    method: "tokenize",
+                    params: ["kind": "text", "subject": "term-p", "values": [value]]
+                ) + "\n"
+            }.joined()
+        )
         let first = try pipelined.readObject()
         #expect(first["id"] as? Int == 0)
 

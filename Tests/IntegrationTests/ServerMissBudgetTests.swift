@@ -6,7 +6,9 @@ import Testing
 struct ServerMissBudgetTests {
     /// The standard policy, with the admin role's miss budget at 3 a minute.
     static let policy = ServerPolicies.standard.replacingOccurrences(
-        of: "    erase: true\n", with: "    erase: true\n    limits: { misses_per_minute: 3 }\n")
+        of: "    erase: true\n",
+        with: "    erase: true\n    limits: { misses_per_minute: 3 }\n"
+    )
 
     @Test func missesOverTheBudgetAreRefusedWithTheLimitNamedAndAudited() throws {
         #expect(Self.policy.contains("misses_per_minute: 3"))
@@ -27,7 +29,9 @@ struct ServerMissBudgetTests {
         #expect(inDebt.errorCode == -32003)
         let export = try server.cvault(["audit", "export", "--event", "detokenize"])
         #expect(export.status == 0)
-        let records = export.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let records = export.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         let reasons = records.filter { $0["outcome"] as? String == "refused" }.compactMap { $0["reason"] as? String }
         #expect(reasons == ["miss budget", "miss budget"])
     }

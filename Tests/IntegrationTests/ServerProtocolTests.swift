@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,9 @@ extension ServerSharedSuite {
             #expect(result["status"] as? String == "ok")
             #expect(result["audit"] as? String == "ok")
             let version = try #require(result["version"] as? String)
-            #expect(version.split(separator: ".").count == 3 && version.split(separator: ".").allSatisfy { Int($0) != nil })
+            #expect(
+                version.split(separator: ".").count == 3 && version.split(separator: ".").allSatisfy { Int($0) != nil }
+            )
             #expect((result["active_kek"] as? Int).map { $0 >= 1 } == true)
         }
 
@@ -50,8 +53,16 @@ extension ServerSharedSuite {
 
         @Test func tokenizeDetokenizeEraseRoundTrip() throws {
             let connection = try RawConnection(server.socketPath)
-            let tokenized = try connection.call(requestLine(id: 10, method: "tokenize", params: [
-                "kind": "email", "subject": "proto-roundtrip", "values": ["Ada@Example.COM", "grace@example.org", "Ada@Example.COM"]]))
+            let tokenized = try connection.call(
+                requestLine(
+                    id: 10,
+                    method: "tokenize",
+                    params: [
+                        "kind": "email", "subject": "proto-roundtrip",
+                        "values": ["Ada@Example.COM", "grace@example.org", "Ada@Example.COM"],
+                    ]
+                )
+            )
             #expect(tokenized["id"] as? Int == 10)
             let result = try #require(tokenized.resultObject)
             #expect(Set(result.keys) == ["tokens"])
@@ -60,8 +71,15 @@ extension ServerSharedSuite {
             #expect(tokens.allSatisfy(isOpaqueToken))
             #expect(Set(tokens).count == 3, "opaque tokens: a repeated value gets a new token")
 
-            let detokenized = try connection.call(requestLine(id: 11, method: "detokenize", params: [
-                "tokens": tokens + ["tok_AAAAAAAAAAAAAAAAAAAAAA", "not a token"], "purpose": "ops"]))
+            let detokenized = try connection.call(
+                requestLine(
+                    id: 11,
+                    method: "detokenize",
+                    params: [
+                        "tokens": tokens + ["tok_AAAAAAAAAAAAAAAAAAAAAA", "not a token"], "purpose": "ops",
+                    ]
+                )
+            )
             let items = try #require(detokenized.resultObject?["items"] as? [[String: String]])
             let expected: [[String: String]] = [
                 ["value": "Ada@example.com", "reveal": "plain"], ["value": "grace@example.org", "reveal": "plain"],
@@ -70,15 +88,27 @@ extension ServerSharedSuite {
             let same = items == expected
             #expect(same, "detokenize items differ from the normalized values and not_found entries")
 
-            let denied = try connection.call(requestLine(id: 12, method: "detokenize", params: ["tokens": tokens, "purpose": "support"]))
-            #expect(denied.resultObject?["items"] as? [[String: String]] == Array(repeating: ["error": "denied"], count: 3))
+            let denied = try connection.call(
+                requestLine(id: 12, method: "detokenize", params: ["tokens": tokens, "purpose": "support"])
+            )
+            #expect(
+                denied.resultObject?["items"] as? [[String: String]] == Array(repeating: ["error": "denied"], count: 3)
+            )
 
-            let erased = try connection.call(requestLine(id: 13, method: "erase", params: ["subject": "proto-roundtrip"]))
+            let erased = try connection.call(
+                requestLine(id: 13, method: "erase", params: ["subject": "proto-roundtrip"])
+            )
             #expect(erased.resultObject as? [String: Int] == ["erased": 3])
-            let again = try connection.call(requestLine(id: 14, method: "erase", params: ["subject": "proto-roundtrip"]))
+            let again = try connection.call(
+                requestLine(id: 14, method: "erase", params: ["subject": "proto-roundtrip"])
+            )
             #expect(again.resultObject as? [String: Int] == ["erased": 0])
-            let gone = try connection.call(requestLine(id: 15, method: "detokenize", params: ["tokens": tokens, "purpose": "ops"]))
-            #expect(gone.resultObject?["items"] as? [[String: String]] == Array(repeating: ["error": "not_found"], count: 3))
+            let gone = try connection.call(
+                requestLine(id: 15, method: "detokenize", params: ["tokens": tokens, "purpose": "ops"])
+            )
+            #expect(
+                gone.resultObject?["items"] as? [[String: String]] == Array(repeating: ["error": "not_found"], count: 3)
+            )
         }
 
         @Test func tokenShapesFollowThePolicyModes() throws {
@@ -89,7 +119,10 @@ extension ServerSharedSuite {
             let b = try server.tokenize(kind: "name", subject: "proto-shapes-b", values: ["Ada Lovelace"])[0]
             #expect(isOpaqueToken(a) && a == b, "deterministic: the same normalized name gives the same token")
             let items = try server.detokenize([card, a])
-            let same = items == [["value": "4111111111111111", "reveal": "plain"], ["value": "Ada Lovelace", "reveal": "plain"]]
+            let same =
+                items == [
+                    ["value": "4111111111111111", "reveal": "plain"], ["value": "Ada Lovelace", "reveal": "plain"],
+                ]
             #expect(same, "both tokens reveal their normalized values")
         }
 
@@ -101,7 +134,12 @@ extension ServerSharedSuite {
                 case 0: lines += requestLine(id: i, method: "health") + "\n"
                 case 1: lines += requestLine(id: i, method: "whoami") + "\n"
                 default:
-                    lines += requestLine(id: i, method: "tokenize", params: ["kind": "text", "subject": "proto-pipe", "values": ["v\(i)"]]) + "\n"
+                    lines +=
+                        requestLine(
+                            id: i,
+                            method: "tokenize",
+                            params: ["kind": "text", "subject": "proto-pipe", "values": ["v\(i)"]]
+                        ) + "\n"
                 }
             }
             try connection.send(lines)
@@ -117,22 +155,35 @@ extension ServerSharedSuite {
         @Test func pipelinedRequestsTakeEffectInOrder() throws {
             let token = try server.tokenize(kind: "name", subject: "proto-order", values: ["Grace Hopper"])[0]
             let connection = try RawConnection(server.socketPath)
-            try connection.send([
-                requestLine(id: 1, method: "erase", params: ["subject": "proto-order"]),
-                requestLine(id: 2, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]),
-                requestLine(id: 3, method: "tokenize", params: ["kind": "name", "subject": "proto-order", "values": ["Grace Hopper"]]),
-                requestLine(id: 4, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]),
-            ].joined(separator: "\n") + "\n")
+            try connection.send(
+                [
+                    requestLine(id: 1, method: "erase", params: ["subject": "proto-order"]),
+                    requestLine(id: 2, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]),
+                    requestLine(
+                        id: 3,
+                        method: "tokenize",
+                        params: ["kind": "name", "subject": "proto-order", "values": ["Grace Hopper"]]
+                    ),
+                    requestLine(id: 4, method: "detokenize", params: ["tokens": [token], "purpose": "ops"]),
+                ].joined(separator: "\n") + "\n"
+            )
             #expect(try connection.readObject().resultObject as? [String: Int] == ["erased": 1])
-            #expect(try connection.readObject().resultObject?["items"] as? [[String: String]] == [["error": "not_found"]])
+            #expect(
+                try connection.readObject().resultObject?["items"] as? [[String: String]] == [["error": "not_found"]]
+            )
             #expect(try connection.readObject().resultObject?["tokens"] as? [String] == [token])
-            let revealed = try connection.readObject().resultObject?["items"] as? [[String: String]] == [["value": "Grace Hopper", "reveal": "plain"]]
+            let revealed =
+                try connection.readObject().resultObject?["items"] as? [[String: String]] == [
+                    ["value": "Grace Hopper", "reveal": "plain"]
+                ]
             #expect(revealed, "tokenized again, the token reveals its value")
         }
 
         @Test func batchIsAnsweredAsOneArrayInOrder() throws {
             let connection = try RawConnection(server.socketPath)
-            try connection.sendLine(#"[{"jsonrpc":"2.0","id":"a","method":"whoami"},{"jsonrpc":"2.0","method":"health"},{"jsonrpc":"2.0","id":"b","method":"nope"},7,{"jsonrpc":"2.0","id":3,"method":"health"}]"#)
+            try connection.sendLine(
+                #"[{"jsonrpc":"2.0","id":"a","method":"whoami"},{"jsonrpc":"2.0","method":"health"},{"jsonrpc":"2.0","id":"b","method":"nope"},7,{"jsonrpc":"2.0","id":3,"method":"health"}]"#
+            )
             let batch = try #require(try connection.readJSON() as? [[String: Any]])
             #expect(batch.count == 4)
             guard batch.count == 4 else { return }
@@ -152,17 +203,22 @@ extension ServerSharedSuite {
 
         @Test func notificationsGetNoReply() throws {
             let connection = try RawConnection(server.socketPath)
-            try connection.send([
-                #"{"jsonrpc":"2.0","method":"health"}"#,
-                #"{"jsonrpc":"2.0","method":"nope"}"#,
-                #"{"jsonrpc":"2.0","method":"tokenize","params":{"kind":"card"}}"#,
-                #"[{"jsonrpc":"2.0","method":"health"},{"jsonrpc":"2.0","method":"whoami"}]"#,
-                #"{"jsonrpc":"2.0","method":"tokenize","params":{"kind":"text","subject":"proto-notify","values":["n1","n2"]}}"#,
-                #"{"jsonrpc":"2.0","id":"after","method":"erase","params":{"subject":"proto-notify"}}"#,
-            ].joined(separator: "\n") + "\n")
+            try connection.send(
+                [
+                    #"{"jsonrpc":"2.0","method":"health"}"#,
+                    #"{"jsonrpc":"2.0","method":"nope"}"#,
+                    #"{"jsonrpc":"2.0","method":"tokenize","params":{"kind":"card"}}"#,
+                    #"[{"jsonrpc":"2.0","method":"health"},{"jsonrpc":"2.0","method":"whoami"}]"#,
+                    #"{"jsonrpc":"2.0","method":"tokenize","params":{"kind":"text","subject":"proto-notify","values":["n1","n2"]}}"#,
+                    #"{"jsonrpc":"2.0","id":"after","method":"erase","params":{"subject":"proto-notify"}}"#,
+                ].joined(separator: "\n") + "\n"
+            )
             let first = try connection.readObject()
             #expect(first["id"] as? String == "after", "the first answer is the first request with an id")
-            #expect(first.resultObject as? [String: Int] == ["erased": 2], "the tokenize notification was executed before")
+            #expect(
+                first.resultObject as? [String: Int] == ["erased": 2],
+                "the tokenize notification was executed before"
+            )
         }
 
         @Test func invalidNotificationIsAnsweredWithNullID() throws {
@@ -175,7 +231,8 @@ extension ServerSharedSuite {
 
         @Test(arguments: [
             (#""abc""#, "\"abc\""), (#""""#, "\"\""), (#""\u00e9\ud83d\ude00 \"q\" \\ \u2028""#, nil),
-            ("0", "0"), ("-1", "-1"), ("9007199254740991", "9007199254740991"), ("-9007199254740991", "-9007199254740991"),
+            ("0", "0"), ("-1", "-1"), ("9007199254740991", "9007199254740991"),
+            ("-9007199254740991", "-9007199254740991"),
             ("null", "null"),
         ])
         func idIsEchoedExactly(id: String, raw: String?) throws {
@@ -188,7 +245,10 @@ extension ServerSharedSuite {
             let echoed = try #require(response["id"])
             #expect(sameID(sent, echoed), "the id comes back with the same type and value")
             if let raw {
-                #expect(String(decoding: line, as: UTF8.self).contains("\"id\":\(raw),"), "the id comes back with the same JSON type")
+                #expect(
+                    String(decoding: line, as: UTF8.self).contains("\"id\":\(raw),"),
+                    "the id comes back with the same JSON type"
+                )
             }
         }
 
@@ -202,7 +262,10 @@ extension ServerSharedSuite {
 
         @Test func crlfAndBlankLinesAreAccepted() throws {
             let connection = try RawConnection(server.socketPath)
-            try connection.send("\n   \n\t\n" + requestLine(id: 1, method: "health") + "\r\n" + " \r\n" + requestLine(id: 2, method: "whoami") + "\r\n")
+            try connection.send(
+                "\n   \n\t\n" + requestLine(id: 1, method: "health") + "\r\n" + " \r\n"
+                    + requestLine(id: 2, method: "whoami") + "\r\n"
+            )
             #expect(try connection.readObject()["id"] as? Int == 1)
             #expect(try connection.readObject()["id"] as? Int == 2)
         }
@@ -219,14 +282,24 @@ extension ServerSharedSuite {
 
         @Test func forbiddenAndParamErrorsHaveTheDocumentedData() throws {
             let connection = try RawConnection(server.socketPath)
-            let bad = try connection.call(requestLine(id: 1, method: "tokenize", params: [
-                "kind": "card", "subject": "proto-errors", "values": ["4111111111111111", "4111111111111112"]]))
+            let bad = try connection.call(
+                requestLine(
+                    id: 1,
+                    method: "tokenize",
+                    params: [
+                        "kind": "card", "subject": "proto-errors", "values": ["4111111111111111", "4111111111111112"],
+                    ]
+                )
+            )
             #expect(bad.errorCode == -32602)
             let data = try #require(bad.errorData)
             #expect(data["index"] as? Int == 1 && data["kind"] as? String == "card" && data["field"] == nil)
             #expect(data["reason"] is String)
             // The failed call stored nothing: the subject has no tokens.
-            #expect(try connection.call(requestLine(id: 2, method: "erase", params: ["subject": "proto-errors"])).resultObject as? [String: Int] == ["erased": 0])
+            #expect(
+                try connection.call(requestLine(id: 2, method: "erase", params: ["subject": "proto-errors"]))
+                    .resultObject as? [String: Int] == ["erased": 0]
+            )
         }
     }
 }
@@ -242,5 +315,6 @@ func sameID(_ a: Any, _ b: Any) -> Bool {
 
 /// `tok_` and 22 base62 characters.
 func isOpaqueToken(_ token: String) -> Bool {
-    token.hasPrefix("tok_") && token.count == 26 && token.dropFirst(4).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+    token.hasPrefix("tok_") && token.count == 26
+        && token.dropFirst(4).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
 }

@@ -8,15 +8,22 @@ extension ServerSharedSuite {
         let server: ServerHarness
         init() throws { server = try SharedServer.get() }
 
-        func lines(_ text: String) -> [String] { text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+        func lines(_ text: String) -> [String] {
+            text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
 
         @Test func tokenizeDetokenizeUnderTwoRolesThenErase() throws {
-            let tokenized = try server.python(["tokenize", "--kind", "email", "--subject", "py-cust", "Ada@Example.COM", "bob@example.org"])
+            let tokenized = try server.python([
+                "tokenize", "--kind", "email", "--subject", "py-cust", "Ada@Example.COM", "bob@example.org",
+            ])
             #expect(tokenized.status == 0, "tokenize failed: \(tokenized.stderr)")
             let tokens = lines(tokenized.stdout)
             #expect(tokens.count == 2 && tokens.allSatisfy(isOpaqueToken))
             guard tokens.count == 2 else { return }
-            let card = try server.python(["tokenize", "--kind", "card", "--subject", "py-cust"], stdin: Array("4111-1111-1111-1111\n".utf8))
+            let card = try server.python(
+                ["tokenize", "--kind", "card", "--subject", "py-cust"],
+                stdin: Array("4111-1111-1111-1111\n".utf8)
+            )
             #expect(card.status == 0)
             let all = tokens + lines(card.stdout)
             #expect(all.count == 3)
@@ -64,31 +71,49 @@ extension ServerSharedSuite {
             #expect(!badValue.stderr.contains("4111111111111112"), "the value is never echoed")
 
             let badPurpose = try server.python(["detokenize", "--purpose", "Not Valid", "tok_AAAAAAAAAAAAAAAAAAAAAA"])
-            #expect(badPurpose.status == 2 && badPurpose.stderr.contains("(code -32602)") && badPurpose.stderr.contains(#""field": "purpose""#))
+            #expect(
+                badPurpose.status == 2 && badPurpose.stderr.contains("(code -32602)")
+                    && badPurpose.stderr.contains(#""field": "purpose""#)
+            )
 
-            let forbidden = try server.python(["tokenize", "--kind", "card", "--subject", "py-err", "4111111111111111"], uid: 1001)
+            let forbidden = try server.python(
+                ["tokenize", "--kind", "card", "--subject", "py-err", "4111111111111111"],
+                uid: 1001
+            )
             #expect(forbidden.status == 2 && forbidden.stderr.contains("(code -32002)"))
             let noErase = try server.python(["erase", "--subject", "py-err"], uid: 1001)
             #expect(noErase.status == 2 && noErase.stderr.contains("(code -32002)"))
 
-            let badLimits = try server.python(["tokenize", "--kind", "text", "--subject", "py-err", "--expires-at", "tomorrow", "x"])
+            let badLimits = try server.python([
+                "tokenize", "--kind", "text", "--subject", "py-err", "--expires-at", "tomorrow", "x",
+            ])
             #expect(badLimits.status == 2 && badLimits.stderr.contains(#""field": "limits.expires_at""#))
 
-            let noServer = try runProcess("/usr/bin/python3", [server.clientScript, "--socket", server.dir + "/absent.sock", "health"],
-                                          environment: ["PATH": "/usr/bin:/bin"], directory: server.dir)
+            let noServer = try runProcess(
+                "/usr/bin/python3",
+                [server.clientScript, "--socket", server.dir + "/absent.sock", "health"],
+                environment: ["PATH": "/usr/bin:/bin"],
+                directory: server.dir
+            )
             #expect(noServer.status == 1)
             // Nothing was stored by the failed calls.
             #expect(try server.call("erase", ["subject": "py-err"]).resultObject as? [String: Int] == ["erased": 0])
         }
 
         @Test func tokenLimitsAndIdempotencyThroughTheClient() throws {
-            let first = try server.python(["tokenize", "--kind", "text", "--subject", "py-limits", "--max-reveals", "1",
-                                           "--purposes", "ops", "--idempotency-key", "py-key-1", "once"])
+            let first = try server.python([
+                "tokenize", "--kind", "text", "--subject", "py-limits", "--max-reveals", "1",
+                "--purposes", "ops", "--idempotency-key", "py-key-1", "once",
+            ])
             #expect(first.status == 0)
-            let retry = try server.python(["tokenize", "--kind", "text", "--subject", "py-limits", "--max-reveals", "1",
-                                           "--purposes", "ops", "--idempotency-key", "py-key-1", "once"])
+            let retry = try server.python([
+                "tokenize", "--kind", "text", "--subject", "py-limits", "--max-reveals", "1",
+                "--purposes", "ops", "--idempotency-key", "py-key-1", "once",
+            ])
             #expect(retry.status == 0 && retry.stdout == first.stdout, "the same key and request give the same token")
-            let other = try server.python(["tokenize", "--kind", "text", "--subject", "py-limits", "--idempotency-key", "py-key-1", "other"])
+            let other = try server.python([
+                "tokenize", "--kind", "text", "--subject", "py-limits", "--idempotency-key", "py-key-1", "other",
+            ])
             #expect(other.status == 2 && other.stderr.contains("(code -32602)"))
             do {
                 #expect(other.stderr.contains(#""field": "idempotency_key""#))
@@ -104,7 +129,9 @@ extension ServerSharedSuite {
         }
 
         @Test func rawSessionPrintsEveryAnswerInOrder() throws {
-            let input = [requestLine(id: 1, method: "health"), "oops", requestLine(id: 3, method: "whoami")].joined(separator: "\n")
+            let input = [requestLine(id: 1, method: "health"), "oops", requestLine(id: 3, method: "whoami")].joined(
+                separator: "\n"
+            )
             let result = try server.python(["raw"], stdin: Array(input.utf8))
             #expect(result.status == 0)
             let responses = try lines(result.stdout).map { try parseJSON(Array($0.utf8)) as? [String: Any] }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,7 +44,9 @@ final class RawConnection {
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             let e = errno
@@ -93,7 +96,9 @@ final class RawConnection {
     /// Sends without blocking; the number of bytes the kernel took (0 when its buffers are full), or nil
     /// when the server has closed.
     func sendNonBlocking(_ bytes: [UInt8]) -> Int? {
-        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+        let n = bytes.withUnsafeBytes {
+            Glibc.send(fd, $0.baseAddress!, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        }
         if n >= 0 { return n }
         let e = errno
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return 0 }
@@ -111,7 +116,9 @@ final class RawConnection {
         let thread = Thread {
             var offset = 0
             while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+                let n = bytes.withUnsafeBytes {
+                    Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                }
                 if n < 0 {
                     if errno == EINTR || errno == EAGAIN { continue }
                     break
@@ -135,10 +142,16 @@ final class RawConnection {
                 buffer.append(contentsOf: chunk[0..<n])
                 return true
             }
-            if n == 0 { peerClosed = true; return false }
+            if n == 0 {
+                peerClosed = true
+                return false
+            }
             let e = errno
             if e == EINTR { continue }
-            if e == ECONNRESET || e == EPIPE { peerClosed = true; return false }
+            if e == ECONNRESET || e == EPIPE {
+                peerClosed = true
+                return false
+            }
             if e == EAGAIN || e == EWOULDBLOCK { throw ServerTestFailure("no answer from the server in time") }
             throw ServerTestFailure("recv failed: errno \(e)")
         }
@@ -163,13 +176,17 @@ final class RawConnection {
 
     /// The next response, parsed. Throws if the server closed instead.
     func readJSON() throws -> Any {
-        guard let line = try readLine() else { throw ServerTestFailure("the server closed the connection without answering") }
+        guard let line = try readLine() else {
+            throw ServerTestFailure("the server closed the connection without answering")
+        }
         return try parseJSON(line)
     }
 
     /// The next response, which must be one JSON object.
     func readObject() throws -> [String: Any] {
-        guard let object = try readJSON() as? [String: Any] else { throw ServerTestFailure("the response is not a JSON object") }
+        guard let object = try readJSON() as? [String: Any] else {
+            throw ServerTestFailure("the response is not a JSON object")
+        }
         return object
     }
 
@@ -188,7 +205,10 @@ final class RawConnection {
 
     /// Waits for the server to close the connection, discarding anything it sends; true if it closed.
     func waitForClose() throws -> Bool {
-        while !peerClosed { buffer.removeAll(); _ = try fill() }
+        while !peerClosed {
+            buffer.removeAll()
+            _ = try fill()
+        }
         return true
     }
 }

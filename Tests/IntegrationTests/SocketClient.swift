@@ -37,7 +37,9 @@ final class RPCConnection {
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else {
             let code = errno
@@ -92,14 +94,18 @@ final class RPCConnection {
 
     func tokenize(kind: String, subject: String, values: [String]) throws -> [String] {
         let tokens = try call("tokenize", ["kind": kind, "subject": subject, "values": values])["tokens"] as? [String]
-        guard let tokens, tokens.count == values.count else { throw HarnessError("tokenize returned no or too few tokens") }
+        guard let tokens, tokens.count == values.count else {
+            throw HarnessError("tokenize returned no or too few tokens")
+        }
         return tokens
     }
 
     /// The revealed values in order; nil for an item that came back as an error (`not_found`, …).
     func detokenize(_ tokens: [String], purpose: String = "demo") throws -> [String?] {
         let items = try call("detokenize", ["tokens": tokens, "purpose": purpose])["items"] as? [[String: Any]]
-        guard let items, items.count == tokens.count else { throw HarnessError("detokenize returned no or too few items") }
+        guard let items, items.count == tokens.count else {
+            throw HarnessError("detokenize returned no or too few items")
+        }
         return items.map { $0["value"] as? String }
     }
 
@@ -134,7 +140,10 @@ final class RPCConnection {
             if n == 0 { throw HarnessError("the server closed the connection") }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw HarnessError(errno == EAGAIN || errno == EWOULDBLOCK ? "no answer from the server in time" : "read failed: errno \(errno)")
+                throw HarnessError(
+                    errno == EAGAIN || errno == EWOULDBLOCK
+                        ? "no answer from the server in time" : "read failed: errno \(errno)"
+                )
             }
             buffer.append(contentsOf: chunk[..<n])
         }
@@ -199,7 +208,9 @@ final class Traffic: Sendable {
         stopping.store(true, ordering: .releasing)
         let deadline = ContinuousClock.now + timeout
         while finished.load(ordering: .acquiring) < threads {
-            guard ContinuousClock.now < deadline else { throw HarnessError("traffic threads did not stop within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("traffic threads did not stop within \(timeout)")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
     }

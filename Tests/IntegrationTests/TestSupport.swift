@@ -45,23 +45,37 @@ func bytes(fromHex hex: String) -> [UInt8] {
 // these compare out of sight of #expect's expansion and report only positions and counts.
 
 /// Expects standard output to be exactly `expected`, one line each, and says which lines differ if not.
-func expectLines(_ run: CVaultRun, _ expected: [String], _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectLines(
+    _ run: CVaultRun,
+    _ expected: [String],
+    _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let actual = run.lines
     guard actual != expected else { return }
     let differing = (0..<max(actual.count, expected.count)).filter { i in
         i >= actual.count || i >= expected.count || actual[i] != expected[i]
     }
-    Issue.record("\(what): \(actual.count) lines for \(expected.count) expected; lines \(differing) differ",
-                 sourceLocation: sourceLocation)
+    Issue.record(
+        "\(what): \(actual.count) lines for \(expected.count) expected; lines \(differing) differ",
+        sourceLocation: sourceLocation
+    )
 }
 
 /// Expects none of `secrets` anywhere in the run's standard output or standard error.
-func expectNoLeak(_ run: CVaultRun, of secrets: [String], _ what: String,
-                  sourceLocation: SourceLocation = #_sourceLocation) {
+func expectNoLeak(
+    _ run: CVaultRun,
+    of secrets: [String],
+    _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     for (index, secret) in secrets.enumerated() where !secret.isEmpty {
-        if run.stdout.contains(secret) { Issue.record("\(what): secret \(index) is on standard output", sourceLocation: sourceLocation) }
-        if run.stderr.contains(secret) { Issue.record("\(what): secret \(index) is on standard error", sourceLocation: sourceLocation) }
+        if run.stdout.contains(secret) {
+            Issue.record("\(what): secret \(index) is on standard output", sourceLocation: sourceLocation)
+        }
+        if run.stderr.contains(secret) {
+            Issue.record("\(what): secret \(index) is on standard error", sourceLocation: sourceLocation)
+        }
     }
 }
 
@@ -73,7 +87,8 @@ func filesContaining(_ needle: Data, under folder: String) -> [String] {
         let path = folder + "/" + relative
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-              let bytes = FileManager.default.contents(atPath: path) else { continue }
+            let bytes = FileManager.default.contents(atPath: path)
+        else { continue }
         if bytes.range(of: needle) != nil { found.append(relative) }
     }
     return found
@@ -82,13 +97,18 @@ func filesContaining(_ needle: Data, under folder: String) -> [String] {
 // MARK: The sqlite3 shell, to tamper with a database as an attacker with file access would
 
 /// Runs `sql` on the database at `path` with /usr/bin/sqlite3; fails the test if sqlite3 does.
-func sqlite3(_ path: String, _ sql: String, busyTimeoutMilliseconds: Int? = nil,
-             sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+func sqlite3(
+    _ path: String,
+    _ sql: String,
+    busyTimeoutMilliseconds: Int? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
     // A busy timeout makes the shell wait for a running server's write transaction instead of failing.
     process.arguments = ["-batch"] + (busyTimeoutMilliseconds.map { ["-cmd", ".timeout \($0)"] } ?? []) + [path, sql]
-    let output = Pipe(), errors = Pipe()
+    let output = Pipe()
+    let errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = FileHandle.nullDevice
@@ -96,7 +116,10 @@ func sqlite3(_ path: String, _ sql: String, busyTimeoutMilliseconds: Int? = nil,
     let out = output.fileHandleForReading.readDataToEndOfFile()
     let err = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "sqlite3 failed: \(String(decoding: err, as: UTF8.self))",
-                 sourceLocation: sourceLocation)
+    try #require(
+        process.terminationStatus == 0,
+        "sqlite3 failed: \(String(decoding: err, as: UTF8.self))",
+        sourceLocation: sourceLocation
+    )
     return String(decoding: out, as: UTF8.self)
 }

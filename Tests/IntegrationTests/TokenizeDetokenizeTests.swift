@@ -6,7 +6,8 @@ import Testing
 @Suite("cvault tokenize and detokenize", .sharedVault)
 struct TokenizeDetokenizeTests {
     static func isOpaqueToken(_ token: String) -> Bool {
-        token.count == 26 && token.hasPrefix("tok_") && token.dropFirst(4).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        token.count == 26 && token.hasPrefix("tok_")
+            && token.dropFirst(4).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 
     @Test("values as arguments: one token per line, in order; detokenize prints the values in order")
@@ -16,8 +17,11 @@ struct TokenizeDetokenizeTests {
         let run = try await vault.cvault(["tokenize", "--kind", "phone", "--subject", "cust-args"] + phones)
         #expect(run.status == 0, "\(run.stderr)")
         // They work, with the warning that arguments are visible to other users (CLIValueHandlingTests).
-        #expect(run.stderr.hasPrefix("cvault: warning: values given as arguments are visible to every local user")
-                && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(
+            run.stderr.hasPrefix("cvault: warning: values given as arguments are visible to every local user")
+                && run.stderr.split(separator: "\n").count == 1,
+            "\(run.stderr)"
+        )
         let tokens = run.lines
         #expect(tokens.count == 3)
         #expect(tokens.allSatisfy(Self.isOpaqueToken))
@@ -37,13 +41,24 @@ struct TokenizeDetokenizeTests {
     @Test("values from standard input, one per line (CRLF too); tokens from standard input")
     func valuesFromStandardInput() async throws {
         let vault = try SharedVault.vault()
-        let run = try await vault.cvault("tokenize", "--kind", "name", "--subject", "cust-stdin",
-                                         stdin: "Ada   Lovelace\nGrace Hopper\r\n  Alan Turing\n")
+        let run = try await vault.cvault(
+            "tokenize",
+            "--kind",
+            "name",
+            "--subject",
+            "cust-stdin",
+            stdin: "Ada   Lovelace\nGrace Hopper\r\n  Alan Turing\n"
+        )
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.lines.count == 3)
         #expect(run.lines.allSatisfy(Self.isOpaqueToken))
 
-        let reveal = try await vault.cvault("detokenize", "--purpose", "demo", stdin: run.lines.joined(separator: "\n") + "\n")
+        let reveal = try await vault.cvault(
+            "detokenize",
+            "--purpose",
+            "demo",
+            stdin: run.lines.joined(separator: "\n") + "\n"
+        )
         #expect(reveal.status == 0, "\(reveal.stderr)")
         expectLines(reveal, ["Ada Lovelace", "Grace Hopper", "Alan Turing"], "names, normalized, in order")
     }
@@ -51,7 +66,11 @@ struct TokenizeDetokenizeTests {
     @Test("a purpose the policy reveals masked prints masks; token types follow the policy's kinds")
     func maskedRevealAndTokenTypes() async throws {
         let vault = try SharedVault.vault()
-        let emails = try await vault.tokenize("email", subject: "cust-mask", ["Ada.Lovelace@Example.COM", "Ada.Lovelace@example.com"])
+        let emails = try await vault.tokenize(
+            "email",
+            subject: "cust-mask",
+            ["Ada.Lovelace@Example.COM", "Ada.Lovelace@example.com"]
+        )
         // email is deterministic in the policy: the same normalized value, the same token.
         #expect(emails[0] == emails[1])
         #expect(Self.isOpaqueToken(emails[0]))
@@ -108,7 +127,9 @@ struct TokenizeDetokenizeTests {
         #expect(json.errorLines == ["cvault: error: token 2: not_found"])
         let objects = try jsonObjects(json)
         #expect(objects.count == 3)
-        let exact = objects.count == 3 && objects[0]["value"] as? String == texts[0] && objects[1]["value"] as? String == texts[1]
+        let exact =
+            objects.count == 3 && objects[0]["value"] as? String == texts[0]
+            && objects[1]["value"] as? String == texts[1]
         #expect(exact, "the JSON lines hold the exact values")
         let plainOnly = objects.prefix(2).allSatisfy { $0["reveal"] as? String == "plain" && $0.count == 2 }
         #expect(plainOnly, "each value line holds exactly value and reveal: plain")
@@ -126,8 +147,15 @@ struct TokenizeDetokenizeTests {
         let vault = try SharedVault.vault()
         let token = try await vault.tokenize("date", subject: "cust-flag", ["1815-12-10"])[0]
 
-        let flag = try await vault.cvault("detokenize", "--purpose", "support", "--policy", vault.policy, token,
-                                          environment: ["CVAULT_POLICY": nil])
+        let flag = try await vault.cvault(
+            "detokenize",
+            "--purpose",
+            "support",
+            "--policy",
+            vault.policy,
+            token,
+            environment: ["CVAULT_POLICY": nil]
+        )
         #expect(flag.status == 0, "\(flag.stderr)")
         expectLines(flag, ["1815"], "the masked date")
 
@@ -142,7 +170,10 @@ struct TokenizeDetokenizeTests {
 /// The JSON objects of a run's standard output, one per line.
 func jsonObjects(_ run: CVaultRun) throws -> [[String: Any]] {
     try run.lines.map { line in
-        try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "a line is not a JSON object")
+        try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            "a line is not a JSON object"
+        )
     }
 }
 

@@ -20,13 +20,21 @@ struct VaultFixture: Sendable {
     }
 
     /// Runs `cvault arguments`. `environment` entries override the vault's; a nil value removes one.
-    func cvault(_ arguments: String..., stdin: String? = nil, environment changes: [String: String?] = [:],
-                directory: String? = nil) async throws -> CVaultRun {
+    func cvault(
+        _ arguments: String...,
+        stdin: String? = nil,
+        environment changes: [String: String?] = [:],
+        directory: String? = nil
+    ) async throws -> CVaultRun {
         try await cvault(arguments, stdin: stdin, environment: changes, directory: directory)
     }
 
-    func cvault(_ arguments: [String], stdin: String? = nil, environment changes: [String: String?] = [:],
-                directory: String? = nil) async throws -> CVaultRun {
+    func cvault(
+        _ arguments: [String],
+        stdin: String? = nil,
+        environment changes: [String: String?] = [:],
+        directory: String? = nil
+    ) async throws -> CVaultRun {
         var env = environment
         for (name, value) in changes { env[name] = value }
         return try await CVaultProcess.run(arguments, environment: env, stdin: stdin, directory: directory ?? root)
@@ -42,7 +50,10 @@ struct VaultFixture: Sendable {
     func tokenize(_ kind: String, subject: String, _ values: [String]) async throws -> [String] {
         let run = try await cvault(["tokenize", "--kind", kind, "--subject", subject] + values)
         try #require(run.status == 0, "tokenize \(kind) failed: \(run.stderr)")
-        try #require(run.lines.count == values.count, "tokenize printed \(run.lines.count) lines for \(values.count) values")
+        try #require(
+            run.lines.count == values.count,
+            "tokenize printed \(run.lines.count) lines for \(values.count) values"
+        )
         return run.lines
     }
 
@@ -70,8 +81,11 @@ struct VaultFixture: Sendable {
 
     /// Makes a vault for the duration of `body` and removes its folder afterwards. `initialized: false`
     /// leaves `cvault init` to the test.
-    static func with<T>(initialized: Bool = true, policy yaml: String = fullAccessPolicy(),
-                        _ body: (VaultFixture) async throws -> T) async throws -> T {
+    static func with<T>(
+        initialized: Bool = true,
+        policy yaml: String = fullAccessPolicy(),
+        _ body: (VaultFixture) async throws -> T
+    ) async throws -> T {
         let root = try makeTemporaryFolder(prefix: "cvault-cli")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fixture = VaultFixture(root: root, passphrase: "test-passphrase-" + randomHex(16))
@@ -116,7 +130,11 @@ struct SharedVault: SuiteTrait, TestScoping {
     /// Runs once, after `cvault init`, before the suite's tests.
     let prepare: @Sendable (VaultFixture) async throws -> Void
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    func provideScope(
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
+    ) async throws {
         try await VaultFixture.with { vault in
             try await prepare(vault)
             try await SharedVault.$current.withValue(vault) { try await function() }

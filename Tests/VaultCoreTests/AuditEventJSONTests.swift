@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// The hand-written canonical JSON of audit records must be exactly what JSONEncoder (sorted keys, slashes
@@ -13,11 +14,25 @@ struct AuditEventJSONTests {
     static var events: [AuditEvent] {
         var all: [AuditEvent] = [AuditEvent(at: "2026-01-01T00:00:00Z", event: "init", outcome: "ok")]
         for text in awkward {
-            var e = AuditEvent(at: "2026-11-23T08:00:00Z", event: "detokenize", identity: text, uid: 1001, roles: [text, "r"],
-                               kind: text, mode: "opaque", count: 3, subjects: ["cust-1", text], purpose: text,
-                               items: [AuditItem(token: text, kind: "card", decision: "plain"),
-                                       AuditItem(token: "t", kind: nil, decision: text)],
-                               outcome: "denied", reason: text, detail: text)
+            var e = AuditEvent(
+                at: "2026-11-23T08:00:00Z",
+                event: "detokenize",
+                identity: text,
+                uid: 1001,
+                roles: [text, "r"],
+                kind: text,
+                mode: "opaque",
+                count: 3,
+                subjects: ["cust-1", text],
+                purpose: text,
+                items: [
+                    AuditItem(token: text, kind: "card", decision: "plain"),
+                    AuditItem(token: "t", kind: nil, decision: text),
+                ],
+                outcome: "denied",
+                reason: text,
+                detail: text
+            )
             e.seq = 9_007_199_254_740_991
             all.append(e)
         }

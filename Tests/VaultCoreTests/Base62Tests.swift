@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct Base62Tests {
@@ -7,8 +8,10 @@ import Testing
         #expect(Base62.encode([UInt8](repeating: 0, count: 15) + [61]) == String(repeating: "0", count: 21) + "z")
         #expect(Base62.encode([UInt8](repeating: 0, count: 15) + [62]) == String(repeating: "0", count: 20) + "10")
         // 2^64: the low limb overflows into the high one.
-        #expect(Base62.encode([UInt8](repeating: 0, count: 7) + [1] + [UInt8](repeating: 0, count: 8))
-                == "00000000000LygHa16AHYG")
+        #expect(
+            Base62.encode([UInt8](repeating: 0, count: 7) + [1] + [UInt8](repeating: 0, count: 8))
+                == "00000000000LygHa16AHYG"
+        )
         // 2^128 - 1, the largest value. Expected strings computed with Python's arbitrary-precision ints.
         #expect(Base62.encode([UInt8](repeating: 0xFF, count: 16)) == "7n42DGM5Tflk9n8mt7Fhc7")
     }

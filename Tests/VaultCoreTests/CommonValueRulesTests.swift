@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// Rules every kind shares: no empty value, none over `Kind.maxValueBytes`, and errors that carry the
@@ -25,8 +26,10 @@ import Testing
     @Test func errorNamesKindAndIndex() throws {
         let error = try #require(ValueCheck.rejection(.card, "4111111111111112", index: 41))
         #expect(error.index == 41)
-        #expect(error.description == "card value at index 41: fails the Luhn check (a digit is mistyped, missing or "
-                + "swapped) (fix that value and resend the batch; nothing from this batch was stored)")
+        #expect(
+            error.description == "card value at index 41: fails the Luhn check (a digit is mistyped, missing or "
+                + "swapped) (fix that value and resend the batch; nothing from this batch was stored)"
+        )
     }
 
     @Test func leakCheckCatchesQuotes() {

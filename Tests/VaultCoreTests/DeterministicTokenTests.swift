@@ -1,11 +1,16 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct DeterministicTokenTests {
     let key = SecureBytes(randomCount: 32)
 
-    func token(_ kind: Kind = .email, scope: String = "tenant-a", _ value: String = "alice@example.com",
-               key: SecureBytes? = nil) -> String {
+    func token(
+        _ kind: Kind = .email,
+        scope: String = "tenant-a",
+        _ value: String = "alice@example.com",
+        key: SecureBytes? = nil
+    ) -> String {
         TokenFormat.deterministic(kind: kind, scope: scope, normalized: value, key: key ?? self.key)
     }
 

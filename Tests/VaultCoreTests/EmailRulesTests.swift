@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct EmailRulesTests {
@@ -43,8 +44,10 @@ import Testing
         ("alice@.example.com", "empty domain label"),
         ("alice@exämple.com", "non-ASCII domain"),
         ("alice@" + String(repeating: "b", count: 64) + ".com", "label longer than 63"),
-        (String(repeating: "a", count: 64) + "@" + label63 + "." + label63 + "." + label63 + ".com",
-         "is 260 characters long; addresses are at most 254"),
+        (
+            String(repeating: "a", count: 64) + "@" + label63 + "." + label63 + "." + label63 + ".com",
+            "is 260 characters long; addresses are at most 254"
+        ),
         ("alice@token.invalid", "reserved never to receive mail"),
         ("alice@Example.INVALID", "reserved never to receive mail"),
         (" \t ", "is blank"),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct FormatPreservingTokenTests {
@@ -66,8 +67,10 @@ import Testing
         #expect(TokenFormat.formatPreserving(kind: kind, normalized: normalized) == nil)
     }
 
-    @Test(arguments: [(Kind.card, "4111"), (.card, "4111 1111 1111 1111"), (.phone, "4155552671"), (.phone, "+1"),
-                      (.email, "no-at-sign")])
+    @Test(arguments: [
+        (Kind.card, "4111"), (.card, "4111 1111 1111 1111"), (.phone, "4155552671"), (.phone, "+1"),
+        (.email, "no-at-sign"),
+    ])
     func valuesNotNormalizedGiveNil(kind: Kind, normalized: String) {
         #expect(TokenFormat.formatPreserving(kind: kind, normalized: normalized) == nil)
     }

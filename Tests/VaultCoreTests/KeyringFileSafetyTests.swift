@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// File modes and atomic writes for the keyring and anything else holding keys.
@@ -10,7 +11,12 @@ import Testing
     func openRefusesAKeyringOthersCanAccess(mode: Int) throws {
         try withPrivateTestFolder { folder in
             let path = folder + "/cvault.keyring"
-            _ = try Keyring.create(at: path, credential: .passphrase(testPassphrase(Self.passphrase)), kdf: .fastForTests, now: Date())
+            _ = try Keyring.create(
+                at: path,
+                credential: .passphrase(testPassphrase(Self.passphrase)),
+                kdf: .fastForTests,
+                now: Date()
+            )
             #expect(chmod(path, mode_t(mode)) == 0)
             let error = try #require(throws: VaultError.self) {
                 _ = try Keyring.open(at: path, credential: .passphrase(testPassphrase(Self.passphrase)))
@@ -30,7 +36,12 @@ import Testing
     @Test func stricterModesThan0600AreAccepted() throws {
         try withPrivateTestFolder { folder in
             let path = folder + "/cvault.keyring"
-            _ = try Keyring.create(at: path, credential: .passphrase(testPassphrase(Self.passphrase)), kdf: .fastForTests, now: Date())
+            _ = try Keyring.create(
+                at: path,
+                credential: .passphrase(testPassphrase(Self.passphrase)),
+                kdf: .fastForTests,
+                now: Date()
+            )
             #expect(chmod(path, 0o400) == 0)
             _ = try Keyring.open(at: path, credential: .passphrase(testPassphrase(Self.passphrase)))
         }
@@ -39,7 +50,10 @@ import Testing
     @Test func missingKeyringIsNotInitialized() throws {
         try withPrivateTestFolder { folder in
             let error = try #require(throws: VaultError.self) {
-                _ = try Keyring.open(at: folder + "/absent.keyring", credential: .passphrase(testPassphrase(Self.passphrase)))
+                _ = try Keyring.open(
+                    at: folder + "/absent.keyring",
+                    credential: .passphrase(testPassphrase(Self.passphrase))
+                )
             }
             #expect(error.code == .notInitialized)
         }
@@ -58,8 +72,13 @@ import Testing
     @Test func writeAtomicallyReplacesWholeAndTightensTheMode() throws {
         try withPrivateTestFolder { folder in
             let path = folder + "/file"
-            #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096),
-                                                   attributes: [.posixPermissions: 0o644]))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: path,
+                    contents: Data(repeating: 0x41, count: 4096),
+                    attributes: [.posixPermissions: 0o644]
+                )
+            )
             try FileSafety.writeAtomically(Array("short".utf8), to: path)
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("short".utf8))
             #expect(try permissionBits(path) == 0o600)
@@ -73,8 +92,13 @@ import Testing
         try withPrivateTestFolder { folder in
             let path = folder + "/file"
             // A leftover temporary (even one others could read) must not become the live file or block the write.
-            #expect(FileManager.default.createFile(atPath: path + ".tmp", contents: Data("stale".utf8),
-                                                   attributes: [.posixPermissions: 0o644]))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: path + ".tmp",
+                    contents: Data("stale".utf8),
+                    attributes: [.posixPermissions: 0o644]
+                )
+            )
             try FileSafety.writeAtomically(Array("fresh".utf8), to: path)
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("fresh".utf8))
             #expect(try permissionBits(path) == 0o600)
@@ -95,13 +119,17 @@ import Testing
     @Test func requirePrivateNamesTheFileAndTheFix() throws {
         try withPrivateTestFolder { folder in
             let path = folder + "/db"
-            #expect(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600]))
+            #expect(
+                FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600])
+            )
             try FileSafety.requirePrivate(path, what: "database")
             #expect(chmod(path, 0o620) == 0)  // group-writable only: still refused
             let error = try #require(throws: VaultError.self) { try FileSafety.requirePrivate(path, what: "database") }
             #expect(error.code == .permissions)
             #expect(error.hint == "run `chmod 600 \(path)`")
-            let missing = try #require(throws: VaultError.self) { try FileSafety.requirePrivate(folder + "/none", what: "database") }
+            let missing = try #require(throws: VaultError.self) {
+                try FileSafety.requirePrivate(folder + "/none", what: "database")
+            }
             #expect(missing.code == .notInitialized)
         }
     }

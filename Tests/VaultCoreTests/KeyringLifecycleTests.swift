@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// Keyring changes: rotate the KEK and the token key, retire a KEK, re-seal under a new passphrase. Each
@@ -8,8 +9,12 @@ import Testing
     static let passphrase = "lifecycle test passphrase"
 
     static func create(_ folder: String) throws -> Keyring {
-        try Keyring.create(at: folder + "/cvault.keyring", credential: .passphrase(testPassphrase(passphrase)),
-                           kdf: .fastForTests, now: Date(timeIntervalSince1970: 1_790_000_000))
+        try Keyring.create(
+            at: folder + "/cvault.keyring",
+            credential: .passphrase(testPassphrase(passphrase)),
+            kdf: .fastForTests,
+            now: Date(timeIntervalSince1970: 1_790_000_000)
+        )
     }
 
     static func reopen(_ keyring: Keyring, passphrase: String = passphrase) throws -> Keyring {
@@ -37,7 +42,9 @@ import Testing
             #expect(opened.activeKEK.constantTimeEquals(v2.activeKEK))
             #expect(opened.kek(version: 1)?.constantTimeEquals(v1.activeKEK) == true)
             let v3 = try opened.rotateKEK()
-            #expect(v3.generation == 3 && Self.states(v3.file.keks) == ["v1 decrypt-only", "v2 decrypt-only", "v3 active"])
+            #expect(
+                v3.generation == 3 && Self.states(v3.file.keks) == ["v1 decrypt-only", "v2 decrypt-only", "v3 active"]
+            )
         }
     }
 
@@ -64,10 +71,22 @@ import Testing
             #expect(after.activeKEKVersion == 1 && after.activeKEK.constantTimeEquals(before.activeKEK))
             // The look-up key, which finds existing tokens' rows, is unchanged: old tokens keep resolving.
             #expect(after.lookupKey.constantTimeEquals(before.lookupKey))
-            let old = TokenFormat.deterministic(kind: .email, scope: "default", normalized: "ada@example.com", key: before.activeTokenKey)
-            let new = TokenFormat.deterministic(kind: .email, scope: "default", normalized: "ada@example.com", key: after.activeTokenKey)
+            let old = TokenFormat.deterministic(
+                kind: .email,
+                scope: "default",
+                normalized: "ada@example.com",
+                key: before.activeTokenKey
+            )
+            let new = TokenFormat.deterministic(
+                kind: .email,
+                scope: "default",
+                normalized: "ada@example.com",
+                key: after.activeTokenKey
+            )
             #expect(old != new)
-            #expect(Binding.lookup(token: old, key: after.lookupKey) == Binding.lookup(token: old, key: before.lookupKey))
+            #expect(
+                Binding.lookup(token: old, key: after.lookupKey) == Binding.lookup(token: old, key: before.lookupKey)
+            )
             let opened = try Self.reopen(after)
             #expect(opened.activeTokenKey.constantTimeEquals(after.activeTokenKey))
             #expect(opened.material.tokenKeys[1]?.constantTimeEquals(before.activeTokenKey) == true)
@@ -88,7 +107,11 @@ import Testing
             #expect(opened.material.keks.keys.sorted() == [2])
             // The old KEK's bytes are nowhere in the new sealed material: open it and look.
             let sealed = try #require(Data(base64Encoded: opened.file.sealedKeys))
-            let material = try XChaCha20Poly1305.openKey([UInt8](sealed), ad: opened.file.keysAssociatedData, key: opened.root)
+            let material = try XChaCha20Poly1305.openKey(
+                [UInt8](sealed),
+                ad: opened.file.keysAssociatedData,
+                key: opened.root
+            )
             let oldKEK = v1.activeKEK.withUnsafeBytes { Array($0) }
             let stillThere = material.withUnsafeBytes { Array($0) }.containsByteRun(oldKEK)
             #expect(!stillThere, "the retired KEK's bytes are still sealed in the keyring")
@@ -118,7 +141,9 @@ import Testing
         try withPrivateTestFolder { folder in
             let rotated = try Self.create(folder).rotateKEK()
             for count in [1, 7, 10_000] {
-                let error = #expect(throws: VaultError.self) { _ = try rotated.retireKEK(version: 1, dataKeysUsingIt: count) }
+                let error = #expect(throws: VaultError.self) {
+                    _ = try rotated.retireKEK(version: 1, dataKeysUsingIt: count)
+                }
                 #expect(error?.code == .invalidRequest)
                 #expect(error?.message == "KEK v1 still wraps \(count) data key(s)")
                 #expect(error?.hint?.contains("cvault keys rewrap") == true)
@@ -154,7 +179,11 @@ import Testing
             #expect(stale?.code == .sealed)
             #expect(stale?.message.contains("re-sealed under a new root key") == true)
             #expect(try after.rotateKEK().generation == 4)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["cvault.keyring", "cvault.keyring.lock"])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == [
+                    "cvault.keyring", "cvault.keyring.lock",
+                ]
+            )
         }
     }
 
@@ -192,7 +221,9 @@ import Testing
         try withPrivateTestFolder { folder in
             let keyring = try Self.create(folder)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: keyring.path))
-            let error = #expect(throws: VaultError.self) { _ = try keyring.resealed(passphrase: testPassphrase("short"), kdf: .fastForTests) }
+            let error = #expect(throws: VaultError.self) {
+                _ = try keyring.resealed(passphrase: testPassphrase("short"), kdf: .fastForTests)
+            }
             #expect(error?.code == .invalidRequest)
             #expect(try Data(contentsOf: URL(fileURLWithPath: keyring.path)) == bytes)
         }

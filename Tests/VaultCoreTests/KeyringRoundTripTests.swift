@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// Creating and opening keyrings: the passphrase, the KDF cost written, refusal to overwrite, reloads.
@@ -8,8 +9,12 @@ import Testing
     static let created = Date(timeIntervalSince1970: 1_790_000_000)
 
     static func create(_ folder: String, passphrase: String = passphrase) throws -> Keyring {
-        try Keyring.create(at: folder + "/cvault.keyring", credential: .passphrase(testPassphrase(passphrase)),
-                           kdf: .fastForTests, now: created)
+        try Keyring.create(
+            at: folder + "/cvault.keyring",
+            credential: .passphrase(testPassphrase(passphrase)),
+            kdf: .fastForTests,
+            now: created
+        )
     }
 
     @Test func createThenOpenGivesTheSameKeys() throws {
@@ -26,11 +31,21 @@ import Testing
             #expect(opened.auditPublicKey == made.auditPublicKey)
             #expect(Hex.encode(opened.auditPublicKey) == opened.file.auditPublicKey)
             // Every key is distinct: no role shares material with another.
-            let keys = [opened.root, opened.activeKEK, opened.activeTokenKey, opened.lookupKey, opened.material.auditSeed]
-            for i in keys.indices { for j in keys.indices where i < j { #expect(!keys[i].constantTimeEquals(keys[j])) } }
+            let keys = [
+                opened.root, opened.activeKEK, opened.activeTokenKey, opened.lookupKey, opened.material.auditSeed,
+            ]
+            for i in keys.indices {
+                for j in keys.indices where i < j { #expect(!keys[i].constantTimeEquals(keys[j])) }
+            }
             // The audit signer really is the key whose public half is published.
             let message = AuditChain.sealMessage(seq: 1, hash: AuditChain.genesis)
-            #expect(Ed25519.verify(signature: opened.auditSigner.sign(message), message: message, publicKey: made.auditPublicKey))
+            #expect(
+                Ed25519.verify(
+                    signature: opened.auditSigner.sign(message),
+                    message: message,
+                    publicKey: made.auditPublicKey
+                )
+            )
             #expect(opened.file.keks == [KeyVersionInfo(version: 1, state: .active, created: "2026-09-21T14:13:20Z")])
         }
     }
@@ -38,7 +53,8 @@ import Testing
     @Test func twoKeyringsShareNoKeys() throws {
         try withPrivateTestFolder { folder in
             try FileManager.default.createDirectory(atPath: folder + "/b", withIntermediateDirectories: false)
-            let a = try Self.create(folder), b = try Self.create(folder + "/b")
+            let a = try Self.create(folder)
+            let b = try Self.create(folder + "/b")
             #expect(!a.root.constantTimeEquals(b.root))
             #expect(!a.activeKEK.constantTimeEquals(b.activeKEK))
             #expect(a.auditPublicKey != b.auditPublicKey)
@@ -51,7 +67,9 @@ import Testing
             let keyring = try Self.create(folder)
             let text = try String(contentsOfFile: keyring.path, encoding: .utf8)
             let bytes = Array(text.utf8)
-            let keys = [keyring.root, keyring.activeKEK, keyring.activeTokenKey, keyring.lookupKey, keyring.material.auditSeed]
+            let keys = [
+                keyring.root, keyring.activeKEK, keyring.activeTokenKey, keyring.lookupKey, keyring.material.auditSeed,
+            ]
             // Indices of keys found, never the keys themselves, so a failure prints nothing secret.
             let found = keys.indices.filter { i in
                 keys[i].withUnsafeBytes { raw in
@@ -70,11 +88,16 @@ import Testing
     @Test func publicCreateWritesAtLeastModerateCost() throws {
         try withPrivateTestFolder { folder in
             let path = folder + "/cvault.keyring"
-            _ = try Keyring.create(at: path, credential: .passphrase(testPassphrase(Self.passphrase)), now: Self.created)
+            _ = try Keyring.create(
+                at: path,
+                credential: .passphrase(testPassphrase(Self.passphrase)),
+                now: Self.created
+            )
             let file = try KeyringFile.read(at: path)
             #expect(file.seal.method == "passphrase")
             #expect(file.seal.kdf == Argon2id.algorithmName)
-            let ops = try #require(file.seal.opslimit), mem = try #require(file.seal.memlimit)
+            let ops = try #require(file.seal.opslimit)
+            let mem = try #require(file.seal.memlimit)
             #expect(ops >= Argon2id.moderateOps)
             #expect(mem >= Argon2id.moderateMem)
             #expect(Argon2id.moderateOps >= 3 && Argon2id.moderateMem >= 256 << 20)
@@ -110,7 +133,12 @@ import Testing
             let eleven = "elevenchars"
             #expect(eleven.utf8.count == Keyring.minimumPassphraseBytes - 1)
             let error = try #require(throws: VaultError.self) {
-                _ = try Keyring.create(at: path, credential: .passphrase(testPassphrase(eleven)), kdf: .fastForTests, now: Self.created)
+                _ = try Keyring.create(
+                    at: path,
+                    credential: .passphrase(testPassphrase(eleven)),
+                    kdf: .fastForTests,
+                    now: Self.created
+                )
             }
             #expect(error.code == .invalidRequest)
             let echoed = "\(error)".contains(eleven)
@@ -118,7 +146,12 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: path))
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
             // Exactly the minimum is enough.
-            _ = try Keyring.create(at: path, credential: .passphrase(testPassphrase("twelve chars")), kdf: .fastForTests, now: Self.created)
+            _ = try Keyring.create(
+                at: path,
+                credential: .passphrase(testPassphrase("twelve chars")),
+                kdf: .fastForTests,
+                now: Self.created
+            )
             _ = try Keyring.open(at: path, credential: .passphrase(testPassphrase("twelve chars")))
         }
     }
@@ -127,7 +160,9 @@ import Testing
         try withPrivateTestFolder { folder in
             let first = try Self.create(folder)
             let before = try Data(contentsOf: URL(fileURLWithPath: first.path))
-            let error = try #require(throws: VaultError.self) { _ = try Self.create(folder, passphrase: "another passphrase here") }
+            let error = try #require(throws: VaultError.self) {
+                _ = try Self.create(folder, passphrase: "another passphrase here")
+            }
             #expect(error.code == .alreadyInitialized)
             #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == before)
             // The original still opens with its own passphrase and the same keys.
@@ -163,17 +198,25 @@ import Testing
             next.generation = 2
             var keks = keyring.material.keks
             keks[2] = SecureBytes(randomCount: 32)
-            next.keks = [KeyVersionInfo(version: 1, state: .decryptOnly, created: next.keks[0].created),
-                         KeyVersionInfo(version: 2, state: .active, created: "2026-09-22T00:00:00Z")]
-            let material = KeyMaterial(keks: keks, tokenKeys: keyring.material.tokenKeys,
-                                       lookupKey: keyring.material.lookupKey, auditSeed: keyring.material.auditSeed)
-            next.sealedKeys = Data(material.sealed(root: keyring.root, ad: next.keysAssociatedData)).base64EncodedString()
+            next.keks = [
+                KeyVersionInfo(version: 1, state: .decryptOnly, created: next.keks[0].created),
+                KeyVersionInfo(version: 2, state: .active, created: "2026-09-22T00:00:00Z"),
+            ]
+            let material = KeyMaterial(
+                keks: keks,
+                tokenKeys: keyring.material.tokenKeys,
+                lookupKey: keyring.material.lookupKey,
+                auditSeed: keyring.material.auditSeed
+            )
+            next.sealedKeys = Data(material.sealed(root: keyring.root, ad: next.keysAssociatedData))
+                .base64EncodedString()
             try FileSafety.writeAtomically(next.encoded(), to: keyring.path)
 
             let fresh = try #require(try keyring.reloadIfChanged())
             #expect(fresh.generation == 2)
             #expect(fresh.activeKEKVersion == 2)
-            let old = try #require(fresh.kek(version: 1)), new = try #require(keks[2])
+            let old = try #require(fresh.kek(version: 1))
+            let new = try #require(keks[2])
             #expect(old.constantTimeEquals(keyring.activeKEK))
             #expect(fresh.activeKEK.constantTimeEquals(new))
             #expect(try fresh.reloadIfChanged() == nil)

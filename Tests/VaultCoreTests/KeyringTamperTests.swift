@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// Editing any public field of a keyring file makes it fail to open: it never opens with altered metadata.
@@ -13,7 +14,11 @@ import Testing
         var testDescription: String { name }
     }
 
-    static func editKEK(_ key: String, _ family: String = "keks", _ value: @escaping @Sendable () -> Any) -> @Sendable (inout [String: Any]) -> Void {
+    static func editKEK(
+        _ key: String,
+        _ family: String = "keks",
+        _ value: @escaping @Sendable () -> Any
+    ) -> @Sendable (inout [String: Any]) -> Void {
         { json in
             var infos = json[family] as! [[String: Any]]
             infos[0][key] = value()
@@ -21,7 +26,10 @@ import Testing
         }
     }
 
-    static func editSeal(_ key: String, _ value: @escaping @Sendable (Any?) -> Any) -> @Sendable (inout [String: Any]) -> Void {
+    static func editSeal(
+        _ key: String,
+        _ value: @escaping @Sendable (Any?) -> Any
+    ) -> @Sendable (inout [String: Any]) -> Void {
         { json in
             var seal = json["seal"] as! [String: Any]
             seal[key] = value(seal[key])
@@ -42,22 +50,31 @@ import Testing
         Edit(name: "KEK created time", apply: editKEK("created") { "2020-01-01T00:00:00Z" }),
         Edit(name: "token key state active → retired", apply: editKEK("state", "token_keys") { "retired" }),
         Edit(name: "token key version", apply: editKEK("version", "token_keys") { 7 }),
-        Edit(name: "second active KEK added", apply: { json in
-            var infos = json["keks"] as! [[String: Any]]
-            infos.append(["version": 2, "state": "active", "created": "2026-09-22T00:00:00Z"])
-            json["keks"] = infos
-        }),
+        Edit(
+            name: "second active KEK added",
+            apply: { json in
+                var infos = json["keks"] as! [[String: Any]]
+                infos.append(["version": 2, "state": "active", "created": "2026-09-22T00:00:00Z"])
+                json["keks"] = infos
+            }
+        ),
         Edit(name: "generation 1 → 2", apply: { $0["generation"] = 2 }),
         Edit(name: "generation 1 → 0", apply: { $0["generation"] = 0 }),
-        Edit(name: "audit_public_key replaced by another valid key", apply: { json in
-            let other = Ed25519.SigningKey(seed: SecureBytes(randomCount: 32))
-            json["audit_public_key"] = Hex.encode(other.publicKey)
-        }),
-        Edit(name: "audit_public_key one bit flipped", apply: { json in
-            var key = Hex.decode(json["audit_public_key"] as! String)!
-            key[0] ^= 0x01
-            json["audit_public_key"] = Hex.encode(key)
-        }),
+        Edit(
+            name: "audit_public_key replaced by another valid key",
+            apply: { json in
+                let other = Ed25519.SigningKey(seed: SecureBytes(randomCount: 32))
+                json["audit_public_key"] = Hex.encode(other.publicKey)
+            }
+        ),
+        Edit(
+            name: "audit_public_key one bit flipped",
+            apply: { json in
+                var key = Hex.decode(json["audit_public_key"] as! String)!
+                key[0] ^= 0x01
+                json["audit_public_key"] = Hex.encode(key)
+            }
+        ),
         Edit(name: "sealed_keys one bit flipped", apply: { $0["sealed_keys"] = flipBase64($0["sealed_keys"]) }),
     ]
 
@@ -67,21 +84,34 @@ import Testing
         Edit(name: "memlimit halved", apply: editSeal("memlimit") { _ in 4 * 1024 * 1024 }),
         Edit(name: "memlimit doubled", apply: editSeal("memlimit") { _ in 16 * 1024 * 1024 }),
         Edit(name: "salt one bit flipped", apply: editSeal("salt") { flipBase64($0) }),
-        Edit(name: "salt replaced", apply: editSeal("salt") { _ in Data(SecureRandom.bytes(16)).base64EncodedString() }),
+        Edit(
+            name: "salt replaced",
+            apply: editSeal("salt") { _ in Data(SecureRandom.bytes(16)).base64EncodedString() }
+        ),
         Edit(name: "sealed_root one bit flipped", apply: editSeal("sealed_root") { flipBase64($0) }),
     ]
 
     static func withEditedKeyring(_ edit: Edit, _ body: (String) throws -> Void) throws {
         try withPrivateTestFolder { folder in
             let path = folder + "/cvault.keyring"
-            _ = try Keyring.create(at: path, credential: .passphrase(testPassphrase(passphrase)), kdf: .fastForTests, now: Date())
+            _ = try Keyring.create(
+                at: path,
+                credential: .passphrase(testPassphrase(passphrase)),
+                kdf: .fastForTests,
+                now: Date()
+            )
             // The untouched file opens: the failure below is the edit's doing.
             _ = try Keyring.open(at: path, credential: .passphrase(testPassphrase(passphrase)))
-            var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+            var json = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+            )
             let before = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
             edit.apply(&json)
             let after = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted])
-            #expect(try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) != before, "the edit changed something")
+            #expect(
+                try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) != before,
+                "the edit changed something"
+            )
             try FileSafety.writeAtomically(Array(after), to: path)
             try body(path)
         }

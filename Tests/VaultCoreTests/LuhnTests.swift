@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct LuhnTests {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// `MissBudget` with injected instants: exact charges, no sleeping.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct NameRulesTests {
@@ -36,7 +37,11 @@ import Testing
         let longest = String(repeating: "a", count: 256)
         ValueCheck.expectNormalized(.name, longest, longest)
         // 512 scalars that compose to 256 characters.
-        ValueCheck.expectNormalized(.name, String(repeating: "e\u{301}", count: 256), String(repeating: "\u{E9}", count: 256))
+        ValueCheck.expectNormalized(
+            .name,
+            String(repeating: "e\u{301}", count: 256),
+            String(repeating: "\u{E9}", count: 256)
+        )
         ValueCheck.expectRejected(.name, longest + "a", reason: "is 257 characters long; names are at most 256")
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 @Suite struct PolicyDecisionTests {
@@ -67,13 +68,20 @@ import Testing
                             decision.reveal.map { Expected(reveal: $0, rule: rule.path, line: rule.line) }
                         }
                         #expect(got == expected, "\(key)")
-                        #expect(decision.reason == "allowed by \(expected.rule) (line \(expected.line)), "
-                            + "reveal \(expected.reveal.rawValue)")
+                        #expect(
+                            decision.reason == "allowed by \(expected.rule) (line \(expected.line)), "
+                                + "reveal \(expected.reveal.rawValue)"
+                        )
                     } else {
                         #expect(!decision.isAllowed, "\(key) should be denied: \(decision)")
                         #expect(decision.reveal == nil && decision.rule == nil, "\(key)")
-                        #expect(decision.reason.hasPrefix("no rule grants detokenize of \(kind.rawValue) "
-                            + "for purpose \(purpose) to identity \(name)"), "\(key): \(decision.reason)")
+                        #expect(
+                            decision.reason.hasPrefix(
+                                "no rule grants detokenize of \(kind.rawValue) "
+                                    + "for purpose \(purpose) to identity \(name)"
+                            ),
+                            "\(key): \(decision.reason)"
+                        )
                     }
                     checked += 1
                 }
@@ -92,8 +100,11 @@ import Testing
                     #expect(decision.rule?.path == expected.rule && decision.rule?.line == expected.line)
                 } else {
                     #expect(!decision.isAllowed, "\(name) tokenize \(kind.rawValue)")
-                    #expect(decision.reason.hasPrefix(
-                        "no rule grants tokenize of \(kind.rawValue) to identity \(name)"))
+                    #expect(
+                        decision.reason.hasPrefix(
+                            "no rule grants tokenize of \(kind.rawValue) to identity \(name)"
+                        )
+                    )
                 }
             }
             let erase = policy.eraseDecision(identity: identity)
@@ -108,12 +119,16 @@ import Testing
 
     @Test func deniedReasonsNameTheRoles() throws {
         let idle = try #require(policy.identity(named: "idle"))
-        #expect(policy.eraseDecision(identity: idle).description
-            == "denied: no rule grants erase to identity idle (roles: nothing)")
+        #expect(
+            policy.eraseDecision(identity: idle).description
+                == "denied: no rule grants erase to identity idle (roles: nothing)"
+        )
         let noRoles = try Policy.parse(yaml: "identities:\n  - {name: x, uid: 9, roles: []}\n")
         let x = try #require(noRoles.identity(uid: 9))
-        #expect(noRoles.tokenizeDecision(identity: x, kind: .email).reason
-            == "no rule grants tokenize of email to identity x (it has no roles)")
+        #expect(
+            noRoles.tokenizeDecision(identity: x, kind: .email).reason
+                == "no rule grants tokenize of email to identity x (it has no roles)"
+        )
     }
 
     @Test func emptyPolicyDeniesEverything() throws {
@@ -169,17 +184,19 @@ import Testing
 
     @Test func limitsDefaults() throws {
         #expect(RoleLimits.defaults == RoleLimits(maxBatch: 1000, revealsPerMinute: nil))
-        let policy = try Policy.parse(yaml: """
-            identities:
-              - {name: a, uid: 1, roles: [r]}
-              - {name: b, uid: 2, roles: [s]}
-              - {name: c, uid: 3, roles: [t, u]}
-            roles:
-              r: {}
-              s: {limits: {}}
-              t: {limits: {max_batch: 10}}
-              u: {limits: {reveals_per_minute: 5}}
-            """)
+        let policy = try Policy.parse(
+            yaml: """
+                identities:
+                  - {name: a, uid: 1, roles: [r]}
+                  - {name: b, uid: 2, roles: [s]}
+                  - {name: c, uid: 3, roles: [t, u]}
+                roles:
+                  r: {}
+                  s: {limits: {}}
+                  t: {limits: {max_batch: 10}}
+                  u: {limits: {reveals_per_minute: 5}}
+                """
+        )
         #expect(policy.limits(for: try #require(policy.identity(uid: 1))) == .defaults)
         #expect(policy.limits(for: try #require(policy.identity(uid: 2))) == .defaults)
         #expect(policy.roles["t"]?.limits == RoleLimits(maxBatch: 10, revealsPerMinute: nil))
@@ -191,24 +208,30 @@ import Testing
 
     @Test func explainNamesTheWinningRuleAndTheOthers() throws {
         let text = policy.explain(identityName: "lead", kind: .email, purpose: "support")
-        #expect(text == """
-            identity lead: uid 1004, line 14, roles: support, analyst
-            detokenize email for purpose "support": allowed, reveals plain
-              granted by roles.analyst.detokenize[1] (line 46)
-              also granted by roles.support.detokenize[0] (line 35), reveal masked
-              the most revealing grant wins (plain over masked)
-            tokenize email: denied: no rule grants tokenize of email to identity lead (roles: support, analyst)
-            erase: allowed by roles.support.erase (line 38)
-            tokens as deterministic (kinds.email)
-            limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60
-            tokens may carry their own purposes, expiry and reveal count, which narrow this further
-            """)
+        #expect(
+            text == """
+                identity lead: uid 1004, line 14, roles: support, analyst
+                detokenize email for purpose "support": allowed, reveals plain
+                  granted by roles.analyst.detokenize[1] (line 46)
+                  also granted by roles.support.detokenize[0] (line 35), reveal masked
+                  the most revealing grant wins (plain over masked)
+                tokenize email: denied: no rule grants tokenize of email to identity lead (roles: support, analyst)
+                erase: allowed by roles.support.erase (line 38)
+                tokens as deterministic (kinds.email)
+                limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60
+                tokens may carry their own purposes, expiry and reveal count, which narrow this further
+                """
+        )
     }
 
     @Test func explainDenials() throws {
         let denied = policy.explain(identityName: "helpdesk", kind: .ssn, purpose: "support")
-        #expect(denied.contains("detokenize ssn for purpose \"support\": denied\n"
-            + "  no rule grants detokenize of ssn for purpose support to identity helpdesk (roles: support)"))
+        #expect(
+            denied.contains(
+                "detokenize ssn for purpose \"support\": denied\n"
+                    + "  no rule grants detokenize of ssn for purpose support to identity helpdesk (roles: support)"
+            )
+        )
         #expect(denied.contains("tokens as opaque (the default for kinds not listed under kinds:)"))
         #expect(denied.contains("limits: max_batch 1000, reveals_per_minute 60, misses_per_minute 60\n"))
 
@@ -216,10 +239,16 @@ import Testing
         #expect(idle.contains("limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)"))
 
         let unknown = policy.explain(identityName: "nobody", kind: .card, purpose: "charge")
-        #expect(unknown.hasPrefix("identity \"nobody\": not in the policy "
-            + "(identities: checkout, helpdesk, fraud, lead, idle)\n"
-            + "detokenize card for purpose \"charge\": denied (unknown identity)"))
-        #expect(Policy.denyAll.explain(identityName: "x", kind: .card, purpose: "charge")
-            .hasPrefix("identity \"x\": not in the policy (the policy has no identities)"))
+        #expect(
+            unknown.hasPrefix(
+                "identity \"nobody\": not in the policy "
+                    + "(identities: checkout, helpdesk, fraud, lead, idle)\n"
+                    + "detokenize card for purpose \"charge\": denied (unknown identity)"
+            )
+        )
+        #expect(
+            Policy.denyAll.explain(identityName: "x", kind: .card, purpose: "charge")
+                .hasPrefix("identity \"x\": not in the policy (the policy has no identities)")
+        )
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import VaultCore
 
 @Suite struct PolicyHolderTests {
@@ -131,9 +132,11 @@ import Testing
     @Test func checkingAFileListsItsProblemsWithItsPath() throws {
         defer { cleanUp() }
         try write("kinds:\n  cardd: opaque\n")
-        #expect(try Policy.check(path: path).map(\.description) == [
-            "\(path):2:3: unknown kind \"cardd\" (kinds: email, phone, card, ssn, name, address, date, text)",
-        ])
+        #expect(
+            try Policy.check(path: path).map(\.description) == [
+                "\(path):2:3: unknown kind \"cardd\" (kinds: email, phone, card, ssn, name, address, date, text)"
+            ]
+        )
         try write(PolicyFixtures.example)
         #expect(try Policy.check(path: path).isEmpty)
         #expect(throws: VaultError.self) { try Policy.check(path: path + ".missing") }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// `RevealRateLimiter` with injected instants: exact counts, no sleeping.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+
 @testable import VaultCore
 
 /// Shared fixtures for the policy tests.

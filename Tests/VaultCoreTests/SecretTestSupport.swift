@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import VaultCore
 
 extension Array where Element == UInt8 {
@@ -16,8 +17,11 @@ extension Array where Element == UInt8 {
 func withPrivateTestFolder<T>(_ body: (String) throws -> T) throws -> T {
     let folder = FileManager.default.temporaryDirectory
         .appendingPathComponent("cvault-core-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                            attributes: [.posixPermissions: 0o700])
+    try FileManager.default.createDirectory(
+        atPath: folder,
+        withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700]
+    )
     defer { try? FileManager.default.removeItem(atPath: folder) }
     return try body(folder)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// Key bytes never show in text: descriptions, interpolation, `dump` of a value holding them.
@@ -41,8 +42,10 @@ import Testing
 
     @Test func describingInterpolationAndReflectingRevealNothing() {
         let key = Self.knownKey()
-        let texts = [String(describing: key), "\(key)", String(reflecting: key), "\([key, key])",
-                     String(describing: Optional(key)), "\(["k": key])"]
+        let texts = [
+            String(describing: key), "\(key)", String(reflecting: key), "\([key, key])",
+            String(describing: Optional(key)), "\(["k": key])",
+        ]
         for text in texts {
             #expect(text.contains("redacted"))
             Self.expectNoBytes(text)
@@ -85,7 +88,8 @@ import Testing
     }
 
     @Test func constantTimeEquals() {
-        let a = Self.knownKey(), b = Self.knownKey()
+        let a = Self.knownKey()
+        let b = Self.knownKey()
         #expect(a.constantTimeEquals(b))
         #expect(a.constantTimeEquals(a))
         for i in Self.knownBytes.indices {

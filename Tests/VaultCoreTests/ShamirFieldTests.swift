@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// GF(2^8) arithmetic under Shamir: the constant-time multiply and inverse checked against a reference

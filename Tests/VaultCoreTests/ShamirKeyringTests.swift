@@ -1,13 +1,18 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// A keyring sealed by Shamir shares: every threshold combination opens it with the same keys; too few,
 /// a repeated, a corrupted, a foreign or a forged share does not, each with its own error.
 @Suite struct ShamirKeyringTests {
     static func make(_ folder: String, threshold: Int = 3, count: Int = 5) throws -> (Keyring, [UnsealShare]) {
-        try Keyring.createWithShares(at: folder + "/cvault.keyring", threshold: threshold, count: count,
-                                     now: Date(timeIntervalSince1970: 1_790_000_000))
+        try Keyring.createWithShares(
+            at: folder + "/cvault.keyring",
+            threshold: threshold,
+            count: count,
+            now: Date(timeIntervalSince1970: 1_790_000_000)
+        )
     }
 
     static func open(_ keyring: Keyring, _ shares: [UnsealShare]) throws(VaultError) -> Keyring {
@@ -19,7 +24,10 @@ import Testing
             let (keyring, shares) = try Self.make(folder)
             #expect(shares.count == 5 && Set(shares.map(\.index)) == [1, 2, 3, 4, 5])
             #expect(shares.allSatisfy { $0.threshold == 3 && $0.setID == keyring.file.seal.salt })
-            #expect(keyring.file.seal.method == "shamir" && keyring.file.seal.threshold == 3 && keyring.file.seal.shares == 5)
+            #expect(
+                keyring.file.seal.method == "shamir" && keyring.file.seal.threshold == 3
+                    && keyring.file.seal.shares == 5
+            )
             let combinations = ShamirSplitCombineTests.combinations(5, 3)
             #expect(combinations.count == 10)
             for chosen in combinations {
@@ -59,12 +67,17 @@ import Testing
     @Test func aRepeatedShareIsRefusedEvenWithEnoughOthers() throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
-            for given in [[shares[0], shares[0], shares[1]], [shares[2], shares[3], shares[2]], [shares[0], shares[1], shares[2], shares[1]]] {
+            for given in [
+                [shares[0], shares[0], shares[1]], [shares[2], shares[3], shares[2]],
+                [shares[0], shares[1], shares[2], shares[1]],
+            ] {
                 let error = #expect(throws: VaultError.self) { _ = try Self.open(keyring, given) }
                 #expect(error?.code == .invalidRequest)
                 #expect(error?.message.contains("the same share was given more than once") == true)
             }
-            let error = #expect(throws: VaultError.self) { _ = try Self.open(keyring, [shares[4], shares[4], shares[4]]) }
+            let error = #expect(throws: VaultError.self) {
+                _ = try Self.open(keyring, [shares[4], shares[4], shares[4]])
+            }
             #expect(error?.message.contains("(share 5)") == true)
         }
     }
@@ -75,7 +88,9 @@ import Testing
             let (keyring, shares) = try Self.make(folder)
             let (_, foreign) = try Self.make(folder + "/other")
             #expect(foreign[0].setID != shares[0].setID)
-            let error = #expect(throws: VaultError.self) { _ = try Self.open(keyring, [shares[0], shares[1], foreign[2]]) }
+            let error = #expect(throws: VaultError.self) {
+                _ = try Self.open(keyring, [shares[0], shares[1], foreign[2]])
+            }
             #expect(error?.code == .invalidRequest)
             #expect(error?.message == "share 3 belongs to another vault's share set")
         }
@@ -87,7 +102,9 @@ import Testing
             var text = Array(shares[1].encoded())
             let yStart = text.count - 16 - 1 - 64
             text[yStart + 10] = text[yStart + 10] == "0" ? "1" : "0"
-            let error = #expect(throws: VaultError.self) { _ = try UnsealShare.parse(String(text), source: "/shares/cvault-share-2.txt") }
+            let error = #expect(throws: VaultError.self) {
+                _ = try UnsealShare.parse(String(text), source: "/shares/cvault-share-2.txt")
+            }
             #expect(error?.message == "/shares/cvault-share-2.txt is corrupted (its check digits do not match)")
         }
     }
@@ -97,9 +114,16 @@ import Testing
     @Test func wellFormedButWrongSharesFailToOpenAsWrongPassphrase() throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
-            let forged = UnsealShare(setID: shares[2].setID, threshold: 3, index: shares[2].index, y: SecureBytes(randomCount: 32))
+            let forged = UnsealShare(
+                setID: shares[2].setID,
+                threshold: 3,
+                index: shares[2].index,
+                y: SecureBytes(randomCount: 32)
+            )
             let reparsed = try UnsealShare.parse(forged.encoded(), source: "share 3")  // its check is valid
-            let error = #expect(throws: VaultError.self) { _ = try Self.open(keyring, [shares[0], shares[1], reparsed]) }
+            let error = #expect(throws: VaultError.self) {
+                _ = try Self.open(keyring, [shares[0], shares[1], reparsed])
+            }
             #expect(error?.code == .wrongPassphrase)
             #expect(error?.message.contains("the shares do not open keyring") == true)
             // An index the set never had, with a valid check, is just as wrong.
@@ -114,12 +138,21 @@ import Testing
             try FileManager.default.createDirectory(atPath: folder + "/p", withIntermediateDirectories: false)
             let (keyring, shares) = try Self.make(folder)
             let byPassphrase = #expect(throws: VaultError.self) {
-                _ = try Keyring.open(at: keyring.path, credential: .passphrase(testPassphrase("a long enough passphrase")))
+                _ = try Keyring.open(
+                    at: keyring.path,
+                    credential: .passphrase(testPassphrase("a long enough passphrase"))
+                )
             }
             #expect(byPassphrase?.code == .keyring)
-            let other = try Keyring.create(at: folder + "/p/cvault.keyring", credential: .passphrase(testPassphrase("a long enough passphrase")),
-                                           kdf: .fastForTests, now: Date())
-            let byShares = #expect(throws: VaultError.self) { _ = try Keyring.open(at: other.path, credential: .shares(shares)) }
+            let other = try Keyring.create(
+                at: folder + "/p/cvault.keyring",
+                credential: .passphrase(testPassphrase("a long enough passphrase")),
+                kdf: .fastForTests,
+                now: Date()
+            )
+            let byShares = #expect(throws: VaultError.self) {
+                _ = try Keyring.open(at: other.path, credential: .shares(shares))
+            }
             #expect(byShares?.code == .keyring)
         }
     }
@@ -127,7 +160,9 @@ import Testing
     @Test func badThresholdsAreRefusedAndWriteNothing() throws {
         try withPrivateTestFolder { folder in
             for bad in [[1, 5], [6, 5], [3, 17], [17, 17], [0, 0]] {
-                let error = #expect(throws: VaultError.self) { _ = try Self.make(folder, threshold: bad[0], count: bad[1]) }
+                let error = #expect(throws: VaultError.self) {
+                    _ = try Self.make(folder, threshold: bad[0], count: bad[1])
+                }
                 #expect(error?.code == .invalidRequest)
             }
             let written = try FileManager.default.contentsOfDirectory(atPath: folder)
@@ -138,8 +173,12 @@ import Testing
     @Test func resealingWithSharesKeepsTheKeysAndRetiresThePassphrase() throws {
         try withPrivateTestFolder { folder in
             let passphrase = "the passphrase before shares"
-            let keyring = try Keyring.create(at: folder + "/cvault.keyring", credential: .passphrase(testPassphrase(passphrase)),
-                                             kdf: .fastForTests, now: Date())
+            let keyring = try Keyring.create(
+                at: folder + "/cvault.keyring",
+                credential: .passphrase(testPassphrase(passphrase)),
+                kdf: .fastForTests,
+                now: Date()
+            )
             let (resealed, shares) = try keyring.resealedWithShares(threshold: 2, count: 3)
             #expect(resealed.generation == 2)
             for pair in ShamirSplitCombineTests.combinations(3, 2) {
@@ -152,10 +191,18 @@ import Testing
             }
             #expect(error?.code == .keyring)
             // And back to a passphrase.
-            let back = try resealed.resealed(passphrase: testPassphrase("the passphrase after shares"), kdf: .fastForTests)
+            let back = try resealed.resealed(
+                passphrase: testPassphrase("the passphrase after shares"),
+                kdf: .fastForTests
+            )
             #expect(back.generation == 3 && back.file.seal.method == "passphrase")
-            #expect(try Keyring.open(at: keyring.path, credential: .passphrase(testPassphrase("the passphrase after shares")))
-                .activeKEK.constantTimeEquals(keyring.activeKEK))
+            #expect(
+                try Keyring.open(
+                    at: keyring.path,
+                    credential: .passphrase(testPassphrase("the passphrase after shares"))
+                )
+                .activeKEK.constantTimeEquals(keyring.activeKEK)
+            )
             #expect(throws: VaultError.self) { _ = try Self.open(keyring, Array(shares.prefix(2))) }
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// The text form of an unseal share: it round-trips, and any single changed character is refused by the
@@ -15,7 +16,9 @@ import Testing
         let text = share.encoded()
         let fields = text.split(separator: " ")
         #expect(fields.count == 6)
-        #expect(fields[0] == "cvault-share-v1" && fields[1] == "0123456789abcdef" && fields[2] == "3" && fields[3] == "2")
+        #expect(
+            fields[0] == "cvault-share-v1" && fields[1] == "0123456789abcdef" && fields[2] == "3" && fields[3] == "2"
+        )
         #expect(fields[4].count == 64 && fields[5].count == 16)
         let parsed = try UnsealShare.parse(text + "\n", source: "share file")
         #expect(parsed.setID == share.setID && parsed.threshold == 3 && parsed.index == 2)
@@ -36,7 +39,8 @@ import Testing
             // Two replacements per position: a character of the same class (so only the check can tell,
             // e.g. one hex digit for another), and a case change or an unrelated character.
             let original = text[position]
-            let sameClass: Character = original.isHexDigit ? (original == "7" ? "8" : "7") : (original == " " ? "x" : "z")
+            let sameClass: Character =
+                original.isHexDigit ? (original == "7" ? "8" : "7") : (original == " " ? "x" : "z")
             let other: Character = original.isLetter && original.isLowercase ? Character(original.uppercased()) : "#"
             for replacement in [sameClass, other] where replacement != original {
                 var changed = text
@@ -63,17 +67,23 @@ import Testing
     @Test func otherMalformedTextIsRefused() {
         let text = Self.share().encoded()
         let fields = text.split(separator: " ").map(String.init)
-        for bad in ["", "cvault-share-v1", text + " extra", fields.dropLast().joined(separator: " "),
-                    "cvault-share-v2" + text.dropFirst("cvault-share-v1".count)] {
+        for bad in [
+            "", "cvault-share-v1", text + " extra", fields.dropLast().joined(separator: " "),
+            "cvault-share-v2" + text.dropFirst("cvault-share-v1".count),
+        ] {
             #expect(throws: VaultError.self) { _ = try UnsealShare.parse(bad, source: "share 1") }
         }
     }
 
     @Test func aWellFormedShareWithIndexZeroOrAShortYIsMalformed() {
-        for share in [UnsealShare(setID: "0123456789abcdef", threshold: 3, index: 0, y: SecureBytes(randomCount: 32)),
-                      UnsealShare(setID: "0123456789abcdef", threshold: 3, index: 1, y: SecureBytes(randomCount: 31)),
-                      UnsealShare(setID: "0123456789abcdef", threshold: 1, index: 1, y: SecureBytes(randomCount: 32))] {
-            let error = #expect(throws: VaultError.self) { _ = try UnsealShare.parse(share.encoded(), source: "share 1") }
+        for share in [
+            UnsealShare(setID: "0123456789abcdef", threshold: 3, index: 0, y: SecureBytes(randomCount: 32)),
+            UnsealShare(setID: "0123456789abcdef", threshold: 3, index: 1, y: SecureBytes(randomCount: 31)),
+            UnsealShare(setID: "0123456789abcdef", threshold: 1, index: 1, y: SecureBytes(randomCount: 32)),
+        ] {
+            let error = #expect(throws: VaultError.self) {
+                _ = try UnsealShare.parse(share.encoded(), source: "share 1")
+            }
             #expect(error?.message.contains("malformed") == true)
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// Splitting a secret into shares and combining them: any threshold of them recover it, fewer do not, and
@@ -42,7 +43,10 @@ import Testing
         let shares = Shamir.split(secret, threshold: 3, count: 5)
         for pair in Self.combinations(5, 2) {
             // A line through two points of a parabola meets x = 0 at the secret only by chance (2^-256 here).
-            #expect(!Shamir.combine(pair.map { shares[$0] }).constantTimeEquals(secret), "shares \(pair.map { $0 + 1 })")
+            #expect(
+                !Shamir.combine(pair.map { shares[$0] }).constantTimeEquals(secret),
+                "shares \(pair.map { $0 + 1 })"
+            )
         }
     }
 
@@ -50,7 +54,9 @@ import Testing
         let secret = SecureBytes(randomCount: 32)
         let shares = Shamir.split(secret, threshold: 3, count: 5)
         for share in shares { #expect(!share.y.constantTimeEquals(secret)) }
-        for i in shares.indices { for j in shares.indices where i < j { #expect(!shares[i].y.constantTimeEquals(shares[j].y)) } }
+        for i in shares.indices {
+            for j in shares.indices where i < j { #expect(!shares[i].y.constantTimeEquals(shares[j].y)) }
+        }
         // Two splits of the same secret draw fresh coefficients.
         let again = Shamir.split(secret, threshold: 3, count: 5)
         #expect(!again[0].y.constantTimeEquals(shares[0].y))
@@ -60,7 +66,10 @@ import Testing
         let secret = SecureBytes(randomCount: 32)
         for (threshold, count) in [(2, 2), (2, 3), (4, 7), (16, 16)] {
             let shares = Shamir.split(secret, threshold: threshold, count: count)
-            #expect(Shamir.combine(Array(shares.suffix(threshold))).constantTimeEquals(secret), "\(threshold) of \(count)")
+            #expect(
+                Shamir.combine(Array(shares.suffix(threshold))).constantTimeEquals(secret),
+                "\(threshold) of \(count)"
+            )
             #expect(!Shamir.combine(Array(shares.prefix(threshold - 1))).constantTimeEquals(secret) || threshold == 1)
         }
     }
@@ -82,12 +91,15 @@ import Testing
         var realPolynomial: (a1: Int, a2: Int)?
         let real = Int(Self.bytes(secret)[position])
         products.withUnsafeBufferPointer { p in
-            let x1Squared = Int(p[x1 << 8 | x1]), x2Squared = Int(p[x2 << 8 | x2])
+            let x1Squared = Int(p[x1 << 8 | x1])
+            let x2Squared = Int(p[x2 << 8 | x2])
             for s in 0...255 {
                 // Every (a1, a2), all 2^16 pairs, for every candidate secret byte.
                 for a1 in 0...255 {
-                    let partial1 = UInt8(s) ^ p[a1 << 8 | x1], partial2 = UInt8(s) ^ p[a1 << 8 | x2]
-                    for a2 in 0...255 where partial1 ^ p[a2 << 8 | x1Squared] == y1 && partial2 ^ p[a2 << 8 | x2Squared] == y2 {
+                    let partial1 = UInt8(s) ^ p[a1 << 8 | x1]
+                    let partial2 = UInt8(s) ^ p[a1 << 8 | x2]
+                    for a2 in 0...255
+                    where partial1 ^ p[a2 << 8 | x1Squared] == y1 && partial2 ^ p[a2 << 8 | x2Squared] == y2 {
                         polynomialsPerSecret[s] += 1
                         if s == real { realPolynomial = (a1, a2) }
                     }
@@ -95,11 +107,16 @@ import Testing
             }
         }
         let notExactlyOne = polynomialsPerSecret.indices.filter { polynomialsPerSecret[$0] != 1 }
-        #expect(notExactlyOne.isEmpty, "\(notExactlyOne.count) candidate secret bytes are not consistent with exactly one polynomial")
+        #expect(
+            notExactlyOne.isEmpty,
+            "\(notExactlyOne.count) candidate secret bytes are not consistent with exactly one polynomial"
+        )
         // The polynomial found for the real secret byte is the one the split used: it meets the third share.
         #expect(realPolynomial != nil)
         if let (a1, a2) = realPolynomial {
-            let at3 = UInt8(real) ^ Shamir.multiply(UInt8(a1), UInt8(x3)) ^ Shamir.multiply(UInt8(a2), Shamir.multiply(UInt8(x3), UInt8(x3)))
+            let at3 =
+                UInt8(real) ^ Shamir.multiply(UInt8(a1), UInt8(x3))
+                ^ Shamir.multiply(UInt8(a2), Shamir.multiply(UInt8(x3), UInt8(x3)))
             #expect(at3 == y3)
         }
     }

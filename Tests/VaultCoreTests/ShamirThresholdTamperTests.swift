@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// A share-sealed keyring whose threshold was edited outside 2...255 is refused as altered when opened with
@@ -10,12 +11,16 @@ import Testing
     func anEditedThresholdIsRefused(_ threshold: Int) throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try ShamirKeyringTests.make(folder, threshold: 2, count: 3)
-            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: keyring.path))) as! [String: Any]
+            var json =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: keyring.path)))
+                as! [String: Any]
             var seal = json["seal"] as! [String: Any]
             seal["threshold"] = threshold
             json["seal"] = seal
             try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: keyring.path))
-            let error = #expect(throws: VaultError.self) { _ = try ShamirKeyringTests.open(keyring, Array(shares.prefix(2))) }
+            let error = #expect(throws: VaultError.self) {
+                _ = try ShamirKeyringTests.open(keyring, Array(shares.prefix(2)))
+            }
             #expect(error?.code == .keyring)
             #expect(error?.message.contains("share threshold of \(threshold)") == true)
         }

@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import VaultCore
 
 /// Unknown-uid connections are counted per uid and taken once per window (docs/AUDIT.md, `connect`).

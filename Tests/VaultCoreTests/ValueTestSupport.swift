@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// Shared checks for the kinds' rules.
@@ -17,8 +18,13 @@ enum ValueCheck {
     /// of the value (`window` consecutive characters or more). Random values, such as format-preserving
     /// tokens, need a longer window: 5 random letters turn up in English text ("recei" in "receive") about
     /// once in a few hundred thousand tries.
-    static func expectRejected(_ kind: Kind, _ value: String, reason: String, window: Int = 5,
-                               sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectRejected(
+        _ kind: Kind,
+        _ value: String,
+        reason: String,
+        window: Int = 5,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard let error = rejection(kind, value) else {
             Issue.record("\(kind) accepted a value it should reject", sourceLocation: sourceLocation)
             return
@@ -27,8 +33,11 @@ enum ValueCheck {
         #expect(error.index == 7, sourceLocation: sourceLocation)
         #expect(error.message.hasPrefix("\(kind.rawValue) value at index 7: "), sourceLocation: sourceLocation)
         #expect(error.message.contains(reason), "message: \(error.message)", sourceLocation: sourceLocation)
-        #expect(!leaks(error.description, value, window: window), "description quotes the value: \(error.description)",
-                sourceLocation: sourceLocation)
+        #expect(
+            !leaks(error.description, value, window: window),
+            "description quotes the value: \(error.description)",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// True when `text` contains the value, or (for values of `window` or more characters) any `window`
@@ -46,12 +55,19 @@ enum ValueCheck {
 
     /// Expects `kind` to accept `value` and normalize it to exactly `expected` (scalar for scalar, since
     /// Swift's `==` treats canonically equivalent strings as equal).
-    static func expectNormalized(_ kind: Kind, _ value: String, _ expected: String,
-                                 sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNormalized(
+        _ kind: Kind,
+        _ value: String,
+        _ expected: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         do throws(VaultError) {
             let normalized = try kind.normalize(value, index: 0)
-            #expect(Array(normalized.unicodeScalars) == Array(expected.unicodeScalars),
-                    "got \(normalized.debugDescription)", sourceLocation: sourceLocation)
+            #expect(
+                Array(normalized.unicodeScalars) == Array(expected.unicodeScalars),
+                "got \(normalized.debugDescription)",
+                sourceLocation: sourceLocation
+            )
             // Normalizing is idempotent: the normalized form is accepted and left unchanged.
             let again = try kind.normalize(normalized, index: 0)
             #expect(Array(again.unicodeScalars) == Array(normalized.unicodeScalars), sourceLocation: sourceLocation)
@@ -64,7 +80,8 @@ enum ValueCheck {
 extension String {
     var trimmingWhitespace: Substring {
         guard let first = firstIndex(where: { !$0.isWhitespace }),
-              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+            let last = lastIndex(where: { !$0.isWhitespace })
+        else { return "" }
         return self[first...last]
     }
 }

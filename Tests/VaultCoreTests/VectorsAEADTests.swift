@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// XChaCha20-Poly1305 through cvault's own wrapper, against draft-irtf-cfrg-xchacha-03 A.3.1.
@@ -28,8 +29,13 @@ import Testing
         let ad = try #require(Hex.decode(v.aad_hex))
         let nonce = try #require(Hex.decode(v.nonce_hex))
         let sealed = try #require(Hex.decode(v.ciphertext_hex)) + (try #require(Hex.decode(v.tag_hex)))
-        return Decoded(plaintext: Array(v.plaintext_utf8.utf8), ad: ad, key: SecureBytes(consuming: &key),
-                       nonce: nonce, sealed: sealed)
+        return Decoded(
+            plaintext: Array(v.plaintext_utf8.utf8),
+            ad: ad,
+            key: SecureBytes(consuming: &key),
+            nonce: nonce,
+            sealed: sealed
+        )
     }
 
     @Test func sealGivesCiphertextAndTagExactly() throws {
@@ -93,10 +99,19 @@ import Testing
             _ = try XChaCha20Poly1305.open(Array(v.sealed.dropLast()), ad: v.ad, nonce: v.nonce, key: v.key)
         }
         #expect(throws: VaultError.integrityFailure) {
-            _ = try XChaCha20Poly1305.open(Array(v.sealed.prefix(XChaCha20Poly1305.tagBytes - 1)), ad: v.ad, nonce: v.nonce, key: v.key)
+            _ = try XChaCha20Poly1305.open(
+                Array(v.sealed.prefix(XChaCha20Poly1305.tagBytes - 1)),
+                ad: v.ad,
+                nonce: v.nonce,
+                key: v.key
+            )
         }
         #expect(throws: VaultError.integrityFailure) {
-            _ = try XChaCha20Poly1305.open(Array(repeating: 0, count: XChaCha20Poly1305.overhead - 1), ad: v.ad, key: v.key)
+            _ = try XChaCha20Poly1305.open(
+                Array(repeating: 0, count: XChaCha20Poly1305.overhead - 1),
+                ad: v.ad,
+                key: v.key
+            )
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// BLAKE2b-512 (RFC 7693 appendix A) and Ed25519 (RFC 8032 7.1 TEST 1) through cvault's own wrappers.
@@ -31,7 +32,8 @@ import Testing
     }
 
     @Test func keyedBLAKE2bDependsOnTheKey() {
-        let a = SecureBytes(randomCount: 32), b = SecureBytes(randomCount: 32)
+        let a = SecureBytes(randomCount: 32)
+        let b = SecureBytes(randomCount: 32)
         let data = Array("token".utf8)
         #expect(BLAKE2b.hash(data, key: a) == BLAKE2b.hash(data, key: a))
         #expect(BLAKE2b.hash(data, key: a) != BLAKE2b.hash(data, key: b))
@@ -41,13 +43,16 @@ import Testing
         #expect(BLAKE2b.deriveKey(from: a, label: "x").constantTimeEquals(BLAKE2b.deriveKey(from: a, label: "x")))
     }
 
-    static func ed25519() throws -> (key: Ed25519.SigningKey, publicKey: [UInt8], message: [UInt8], signature: [UInt8]) {
+    static func ed25519() throws -> (key: Ed25519.SigningKey, publicKey: [UInt8], message: [UInt8], signature: [UInt8])
+    {
         let v = try TestVectors.load(Ed25519Vector.self, from: "ed25519.json")
         var seed = try #require(Hex.decode(v.seed_hex))
         let key = Ed25519.SigningKey(seed: SecureBytes(consuming: &seed))
         #expect(seed.allSatisfy { $0 == 0 }, "the seed's heap copy is wiped")
-        return (key, try #require(Hex.decode(v.public_key_hex)), try #require(Hex.decode(v.message_hex)),
-                try #require(Hex.decode(v.signature_hex)))
+        return (
+            key, try #require(Hex.decode(v.public_key_hex)), try #require(Hex.decode(v.message_hex)),
+            try #require(Hex.decode(v.signature_hex))
+        )
     }
 
     @Test func ed25519SeedGivesThePublicKey() throws {
@@ -70,12 +75,18 @@ import Testing
         for i in v.signature.indices {
             var signature = v.signature
             signature[i] ^= 0x01
-            #expect(!Ed25519.verify(signature: signature, message: v.message, publicKey: v.publicKey), "signature byte \(i)")
+            #expect(
+                !Ed25519.verify(signature: signature, message: v.message, publicKey: v.publicKey),
+                "signature byte \(i)"
+            )
         }
         for i in v.publicKey.indices {
             var publicKey = v.publicKey
             publicKey[i] ^= 0x01
-            #expect(!Ed25519.verify(signature: v.signature, message: v.message, publicKey: publicKey), "public key byte \(i)")
+            #expect(
+                !Ed25519.verify(signature: v.signature, message: v.message, publicKey: publicKey),
+                "public key byte \(i)"
+            )
         }
         // Wrong sizes are refused, not read past.
         #expect(!Ed25519.verify(signature: Array(v.signature.dropLast()), message: v.message, publicKey: v.publicKey))
@@ -90,7 +101,10 @@ import Testing
         for i in message.indices {
             var altered = message
             altered[i] ^= 0x10
-            #expect(!Ed25519.verify(signature: signature, message: altered, publicKey: v.publicKey), "message byte \(i)")
+            #expect(
+                !Ed25519.verify(signature: signature, message: altered, publicKey: v.publicKey),
+                "message byte \(i)"
+            )
         }
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import VaultCore
+
 @testable import VaultSQLite
 
 /// Every `StoreReader` and `StoreWriter` method, through the public `read` and `write`.
@@ -108,7 +109,10 @@ import VaultCore
             let subject = try await addSubject(store, "cust-1")
             let limited = makeToken(subjectID: subject.id, limits: TokenLimits(maxReveals: 2))
             let unlimited = makeToken(subjectID: subject.id)
-            try await store.write { try $0.insertToken(limited); try $0.insertToken(unlimited) }
+            try await store.write {
+                try $0.insertToken(limited)
+                try $0.insertToken(unlimited)
+            }
             var claims: [Bool] = []
             for _ in 0..<3 {
                 claims.append(try await store.write { try $0.claimReveal(tokenID: limited.id) })
@@ -123,8 +127,10 @@ import VaultCore
 
     @Test func statsCountRowsAndKeysPerKEK() async throws {
         try await withStore { store, _ in
-            #expect(try await store.read { try $0.stats() }
-                    == StoreStats(subjects: 0, tokens: 0, auditRecords: 0, dataKeysByKEK: [:]))
+            #expect(
+                try await store.read { try $0.stats() }
+                    == StoreStats(subjects: 0, tokens: 0, auditRecords: 0, dataKeysByKEK: [:])
+            )
             let one = try await addSubject(store, "cust-1", kek: 1)
             _ = try await addSubject(store, "cust-2", kek: 1)
             _ = try await addSubject(store, "cust-3", kek: 4)
@@ -132,8 +138,10 @@ import VaultCore
                 for _ in 0..<5 { try writer.insertToken(makeToken(subjectID: one.id)) }
                 try writer.appendAudit(AuditRow(seq: 1, prev: [0], hash: [1], body: "{}"))
             }
-            #expect(try await store.read { try $0.stats() }
-                    == StoreStats(subjects: 3, tokens: 5, auditRecords: 1, dataKeysByKEK: [1: 2, 4: 1]))
+            #expect(
+                try await store.read { try $0.stats() }
+                    == StoreStats(subjects: 3, tokens: 5, auditRecords: 1, dataKeysByKEK: [1: 2, 4: 1])
+            )
         }
     }
 
@@ -169,12 +177,22 @@ import VaultCore
             let subject = try await addSubject(store, "cust-1")
             let key = randomBytes(32)
             #expect(try await store.read { try $0.idempotency(keyHash: key) } == nil)
-            let first = IdempotencyRecord(keyHash: key, subjectID: subject.id, requestMAC: randomBytes(32),
-                                          sealedResponse: randomBytes(90), createdAt: 1)
+            let first = IdempotencyRecord(
+                keyHash: key,
+                subjectID: subject.id,
+                requestMAC: randomBytes(32),
+                sealedResponse: randomBytes(90),
+                createdAt: 1
+            )
             try await store.write { try $0.putIdempotency(first) }
             #expect(try await store.read { try $0.idempotency(keyHash: key) } == first)
-            let second = IdempotencyRecord(keyHash: key, subjectID: subject.id, requestMAC: randomBytes(32),
-                                           sealedResponse: [], createdAt: 2)
+            let second = IdempotencyRecord(
+                keyHash: key,
+                subjectID: subject.id,
+                requestMAC: randomBytes(32),
+                sealedResponse: [],
+                createdAt: 2
+            )
             try await store.write { try $0.putIdempotency(second) }
             #expect(try await store.read { try $0.idempotency(keyHash: key) } == second)
         }
@@ -223,7 +241,11 @@ import VaultCore
                 try await store.read { reader in
                     // Even a cast to the writer protocol cannot change anything on a reader connection.
                     try (reader as! any StoreWriter).insertSubject(
-                        name: "x", kekVersion: 1, dekVersion: 1, wrappedKey: [1])
+                        name: "x",
+                        kekVersion: 1,
+                        dekVersion: 1,
+                        wrappedKey: [1]
+                    )
                 }
             }
             #expect(error?.code == .storage)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -18,7 +19,9 @@ import Testing
             event.seq = row.seq - 1
             let body = event.canonicalJSON()
             let hash = AuditChain.hash(prev: prev, body: body)
-            sql.append("INSERT INTO audit(seq, prev, hash, body) VALUES (\(event.seq), \(SQL.blob(prev)), \(SQL.blob(hash)), \(SQL.text(body)));")
+            sql.append(
+                "INSERT INTO audit(seq, prev, hash, body) VALUES (\(event.seq), \(SQL.blob(prev)), \(SQL.blob(hash)), \(SQL.text(body)));"
+            )
             prev = hash
         }
         try tamper(path, sql.joined(separator: "\n"))
@@ -27,16 +30,29 @@ import Testing
     /// A second vault on the same files, as another process (or this one after a restart) opens them.
     func reopen(_ fixture: AuditVault) throws -> (Vault, SQLiteStore) {
         let store = try SQLiteStore.open(at: fixture.databasePath)
-        let policies = PolicyHolder(path: fixture.folder + "/policy.yaml", initial: try Policy.parse(yaml: AuditVault.policyYAML),
-                                    logger: Logger(label: "test"))
-        return (Vault(keyring: fixture.keyring, store: store, policies: policies, clock: fixture.clock.clock, logger: Logger(label: "test")), store)
+        let policies = PolicyHolder(
+            path: fixture.folder + "/policy.yaml",
+            initial: try Policy.parse(yaml: AuditVault.policyYAML),
+            logger: Logger(label: "test")
+        )
+        return (
+            Vault(
+                keyring: fixture.keyring,
+                store: store,
+                policies: policies,
+                clock: fixture.clock.clock,
+                logger: Logger(label: "test")
+            ), store
+        )
     }
 
     @Test func aChainRewrittenUnderARunningVaultIsNeverSealed() async throws {
         try await withTemporaryFolder { folder in
             let fixture = try await AuditVault.thirtyRecords(in: folder)
-            let card = try await fixture.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-x", values: ["4111 1111 1111 1111"]),
-                                                        caller: fixture.checkout)
+            let card = try await fixture.vault.tokenize(
+                TokenizeRequest(kind: .card, subject: "cust-x", values: ["4111 1111 1111 1111"]),
+                caller: fixture.checkout
+            )
             try await fixture.vault.sealAudit()
             let anchor = try #require(try AuditAnchor.read(at: AuditAnchor.path(keyringPath: fixture.keyring.path)))
             #expect(anchor.seq == 31 && anchor.epoch == 0)
@@ -56,8 +72,10 @@ import Testing
                 #expect(error.hint?.contains("cvault audit accept") == true)
             }
             // Other writes still append records, but none is sealed.
-            _ = try await fixture.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-y", values: ["4111 1111 1111 1111"]),
-                                                 caller: fixture.checkout)
+            _ = try await fixture.vault.tokenize(
+                TokenizeRequest(kind: .card, subject: "cust-y", values: ["4111 1111 1111 1111"]),
+                caller: fixture.checkout
+            )
             #expect(try await fixture.seals().allSatisfy { $0.seq < 17 })
             await fixture.store.close()
         }
@@ -67,19 +85,30 @@ import Testing
         try await withTemporaryFolder { folder in
             let fixture = try await AuditVault.thirtyRecords(in: folder)
             await fixture.store.close()
-            try deleteAndRechain(fixture.databasePath, try await {
-                let store = try SQLiteStore.open(at: fixture.databasePath)
-                defer { Task { await store.close() } }
-                return try await store.read { try $0.auditRows(from: 1, limit: 100) }
-            }(), victim: 17)
+            try deleteAndRechain(
+                fixture.databasePath,
+                try await {
+                    let store = try SQLiteStore.open(at: fixture.databasePath)
+                    defer { Task { await store.close() } }
+                    return try await store.read { try $0.auditRows(from: 1, limit: 100) }
+                }(),
+                victim: 17
+            )
 
             let (vault, store) = try reopen(fixture)
-            #expect(try await vault.checkAudit() == "the log ends at record 29 but the anchored head is record 30: record 30 was removed")
+            #expect(
+                try await vault.checkAudit()
+                    == "the log ends at record 29 but the anchored head is record 30: record 30 was removed"
+            )
             await #expect(throws: VaultError.self) { try await vault.sealAudit() }
             // The verifier names it against the anchor too, even with the right public key.
             let anchor = try AuditAnchor.read(at: AuditAnchor.path(keyringPath: fixture.keyring.path))
-            let report = try await store.read { try AuditVerifier.verify(reader: $0, publicKey: fixture.publicKey, anchor: anchor) }
-            #expect(report.problem == "the log ends at record 29 but the audit anchor is record 30: record 30 was cut off")
+            let report = try await store.read {
+                try AuditVerifier.verify(reader: $0, publicKey: fixture.publicKey, anchor: anchor)
+            }
+            #expect(
+                report.problem == "the log ends at record 29 but the audit anchor is record 30: record 30 was cut off"
+            )
 
             // The operator accepts the log: recorded, sealed, re-anchored in a new epoch, and reveals work again.
             let (lost, accepted) = try await vault.acceptAuditLog(reason: "investigated", uid: 0)
@@ -87,10 +116,14 @@ import Testing
             #expect(vault.auditProblem == nil)
             let moved = try #require(try AuditAnchor.read(at: AuditAnchor.path(keyringPath: fixture.keyring.path)))
             #expect(moved.epoch == 1 && moved.seq == 30)
-            let after = try await store.read { try AuditVerifier.verify(reader: $0, publicKey: fixture.publicKey, anchor: moved) }
+            let after = try await store.read {
+                try AuditVerifier.verify(reader: $0, publicKey: fixture.publicKey, anchor: moved)
+            }
             #expect(after.ok, "\(after.problem ?? "")")
             #expect(after.rebases.count == 1)
-            #expect(after.rebases.first?.hasPrefix("audit_accept at record 30: lost anchored head record 30 (hash ") == true)
+            #expect(
+                after.rebases.first?.hasPrefix("audit_accept at record 30: lost anchored head record 30 (hash ") == true
+            )
             try await vault.sealAudit()
             await store.close()
         }
@@ -109,8 +142,10 @@ import Testing
                 #expect(fixture.vault.auditProblem == nil, "round \(round)")
                 #expect(other.auditProblem == nil, "round \(round)")
             }
-            let card = try await other.tokenize(TokenizeRequest(kind: .card, subject: "cust-z", values: ["4111 1111 1111 1111"]),
-                                                caller: fixture.checkout)
+            let card = try await other.tokenize(
+                TokenizeRequest(kind: .card, subject: "cust-z", values: ["4111 1111 1111 1111"]),
+                caller: fixture.checkout
+            )
             #expect(try await fixture.vault.detokenize(card, purpose: "charge", caller: fixture.checkout).count == 1)
             try await fixture.vault.sealAudit()
             let anchor = try #require(try AuditAnchor.read(at: AuditAnchor.path(keyringPath: fixture.keyring.path)))
@@ -124,7 +159,12 @@ import Testing
         try await withTemporaryFolder { folder in
             let fixture = try await AuditVault.thirtyRecords(in: folder)
             let sealer = fixture.vault.auditSealer
-            let event = AuditEvent(at: VaultClock.iso8601(1_790_000_100), event: "status", identity: "checkout", outcome: "ok")
+            let event = AuditEvent(
+                at: VaultClock.iso8601(1_790_000_100),
+                event: "status",
+                identity: "checkout",
+                outcome: "ok"
+            )
             fixture.clock.advance(by: 5)
             // The job appends (and seals, the last seal being old) and then fails: its savepoint is undone.
             await #expect(throws: VaultError.self) {
@@ -149,17 +189,30 @@ import Testing
             let signer = Ed25519.SigningKey(seed: SecureBytes(randomCount: 32))
             let path = folder + "/" + AuditAnchor.fileName
             let hash = BLAKE2b.hash(Array("head".utf8))
-            let wrote1 = try AuditAnchor.signed(epoch: 0, seq: 20, hash: hash, signer: signer).store(at: path, publicKey: signer.publicKey)
+            let wrote1 = try AuditAnchor.signed(epoch: 0, seq: 20, hash: hash, signer: signer).store(
+                at: path,
+                publicKey: signer.publicKey
+            )
             #expect(wrote1)
-            let wrote2 = try AuditAnchor.signed(epoch: 0, seq: 10, hash: hash, signer: signer).store(at: path, publicKey: signer.publicKey)
+            let wrote2 = try AuditAnchor.signed(epoch: 0, seq: 10, hash: hash, signer: signer).store(
+                at: path,
+                publicKey: signer.publicKey
+            )
             #expect(!wrote2)
             #expect(try AuditAnchor.read(at: path)?.seq == 20)
             // Only an operator's new epoch moves it to an earlier record.
-            let wrote3 = try AuditAnchor.signed(epoch: 1, seq: 10, hash: hash, signer: signer).store(at: path, publicKey: signer.publicKey, newEpoch: true)
+            let wrote3 = try AuditAnchor.signed(epoch: 1, seq: 10, hash: hash, signer: signer).store(
+                at: path,
+                publicKey: signer.publicKey,
+                newEpoch: true
+            )
             #expect(wrote3)
             #expect(try AuditAnchor.read(at: path)?.epoch == 1)
             #expect(try AuditAnchor.read(at: path)?.seq == 10)
-            let wrote4 = try AuditAnchor.signed(epoch: 0, seq: 99, hash: hash, signer: signer).store(at: path, publicKey: signer.publicKey)
+            let wrote4 = try AuditAnchor.signed(epoch: 0, seq: 99, hash: hash, signer: signer).store(
+                at: path,
+                publicKey: signer.publicKey
+            )
             #expect(!wrote4)
             var mode = stat()
             #expect(stat(path, &mode) == 0 && mode.st_mode & 0o777 == 0o600)
@@ -173,17 +226,27 @@ import Testing
         try await withTemporaryFolder { folder in
             let fixture = try AuditVault.make(in: folder)
             let sealer = fixture.vault.auditSealer
-            let event = AuditEvent(at: VaultClock.iso8601(1_790_000_000), event: "status", identity: "checkout", outcome: "ok")
+            let event = AuditEvent(
+                at: VaultClock.iso8601(1_790_000_000),
+                event: "status",
+                identity: "checkout",
+                outcome: "ok"
+            )
             try await fixture.store.write { writer in
-                _ = try sealer.job { for _ in 0..<2100 { try AuditChain.append(event, to: writer, sealer: sealer, now: 1_790_000_000) } }
+                _ = try sealer.job {
+                    for _ in 0..<2100 { try AuditChain.append(event, to: writer, sealer: sealer, now: 1_790_000_000) }
+                }
             }
             #expect(try await fixture.seals().map(\.seq) == [1, 1001, 2001])
             await fixture.store.close()
             #expect(try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey).ok)
             try tamper(fixture.databasePath, "DELETE FROM audit_seals WHERE seq = 1001;")
             let report = try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey)
-            #expect(report.problem == "records 2...2000 lie between the seals at records 1 and 2001, though cvault seals at least every 1000 records: "
-                + "seals were deleted and these records may have been rewritten")
+            #expect(
+                report.problem
+                    == "records 2...2000 lie between the seals at records 1 and 2001, though cvault seals at least every 1000 records: "
+                    + "seals were deleted and these records may have been rewritten"
+            )
         }
     }
 
@@ -203,14 +266,20 @@ import Testing
             // Fewer than 1000 records, but written over 30 s with no seal among them.
             try tamper(fixture.databasePath, "DELETE FROM audit_seals WHERE seq = 11;")
             let report = try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey)
-            #expect(report.problem == "records 2...20 were written over 30 seconds with no seal among them, though cvault seals at least "
-                + "every 1 second while records are written: seals were deleted and these records may have been rewritten")
+            #expect(
+                report.problem
+                    == "records 2...20 were written over 30 seconds with no seal among them, though cvault seals at least "
+                    + "every 1 second while records are written: seals were deleted and these records may have been rewritten"
+            )
 
             // The same in the unsealed tail.
             try tamper(fixture.databasePath, "DELETE FROM audit_seals WHERE seq >= 11;")
             let tail = try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey)
-            #expect(tail.problem == "records 2...30 were written over 60 seconds with no seal among them, though cvault seals at least "
-                + "every 1 second while records are written: seals were deleted and these records may have been rewritten")
+            #expect(
+                tail.problem
+                    == "records 2...30 were written over 60 seconds with no seal among them, though cvault seals at least "
+                    + "every 1 second while records are written: seals were deleted and these records may have been rewritten"
+            )
         }
     }
 
@@ -220,7 +289,10 @@ import Testing
             await fixture.store.close()
             try tamper(fixture.databasePath, "DELETE FROM audit_seals WHERE seq = 1;")
             let report = try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey)
-            #expect(report.problem == "record 1 has no seal, though cvault seals the first record as it writes it: seals were deleted")
+            #expect(
+                report.problem
+                    == "record 1 has no seal, though cvault seals the first record as it writes it: seals were deleted"
+            )
         }
     }
 }

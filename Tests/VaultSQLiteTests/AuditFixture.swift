@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -57,16 +58,32 @@ struct AuditVault {
     let helpdesk: Caller
 
     static func make(in folder: String) throws -> AuditVault {
-        let keyring = try Keyring.create(at: folder + "/cvault.keyring", credential: .passphrase(passphrase()),
-                                         kdf: .fastForTests, now: Date(timeIntervalSince1970: 1_790_000_000))
+        let keyring = try Keyring.create(
+            at: folder + "/cvault.keyring",
+            credential: .passphrase(passphrase()),
+            kdf: .fastForTests,
+            now: Date(timeIntervalSince1970: 1_790_000_000)
+        )
         let databasePath = folder + "/vault.db"
         let store = try SQLiteStore.create(at: databasePath)
         let logger = Logger(label: "cvault.test.audit")
-        let policies = PolicyHolder(path: folder + "/policy.yaml", initial: try Policy.parse(yaml: policyYAML), logger: logger)
+        let policies = PolicyHolder(
+            path: folder + "/policy.yaml",
+            initial: try Policy.parse(yaml: policyYAML),
+            logger: logger
+        )
         let clock = AuditTestClock()
         let vault = Vault(keyring: keyring, store: store, policies: policies, clock: clock.clock, logger: logger)
-        return AuditVault(folder: folder, databasePath: databasePath, keyring: keyring, store: store, vault: vault,
-                          clock: clock, checkout: try vault.caller(uid: 1001), helpdesk: try vault.caller(uid: 1002))
+        return AuditVault(
+            folder: folder,
+            databasePath: databasePath,
+            keyring: keyring,
+            store: store,
+            vault: vault,
+            clock: clock,
+            checkout: try vault.caller(uid: 1001),
+            helpdesk: try vault.caller(uid: 1002)
+        )
     }
 
     static func passphrase() -> SecureBytes {
@@ -78,14 +95,30 @@ struct AuditVault {
     /// erase and a refused erase. Every call appends exactly one record.
     func writeTenRecords(group: Int) async throws {
         let subject = "cust-\(group)"
-        let card = try await vault.tokenize(TokenizeRequest(kind: .card, subject: subject, values: ["4111 1111 1111 1111"]), caller: checkout)
-        let email = try await vault.tokenize(TokenizeRequest(kind: .email, subject: subject, values: ["person\(group)@example.com"]), caller: checkout)
-        _ = try await vault.tokenize(TokenizeRequest(kind: .name, subject: subject, values: ["Ada Lovelace"]), caller: checkout)
-        _ = try await vault.tokenize(TokenizeRequest(kind: .phone, subject: "gone-\(group)", values: ["+44 20 7946 0958"]), caller: checkout)
+        let card = try await vault.tokenize(
+            TokenizeRequest(kind: .card, subject: subject, values: ["4111 1111 1111 1111"]),
+            caller: checkout
+        )
+        let email = try await vault.tokenize(
+            TokenizeRequest(kind: .email, subject: subject, values: ["person\(group)@example.com"]),
+            caller: checkout
+        )
+        _ = try await vault.tokenize(
+            TokenizeRequest(kind: .name, subject: subject, values: ["Ada Lovelace"]),
+            caller: checkout
+        )
+        _ = try await vault.tokenize(
+            TokenizeRequest(kind: .phone, subject: "gone-\(group)", values: ["+44 20 7946 0958"]),
+            caller: checkout
+        )
         _ = try await vault.detokenize(card, purpose: "charge", caller: checkout)
         _ = try await vault.detokenize(email, purpose: "support", caller: helpdesk)
         _ = try await vault.detokenize(card, purpose: "support", caller: helpdesk)
-        _ = try await vault.detokenize(["tok_" + Base62.encode(SecureRandom.bytes(16))], purpose: "charge", caller: checkout)
+        _ = try await vault.detokenize(
+            ["tok_" + Base62.encode(SecureRandom.bytes(16))],
+            purpose: "charge",
+            caller: checkout
+        )
         _ = try await vault.erase(subject: "gone-\(group)", caller: helpdesk)
         await #expect(throws: VaultError.self) { _ = try await vault.erase(subject: subject, caller: checkout) }
     }
@@ -116,8 +149,12 @@ struct AuditVault {
     /// What `cvault audit head` exports: the last seal and the public key.
     func exportHead() async throws -> AuditHead {
         let seal = try #require(try await seals().last)
-        return AuditHead(seq: seal.seq, hash: Hex.encode(seal.hash), signature: Hex.encode(seal.signature),
-                         publicKey: Hex.encode(publicKey))
+        return AuditHead(
+            seq: seal.seq,
+            hash: Hex.encode(seal.hash),
+            signature: Hex.encode(seal.signature),
+            publicKey: Hex.encode(publicKey)
+        )
     }
 }
 

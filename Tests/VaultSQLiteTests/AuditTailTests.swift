@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -47,7 +48,9 @@ import Testing
         let seq = (head?.seq ?? 0) + 1
         let prev = head?.hash ?? AuditChain.genesis
         let body = "{\"seq\":\(seq)}"
-        try writer.appendAudit(AuditRow(seq: seq, prev: prev, hash: AuditChain.hash(prev: prev, body: body), body: body))
+        try writer.appendAudit(
+            AuditRow(seq: seq, prev: prev, hash: AuditChain.hash(prev: prev, body: body), body: body)
+        )
     }
 }
 private struct AppendRolledBack: Error {}

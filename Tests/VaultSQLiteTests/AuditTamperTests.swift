@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -8,7 +9,10 @@ import Testing
 @Suite struct AuditTamperTests {
     /// Builds the standard 30-record log, closes the store, and hands the test the file, the rows as
     /// written, the head a reviewer exported, and the public key.
-    func withSealedLog(_ body: (_ path: String, _ rows: [AuditRow], _ seals: [AuditSeal], _ head: AuditHead, _ publicKey: [UInt8]) async throws -> Void) async throws {
+    func withSealedLog(
+        _ body: (_ path: String, _ rows: [AuditRow], _ seals: [AuditSeal], _ head: AuditHead, _ publicKey: [UInt8])
+            async throws -> Void
+    ) async throws {
         try await withTemporaryFolder { folder in
             let fixture = try await AuditVault.thirtyRecords(in: folder)
             let rows = try await fixture.rows()
@@ -123,7 +127,9 @@ import Testing
             for seq: Int64 in [21, 30] {
                 let row = forged[Int(seq) - 1]
                 let signature = attacker.sign(AuditChain.sealMessage(seq: seq, hash: row.hash))
-                sql.append("UPDATE audit_seals SET hash = \(SQL.blob(row.hash)), signature = \(SQL.blob(signature)) WHERE seq = \(seq);")
+                sql.append(
+                    "UPDATE audit_seals SET hash = \(SQL.blob(row.hash)), signature = \(SQL.blob(signature)) WHERE seq = \(seq);"
+                )
             }
             try tamper(path, sql.joined(separator: "\n"))
             let report = try await verifyFile(path, publicKey: publicKey)
@@ -159,11 +165,14 @@ import Testing
     @Test func deletedRecordWithLaterRecordsRenumberedIsDetected() async throws {
         try await withSealedLog { path, _, _, _, publicKey in
             // Delete 17 and shift 18...30 down by one so the seq sequence has no gap.
-            try tamper(path, """
+            try tamper(
+                path,
+                """
                 DELETE FROM audit WHERE seq = 17;
                 UPDATE audit SET seq = -(seq - 1) WHERE seq > 17;
                 UPDATE audit SET seq = -seq WHERE seq < 0;
-                """)
+                """
+            )
             let report = try await verifyFile(path, publicKey: publicKey)
             #expect(report.problem == "record 17 does not chain to record 16 (inserted, reordered or edited)")
         }
@@ -177,12 +186,20 @@ import Testing
             event.event = "policy_load"
             event.identity = "operator"
             let body = event.canonicalJSON()
-            let fake = AuditRow(seq: 17, prev: rows[15].hash, hash: AuditChain.hash(prev: rows[15].hash, body: body), body: body)
-            try tamper(path, """
+            let fake = AuditRow(
+                seq: 17,
+                prev: rows[15].hash,
+                hash: AuditChain.hash(prev: rows[15].hash, body: body),
+                body: body
+            )
+            try tamper(
+                path,
+                """
                 UPDATE audit SET seq = -(seq + 1) WHERE seq >= 17;
                 UPDATE audit SET seq = -seq WHERE seq < 0;
                 INSERT INTO audit(seq, prev, hash, body) VALUES (17, \(SQL.blob(fake.prev)), \(SQL.blob(fake.hash)), \(SQL.text(fake.body)));
-                """)
+                """
+            )
             let report = try await verifyFile(path, publicKey: publicKey)
             #expect(report.problem == "record 18 does not chain to record 17 (inserted, reordered or edited)")
         }
@@ -206,7 +223,9 @@ import Testing
             forged = rechained(forged, from: 16)
             var sql = ["DELETE FROM audit WHERE seq >= 17;"]
             for row in forged[16...] {
-                sql.append("INSERT INTO audit(seq, prev, hash, body) VALUES (\(row.seq), \(SQL.blob(row.prev)), \(SQL.blob(row.hash)), \(SQL.text(row.body)));")
+                sql.append(
+                    "INSERT INTO audit(seq, prev, hash, body) VALUES (\(row.seq), \(SQL.blob(row.prev)), \(SQL.blob(row.hash)), \(SQL.text(row.body)));"
+                )
             }
             try tamper(path, sql.joined(separator: "\n"))
             let report = try await verifyFile(path, publicKey: publicKey)
@@ -217,10 +236,13 @@ import Testing
 
     @Test func swappedBodiesAreDetected() async throws {
         try await withSealedLog { path, rows, _, _, publicKey in
-            try tamper(path, """
+            try tamper(
+                path,
+                """
                 UPDATE audit SET body = \(SQL.text(rows[17].body)) WHERE seq = 17;
                 UPDATE audit SET body = \(SQL.text(rows[16].body)) WHERE seq = 18;
-                """)
+                """
+            )
             let report = try await verifyFile(path, publicKey: publicKey)
             #expect(report.problem == "record 17 was edited: its hash does not match its contents")
         }
@@ -228,7 +250,8 @@ import Testing
 
     @Test func swappedWholeRowsAreDetected() async throws {
         try await withSealedLog { path, rows, _, _, publicKey in
-            var a = rows[17], b = rows[16]
+            var a = rows[17]
+            var b = rows[16]
             a.seq = 17
             b.seq = 18
             try tamper(path, updateSQL(a) + "\n" + updateSQL(b))
@@ -253,7 +276,9 @@ import Testing
         try await withSealedLog { path, _, _, _, publicKey in
             try tamper(path, "DELETE FROM audit WHERE seq > 25;")
             let report = try await verifyFile(path, publicKey: publicKey)
-            #expect(report.problem == "the log ends at record 25 but a seal covers record 30: records 26...30 were cut off")
+            #expect(
+                report.problem == "the log ends at record 25 but a seal covers record 30: records 26...30 were cut off"
+            )
             #expect(report.records == 25)
         }
     }
@@ -268,7 +293,10 @@ import Testing
             // With the head a reviewer exported before the cut, it is detected and the cut range named.
             #expect(head.seq == 30)
             let withHead = try await verifyFile(path, publicKey: publicKey, head: head)
-            #expect(withHead.problem == "the log ends at record 21 but the exported head is record 30: records 22...30 were cut off")
+            #expect(
+                withHead.problem
+                    == "the log ends at record 21 but the exported head is record 30: records 22...30 were cut off"
+            )
         }
     }
 
@@ -284,7 +312,9 @@ import Testing
             forged = rechained(forged, from: 21)
             var sql = ["DELETE FROM audit WHERE seq > 21; DELETE FROM audit_seals WHERE seq > 21;"]
             for row in forged[21...] {
-                sql.append("INSERT INTO audit(seq, prev, hash, body) VALUES (\(row.seq), \(SQL.blob(row.prev)), \(SQL.blob(row.hash)), \(SQL.text(row.body)));")
+                sql.append(
+                    "INSERT INTO audit(seq, prev, hash, body) VALUES (\(row.seq), \(SQL.blob(row.prev)), \(SQL.blob(row.hash)), \(SQL.text(row.body)));"
+                )
             }
             try tamper(path, sql.joined(separator: "\n"))
             #expect(try await verifyFile(path, publicKey: publicKey).unsealedTail == 9)
@@ -318,10 +348,17 @@ import Testing
             var forged = head
             forged.hash = Hex.encode(BLAKE2b.hash(Array("other".utf8)))
             let report = try await verifyFile(path, publicKey: publicKey, head: forged)
-            #expect(report.problem == "the exported head for record 30 has an invalid signature for this vault's audit key")
+            #expect(
+                report.problem == "the exported head for record 30 has an invalid signature for this vault's audit key"
+            )
             // A genuine head of an earlier seal still verifies the log.
             let seal11 = try #require(seals.first { $0.seq == 11 })
-            let earlier = AuditHead(seq: 11, hash: Hex.encode(seal11.hash), signature: Hex.encode(seal11.signature), publicKey: head.publicKey)
+            let earlier = AuditHead(
+                seq: 11,
+                hash: Hex.encode(seal11.hash),
+                signature: Hex.encode(seal11.signature),
+                publicKey: head.publicKey
+            )
             #expect(rows[10].hash == seal11.hash)
             #expect(try await verifyFile(path, publicKey: publicKey, head: earlier).ok)
         }
@@ -335,8 +372,11 @@ import Testing
             forged = rechained(forged, from: 4)
             try tamper(path, "DELETE FROM audit_seals;\n" + forged[4...].map(updateSQL).joined(separator: "\n"))
             let report = try await verifyFile(path, publicKey: publicKey)
-            #expect(report.problem == "records 1...30 are covered by no seal, though cvault seals record 1 and at least every 1000 records: "
-                + "seals were deleted and these records may have been rewritten")
+            #expect(
+                report.problem
+                    == "records 1...30 are covered by no seal, though cvault seals record 1 and at least every 1000 records: "
+                    + "seals were deleted and these records may have been rewritten"
+            )
         }
     }
 
@@ -345,7 +385,12 @@ import Testing
             let fixture = try AuditVault.make(in: folder)
             // 1100 records in one transaction at one instant: only the record count makes seals.
             let sealer = fixture.vault.auditSealer
-            let event = AuditEvent(at: VaultClock.iso8601(1_790_000_000), event: "status", identity: "checkout", outcome: "ok")
+            let event = AuditEvent(
+                at: VaultClock.iso8601(1_790_000_000),
+                event: "status",
+                identity: "checkout",
+                outcome: "ok"
+            )
             try await fixture.store.write { writer in
                 for _ in 0..<1100 { try AuditChain.append(event, to: writer, sealer: sealer, now: 1_790_000_000) }
             }
@@ -356,8 +401,11 @@ import Testing
 
             try tamper(fixture.databasePath, "DELETE FROM audit_seals WHERE seq = 1001;")
             let report = try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey)
-            #expect(report.problem == "records 2...1100 are covered by no seal, though cvault seals record 1 and at least every 1000 records: "
-                + "seals were deleted and these records may have been rewritten")
+            #expect(
+                report.problem
+                    == "records 2...1100 are covered by no seal, though cvault seals record 1 and at least every 1000 records: "
+                    + "seals were deleted and these records may have been rewritten"
+            )
         }
     }
 

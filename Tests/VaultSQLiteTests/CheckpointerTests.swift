@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
+
 @testable import VaultSQLite
 
 /// The WAL is copied into the database file off the commit path, and started over so it stays bounded.
@@ -46,7 +47,9 @@ import VaultCore
             let tokens = try await Self.writeSteadily(store, subjectID: subject.id)
             #expect(store.checkpointCount > 0)
             #expect(Self.walBytes(path) < Self.bound, "WAL of \(Self.walBytes(path)) bytes")
-            let found = try await store.read { reader in try tokens.filter { try reader.tokens(lookup: $0.lookup).count == 1 }.count }
+            let found = try await store.read { reader in
+                try tokens.filter { try reader.tokens(lookup: $0.lookup).count == 1 }.count
+            }
             #expect(found == tokens.count)
             await store.close()
 
@@ -63,7 +66,10 @@ import VaultCore
         // RESTART checkpoint can let the WAL start over.
         try await withTemporaryFolder { folder in
             let path = folder + "/vault.db"
-            let store = try SQLiteStore.create(at: path, checkpoints: .init(threshold: 200, remainder: -1, hardLimit: 1_000))
+            let store = try SQLiteStore.create(
+                at: path,
+                checkpoints: .init(threshold: 200, remainder: -1, hardLimit: 1_000)
+            )
             let subject = try await addSubject(store, "cust-1")
             let tokens = try await Self.writeSteadily(store, subjectID: subject.id)
             #expect(store.checkpointCount > 0)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
+
 @testable import VaultSQLite
 
 @Suite struct EraseAndBackupTests {
@@ -23,12 +24,14 @@ import VaultCore
             #expect(try await store.write { try $0.eraseSubject(named: "nobody") } == 0)
 
             let after = try await store.read { reader in
-                (gone: try reader.subject(named: "cust-gone"),
-                 kept: try reader.subject(named: "cust-kept"),
-                 goneRows: try goneTokens.map { try reader.tokens(lookup: $0.lookup).count },
-                 keptRows: try keptTokens.map { try reader.tokens(lookup: $0.lookup).count },
-                 shared: try reader.tokens(lookup: shared).map(\.subject.name),
-                 stats: try reader.stats())
+                (
+                    gone: try reader.subject(named: "cust-gone"),
+                    kept: try reader.subject(named: "cust-kept"),
+                    goneRows: try goneTokens.map { try reader.tokens(lookup: $0.lookup).count },
+                    keptRows: try keptTokens.map { try reader.tokens(lookup: $0.lookup).count },
+                    shared: try reader.tokens(lookup: shared).map(\.subject.name),
+                    stats: try reader.stats()
+                )
             }
             #expect(after.gone == nil)
             #expect(after.kept == kept)
@@ -46,8 +49,15 @@ import VaultCore
             let erasedKey = Array("ERASE-ME-WRAPPED-KEY-0123456789".utf8) + randomBytes(16)
             let keptSealed = Array("KEEP-ME-SEALED-VALUE-0123456789".utf8) + randomBytes(16)
             let (erasedID, keptID) = try await store.write { writer in
-                (try writer.insertSubject(name: "cust-erased", kekVersion: 1, dekVersion: 1, wrappedKey: erasedKey),
-                 try writer.insertSubject(name: "cust-kept", kekVersion: 1, dekVersion: 1, wrappedKey: randomBytes(72)))
+                (
+                    try writer.insertSubject(name: "cust-erased", kekVersion: 1, dekVersion: 1, wrappedKey: erasedKey),
+                    try writer.insertSubject(
+                        name: "cust-kept",
+                        kekVersion: 1,
+                        dekVersion: 1,
+                        wrappedKey: randomBytes(72)
+                    )
+                )
             }
             try await store.write { writer in
                 try writer.insertToken(makeToken(subjectID: erasedID, sealed: erasedSealed))

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VaultSQLite
 import VaultCore
+
+@testable import VaultSQLite
 
 /// Where `readThenWrite` runs its read: in the write job when that is cheap, on a reader when the writer is busy.
 @Suite struct ReadThenWriteTests {
@@ -19,7 +20,8 @@ import VaultCore
                 write: { writer, found, snapshot in
                     try writer.insertToken(token)
                     return (found.0, found.1, snapshot)
-                })
+                }
+            )
             #expect(readOn == "cvault-writer")
             #expect(snapshot == .current)
             #expect(found == 0)
@@ -44,15 +46,22 @@ import VaultCore
                     write: { writer, readOn, snapshot in
                         try writer.insertToken(makeToken(subjectID: subject.id))
                         return (readOn, snapshot)
-                    })
+                    }
+                )
             }
             // A small one waits in the writer's queue with its read.
             let small = Task {
-                try await store.readThenWrite(items: SQLiteStore.smallRead, read: { _ in Self.threadName },
-                                              write: { _, readOn, snapshot in (readOn, snapshot) })
+                try await store.readThenWrite(
+                    items: SQLiteStore.smallRead,
+                    read: { _ in Self.threadName },
+                    write: { _, readOn, snapshot in (readOn, snapshot) }
+                )
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                Thread { readStarted.wait(); continuation.resume() }.start()
+                Thread {
+                    readStarted.wait()
+                    continuation.resume()
+                }.start()
             }
             try await gate.release(after: 2, of: store)
             let (largeReadOn, largeSnapshot) = try await large.value
@@ -74,7 +83,8 @@ import VaultCore
                 try await store.readThenWrite(
                     items: 1,
                     read: { _ in throw Refused() },
-                    write: { writer, _, _ in try writer.insertToken(token) })
+                    write: { writer, _, _ in try writer.insertToken(token) }
+                )
             }
             #expect(try await store.read { try $0.tokens(lookup: token.lookup).count } == 0)
         }
@@ -88,16 +98,26 @@ import VaultCore
             _ = try await addSubject(store, "cust-gone")
             let other = try await addSubject(store, "cust-other")
             let read: @Sendable (any StoreReader) throws -> Int = { try $0.stats().subjects }
-            let told: @Sendable (any StoreWriter, Int, ReadSnapshot) throws -> ReadSnapshot = { _, _, snapshot in snapshot }
+            let told: @Sendable (any StoreWriter, Int, ReadSnapshot) throws -> ReadSnapshot = { _, _, snapshot in
+                snapshot
+            }
 
             #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
-            let inserted = try await store.readOnReaderThenWrite(read: read, between: {
-                try await store.write { try $0.insertToken(makeToken(subjectID: other.id)) }
-            }, write: told)
+            let inserted = try await store.readOnReaderThenWrite(
+                read: read,
+                between: {
+                    try await store.write { try $0.insertToken(makeToken(subjectID: other.id)) }
+                },
+                write: told
+            )
             #expect(inserted == .current, "a write that erases nothing is not an erase")
-            let erased = try await store.readOnReaderThenWrite(read: read, between: {
-                _ = try await store.write { try $0.eraseSubject(named: "cust-gone") }
-            }, write: told)
+            let erased = try await store.readOnReaderThenWrite(
+                read: read,
+                between: {
+                    _ = try await store.write { try $0.eraseSubject(named: "cust-gone") }
+                },
+                write: told
+            )
             #expect(erased == .erasedSince)
             #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
         }

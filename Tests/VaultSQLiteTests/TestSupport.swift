@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VaultCore
+
 @testable import VaultSQLite
 
 /// A fresh folder for one test, removed afterwards, and the database path inside it.
@@ -51,11 +52,27 @@ private let testTokenIDs = Atomic<Int64>(0)
 
 /// A token row with plausible sizes: a 16-byte lookup and a sealed 24-byte value. Found by lookup unless
 /// `addressing` says otherwise.
-func makeToken(subjectID: Int64, id: Int64? = nil, addressing: TokenAddressing = .lookup,
-               lookup: [UInt8] = randomBytes(16), sealed: [UInt8] = randomBytes(64),
-               kind: Kind = .email, mode: TokenMode = .opaque, limits: TokenLimits = .none) -> TokenRecord {
-    TokenRecord(id: id ?? testTokenIDs.add(1, ordering: .relaxed).newValue, addressing: addressing, lookup: lookup,
-                subjectID: subjectID, kind: kind, mode: mode, sealed: sealed, limits: limits, createdAt: 1_700_000_000)
+func makeToken(
+    subjectID: Int64,
+    id: Int64? = nil,
+    addressing: TokenAddressing = .lookup,
+    lookup: [UInt8] = randomBytes(16),
+    sealed: [UInt8] = randomBytes(64),
+    kind: Kind = .email,
+    mode: TokenMode = .opaque,
+    limits: TokenLimits = .none
+) -> TokenRecord {
+    TokenRecord(
+        id: id ?? testTokenIDs.add(1, ordering: .relaxed).newValue,
+        addressing: addressing,
+        lookup: lookup,
+        subjectID: subjectID,
+        kind: kind,
+        mode: mode,
+        sealed: sealed,
+        limits: limits,
+        createdAt: 1_700_000_000
+    )
 }
 
 /// Inserts a subject with a random wrapped key and returns it as stored.
@@ -74,12 +91,21 @@ struct WriterGate: Sendable {
     private let task: Task<Void, any Error>
 
     init(_ store: SQLiteStore) async {
-        let entered = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let gate = DispatchSemaphore(value: 0)
         self.gate = gate
-        task = Task { try await store.write { _ in entered.signal(); gate.wait() } }
+        task = Task {
+            try await store.write { _ in
+                entered.signal()
+                gate.wait()
+            }
+        }
         // Wait (off the cooperative pool's critical path: the writer thread signals) until the writer is held.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread { entered.wait(); continuation.resume() }.start()
+            Thread {
+                entered.wait()
+                continuation.resume()
+            }.start()
         }
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import VaultCore
+
 @testable import VaultSQLite
 
 /// Schema 2: every token row has an id that is never reused; rows whose token carries the id are found by
@@ -24,10 +25,19 @@ import VaultCore
                 try writer.insertToken(byLookup)
                 return (carried, byLookup)
             }
-            #expect(try await store.read { try $0.token(id: carried.id) } == StoredToken(token: carried, subject: subject))
+            #expect(
+                try await store.read { try $0.token(id: carried.id) } == StoredToken(token: carried, subject: subject)
+            )
             #expect(try await store.read { try $0.token(id: byLookup.id) } == nil, "a lookup row is not found by id")
-            #expect(try await store.read { try $0.tokens(lookup: carried.lookup) } == [], "an id row is not found by lookup")
-            #expect(try await store.read { try $0.tokens(lookup: byLookup.lookup) } == [StoredToken(token: byLookup, subject: subject)])
+            #expect(
+                try await store.read { try $0.tokens(lookup: carried.lookup) } == [],
+                "an id row is not found by lookup"
+            )
+            #expect(
+                try await store.read { try $0.tokens(lookup: byLookup.lookup) } == [
+                    StoredToken(token: byLookup, subject: subject)
+                ]
+            )
             #expect(try await store.write { try $0.tokenExists(lookup: carried.lookup) } == false)
             #expect(try await store.read { try $0.token(id: 987_654_321) } == nil)
         }
@@ -36,7 +46,9 @@ import VaultCore
     @Test func idsRiseWithinAGroupAndAcrossGroups() async throws {
         try await withStore { store, _ in
             let subject = try await addSubject(store, "cust-1")
-            let first = try await store.write { writer in try (0..<3).map { _ in try Self.insertCarried(writer, subjectID: subject.id) } }
+            let first = try await store.write { writer in
+                try (0..<3).map { _ in try Self.insertCarried(writer, subjectID: subject.id) }
+            }
             #expect(first == [1, 2, 3])
             // Several jobs in one group share the transaction: each gets its own ids.
             let gate = await WriterGate(store)
@@ -55,7 +67,9 @@ import VaultCore
     @Test func anErasedRowsIDIsNeverHandedOutAgain() async throws {
         try await withStore { store, path in
             let subject = try await addSubject(store, "cust-gone")
-            let ids = try await store.write { writer in try (0..<5).map { _ in try Self.insertCarried(writer, subjectID: subject.id) } }
+            let ids = try await store.write { writer in
+                try (0..<5).map { _ in try Self.insertCarried(writer, subjectID: subject.id) }
+            }
             #expect(try await store.write { try $0.eraseSubject(named: "cust-gone") } == 5)
             #expect(try await store.read { try $0.stats().tokens } == 0)
             #expect(try await store.write { try $0.nextTokenID() } > ids.max()!)
@@ -79,7 +93,9 @@ import VaultCore
             }
             // Queued first, so it runs first in the group.
             while store.queuedWrites < 1 { try await Task.sleep(for: .milliseconds(2)) }
-            let kept = Task { try await store.write { writer in try Self.insertCarried(writer, subjectID: subject.id) } }
+            let kept = Task {
+                try await store.write { writer in try Self.insertCarried(writer, subjectID: subject.id) }
+            }
             try await gate.release(after: 2, of: store)
             await #expect(throws: JobFailed.self) { try await failing.value }
             let keptID = try await kept.value
@@ -97,11 +113,15 @@ import VaultCore
             let carried = try await store.write { try Self.insertCarried($0, subjectID: subject.id) }
             let lookup = randomBytes(16)
             let old = try SQLiteConnection(path: path)
-            try old.execute("""
+            try old.execute(
+                """
                 INSERT INTO tokens(lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals, reveals,
                                    created_at)
                 VALUES (?, ?, 'text', 'opaque', ?, NULL, NULL, NULL, 0, 1700000000)
-                """, [.blob(lookup), .int(subject.id), .blob(randomBytes(64))], what: "a schema-1 insert")
+                """,
+                [.blob(lookup), .int(subject.id), .blob(randomBytes(64))],
+                what: "a schema-1 insert"
+            )
             old.close()
             let found = try await store.read { try $0.tokens(lookup: lookup) }
             #expect(found.count == 1 && found.first?.token.addressing == .lookup)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// What the vault writes to the audit log, and that nothing is revealed without it.
@@ -17,8 +18,15 @@ import Testing
             for sample in Sample.all {
                 tokens += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-7", as: svc)
             }
-            let held = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-7", values: [Sample.of(.email).raw],
-                                                                  limits: TokenLimits(purposes: ["refund"])), caller: svc)[0]
+            let held = try await t.vault.tokenize(
+                TokenizeRequest(
+                    kind: .email,
+                    subject: "cust-7",
+                    values: [Sample.of(.email).raw],
+                    limits: TokenLimits(purposes: ["refund"])
+                ),
+                caller: svc
+            )[0]
             let unknown = "tok_" + String(repeating: "u", count: 22)
             let sentByMistake = Sample.of(.card).raw  // a raw value where a token belongs
             let batch = tokens + [held, unknown, sentByMistake]
@@ -30,11 +38,16 @@ import Testing
             #expect(events.count == rows.count, "every body decodes")
             let detokenizes = events.filter { $0.event == "detokenize" }
             try #require(detokenizes.count == 2)
-            let view = detokenizes[0], glance = detokenizes[1]
+            let view = detokenizes[0]
+            let glance = detokenizes[1]
             #expect(view.identity == "svc" && view.uid == UID.service && view.roles == ["service"])
             #expect(view.purpose == "view" && glance.purpose == "glance")
             #expect(view.outcome == "ok" && view.count == batch.count)
-            #expect(view.items?.map(\.decision) == Array(repeating: "plain", count: Sample.all.count) + ["denied", "not_found", "not_found"])
+            #expect(
+                view.items?.map(\.decision) == Array(repeating: "plain", count: Sample.all.count) + [
+                    "denied", "not_found", "not_found",
+                ]
+            )
             #expect(glance.items?.map(\.decision) == Array(repeating: "masked", count: Sample.all.count))
             #expect(view.items?.map(\.kind) == Sample.all.map(\.kind.rawValue) + ["email", nil, nil])
             // Every token is recorded only as its keyed audit reference (opaque ones too), never as the look-up hash.
@@ -49,7 +62,11 @@ import Testing
             for row in rows {
                 let body = Self.withoutHex(row.body)
                 for sample in Sample.all {
-                    expectNoLeak(row.body, sample.raw.trimmingCharacters(in: .whitespaces), "\(sample) in audit record \(row.seq)")
+                    expectNoLeak(
+                        row.body,
+                        sample.raw.trimmingCharacters(in: .whitespaces),
+                        "\(sample) in audit record \(row.seq)"
+                    )
                     expectNoLeak(row.body, sample.normalized, "\(sample) in audit record \(row.seq)")
                     let masked = body.contains(sample.masked)
                     #expect(!masked, "\(sample) mask in audit record \(row.seq)")
@@ -68,19 +85,31 @@ import Testing
     @Test func aFailingAuditWriteRevealsNothingAndChangesNothing() async throws {
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
-            let email = Sample.of(.email), card = Sample.of(.card)
-            let once = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email.raw],
-                                                                  limits: TokenLimits(maxReveals: 1)), caller: svc)
+            let email = Sample.of(.email)
+            let card = Sample.of(.card)
+            let once = try await t.vault.tokenize(
+                TokenizeRequest(
+                    kind: .email,
+                    subject: "cust-1",
+                    values: [email.raw],
+                    limits: TokenLimits(maxReveals: 1)
+                ),
+                caller: svc
+            )
             let plain = try await t.tokenize(.card, [card.raw], subject: "cust-2", as: svc)
             let before = try await t.stats()
             let auditBefore = try await t.auditRows()
 
             try await t.reopen {
-                _ = try t.sqlite("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END;")
+                _ = try t.sqlite(
+                    "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END;"
+                )
             }
             for purpose in ["view", "glance"] {
                 var revealed: [RevealItem]? = nil
-                let error = await vaultError { revealed = try await t.vault.detokenize(once + plain, purpose: purpose, caller: svc) }
+                let error = await vaultError {
+                    revealed = try await t.vault.detokenize(once + plain, purpose: purpose, caller: svc)
+                }
                 #expect(error != nil, "\(purpose): detokenize succeeded without its audit record")
                 #expect(revealed.map(redacted) == nil, "\(purpose): values returned without an audit record")
                 if let error {
@@ -101,8 +130,10 @@ import Testing
             try await t.reopen { _ = try t.sqlite("DROP TRIGGER no_audit;") }
             #expect(try await t.auditRows() == auditBefore, "no record was written")
             // The failed calls spent nothing of the one allowed reveal.
-            expectItems(try await t.vault.detokenize(once + plain, purpose: "view", caller: svc),
-                        [.value(email.normalized, .plain), .value(card.normalized, .plain)])
+            expectItems(
+                try await t.vault.detokenize(once + plain, purpose: "view", caller: svc),
+                [.value(email.normalized, .plain), .value(card.normalized, .plain)]
+            )
             expectItems(try await t.vault.detokenize(once, purpose: "view", caller: svc), [.error(.denied)])
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// Bad input is refused whole, names what is wrong without quoting any value, and stores nothing.
@@ -47,7 +48,11 @@ import Testing
             // Not even a subject for cust-new, and no audit record claims a tokenize happened.
             #expect(try await t.store.read { try $0.subject(named: "cust-new") } == nil)
             let newAudit = try await t.auditRows().dropFirst(auditBefore)
-            #expect(!newAudit.contains { $0.body.contains("\"event\":\"tokenize\"") && $0.body.contains("\"outcome\":\"ok\"") })
+            #expect(
+                !newAudit.contains {
+                    $0.body.contains("\"event\":\"tokenize\"") && $0.body.contains("\"outcome\":\"ok\"")
+                }
+            )
         }
     }
 
@@ -62,7 +67,9 @@ import Testing
             let empty = await tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: []))
             #expect(empty?.code == .invalidRequest)
 
-            for subject in ["", "cust 42", "cust/42", "zephyrine@example.com", String(repeating: "c", count: 129), "cüst-42"] {
+            for subject in [
+                "", "cust 42", "cust/42", "zephyrine@example.com", String(repeating: "c", count: 129), "cüst-42",
+            ] {
                 let error = await tokenize(TokenizeRequest(kind: .email, subject: subject, values: [email]))
                 #expect(error?.code == .invalidRequest, "subject of \(subject.utf8.count) bytes")
                 #expect(error?.field == "subject")
@@ -80,7 +87,9 @@ import Testing
                 ("negative reveals", TokenLimits(maxReveals: -1)),
             ]
             for (name, limits) in badLimits {
-                let error = await tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email], limits: limits))
+                let error = await tokenize(
+                    TokenizeRequest(kind: .email, subject: "cust-1", values: [email], limits: limits)
+                )
                 #expect(error?.code == .invalidRequest, "\(name)")
             }
             #expect(try await t.stats() == Counts(subjects: 0, tokens: 0))
@@ -104,9 +113,15 @@ import Testing
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.card)
-            let probes = [String(repeating: "t", count: 513), "", "tok_", sample.raw, sample.normalized, "tok_" + String(repeating: "0", count: 22)]
+            let probes = [
+                String(repeating: "t", count: 513), "", "tok_", sample.raw, sample.normalized,
+                "tok_" + String(repeating: "0", count: 22),
+            ]
             _ = try await t.tokenize(.card, [sample.raw], subject: "cust-1", as: svc)
-            expectItems(try await t.vault.detokenize(probes, purpose: "view", caller: svc), probes.map { _ in .error(.notFound) })
+            expectItems(
+                try await t.vault.detokenize(probes, purpose: "view", caller: svc),
+                probes.map { _ in .error(.notFound) }
+            )
         }
     }
 }

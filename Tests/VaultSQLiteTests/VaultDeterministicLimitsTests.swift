@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// Token limits on deterministic tokens, which every equal value (of any subject) shares. Limits belong to
@@ -14,8 +15,15 @@ import Testing
             _ = try await t.tokenize(.email, [email.raw], subject: "cust-a", as: svc)
             let before = try await t.stats()
             let error = await #expect(throws: VaultError.self) {
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-a", values: [email.raw],
-                                                               limits: TokenLimits(purposes: ["refund"])), caller: svc)
+                _ = try await t.vault.tokenize(
+                    TokenizeRequest(
+                        kind: .email,
+                        subject: "cust-a",
+                        values: [email.raw],
+                        limits: TokenLimits(purposes: ["refund"])
+                    ),
+                    caller: svc
+                )
             }
             #expect(error?.code == .invalidRequest)
             #expect(error?.field == "limits")
@@ -30,8 +38,15 @@ import Testing
             let email = Sample.of(.email)
             _ = try await t.tokenize(.email, [email.raw], subject: "cust-a", as: svc)
             let error = await #expect(throws: VaultError.self) {
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: .email, subject: "cust-b", values: [email.raw],
-                                                               limits: TokenLimits(purposes: ["refund"], maxReveals: 1)), caller: svc)
+                _ = try await t.vault.tokenize(
+                    TokenizeRequest(
+                        kind: .email,
+                        subject: "cust-b",
+                        values: [email.raw],
+                        limits: TokenLimits(purposes: ["refund"], maxReveals: 1)
+                    ),
+                    caller: svc
+                )
             }
             #expect(error?.code == .invalidRequest)
             #expect(try await t.stats() == Counts(subjects: 1, tokens: 1))

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -23,8 +24,11 @@ import Testing
             try await base.write(work)
         }
 
-        func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws
-            -> (value: T, scrubbed: Bool) {
+        func writeAndScrub<T: Sendable>(
+            _ work: @escaping @Sendable (any StoreWriter) throws -> T
+        ) async throws
+            -> (value: T, scrubbed: Bool)
+        {
             try await base.writeAndScrub(work)
         }
 
@@ -33,7 +37,8 @@ import Testing
         }
 
         func readThenWrite<R: Sendable, T: Sendable>(
-            items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+            items: Int,
+            read: @escaping @Sendable (any StoreReader) throws -> R,
             write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
         ) async throws -> T {
             let found = try await base.read(read)
@@ -63,7 +68,9 @@ import Testing
             let items = try await raced.detokenize(erased + kept, purpose: "view", caller: svc)
             expectItems(items, [.error(.notFound), .value("stays", .plain)])
 
-            let last = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.last { $0.event == "detokenize" }
+            let last = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.last {
+                $0.event == "detokenize"
+            }
             #expect(last?.items?.map(\.decision) == ["not_found", "plain"], "the audit record says what was answered")
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -32,14 +33,22 @@ final class TestVault: @unchecked Sendable {
     init(folder: String, policy: Policy, clock: TestClock) throws {
         self.folder = folder
         self.clock = clock
-        let keys = folder + "/keys", data = folder + "/data"
+        let keys = folder + "/keys"
+        let data = folder + "/data"
         for dir in [keys, data] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: dir,
+                withIntermediateDirectories: false,
+                attributes: [.posixPermissions: 0o700]
+            )
         }
         databasePath = data + "/vault.db"
-        keyring = try Keyring.create(at: keys + "/cvault.keyring", credential: .passphrase(Self.passphrase()),
-                                     kdf: .fastForTests, now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
+        keyring = try Keyring.create(
+            at: keys + "/cvault.keyring",
+            credential: .passphrase(Self.passphrase()),
+            kdf: .fastForTests,
+            now: Date(timeIntervalSince1970: TimeInterval(clock.now))
+        )
         policies = PolicyHolder(path: "", initial: policy, logger: Logger(label: "cvault.test.policy"))
         store = try SQLiteStore.create(at: databasePath)
         vault = Vault(keyring: keyring, store: store, policies: policies, clock: clock.vaultClock)
@@ -60,8 +69,12 @@ final class TestVault: @unchecked Sendable {
 
     /// Another vault over the same keyring and store, deciding by `policy` (a second policy holder).
     func vault(deciding policy: Policy) -> Vault {
-        Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: policy, logger: Logger(label: "cvault.test.policy")),
-              clock: clock.vaultClock)
+        Vault(
+            keyring: keyring,
+            store: store,
+            policies: PolicyHolder(path: "", initial: policy, logger: Logger(label: "cvault.test.policy")),
+            clock: clock.vaultClock
+        )
     }
 
     /// Closes the store (the WAL is checkpointed and removed), runs `between` on the closed files, then opens
@@ -104,7 +117,8 @@ final class TestVault: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         process.arguments = ["-bail", databasePath, sql]
-        let errors = Pipe(), output = Pipe()
+        let errors = Pipe()
+        let output = Pipe()
         process.standardError = errors
         process.standardOutput = output
         try process.run()
@@ -127,8 +141,11 @@ struct Counts: Equatable, CustomStringConvertible {
 }
 
 /// Runs `body` on a fresh vault deciding by `policyYAML`, then closes it and removes its folder.
-func withVault<T>(_ policyYAML: String, clock: TestClock = TestClock(),
-                  _ body: (TestVault) async throws -> T) async throws -> T {
+func withVault<T>(
+    _ policyYAML: String,
+    clock: TestClock = TestClock(),
+    _ body: (TestVault) async throws -> T
+) async throws -> T {
     let policy = try Policy.parse(yaml: policyYAML)
     return try await withTemporaryFolder { folder in
         let vault = try TestVault(folder: folder, policy: policy, clock: clock)
@@ -156,17 +173,29 @@ struct Sample: Sendable, CustomStringConvertible {
     var description: String { "\(kind.rawValue) sample" }
 
     static let all: [Sample] = [
-        Sample(kind: .email, raw: "  Zephyrine.Q+vault@Example-Mail.ORG ", normalized: "Zephyrine.Q+vault@example-mail.org",
-               masked: "Z***@example-mail.org"),
+        Sample(
+            kind: .email,
+            raw: "  Zephyrine.Q+vault@Example-Mail.ORG ",
+            normalized: "Zephyrine.Q+vault@example-mail.org",
+            masked: "Z***@example-mail.org"
+        ),
         Sample(kind: .phone, raw: "+44 (20) 7946-0958", normalized: "+442079460958", masked: "+********0958"),
         Sample(kind: .card, raw: "4242 4242 4242 4242", normalized: "4242424242424242", masked: "************4242"),
         Sample(kind: .ssn, raw: "219099999", normalized: "219-09-9999", masked: "***-**-9999"),
         Sample(kind: .name, raw: " Zephyrine \t  Quarterfield ", normalized: "Zephyrine Quarterfield", masked: "Z. Q."),
-        Sample(kind: .address, raw: "42  Wallaby Way \r\n\n  Sydney NSW 2000", normalized: "42 Wallaby Way\nSydney NSW 2000",
-               masked: "[redacted]"),
+        Sample(
+            kind: .address,
+            raw: "42  Wallaby Way \r\n\n  Sydney NSW 2000",
+            normalized: "42 Wallaby Way\nSydney NSW 2000",
+            masked: "[redacted]"
+        ),
         Sample(kind: .date, raw: " 1987-03-14 ", normalized: "1987-03-14", masked: "1987"),
-        Sample(kind: .text, raw: "the quick zebra's secret note #9931", normalized: "the quick zebra's secret note #9931",
-               masked: "[redacted]"),
+        Sample(
+            kind: .text,
+            raw: "the quick zebra's secret note #9931",
+            normalized: "the quick zebra's secret note #9931",
+            masked: "[redacted]"
+        ),
     ]
 
     static func of(_ kind: Kind) -> Sample { all.first { $0.kind == kind }! }
@@ -180,7 +209,12 @@ func luhnCard(prefix: String, length: Int = 16) -> String {
     var sum = 0
     for (offset, digit) in digits.reversed().enumerated() {
         // The check digit goes at the end, so the digit just before it is doubled.
-        if offset % 2 == 0 { let d = digit * 2; sum += d > 9 ? d - 9 : d } else { sum += digit }
+        if offset % 2 == 0 {
+            let d = digit * 2
+            sum += d > 9 ? d - 9 : d
+        } else {
+            sum += digit
+        }
     }
     digits.append((10 - sum % 10) % 10)
     return String(digits.map { Character(String($0)) })
@@ -190,7 +224,12 @@ func isLuhnValid(_ digits: String) -> Bool {
     var sum = 0
     for (offset, byte) in digits.utf8.reversed().enumerated() {
         let digit = Int(byte) - 48
-        if offset % 2 == 1 { let d = digit * 2; sum += d > 9 ? d - 9 : d } else { sum += digit }
+        if offset % 2 == 1 {
+            let d = digit * 2
+            sum += d > 9 ? d - 9 : d
+        } else {
+            sum += digit
+        }
     }
     return sum % 10 == 0
 }
@@ -203,8 +242,12 @@ let allKindNames = Kind.allCases.map(\.rawValue).joined(separator: ", ")
 /// for `glance`, and erase; `reader` (uid 2002) may only detokenize plain for `view`; `nobody` (uid 2003)
 /// has no role. `kinds` sets token modes; `limits` (indented four spaces) is added to `service`.
 func serviceYAML(kinds: [Kind: TokenMode] = [:], limits: String = "") -> String {
-    let kindLines = kinds.isEmpty ? "kinds: {}" : "kinds:\n" + kinds.sorted { $0.key.rawValue < $1.key.rawValue }
-        .map { "  \($0.key.rawValue): \($0.value.rawValue)" }.joined(separator: "\n")
+    let kindLines =
+        kinds.isEmpty
+        ? "kinds: {}"
+        : "kinds:\n"
+            + kinds.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "  \($0.key.rawValue): \($0.value.rawValue)" }.joined(separator: "\n")
     return """
         \(kindLines)
         identities:
@@ -264,11 +307,19 @@ func redacted(_ item: RevealItem) -> String {
 func redacted(_ items: [RevealItem]) -> String { "[" + items.map(redacted).joined(separator: ", ") + "]" }
 
 /// Expects `got == expected` and, on a mismatch, reports both without their values.
-func expectItems(_ got: [RevealItem], _ expected: [RevealItem], _ context: String = "",
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectItems(
+    _ got: [RevealItem],
+    _ expected: [RevealItem],
+    _ context: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let same = got == expected
     let note = redacted(got) == redacted(expected) ? " (same shape, different value)" : ""
-    #expect(same, "\(context) got \(redacted(got)), expected \(redacted(expected))\(note)", sourceLocation: sourceLocation)
+    #expect(
+        same,
+        "\(context) got \(redacted(got)), expected \(redacted(expected))\(note)",
+        sourceLocation: sourceLocation
+    )
 }
 
 /// The error `body` throws, or nil; expects it to be a `VaultError`.
@@ -286,15 +337,23 @@ func vaultError(_ body: () async throws -> Void) async -> VaultError? {
 
 /// Expects `text` not to contain `needle` (see `leaks`). Computed outside `#expect`, so a failure names `what`
 /// and never prints either string.
-func expectNoLeak(_ text: String, _ needle: String, _ what: @autoclosure () -> String,
-                  sourceLocation: SourceLocation = #_sourceLocation) {
+func expectNoLeak(
+    _ text: String,
+    _ needle: String,
+    _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let leaked = leaks(text, needle)
     #expect(!leaked, "\(what())", sourceLocation: sourceLocation)
 }
 
 /// Expects `a == b` for values that must not be printed; a failure names `what` only.
-func expectSame<T: Equatable>(_ a: T, _ b: T, _ what: @autoclosure () -> String,
-                              sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSame<T: Equatable>(
+    _ a: T,
+    _ b: T,
+    _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let same = a == b
     #expect(same, "\(what())", sourceLocation: sourceLocation)
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// Every (identity, kind, purpose) of a policy with several roles, through the real vault: exactly the
@@ -63,7 +64,9 @@ import Testing
 
         """
 
-    static let identities = ["intake": UInt32(3001), "checkout": 3002, "helpdesk": 3003, "analyst": 3004, "lead": 3005, "idle": 3006]
+    static let identities = [
+        "intake": UInt32(3001), "checkout": 3002, "helpdesk": 3003, "analyst": 3004, "lead": 3005, "idle": 3006,
+    ]
     static let kinds: [Kind] = [.email, .phone, .card, .ssn, .name, .date]
     static let purposes = ["charge", "refund", "receipt", "support", "fraud-review", "marketing"]
 
@@ -102,34 +105,53 @@ import Testing
                         case nil: return .error(.denied)
                         }
                     }
-                    expectItems(try await t.vault.detokenize(tokens, purpose: purpose, caller: caller), expected, "\(name) for \(purpose):")
+                    expectItems(
+                        try await t.vault.detokenize(tokens, purpose: purpose, caller: caller),
+                        expected,
+                        "\(name) for \(purpose):"
+                    )
                     checked += Self.kinds.count
                 }
             }
             #expect(checked == Self.identities.count * Self.kinds.count * Self.purposes.count)
             // Every grant of the table was exercised (no typo made a grant unreachable).
-            #expect(Self.grants.keys.allSatisfy { key in
-                let parts = key.split(separator: " ").map(String.init)
-                return Self.identities[parts[0]] != nil && Kind(rawValue: parts[1]).map(Self.kinds.contains) == true
-                    && Self.purposes.contains(parts[2])
-            })
+            #expect(
+                Self.grants.keys.allSatisfy { key in
+                    let parts = key.split(separator: " ").map(String.init)
+                    return Self.identities[parts[0]] != nil && Kind(rawValue: parts[1]).map(Self.kinds.contains) == true
+                        && Self.purposes.contains(parts[2])
+                }
+            )
         }
     }
 
     @Test func oneDenialNeverHidesTheOthers() async throws {
         try await withVault(Self.policy) { t in
-            let intake = try t.caller(3001), checkout = try t.caller(3002)
-            let card = Sample.of(.card), email = Sample.of(.email), ssn = Sample.of(.ssn)
+            let intake = try t.caller(3001)
+            let checkout = try t.caller(3002)
+            let card = Sample.of(.card)
+            let email = Sample.of(.email)
+            let ssn = Sample.of(.ssn)
             let c = try await t.tokenize(.card, [card.raw], subject: "cust-1", as: intake)[0]
             let e = try await t.tokenize(.email, [email.raw], subject: "cust-1", as: intake)[0]
             let s = try await t.tokenize(.ssn, [ssn.raw], subject: "cust-1", as: intake)[0]
             let unknown = "tok_" + String(repeating: "Z", count: 22)
             let batch = [s, c, unknown, e, s, c]
-            expectItems(try await t.vault.detokenize(batch, purpose: "charge", caller: checkout),
-                        [.error(.denied), .value(card.normalized, .plain), .error(.notFound), .error(.denied), .error(.denied),
-                         .value(card.normalized, .plain)])
-            expectItems(try await t.vault.detokenize(batch, purpose: "receipt", caller: checkout),
-                        [.error(.denied), .error(.denied), .error(.notFound), .value(email.masked, .masked), .error(.denied), .error(.denied)])
+            expectItems(
+                try await t.vault.detokenize(batch, purpose: "charge", caller: checkout),
+                [
+                    .error(.denied), .value(card.normalized, .plain), .error(.notFound), .error(.denied),
+                    .error(.denied),
+                    .value(card.normalized, .plain),
+                ]
+            )
+            expectItems(
+                try await t.vault.detokenize(batch, purpose: "receipt", caller: checkout),
+                [
+                    .error(.denied), .error(.denied), .error(.notFound), .value(email.masked, .masked), .error(.denied),
+                    .error(.denied),
+                ]
+            )
         }
     }
 
@@ -162,7 +184,8 @@ import Testing
     @Test(arguments: ["", "kinds: {}\nidentities: []\nroles: {}\n"])
     func anEmptyPolicyDeniesEverything(emptyYAML: String) async throws {
         try await withVault(Self.policy) { t in
-            let intake = try t.caller(3001), lead = try t.caller(3005)
+            let intake = try t.caller(3001)
+            let lead = try t.caller(3005)
             let tokens = try await t.tokenize(.email, [Sample.of(.email).raw], subject: "cust-1", as: intake)
             let empty = t.vault(deciding: try Policy.parse(yaml: emptyYAML))
             for uid in Self.identities.values {
@@ -171,11 +194,18 @@ import Testing
             }
             // Even an identity resolved under the old policy gets nothing from the empty one.
             let tokenize = await vaultError {
-                _ = try await empty.tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [Sample.of(.email).raw]), caller: intake)
+                _ = try await empty.tokenize(
+                    TokenizeRequest(kind: .email, subject: "cust-1", values: [Sample.of(.email).raw]),
+                    caller: intake
+                )
             }
             #expect(tokenize?.code == .denied)
             for purpose in Self.purposes {
-                expectItems(try await empty.detokenize(tokens, purpose: purpose, caller: lead), [.error(.denied)], "\(purpose):")
+                expectItems(
+                    try await empty.detokenize(tokens, purpose: purpose, caller: lead),
+                    [.error(.denied)],
+                    "\(purpose):"
+                )
             }
             // helpdesk may erase under the real policy, not under the empty one.
             let erase = await vaultError { _ = try await empty.erase(subject: "cust-1", caller: try t.caller(3003)) }

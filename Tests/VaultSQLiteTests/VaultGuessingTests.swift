@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// Guessing format-preserving tokens through detokenize (review finding: an SSN token is `9` and 8 random
@@ -40,7 +41,8 @@ import Testing
     /// guess: below 5e-4 for a sweep that takes under a minute (at most two evaluated guesses).
     @Test func aSweepOfRandomSSNTokensRevealsNoCustomer() async throws {
         try await withVault(Self.policyYAML) { t in
-            let svc = try t.caller(UID.service), guesser = try t.caller(2002)
+            let svc = try t.caller(UID.service)
+            let guesser = try t.caller(2002)
             var held: [String] = []
             for customer in 0..<Self.customers {
                 let values = (0..<Self.ssnsPerCustomer).map { Self.ssn(customer * Self.ssnsPerCustomer + $0) }
@@ -50,12 +52,22 @@ import Testing
             #expect(held.allSatisfy { $0.hasPrefix("9") && $0.count == 11 })
 
             let sizes = [1, 10, 100, 1000, 50, 1]
-            var swept = 0, calls = 0, answeredCalls = 0, evaluated = 0, revealed = 0, refusals = 0
+            var swept = 0
+            var calls = 0
+            var answeredCalls = 0
+            var evaluated = 0
+            var revealed = 0
+            var refusals = 0
             let started = ContinuousClock.now
             while swept < 200_000 {
                 let size = min(sizes[calls % sizes.count], 200_000 - swept)
                 let guesses = (0..<size).map { _ in
-                    String(format: "9%02d-%02d-%04d", Int.random(in: 0...99), Int.random(in: 0...99), Int.random(in: 0...9999))
+                    String(
+                        format: "9%02d-%02d-%04d",
+                        Int.random(in: 0...99),
+                        Int.random(in: 0...99),
+                        Int.random(in: 0...9999)
+                    )
                 }
                 swept += size
                 calls += 1
@@ -75,7 +87,10 @@ import Testing
             #expect(revealed == 0, "the sweep revealed \(revealed) customers")
             // The budget bounds the guesses answered: one a minute, a burst of one (plus what refilled while
             // the sweep ran); refused calls reveal nothing, whatever they held.
-            #expect(evaluated <= 1 + Int(minutes.rounded(.up)), "\(evaluated) guesses answered in \(answeredCalls) calls")
+            #expect(
+                evaluated <= 1 + Int(minutes.rounded(.up)),
+                "\(evaluated) guesses answered in \(answeredCalls) calls"
+            )
             #expect(refusals == calls - answeredCalls)
 
             // Every refusal is audited, naming the budget, with nothing revealed.
@@ -83,12 +98,18 @@ import Testing
                 .filter { $0.event == "detokenize" && $0.identity == "guesser" }
             let refused = records.filter { $0.outcome == "refused" }
             #expect(refused.count == refusals)
-            #expect(refused.allSatisfy { $0.reason == "miss budget" && ($0.items ?? []).allSatisfy { $0.decision == "refused" } })
+            #expect(
+                refused.allSatisfy {
+                    $0.reason == "miss budget" && ($0.items ?? []).allSatisfy { $0.decision == "refused" }
+                }
+            )
 
             // The guesser's debt is its own: the service's tokens still reveal, for it, at once.
             let sample = [held[0], held[12_345], held[19_999]]
-            expectItems(try await t.vault.detokenize(sample, purpose: "view", caller: svc),
-                        [0, 12_345, 19_999].map { .value(Self.ssn($0), .plain) })
+            expectItems(
+                try await t.vault.detokenize(sample, purpose: "view", caller: svc),
+                [0, 12_345, 19_999].map { .value(Self.ssn($0), .plain) }
+            )
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -21,10 +22,14 @@ import Testing
             let record = try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) }
             #expect(record?.subjectID != nil)
             #expect(try await t.vault.erase(subject: "cust-1", caller: svc) == 1)
-            #expect(try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) } == nil,
-                    "the erased subject's record is gone")
-            #expect(try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-2")) } != nil,
-                    "another subject's record stays")
+            #expect(
+                try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) } == nil,
+                "the erased subject's record is gone"
+            )
+            #expect(
+                try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-2")) } != nil,
+                "another subject's record stays"
+            )
             // The same key now makes a new token for a new subject: nothing of the old answer is left to replay.
             let again = try await t.vault.tokenize(request, caller: svc)
             #expect(again != first)
@@ -41,11 +46,14 @@ import Testing
             // Copy the second answer onto the first row (same subject, same data key): the associated data
             // names the row, so it does not open there.
             try await t.reopen {
-                let a = Hex.encode(Self.keyHash(t, "k-1")), b = Hex.encode(Self.keyHash(t, "k-2"))
-                try t.sqlite("""
+                let a = Hex.encode(Self.keyHash(t, "k-1"))
+                let b = Hex.encode(Self.keyHash(t, "k-2"))
+                try t.sqlite(
+                    """
                     UPDATE idempotency SET sealed_response = (SELECT sealed_response FROM idempotency WHERE key_hash = x'\(b)')
                     WHERE key_hash = x'\(a)';
-                    """)
+                    """
+                )
             }
             let error = await vaultError { _ = try await t.vault.tokenize(one, caller: svc) }
             #expect(error?.code == .integrity)
@@ -84,12 +92,16 @@ import Testing
             let svc = try t.caller(UID.service)
             let keys = (0..<(Vault.purgeBatchPerCall + 2)).map { "old-\($0)" }
             for key in keys {
-                _ = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-1", values: ["x"], idempotencyKey: key),
-                                               caller: svc)
+                _ = try await t.vault.tokenize(
+                    TokenizeRequest(kind: .text, subject: "cust-1", values: ["x"], idempotencyKey: key),
+                    caller: svc
+                )
             }
             t.clock.advance(by: Vault.defaultIdempotencyLifetime + 1)
-            _ = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-1", values: ["y"], idempotencyKey: "new"),
-                                           caller: svc)
+            _ = try await t.vault.tokenize(
+                TokenizeRequest(kind: .text, subject: "cust-1", values: ["y"], idempotencyKey: "new"),
+                caller: svc
+            )
             var left = 0
             for key in keys where try await t.store.read({ try $0.idempotency(keyHash: Self.keyHash(t, key)) }) != nil {
                 left += 1

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// A tokenize retried with the same idempotency key returns the first answer and stores nothing new.
@@ -10,7 +11,13 @@ import Testing
             let svc = try t.caller(UID.service)
             let cards = [Sample.of(.card).raw, luhnCard(prefix: "5105", length: 16)]
             let limits = TokenLimits(purposes: ["charge"], maxReveals: 5)
-            let request = TokenizeRequest(kind: .card, subject: "cust-1", values: cards, limits: limits, idempotencyKey: "order-1")
+            let request = TokenizeRequest(
+                kind: .card,
+                subject: "cust-1",
+                values: cards,
+                limits: limits,
+                idempotencyKey: "order-1"
+            )
             let first = try await t.vault.tokenize(request, caller: svc)
             let counts = try await t.stats()
             #expect(counts == Counts(subjects: 1, tokens: 2))
@@ -27,11 +34,16 @@ import Testing
             keyless.idempotencyKey = nil
             #expect(try await t.vault.tokenize(keyless, caller: svc) != first)
 
-            let replays = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter { $0.reason == "idempotent replay" }
+            let replays = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter {
+                $0.reason == "idempotent replay"
+            }
             #expect(replays.count == 2)
-            expectItems(try await t.vault.detokenize(first, purpose: "charge", caller: svc), [
-                .value(Sample.of(.card).normalized, .plain), .value(cards[1], .plain),
-            ])
+            expectItems(
+                try await t.vault.detokenize(first, purpose: "charge", caller: svc),
+                [
+                    .value(Sample.of(.card).normalized, .plain), .value(cards[1], .plain),
+                ]
+            )
         }
     }
 
@@ -39,7 +51,12 @@ import Testing
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             let email = Sample.of(.email)
-            let request = TokenizeRequest(kind: .email, subject: "cust-1", values: [email.raw], idempotencyKey: "signup-9")
+            let request = TokenizeRequest(
+                kind: .email,
+                subject: "cust-1",
+                values: [email.raw],
+                idempotencyKey: "signup-9"
+            )
             let first = try await t.vault.tokenize(request, caller: svc)
             let counts = try await t.stats()
 
@@ -59,7 +76,12 @@ import Testing
             other = request
             other.scope = "analytics"
             variants.append(("scope", other))
-            other = TokenizeRequest(kind: .text, subject: "cust-1", values: [email.normalized], idempotencyKey: "signup-9")
+            other = TokenizeRequest(
+                kind: .text,
+                subject: "cust-1",
+                values: [email.normalized],
+                idempotencyKey: "signup-9"
+            )
             variants.append(("kind", other))
             for (what, variant) in variants {
                 let error = await vaultError { _ = try await t.vault.tokenize(variant, caller: svc) }
@@ -75,8 +97,14 @@ import Testing
     @Test func keysBelongToTheCallingIdentity() async throws {
         let yaml = serviceYAML().replacingOccurrences(of: "    roles: [reader]", with: "    roles: [reader, service]")
         try await withVault(yaml) { t in
-            let svc = try t.caller(UID.service), other = try t.caller(UID.reader)
-            let request = TokenizeRequest(kind: .name, subject: "cust-1", values: [Sample.of(.name).raw], idempotencyKey: "k-1")
+            let svc = try t.caller(UID.service)
+            let other = try t.caller(UID.reader)
+            let request = TokenizeRequest(
+                kind: .name,
+                subject: "cust-1",
+                values: [Sample.of(.name).raw],
+                idempotencyKey: "k-1"
+            )
             let mine = try await t.vault.tokenize(request, caller: svc)
             let theirs = try await t.vault.tokenize(request, caller: other)
             #expect(mine != theirs, "another identity's key is its own, not a replay of svc's")

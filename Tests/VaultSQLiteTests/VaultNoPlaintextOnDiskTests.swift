@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 
 /// No file the vault writes (database, WAL, shared memory, keyring, anything else in its folders) ever holds
@@ -9,7 +10,10 @@ import Testing
     struct Needle {
         let label: String
         let bytes: [UInt8]
-        init(_ label: String, _ text: String) { self.label = label; self.bytes = Array(text.utf8) }
+        init(_ label: String, _ text: String) {
+            self.label = label
+            self.bytes = Array(text.utf8)
+        }
     }
 
     /// A hit: which file holds which needle (by label).
@@ -26,7 +30,9 @@ import Testing
         while let relative = enumerator?.nextObject() as? String {
             let path = folder + "/" + relative
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
             found.append((path, (FileManager.default.contents(atPath: path) ?? Data()).count))
         }
         return found
@@ -59,14 +65,23 @@ import Testing
                 needles.append(Needle("\(sample.kind) as sent", sample.raw))
                 needles.append(Needle("\(sample.kind) normalized", sample.normalized))
                 // Masks of 5 or more bytes (a 4-digit year could turn up in random bytes by chance).
-                if sample.masked != Mask.redacted, sample.masked.utf8.count >= 5 { needles.append(Needle("\(sample.kind) mask", sample.masked)) }
+                if sample.masked != Mask.redacted, sample.masked.utf8.count >= 5 {
+                    needles.append(Needle("\(sample.kind) mask", sample.masked))
+                }
                 tokens += try await t.tokenize(sample.kind, [sample.raw], subject: "cust-1", as: svc)
             }
             // With token limits (deterministic tokens take none: they are shared) and an idempotency key, replayed once.
-            let limits = mode == .deterministic ? TokenLimits.none
+            let limits =
+                mode == .deterministic
+                ? TokenLimits.none
                 : TokenLimits(purposes: ["charge"], expiresAt: t.clock.now + 86_400, maxReveals: 2)
-            let limited = TokenizeRequest(kind: .card, subject: "cust-2", values: [luhnCard(prefix: "3782", length: 15)],
-                                          limits: limits, idempotencyKey: "order-77")
+            let limited = TokenizeRequest(
+                kind: .card,
+                subject: "cust-2",
+                values: [luhnCard(prefix: "3782", length: 15)],
+                limits: limits,
+                idempotencyKey: "order-77"
+            )
             needles.append(Needle("limited card", limited.values[0]))
             let limitedTokens = try await t.vault.tokenize(limited, caller: svc)
             #expect(try await t.vault.tokenize(limited, caller: svc) == limitedTokens)
@@ -85,7 +100,10 @@ import Testing
             // Reveals, plain and masked, a limited reveal, and an erase.
             _ = try await t.vault.detokenize(Array(tokens.prefix(Sample.all.count)), purpose: "view", caller: svc)
             _ = try await t.vault.detokenize(Array(tokens.prefix(Sample.all.count)), purpose: "glance", caller: svc)
-            expectItems(try await t.vault.detokenize(limitedTokens, purpose: "charge", caller: svc), [.value(limited.values[0], .plain)])
+            expectItems(
+                try await t.vault.detokenize(limitedTokens, purpose: "charge", caller: svc),
+                [.value(limited.values[0], .plain)]
+            )
             #expect(try await t.vault.erase(subject: "cust-3", caller: svc) == Self.erasedValues.count)
             try await t.vault.sealAudit()
 

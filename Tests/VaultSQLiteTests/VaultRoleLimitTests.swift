@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// A role's `max_batch` and `reveals_per_minute`, through the vault.
@@ -14,11 +15,19 @@ import Testing
             #expect(tooMany?.limit == 3)
             #expect(try await t.stats() == Counts(subjects: 0, tokens: 0))
 
-            let tokens = try await t.vault.tokenize(TokenizeRequest(kind: .card, subject: "cust-1", values: Array(cards.prefix(3))), caller: svc)
-            let refused = await vaultError { _ = try await t.vault.detokenize(tokens + tokens.prefix(1), purpose: "view", caller: svc) }
+            let tokens = try await t.vault.tokenize(
+                TokenizeRequest(kind: .card, subject: "cust-1", values: Array(cards.prefix(3))),
+                caller: svc
+            )
+            let refused = await vaultError {
+                _ = try await t.vault.detokenize(tokens + tokens.prefix(1), purpose: "view", caller: svc)
+            }
             #expect(refused?.code == .tooLarge)
             #expect(refused?.limit == 3)
-            expectItems(try await t.vault.detokenize(tokens, purpose: "view", caller: svc), cards.prefix(3).map { .value($0, .plain) })
+            expectItems(
+                try await t.vault.detokenize(tokens, purpose: "view", caller: svc),
+                cards.prefix(3).map { .value($0, .plain) }
+            )
             // Another identity's roles keep the default limit.
             let reader = try t.caller(UID.reader)
             #expect(try await t.vault.detokenize(tokens + tokens, purpose: "view", caller: reader).count == 6)
@@ -41,8 +50,15 @@ import Testing
             #expect(never?.limit == 5)
             #expect((never?.retryAfterMilliseconds ?? 0) > 0)
             // Denied items are not reveals: five reveals and a denial (a token limited to another purpose) fit.
-            let held = try await t.vault.tokenize(TokenizeRequest(kind: .text, subject: "cust-1", values: ["kept back"],
-                                                                  limits: TokenLimits(purposes: ["refund"])), caller: svc)
+            let held = try await t.vault.tokenize(
+                TokenizeRequest(
+                    kind: .text,
+                    subject: "cust-1",
+                    values: ["kept back"],
+                    limits: TokenLimits(purposes: ["refund"])
+                ),
+                caller: svc
+            )
             var batch = tokens
             batch[5] = held[0]
             let limited = try await t.vault.detokenize(batch, purpose: "view", caller: svc)
@@ -50,16 +66,24 @@ import Testing
             // The bucket is empty now: five more reveals, plain or masked, are refused (they would fit again only
             // after a full minute of refill).
             for purpose in ["view", "glance"] {
-                let again = await vaultError { _ = try await t.vault.detokenize(Array(tokens.prefix(5)), purpose: purpose, caller: svc) }
+                let again = await vaultError {
+                    _ = try await t.vault.detokenize(Array(tokens.prefix(5)), purpose: purpose, caller: svc)
+                }
                 #expect(again?.code == .rateLimited, "\(purpose)")
             }
             // svc's empty bucket does not hold back another identity.
-            expectItems(try await t.vault.detokenize([tokens[0]], purpose: "view", caller: try t.caller(UID.reader)),
-                        [.value(samples[0].normalized, .plain)])
+            expectItems(
+                try await t.vault.detokenize([tokens[0]], purpose: "view", caller: try t.caller(UID.reader)),
+                [.value(samples[0].normalized, .plain)]
+            )
             // Refusals are audited, with nothing revealed.
-            let refusals = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter { $0.outcome == "refused" }
+            let refusals = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter {
+                $0.outcome == "refused"
+            }
             #expect(refusals.count == 3)
-            #expect(refusals.allSatisfy { $0.event == "detokenize" && $0.reason == "rate limited" && $0.identity == "svc" })
+            #expect(
+                refusals.allSatisfy { $0.event == "detokenize" && $0.reason == "rate limited" && $0.identity == "svc" }
+            )
         }
     }
 }

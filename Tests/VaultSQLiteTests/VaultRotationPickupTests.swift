@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VaultCore
 
 /// A running vault must never wrap a new subject's data key with a KEK that another process (the CLI) has
@@ -20,7 +21,10 @@ import Testing
             #expect(t.vault.keyring.activeKEKVersion == 2, "the vault picked up the rotation")
             // A rewrap and retire of v1 now leave every token readable.
             try await t.vault.rewrap(caller: nil)
-            let retired = try t.vault.keyring.retireKEK(version: 1, dataKeysUsingIt: try await t.vault.stats().dataKeysByKEK[1] ?? 0)
+            let retired = try t.vault.keyring.retireKEK(
+                version: 1,
+                dataKeysUsingIt: try await t.vault.stats().dataKeysByKEK[1] ?? 0
+            )
             #expect(retired.kek(version: 1) == nil)
             try t.vault.reloadKeyringIfChanged()
             let items = try await t.vault.detokenize(tokens, purpose: "view", caller: svc)

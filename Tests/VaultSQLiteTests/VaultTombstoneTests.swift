@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -8,7 +9,8 @@ import Testing
 @Suite struct VaultTombstoneTests {
     @Test func anErasedFormatPreservingLookupIsRefusedForANewRow() async throws {
         try await withStore { store, _ in
-            let gone = try await addSubject(store, "cust-gone"), next = try await addSubject(store, "cust-next")
+            let gone = try await addSubject(store, "cust-gone")
+            let next = try await addSubject(store, "cust-next")
             let preserving = makeToken(subjectID: gone.id, kind: .card, mode: .formatPreserving)
             let deterministic = makeToken(subjectID: gone.id, kind: .email, mode: .deterministic)
             try await store.write { writer in
@@ -17,17 +19,35 @@ import Testing
             }
             #expect(try await store.write { try $0.eraseSubject(named: "cust-gone") } == 2)
 
-            #expect(try await store.write { try $0.tokenExists(lookup: preserving.lookup) },
-                    "the erased token's lookup is still taken")
+            #expect(
+                try await store.write { try $0.tokenExists(lookup: preserving.lookup) },
+                "the erased token's lookup is still taken"
+            )
             await #expect(throws: VaultError.self, "a new row under a tombstoned lookup is refused") {
-                try await store.write { try $0.insertToken(makeToken(subjectID: next.id, lookup: preserving.lookup,
-                                                                     kind: .card, mode: .formatPreserving)) }
+                try await store.write {
+                    try $0.insertToken(
+                        makeToken(
+                            subjectID: next.id,
+                            lookup: preserving.lookup,
+                            kind: .card,
+                            mode: .formatPreserving
+                        )
+                    )
+                }
             }
             // A deterministic token is a function of the value and is shared by design: the same value
             // tokenized again, by anyone, gets the same token.
             #expect(try await store.write { try $0.tokenExists(lookup: deterministic.lookup) } == false)
-            try await store.write { try $0.insertToken(makeToken(subjectID: next.id, lookup: deterministic.lookup,
-                                                                 kind: .email, mode: .deterministic)) }
+            try await store.write {
+                try $0.insertToken(
+                    makeToken(
+                        subjectID: next.id,
+                        lookup: deterministic.lookup,
+                        kind: .email,
+                        mode: .deterministic
+                    )
+                )
+            }
         }
     }
 
@@ -40,8 +60,16 @@ import Testing
 
             // The first draw is forced to the erased subject's token; the check must refuse it and draw again.
             let draws = DrawLog()
-            var writer = TokenWriter(keyring: t.keyring, kind: .card, mode: .formatPreserving, subject: "cust-next",
-                                     scope: "default", limits: .none, now: t.clock.now, keysAreCurrent: { _ in true })
+            var writer = TokenWriter(
+                keyring: t.keyring,
+                kind: .card,
+                mode: .formatPreserving,
+                subject: "cust-next",
+                scope: "default",
+                limits: .none,
+                now: t.clock.now,
+                keysAreCurrent: { _ in true }
+            )
             writer.draw = { kind, value in
                 draws.count() == 0 ? old : TokenFormat.formatPreserving(kind: kind, normalized: value)
             }
@@ -51,7 +79,10 @@ import Testing
             #expect(!reissued, "the erased token string was issued again")
             #expect(draws.total == 2)
             expectItems(try await t.vault.detokenize([old], purpose: "view", caller: svc), [.error(.notFound)])
-            expectItems(try await t.vault.detokenize(made, purpose: "view", caller: svc), [.value(card.normalized, .plain)])
+            expectItems(
+                try await t.vault.detokenize(made, purpose: "view", caller: svc),
+                [.value(card.normalized, .plain)]
+            )
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VaultCore
 @testable import VaultSQLite
 
@@ -19,13 +20,23 @@ import Testing
         let svc = try t.caller(UID.service)
         var tokens: [String] = []
         for sample in Sample.all {
-            let limits = mode == .deterministic ? TokenLimits.none
+            let limits =
+                mode == .deterministic
+                ? TokenLimits.none
                 : TokenLimits(purposes: ["view", "charge"], expiresAt: t.clock.now + 3_600, maxReveals: 3)
             for subject in ["cust-keep", "cust-gone"] {
-                let request = TokenizeRequest(kind: sample.kind, subject: subject, values: [sample.raw], limits: limits,
-                                              idempotencyKey: "key-\(sample.kind.rawValue)-\(subject)")
+                let request = TokenizeRequest(
+                    kind: sample.kind,
+                    subject: subject,
+                    values: [sample.raw],
+                    limits: limits,
+                    idempotencyKey: "key-\(sample.kind.rawValue)-\(subject)"
+                )
                 let made = try await t.vault.tokenize(request, caller: svc)
-                #expect(try await t.vault.tokenize(request, caller: svc) == made, "\(sample): the replay answers the same")
+                #expect(
+                    try await t.vault.tokenize(request, caller: svc) == made,
+                    "\(sample): the replay answers the same"
+                )
                 tokens += made
             }
         }
@@ -41,10 +52,14 @@ import Testing
         let tables = try db.query("SELECT name FROM sqlite_schema WHERE type = 'table'", what: "test") { $0.text(0) }
         var found: [(String, [UInt8])] = []
         for table in tables {
-            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)], what: "test") { $0.text(0) }
+            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)], what: "test") {
+                $0.text(0)
+            }
             for column in columns {
-                let values = try db.query("SELECT \"\(column)\" FROM \"\(table)\" WHERE typeof(\"\(column)\") = 'blob'",
-                                          what: "test") { $0.blob(0) }
+                let values = try db.query(
+                    "SELECT \"\(column)\" FROM \"\(table)\" WHERE typeof(\"\(column)\") = 'blob'",
+                    what: "test"
+                ) { $0.blob(0) }
                 found += values.map { ("\(table).\(column)", $0) }
             }
         }
@@ -59,10 +74,14 @@ import Testing
         var found: [[UInt8]] = [Array("SQLite format 3".utf8)]
         let tables = try db.query("SELECT name FROM sqlite_schema WHERE type = 'table'", what: "test") { $0.text(0) }
         for table in tables + ["sqlite_schema"] {
-            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)], what: "test") { $0.text(0) }
+            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)], what: "test") {
+                $0.text(0)
+            }
             for column in columns {
-                found += try db.query("SELECT \"\(column)\" FROM \"\(table)\" WHERE typeof(\"\(column)\") = 'text'",
-                                      what: "test") { Array($0.text(0).utf8) }
+                found += try db.query(
+                    "SELECT \"\(column)\" FROM \"\(table)\" WHERE typeof(\"\(column)\") = 'text'",
+                    what: "test"
+                ) { Array($0.text(0).utf8) }
                 if publicBlobs.contains("\(table).\(column)") {
                     found += try db.query("SELECT \"\(column)\" FROM \"\(table)\"", what: "test") { $0.blob(0) }
                 }
@@ -129,8 +148,12 @@ import Testing
                 await b.close()
 
                 // 1. No blob column of one vault shares a run of 8 bytes with any blob of the other.
-                let blobsA = try Self.blobs(a.databasePath), blobsB = try Self.blobs(b.databasePath)
-                #expect(blobsA.contains { $0.column == "idempotency.request_mac" }, "the kept idempotency records are compared")
+                let blobsA = try Self.blobs(a.databasePath)
+                let blobsB = try Self.blobs(b.databasePath)
+                #expect(
+                    blobsA.contains { $0.column == "idempotency.request_mac" },
+                    "the kept idempotency records are compared"
+                )
                 var runs: [[UInt8]: String] = [:]
                 for (column, bytes) in blobsA where !Self.publicBlobs.contains(column) && bytes.count >= 8 {
                     for start in 0...(bytes.count - 8) { runs[Array(bytes[start..<(start + 8)])] = column }
@@ -145,19 +168,28 @@ import Testing
 
                 // 2. The two files, public strings masked, share no random-looking 32-byte window.
                 let publicStrings = try Self.publicStrings(a.databasePath) + Self.publicStrings(b.databasePath)
-                let fileA = try Self.masked(Self.structureMasked(Array(Data(contentsOf: URL(fileURLWithPath: a.databasePath)))), publicStrings)
-                let fileB = try Self.masked(Self.structureMasked(Array(Data(contentsOf: URL(fileURLWithPath: b.databasePath)))), publicStrings)
+                let fileA = try Self.masked(
+                    Self.structureMasked(Array(Data(contentsOf: URL(fileURLWithPath: a.databasePath)))),
+                    publicStrings
+                )
+                let fileB = try Self.masked(
+                    Self.structureMasked(Array(Data(contentsOf: URL(fileURLWithPath: b.databasePath)))),
+                    publicStrings
+                )
                 var windows: Set<ArraySlice<UInt8>> = []
                 for start in stride(from: 0, to: fileA.count - 31, by: 1) {
                     let window = fileA[start..<(start + 32)]
                     if Self.looksRandom(window) { windows.insert(window) }
                 }
                 var sharedOffsets: [Int] = []
-                for start in stride(from: 0, to: fileB.count - 31, by: 1) where windows.contains(fileB[start..<(start + 32)]) {
+                for start in stride(from: 0, to: fileB.count - 31, by: 1)
+                where windows.contains(fileB[start..<(start + 32)]) {
                     sharedOffsets.append(start)
                 }
-                #expect(sharedOffsets.isEmpty,
-                        "\(sharedOffsets.count) shared 32-byte windows, first at offset \(sharedOffsets.first ?? -1) of \(b.databasePath)")
+                #expect(
+                    sharedOffsets.isEmpty,
+                    "\(sharedOffsets.count) shared 32-byte windows, first at offset \(sharedOffsets.first ?? -1) of \(b.databasePath)"
+                )
             }
         }
     }

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// The last sealed head, kept outside the database (`<keys>/audit.anchor`, beside the keyring) so that whoever
 /// can write the database cannot also move it: a chain rewritten after a seal no longer reaches the anchor.
@@ -35,11 +36,20 @@ public struct AuditAnchor: Sendable, Equatable {
     }
 
     static func signed(epoch: Int64, seq: Int64, hash: [UInt8], signer: Ed25519.SigningKey) -> AuditAnchor {
-        AuditAnchor(epoch: epoch, seq: seq, hash: hash, signature: signer.sign(message(epoch: epoch, seq: seq, hash: hash)))
+        AuditAnchor(
+            epoch: epoch,
+            seq: seq,
+            hash: hash,
+            signature: signer.sign(message(epoch: epoch, seq: seq, hash: hash))
+        )
     }
 
     public func isSigned(by publicKey: [UInt8]) -> Bool {
-        Ed25519.verify(signature: signature, message: Self.message(epoch: epoch, seq: seq, hash: hash), publicKey: publicKey)
+        Ed25519.verify(
+            signature: signature,
+            message: Self.message(epoch: epoch, seq: seq, hash: hash),
+            publicKey: publicKey
+        )
     }
 
     // MARK: The file
@@ -54,7 +64,13 @@ public struct AuditAnchor: Sendable, Equatable {
     static let formatName = "cvault-audit-anchor-v1"
 
     func encoded() -> [UInt8] {
-        let file = File(format: Self.formatName, epoch: epoch, seq: seq, hash: Hex.encode(hash), signature: Hex.encode(signature))
+        let file = File(
+            format: Self.formatName,
+            epoch: epoch,
+            seq: seq,
+            hash: Hex.encode(hash),
+            signature: Hex.encode(signature)
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // A struct of strings and integers always encodes.
@@ -66,10 +82,14 @@ public struct AuditAnchor: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let bytes = try FileSafety.readAll(path, what: "audit anchor")
         guard let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.format == formatName,
-              file.seq >= 0, file.epoch >= 0, let hash = Hex.decode(file.hash), hash.count == 32,
-              let signature = Hex.decode(file.signature) else {
-            throw VaultError(.audit, "audit anchor \(path) is malformed",
-                             hint: "restore it from a copy, or run `cvault audit verify` and then `cvault audit accept`")
+            file.seq >= 0, file.epoch >= 0, let hash = Hex.decode(file.hash), hash.count == 32,
+            let signature = Hex.decode(file.signature)
+        else {
+            throw VaultError(
+                .audit,
+                "audit anchor \(path) is malformed",
+                hint: "restore it from a copy, or run `cvault audit verify` and then `cvault audit accept`"
+            )
         }
         return AuditAnchor(epoch: file.epoch, seq: file.seq, hash: hash, signature: signature)
     }
@@ -84,7 +104,9 @@ public struct AuditAnchor: Sendable, Equatable {
         let lock = try KeyringLock(lockPath: path + ".lock")
         defer { withExtendedLifetime(lock) {} }
         if let current = try? Self.read(at: path), current.isSigned(by: publicKey) {
-            if newEpoch ? current.epoch >= epoch : (current.epoch > epoch || (current.epoch == epoch && current.seq >= seq)) {
+            if newEpoch
+                ? current.epoch >= epoch : (current.epoch > epoch || (current.epoch == epoch && current.seq >= seq))
+            {
                 return false
             }
         }

@@ -28,7 +28,12 @@ public enum AuditChain {
     /// if the last seal is old enough. Returns the stored row. The sealer first checks that the head extends the
     /// one it trusts; if not, the record is still written but nothing is sealed (`AuditSealer`).
     @discardableResult
-    static func append(_ event: AuditEvent, to writer: any StoreWriter, sealer: AuditSealer, now: Int64) throws -> AuditRow {
+    static func append(
+        _ event: AuditEvent,
+        to writer: any StoreWriter,
+        sealer: AuditSealer,
+        now: Int64
+    ) throws -> AuditRow {
         let head = try writer.auditHead()
         try sealer.admit(head, writer: writer)
         let row = try write(event, after: head, to: writer)
@@ -55,13 +60,19 @@ public enum AuditChain {
     /// An operator's decision recorded on top of whatever head the database holds (broken or not), sealed, and
     /// made the trusted head of a new epoch (`cvault audit accept`, `cvault restore --accept-rollback`).
     @discardableResult
-    static func appendRebase(_ event: AuditEvent, to writer: any StoreWriter, sealer: AuditSealer, now: Int64) throws -> AuditRow {
+    static func appendRebase(
+        _ event: AuditEvent,
+        to writer: any StoreWriter,
+        sealer: AuditSealer,
+        now: Int64
+    ) throws -> AuditRow {
         let row = try write(event, after: try writer.auditHead(), to: writer)
         try sealer.rebase(on: row, writer: writer, now: now)
         return row
     }
 
-    private static func write(_ event: AuditEvent, after head: AuditRow?, to writer: any StoreWriter) throws -> AuditRow {
+    private static func write(_ event: AuditEvent, after head: AuditRow?, to writer: any StoreWriter) throws -> AuditRow
+    {
         var event = event
         event.seq = (head?.seq ?? 0) + 1
         let body = event.canonicalJSON()

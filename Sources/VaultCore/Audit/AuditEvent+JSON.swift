@@ -23,11 +23,22 @@ extension AuditEvent {
             out.append(UInt8(ascii: "]"))
         }
         // Alphabetical order of the member names.
-        key("at"); Self.quote(at, into: &out)
-        if let count { key("count"); out += String(count).utf8 }
-        if let detail { key("detail"); Self.quote(detail, into: &out) }
-        key("event"); Self.quote(event, into: &out)
-        if let identity { key("identity"); Self.quote(identity, into: &out) }
+        key("at")
+        Self.quote(at, into: &out)
+        if let count {
+            key("count")
+            out += String(count).utf8
+        }
+        if let detail {
+            key("detail")
+            Self.quote(detail, into: &out)
+        }
+        key("event")
+        Self.quote(event, into: &out)
+        if let identity {
+            key("identity")
+            Self.quote(identity, into: &out)
+        }
         if let items {
             key("items")
             out.append(UInt8(ascii: "["))
@@ -45,15 +56,38 @@ extension AuditEvent {
             }
             out.append(UInt8(ascii: "]"))
         }
-        if let kind { key("kind"); Self.quote(kind, into: &out) }
-        if let mode { key("mode"); Self.quote(mode, into: &out) }
-        key("outcome"); Self.quote(outcome, into: &out)
-        if let purpose { key("purpose"); Self.quote(purpose, into: &out) }
-        if let reason { key("reason"); Self.quote(reason, into: &out) }
-        if let roles { key("roles"); strings(roles) }
-        key("seq"); out += String(seq).utf8
-        if let subjects { key("subjects"); strings(subjects) }
-        if let uid { key("uid"); out += String(uid).utf8 }
+        if let kind {
+            key("kind")
+            Self.quote(kind, into: &out)
+        }
+        if let mode {
+            key("mode")
+            Self.quote(mode, into: &out)
+        }
+        key("outcome")
+        Self.quote(outcome, into: &out)
+        if let purpose {
+            key("purpose")
+            Self.quote(purpose, into: &out)
+        }
+        if let reason {
+            key("reason")
+            Self.quote(reason, into: &out)
+        }
+        if let roles {
+            key("roles")
+            strings(roles)
+        }
+        key("seq")
+        out += String(seq).utf8
+        if let subjects {
+            key("subjects")
+            strings(subjects)
+        }
+        if let uid {
+            key("uid")
+            out += String(uid).utf8
+        }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }

@@ -26,13 +26,36 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     /// Public facts about the operation (a policy's hash, a key version).
     public var detail: String?
 
-    public init(at: String, event: String, identity: String? = nil, uid: UInt32? = nil, roles: [String]? = nil,
-                kind: String? = nil, mode: String? = nil, count: Int? = nil, subjects: [String]? = nil,
-                purpose: String? = nil, items: [AuditItem]? = nil, outcome: String, reason: String? = nil,
-                detail: String? = nil) {
-        self.at = at; self.event = event; self.identity = identity; self.uid = uid; self.roles = roles
-        self.kind = kind; self.mode = mode; self.count = count; self.subjects = subjects; self.purpose = purpose
-        self.items = items; self.outcome = outcome; self.reason = reason; self.detail = detail
+    public init(
+        at: String,
+        event: String,
+        identity: String? = nil,
+        uid: UInt32? = nil,
+        roles: [String]? = nil,
+        kind: String? = nil,
+        mode: String? = nil,
+        count: Int? = nil,
+        subjects: [String]? = nil,
+        purpose: String? = nil,
+        items: [AuditItem]? = nil,
+        outcome: String,
+        reason: String? = nil,
+        detail: String? = nil
+    ) {
+        self.at = at
+        self.event = event
+        self.identity = identity
+        self.uid = uid
+        self.roles = roles
+        self.kind = kind
+        self.mode = mode
+        self.count = count
+        self.subjects = subjects
+        self.purpose = purpose
+        self.items = items
+        self.outcome = outcome
+        self.reason = reason
+        self.detail = detail
     }
 
     /// What `canonicalJSON()` must equal byte for byte (kept for the tests that hold the two side by side).

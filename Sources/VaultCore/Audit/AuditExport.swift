@@ -8,16 +8,28 @@ public struct AuditExport: Sendable {
 
     public static func record(_ row: AuditRow) -> AuditExport? {
         guard let event = AuditEvent.decode(row.body),
-              var object = try? JSONSerialization.jsonObject(with: Data(row.body.utf8)) as? [String: Any] else { return nil }
+            var object = try? JSONSerialization.jsonObject(with: Data(row.body.utf8)) as? [String: Any]
+        else { return nil }
         object["hash"] = Hex.encode(row.hash)
         object["prev"] = Hex.encode(row.prev)
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+        else { return nil }
         return AuditExport(event: event, line: String(decoding: data, as: UTF8.self))
     }
 
     /// `tokens`: only records naming one of these (its keyed reference, or, in records written before tokens
     /// were recorded by reference, the token itself).
-    public func matches(since: Int64?, identity: String?, purpose: String?, event name: String?, tokens: Set<String>? = nil) -> Bool {
+    public func matches(
+        since: Int64?,
+        identity: String?,
+        purpose: String?,
+        event name: String?,
+        tokens: Set<String>? = nil
+    ) -> Bool {
         if let tokens, !(event.items ?? []).contains(where: { tokens.contains($0.token) }) { return false }
         if let since, let at = VaultClock.parseISO8601(event.at), at < since { return false }
         if let identity, event.identity != identity { return false }

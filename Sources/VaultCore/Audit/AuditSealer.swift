@@ -26,7 +26,10 @@ public final class AuditSealer: Sendable {
         public var seq: Int64
         public var hash: [UInt8]
         public static let genesis = Head(seq: 0, hash: AuditChain.genesis)
-        init(seq: Int64, hash: [UInt8]) { self.seq = seq; self.hash = hash }
+        init(seq: Int64, hash: [UInt8]) {
+            self.seq = seq
+            self.hash = hash
+        }
         init(_ row: AuditRow?) { self = row.map { Head(seq: $0.seq, hash: $0.hash) } ?? .genesis }
         public var description: String { "record \(seq) (hash \(Hex.encode(hash)))" }
     }
@@ -79,18 +82,27 @@ public final class AuditSealer: Sendable {
     /// appends are undone with the savepoint, and so is what the sealer learned from them.
     func job<T: Sendable>(_ body: () throws -> T) throws -> Job<T> {
         state.withLock { s in
-            s.jobMark = s.trusted; s.jobLast = nil; s.jobSeal = nil; s.jobNewEpoch = false
+            s.jobMark = s.trusted
+            s.jobLast = nil
+            s.jobSeal = nil
+            s.jobNewEpoch = false
         }
         do {
             let value = try body()
             return state.withLock { s in
-                defer { s.jobLast = nil; s.jobSeal = nil; s.jobNewEpoch = false }
+                defer {
+                    s.jobLast = nil
+                    s.jobSeal = nil
+                    s.jobNewEpoch = false
+                }
                 return Job(value: value, last: s.jobLast, seal: s.jobSeal, newEpoch: s.jobNewEpoch)
             }
         } catch {
             state.withLock { s in
                 if s.jobLast != nil { s.trusted = s.jobMark }
-                s.jobLast = nil; s.jobSeal = nil; s.jobNewEpoch = false
+                s.jobLast = nil
+                s.jobSeal = nil
+                s.jobNewEpoch = false
             }
             throw error
         }
@@ -124,10 +136,15 @@ public final class AuditSealer: Sendable {
                 if s.epoch == anchor.epoch { s.anchorStamp = stamp }
             }
         } catch {
-            let first = state.withLock { s in defer { s.anchorWriteFailed = true }; return !s.anchorWriteFailed }
+            let first = state.withLock { s in
+                defer { s.anchorWriteFailed = true }
+                return !s.anchorWriteFailed
+            }
             if first {
-                logger.error("cannot write the audit anchor; this process still refuses a rewritten log, but a restart would not notice one",
-                             metadata: ["audit.anchor": "\(anchorPath)", "error": "\(error)"])
+                logger.error(
+                    "cannot write the audit anchor; this process still refuses a rewritten log, but a restart would not notice one",
+                    metadata: ["audit.anchor": "\(anchorPath)", "error": "\(error)"]
+                )
             }
         }
     }
@@ -140,7 +157,10 @@ public final class AuditSealer: Sendable {
     func admit(_ head: AuditRow?, writer: any StoreWriter) throws {
         let target = Head(head)
         let (loaded, fast, bases) = state.withLock { s -> (Bool, Bool, [Head]) in
-            (s.loaded, s.problem != nil || s.trusted == target, s.trusted == s.confirmed ? [s.trusted] : [s.trusted, s.confirmed])
+            (
+                s.loaded, s.problem != nil || s.trusted == target,
+                s.trusted == s.confirmed ? [s.trusted] : [s.trusted, s.confirmed]
+            )
         }
         guard loaded else {
             try load(writer)
@@ -171,7 +191,12 @@ public final class AuditSealer: Sendable {
     @discardableResult
     func seal(_ row: AuditRow, writer: any StoreWriter, now: Int64) throws -> AuditSeal? {
         guard problem == nil else { return nil }
-        let seal = AuditSeal(seq: row.seq, hash: row.hash, signature: signer.sign(AuditChain.sealMessage(seq: row.seq, hash: row.hash)), at: now)
+        let seal = AuditSeal(
+            seq: row.seq,
+            hash: row.hash,
+            signature: signer.sign(AuditChain.sealMessage(seq: row.seq, hash: row.hash)),
+            at: now
+        )
         try writer.appendAuditSeal(seal)
         state.withLock { $0.jobSeal = seal }
         return seal
@@ -180,13 +205,20 @@ public final class AuditSealer: Sendable {
     /// The operator's decision (`audit accept`, `restore --accept-rollback`): `row`, just appended on top of
     /// the database's head, becomes the trusted head of a new epoch, and is sealed.
     func rebase(on row: AuditRow, writer: any StoreWriter, now: Int64) throws {
-        let seal = AuditSeal(seq: row.seq, hash: row.hash, signature: signer.sign(AuditChain.sealMessage(seq: row.seq, hash: row.hash)), at: now)
+        let seal = AuditSeal(
+            seq: row.seq,
+            hash: row.hash,
+            signature: signer.sign(AuditChain.sealMessage(seq: row.seq, hash: row.hash)),
+            at: now
+        )
         try writer.appendAuditSeal(seal)
         state.withLock { s in
             s.epoch += 1
             s.problem = nil
             s.trusted = Head(row)
-            s.jobLast = Head(row); s.jobSeal = seal; s.jobNewEpoch = true
+            s.jobLast = Head(row)
+            s.jobSeal = seal
+            s.jobNewEpoch = true
         }
         logger.notice("audit log accepted by an operator; sealing again", metadata: ["audit.head": "\(row.seq)"])
     }
@@ -203,8 +235,10 @@ public final class AuditSealer: Sendable {
         guard loaded, stamp != nil, stamp != known else { return }
         state.withLock { $0.anchorStamp = stamp }
         guard let anchor = try? AuditAnchor.read(at: anchorPath), anchor.isSigned(by: signer.publicKey) else {
-            logger.warning("the audit anchor file is not a valid anchor of this vault; keeping the head in memory",
-                           metadata: ["audit.anchor": "\(anchorPath)"])
+            logger.warning(
+                "the audit anchor file is not a valid anchor of this vault; keeping the head in memory",
+                metadata: ["audit.anchor": "\(anchorPath)"]
+            )
             return
         }
         let newer = anchor.epoch > epoch || (anchor.epoch == epoch && anchor.seq > confirmed.seq)
@@ -223,8 +257,10 @@ public final class AuditSealer: Sendable {
             return wasBroken && s.problem == nil
         }
         if cleared {
-            logger.notice("audit anchor moved by an operator; the log is trusted again and sealed as before",
-                          metadata: ["audit.anchor.epoch": "\(anchor.epoch)", "audit.anchor.seq": "\(anchor.seq)"])
+            logger.notice(
+                "audit anchor moved by an operator; the log is trusted again and sealed as before",
+                metadata: ["audit.anchor.epoch": "\(anchor.epoch)", "audit.anchor.seq": "\(anchor.seq)"]
+            )
         }
     }
 
@@ -236,36 +272,50 @@ public final class AuditSealer: Sendable {
         do {
             anchor = try AuditAnchor.read(at: anchorPath)
         } catch {
-            state.withLock { $0.loaded = true; $0.anchorStamp = stamp }
+            state.withLock {
+                $0.loaded = true
+                $0.anchorStamp = stamp
+            }
             broke(error.message)
             return
         }
         if let anchor {
             guard anchor.isSigned(by: signer.publicKey) else {
-                state.withLock { $0.loaded = true; $0.anchorStamp = stamp }
+                state.withLock {
+                    $0.loaded = true
+                    $0.anchorStamp = stamp
+                }
                 broke("the audit anchor \(anchorPath) is not signed by this vault's audit key")
                 return
             }
             let head = Head(seq: anchor.seq, hash: anchor.hash)
             state.withLock { s in
-                s.loaded = true; s.anchorStamp = stamp; s.epoch = anchor.epoch
-                s.confirmed = head; s.trusted = head; s.jobMark = head
+                s.loaded = true
+                s.anchorStamp = stamp
+                s.epoch = anchor.epoch
+                s.confirmed = head
+                s.trusted = head
+                s.jobMark = head
             }
             return
         }
         let report = try AuditVerifier.verify(reader: writer, publicKey: signer.publicKey)
         let last = try writer.lastAuditSeal()
         state.withLock { s in
-            s.loaded = true; s.anchorStamp = stamp
+            s.loaded = true
+            s.anchorStamp = stamp
             s.confirmed = last.map { Head(seq: $0.seq, hash: $0.hash) } ?? .genesis
-            s.trusted = s.confirmed; s.jobMark = s.confirmed
+            s.trusted = s.confirmed
+            s.jobMark = s.confirmed
             if s.jobSeal == nil { s.jobSeal = last }
         }
         if let problem = report.problem {
             broke(problem)
         } else if let last {
-            logger.warning("no audit anchor yet: the whole log verified, anchoring its last seal",
-                           metadata: ["audit.anchor": "\(anchorPath)", "audit.seq": "\(last.seq)"])
+            logger.warning(
+                "no audit anchor yet: the whole log verified, anchoring its last seal",
+                metadata: ["audit.anchor": "\(anchorPath)", "audit.seq": "\(last.seq)"]
+            )
         }
     }
 
@@ -276,9 +326,13 @@ public final class AuditSealer: Sendable {
             return true
         }
         guard first else { return }
-        logger.critical("AUDIT LOG BROKEN: the database's audit chain does not extend the head this vault sealed; no seal is made and detokenize is refused until an operator acts",
-                        metadata: ["audit.problem": "\(problem)", "audit.anchor": "\(anchorPath)",
-                                   "audit.hint": "\(VaultError.auditBrokenHint)"])
+        logger.critical(
+            "AUDIT LOG BROKEN: the database's audit chain does not extend the head this vault sealed; no seal is made and detokenize is refused until an operator acts",
+            metadata: [
+                "audit.problem": "\(problem)", "audit.anchor": "\(anchorPath)",
+                "audit.hint": "\(VaultError.auditBrokenHint)",
+            ]
+        )
     }
 
     /// Why the chain ending at `head` does not extend `base`, or nil if it does (the record at `base.seq` has
@@ -286,7 +340,8 @@ public final class AuditSealer: Sendable {
     static func extensionProblem(from base: Head, to head: Head, reader: any StoreReader) throws -> String? {
         if head.seq < base.seq {
             return "the log ends at record \(head.seq) but the anchored head is record \(base.seq): "
-                + (head.seq + 1 == base.seq ? "record \(base.seq) was removed" : "records \(head.seq + 1)...\(base.seq) were removed")
+                + (head.seq + 1 == base.seq
+                    ? "record \(base.seq) was removed" : "records \(head.seq + 1)...\(base.seq) were removed")
         }
         var prev = base.hash
         var expected = base.seq + 1
@@ -295,7 +350,8 @@ public final class AuditSealer: Sendable {
                 return "record \(base.seq), the anchored head, is missing (deleted)"
             }
             guard row.hash == base.hash else {
-                return "record \(base.seq) differs from the anchored head \(Hex.encode(base.hash)): the log was rewritten"
+                return
+                    "record \(base.seq) differs from the anchored head \(Hex.encode(base.hash)): the log was rewritten"
             }
         }
         while expected <= head.seq {
@@ -315,11 +371,16 @@ public final class AuditSealer: Sendable {
 }
 
 extension VaultError {
-    static let auditBrokenHint = "run `cvault audit verify` to see what changed, then restore the database from a backup "
+    static let auditBrokenHint =
+        "run `cvault audit verify` to see what changed, then restore the database from a backup "
         + "(`cvault restore`) or accept the log as it is (`cvault audit accept --reason TEXT`); see docs/OPERATIONS.md"
 
     /// The audit log no longer extends the head this vault sealed: reveals stop until an operator acts.
     static func auditBroken(_ problem: String) -> VaultError {
-        VaultError(.audit, "the audit log is broken: \(problem); detokenize is refused until an operator acts", hint: auditBrokenHint)
+        VaultError(
+            .audit,
+            "the audit log is broken: \(problem); detokenize is refused until an operator acts",
+            hint: auditBrokenHint
+        )
     }
 }

@@ -17,7 +17,10 @@ public struct AuditHead: Codable, Sendable, Equatable {
     }
 
     public init(seq: Int64, hash: String, signature: String, publicKey: String) {
-        self.seq = seq; self.hash = hash; self.signature = signature; self.publicKey = publicKey
+        self.seq = seq
+        self.hash = hash
+        self.signature = signature
+        self.publicKey = publicKey
     }
 }
 
@@ -59,15 +62,26 @@ public enum AuditVerifier {
 
     /// Verifies the log. `head` is a head exported earlier (`cvault audit head`), `anchor` the vault's anchor
     /// file (`AuditAnchor`): the log must still reach each, with the same hash.
-    public static func verify(reader: any StoreReader, publicKey: [UInt8], head: AuditHead? = nil,
-                              anchor: AuditAnchor? = nil) throws -> AuditReport {
+    public static func verify(
+        reader: any StoreReader,
+        publicKey: [UInt8],
+        head: AuditHead? = nil,
+        anchor: AuditAnchor? = nil
+    ) throws -> AuditReport {
         var report = AuditReport()
         let seals = try reader.auditSeals()
         report.seals = seals.count
         var sealsBySeq: [Int64: AuditSeal] = [:]
         for seal in seals {
-            guard Ed25519.verify(signature: seal.signature, message: AuditChain.sealMessage(seq: seal.seq, hash: seal.hash), publicKey: publicKey) else {
-                report.problem = "the seal at record \(seal.seq) has an invalid signature (forged or made by another key)"
+            guard
+                Ed25519.verify(
+                    signature: seal.signature,
+                    message: AuditChain.sealMessage(seq: seal.seq, hash: seal.hash),
+                    publicKey: publicKey
+                )
+            else {
+                report.problem =
+                    "the seal at record \(seal.seq) has an invalid signature (forged or made by another key)"
                 return report
             }
             sealsBySeq[seal.seq] = seal
@@ -77,15 +91,22 @@ public enum AuditVerifier {
         var marks: [Int64: (hash: [UInt8], name: String)] = [:]
         if let head {
             guard let hash = Hex.decode(head.hash), let signature = Hex.decode(head.signature),
-                  Ed25519.verify(signature: signature, message: AuditChain.sealMessage(seq: head.seq, hash: hash), publicKey: publicKey) else {
-                report.problem = "the exported head for record \(head.seq) has an invalid signature for this vault's audit key"
+                Ed25519.verify(
+                    signature: signature,
+                    message: AuditChain.sealMessage(seq: head.seq, hash: hash),
+                    publicKey: publicKey
+                )
+            else {
+                report.problem =
+                    "the exported head for record \(head.seq) has an invalid signature for this vault's audit key"
                 return report
             }
             marks[head.seq] = (hash, "the exported head")
         }
         if let anchor {
             guard anchor.isSigned(by: publicKey) else {
-                report.problem = "the audit anchor (record \(anchor.seq)) has an invalid signature for this vault's audit key"
+                report.problem =
+                    "the audit anchor (record \(anchor.seq)) has an invalid signature for this vault's audit key"
                 return report
             }
             if let other = marks[anchor.seq], other.hash != anchor.hash {
@@ -121,7 +142,9 @@ public enum AuditVerifier {
                     }
                     marks[row.seq] = nil
                 }
-                if isRebase(event) { report.rebases.append("\(event.event) at record \(row.seq): \(event.detail ?? "")") }
+                if isRebase(event) {
+                    report.rebases.append("\(event.event) at record \(row.seq): \(event.detail ?? "")")
+                }
                 if sealsBySeq[row.seq] != nil {
                     if let problem = stretch.close(at: row.seq, event: event) {
                         report.problem = problem
@@ -137,20 +160,25 @@ public enum AuditVerifier {
             cursor = expected
         }
         if report.lastSealedSeq > report.records {
-            report.problem = "the log ends at record \(report.records) but a seal covers record \(report.lastSealedSeq): "
+            report.problem =
+                "the log ends at record \(report.records) but a seal covers record \(report.lastSealedSeq): "
                 + "records \(report.records + 1)...\(report.lastSealedSeq) were cut off"
         } else if let (seq, mark) = marks.min(by: { $0.key < $1.key }) {
-            report.problem = "the log ends at record \(report.records) but \(mark.name) is record \(seq): "
-                + (report.records + 1 == seq ? "record \(seq) was cut off" : "records \(report.records + 1)...\(seq) were cut off")
+            report.problem =
+                "the log ends at record \(report.records) but \(mark.name) is record \(seq): "
+                + (report.records + 1 == seq
+                    ? "record \(seq) was cut off" : "records \(report.records + 1)...\(seq) were cut off")
         } else if report.records > 0, report.seals == 0 || report.unsealedTail >= AuditChain.sealEveryRecords {
             // `AuditChain.append` seals record 1 and then at least every `sealEveryRecords` records, in the
             // transaction that writes them. A longer unsealed stretch means seals were deleted, and the records
             // after the last one left could have been rewritten by anyone able to write the database.
             let first = report.lastSealedSeq + 1
-            report.problem = "records \(first)...\(report.records) are covered by no seal, though cvault seals record 1 "
+            report.problem =
+                "records \(first)...\(report.records) are covered by no seal, though cvault seals record 1 "
                 + "and at least every \(AuditChain.sealEveryRecords) records: seals were deleted and these records may have been rewritten"
         } else if report.records > 0, sealsBySeq[1] == nil {
-            report.problem = "record 1 has no seal, though cvault seals the first record as it writes it: seals were deleted"
+            report.problem =
+                "record 1 has no seal, though cvault seals the first record as it writes it: seals were deleted"
         } else if let problem = stretch.timeProblem() {
             report.problem = problem
         }
@@ -187,7 +215,8 @@ public enum AuditVerifier {
             defer { self = SealStretch(lastSealed: seq) }
             if isRebase(event) || exempt || lastSealed == 0 { return nil }
             if seq - lastSealed > AuditChain.sealEveryRecords {
-                return "records \(lastSealed + 1)...\(seq - 1) lie between the seals at records \(lastSealed) and \(seq), "
+                return
+                    "records \(lastSealed + 1)...\(seq - 1) lie between the seals at records \(lastSealed) and \(seq), "
                     + "though cvault seals at least every \(AuditChain.sealEveryRecords) records: seals were deleted and these records may have been rewritten"
             }
             return timeProblem()
@@ -195,7 +224,8 @@ public enum AuditVerifier {
 
         func timeProblem() -> String? {
             guard !exempt, let first, latest > earliest,
-                  latest - earliest > AuditChain.sealEverySeconds + AuditVerifier.sealSlackSeconds else { return nil }
+                latest - earliest > AuditChain.sealEverySeconds + AuditVerifier.sealSlackSeconds
+            else { return nil }
             return "records \(first)...\(last) were written over \(latest - earliest) seconds with no seal among them, "
                 + "though cvault seals at least every \(AuditChain.sealEverySeconds) second while records are written: "
                 + "seals were deleted and these records may have been rewritten"
@@ -206,7 +236,8 @@ public enum AuditVerifier {
     /// record; other forms go through `VaultClock.parseISO8601`.
     static func seconds(_ at: String) -> Int64? {
         let b = Array(at.utf8)
-        guard b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A else {
+        guard b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A
+        else {
             return VaultClock.parseISO8601(at)
         }
         func number(_ range: Range<Int>) -> Int64? {
@@ -218,7 +249,8 @@ public enum AuditVerifier {
             return n
         }
         guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), let hh = number(11..<13),
-              let mm = number(14..<16), let ss = number(17..<19), (1...12).contains(m), (1...31).contains(d) else { return nil }
+            let mm = number(14..<16), let ss = number(17..<19), (1...12).contains(m), (1...31).contains(d)
+        else { return nil }
         // Days from the civil date (Howard Hinnant's algorithm); every value here is small, nothing overflows.
         let yy = m <= 2 ? y - 1 : y
         let era = yy / 400
@@ -240,16 +272,24 @@ public enum AuditVerifier {
     /// `row`'s event, or the first thing wrong with it.
     static func inspect(_ row: AuditRow, expected: Int64, prev: [UInt8]) -> Result<AuditEvent, Problem> {
         if row.seq > expected {
-            return .failure(Problem(text: expected == row.seq - 1
-                ? "record \(expected) is missing (deleted)"
-                : "records \(expected)...\(row.seq - 1) are missing (deleted)"))
+            return .failure(
+                Problem(
+                    text: expected == row.seq - 1
+                        ? "record \(expected) is missing (deleted)"
+                        : "records \(expected)...\(row.seq - 1) are missing (deleted)"
+                )
+            )
         }
         if row.seq < expected { return .failure(Problem(text: "record \(row.seq) appears out of order")) }
         guard AuditChain.hash(prev: row.prev, body: row.body) == row.hash else {
             return .failure(Problem(text: "record \(row.seq) was edited: its hash does not match its contents"))
         }
         guard row.prev == prev else {
-            return .failure(Problem(text: "record \(row.seq) does not chain to record \(row.seq - 1) (inserted, reordered or edited)"))
+            return .failure(
+                Problem(
+                    text: "record \(row.seq) does not chain to record \(row.seq - 1) (inserted, reordered or edited)"
+                )
+            )
         }
         guard let event = AuditEvent.decode(row.body), event.seq == row.seq else {
             return .failure(Problem(text: "record \(row.seq) holds the body of another record (reordered or moved)"))

@@ -7,12 +7,19 @@ package enum FuzzEntryPoints {
     /// A keyring for harnesses, created with the fast test KDF (a fuzzing process makes one at start).
     package static func makeKeyring(at path: String) throws(VaultError) -> Keyring {
         var bytes = Array("fuzz harness passphrase, not a secret".utf8)
-        return try Keyring.create(at: path, credential: .passphrase(SecureBytes(consuming: &bytes)), kdf: .fastForTests,
-                                  now: Date(timeIntervalSince1970: 1_800_000_000))
+        return try Keyring.create(
+            at: path,
+            credential: .passphrase(SecureBytes(consuming: &bytes)),
+            kdf: .fastForTests,
+            now: Date(timeIntervalSince1970: 1_800_000_000)
+        )
     }
 
     /// Where detokenize looks for `token` (`Vault.Address`): its audit reference, look-up key and carried id.
-    package static func tokenAddress(_ token: String, keyring: Keyring) -> (reference: String, lookup: [UInt8]?, carriedID: Int64?) {
+    package static func tokenAddress(
+        _ token: String,
+        keyring: Keyring
+    ) -> (reference: String, lookup: [UInt8]?, carriedID: Int64?) {
         let address = Vault.Address(token: token, keyring: keyring)
         return (address.reference, address.lookup, address.carriedID)
     }
@@ -29,8 +36,16 @@ package enum FuzzEntryPoints {
 
     /// `UnsealShare.combine` against a share set described by its id and threshold.
     package static func combine(_ shares: [UnsealShare], setID: String, threshold: Int) throws(VaultError) {
-        let seal = SealInfo(method: "shamir", kdf: nil, salt: setID, opslimit: nil, memlimit: nil, threshold: threshold,
-                            shares: nil, sealedRoot: "")
+        let seal = SealInfo(
+            method: "shamir",
+            kdf: nil,
+            salt: setID,
+            opslimit: nil,
+            memlimit: nil,
+            threshold: threshold,
+            shares: nil,
+            sealedRoot: ""
+        )
         _ = try UnsealShare.combine(shares, seal: seal)
     }
 

@@ -36,8 +36,12 @@ public final class MissBudget: Sendable {
     /// - `limit`: the identity's `misses_per_minute` (`Policy.limits(for:)`); values above
     ///   `RoleLimits.missesPerMinuteCeiling` are treated as that ceiling, and below 1 refuse everything.
     /// - `now`: injected so tests need not sleep; a time before the bucket's last update counts as no time.
-    public func charge(identity: String, misses: Int, limit: Int,
-                       now: ContinuousClock.Instant = .now) -> Charge {
+    public func charge(
+        identity: String,
+        misses: Int,
+        limit: Int,
+        now: ContinuousClock.Instant = .now
+    ) -> Charge {
         let rate = Int64(min(max(limit, 0), RoleLimits.missesPerMinuteCeiling))
         guard rate > 0 else { return Charge(answered: false, retryAfterMilliseconds: 60_000) }
         let capacity = rate * TokenBucket.unit

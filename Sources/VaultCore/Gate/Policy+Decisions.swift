@@ -27,12 +27,16 @@ extension Policy {
     public func detokenizeDecision(identity: Identity, kind: Kind, purpose: String) -> PolicyDecision {
         guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
         guard PolicyParser.isValidPurpose(purpose) else {
-            return .denied("purpose \(PolicyParser.quote(purpose)) is not a purpose name "
-                + "(1 to 64 characters of a-z, 0-9 and '-')")
+            return .denied(
+                "purpose \(PolicyParser.quote(purpose)) is not a purpose name "
+                    + "(1 to 64 characters of a-z, 0-9 and '-')"
+            )
         }
         guard let best = detokenizeGrants(member, kind: kind, purpose: purpose).first else {
-            return .denied("no rule grants detokenize of \(kind.rawValue) for purpose \(purpose) "
-                + "to identity \(member.name) \(rolesNote(member))")
+            return .denied(
+                "no rule grants detokenize of \(kind.rawValue) for purpose \(purpose) "
+                    + "to identity \(member.name) \(rolesNote(member))"
+            )
         }
         return .allowed(by: best.rule, reveal: best.reveal)
     }

@@ -18,8 +18,10 @@ extension Policy {
         var lines = ["identity \(identity.name): uid \(identity.uid), line \(identity.line), \(rolesList(identity))"]
 
         let detokenize = detokenizeDecision(identity: identity, kind: kind, purpose: purpose)
-        lines.append("detokenize \(kind.rawValue) for purpose \(PolicyParser.quote(purpose)): "
-            + (detokenize.reveal.map { "allowed, reveals \($0.rawValue)" } ?? "denied"))
+        lines.append(
+            "detokenize \(kind.rawValue) for purpose \(PolicyParser.quote(purpose)): "
+                + (detokenize.reveal.map { "allowed, reveals \($0.rawValue)" } ?? "denied")
+        )
         if let rule = detokenize.rule {
             lines.append("  granted by \(rule)")
             let others = detokenizeGrants(identity, kind: kind, purpose: purpose).dropFirst()
@@ -36,8 +38,11 @@ extension Policy {
         let tokenize = tokenizeDecision(identity: identity, kind: kind)
         lines.append("tokenize \(kind.rawValue): " + verdict(tokenize))
         lines.append("erase: " + verdict(eraseDecision(identity: identity)))
-        lines.append("tokens as \(tokenMode(for: kind).rawValue)"
-            + (kinds[kind] == nil ? " (the default for kinds not listed under kinds:)" : " (kinds.\(kind.rawValue))"))
+        lines.append(
+            "tokens as \(tokenMode(for: kind).rawValue)"
+                + (kinds[kind] == nil
+                    ? " (the default for kinds not listed under kinds:)" : " (kinds.\(kind.rawValue))")
+        )
 
         let limits = limits(for: identity)
         let explicit = roles(of: identity).contains { $0.limitsLine != 0 }

@@ -51,8 +51,11 @@ extension Policy {
         var info = stat()
         guard stat(path, &info) == 0 else {
             let reason = String(cString: strerror(errno))
-            throw VaultError(.policy, "cannot read policy \(path): \(reason)",
-                             hint: "check the path; write the policy there or point the server at it")
+            throw VaultError(
+                .policy,
+                "cannot read policy \(path): \(reason)",
+                hint: "check the path; write the policy there or point the server at it"
+            )
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw VaultError(.policy, "policy \(path) is not a regular file", hint: "point at the YAML file itself")
@@ -60,30 +63,44 @@ extension Policy {
         // Like sshd's StrictModes: the owner can always chmod and rewrite the file, so only root or the
         // server's own user may own it.
         guard info.st_uid == 0 || info.st_uid == geteuid() else {
-            throw VaultError(.permissions,
-                             "policy \(path) is owned by uid \(info.st_uid), not by root or the server's user",
-                             hint: "run `chown root \(path)`: whoever owns the policy can grant any access")
+            throw VaultError(
+                .permissions,
+                "policy \(path) is owned by uid \(info.st_uid), not by root or the server's user",
+                hint: "run `chown root \(path)`: whoever owns the policy can grant any access"
+            )
         }
         guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
             let mode = String(info.st_mode & 0o777, radix: 8)
-            throw VaultError(.permissions, "policy \(path) is writable by group or others (mode \(mode))",
-                             hint: "run `chmod go-w \(path)`: whoever can write the policy can grant any access")
+            throw VaultError(
+                .permissions,
+                "policy \(path) is writable by group or others (mode \(mode))",
+                hint: "run `chmod go-w \(path)`: whoever can write the policy can grant any access"
+            )
         }
         guard info.st_size <= maxFileBytes else {
-            throw VaultError(.policy, "policy \(path) is larger than the \(maxFileBytes) bytes allowed",
-                             hint: "check the path: a policy is a small YAML file")
+            throw VaultError(
+                .policy,
+                "policy \(path) is larger than the \(maxFileBytes) bytes allowed",
+                hint: "check the path: a policy is a small YAML file"
+            )
         }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw VaultError(.policy, "cannot read policy \(path): \(error.localizedDescription)",
-                             hint: "check that the server's user can read it")
+            throw VaultError(
+                .policy,
+                "cannot read policy \(path): \(error.localizedDescription)",
+                hint: "check that the server's user can read it"
+            )
         }
         // Checked again: the file may have grown since `stat`.
         guard data.count <= maxFileBytes else {
-            throw VaultError(.policy, "policy \(path) is larger than the \(maxFileBytes) bytes allowed",
-                             hint: "check the path: a policy is a small YAML file")
+            throw VaultError(
+                .policy,
+                "policy \(path) is larger than the \(maxFileBytes) bytes allowed",
+                hint: "check the path: a policy is a small YAML file"
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw VaultError(.policy, "policy \(path) is not valid UTF-8", hint: "save it as UTF-8 text")

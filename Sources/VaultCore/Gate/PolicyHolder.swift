@@ -53,18 +53,24 @@ public final class PolicyHolder: Sendable {
             switch result {
             case .success(let (policy, sha256)):
                 state.withLock { $0 = (policy, sha256) }
-                logger.info("policy loaded", metadata: [
-                    "policy.path": "\(path)",
-                    "policy.sha256": "\(sha256)",
-                    "policy.identities": "\(policy.identities.count)",
-                    "policy.roles": "\(policy.roles.count)",
-                ])
+                logger.info(
+                    "policy loaded",
+                    metadata: [
+                        "policy.path": "\(path)",
+                        "policy.sha256": "\(sha256)",
+                        "policy.identities": "\(policy.identities.count)",
+                        "policy.roles": "\(policy.roles.count)",
+                    ]
+                )
             case .failure(let error):
-                logger.error("policy refused; the previous policy stays in force", metadata: [
-                    "policy.path": "\(path)",
-                    "error.code": "\(error.code.rawValue)",
-                    "error.message": "\(error.message)",
-                ])
+                logger.error(
+                    "policy refused; the previous policy stays in force",
+                    metadata: [
+                        "policy.path": "\(path)",
+                        "error.code": "\(error.code.rawValue)",
+                        "error.message": "\(error.message)",
+                    ]
+                )
             }
             return result.map(\.policy)
         }

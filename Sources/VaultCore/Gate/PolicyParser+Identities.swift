@@ -34,8 +34,11 @@ extension PolicyParser {
                 guard let value = integer(field.value, "\(path).uid", in: 0...Self.maxUID) else { return nil }
                 let uid = UInt32(value)
                 if let first = uids[uid] {
-                    report(field.value, "uid \(uid) is already used by identity \(Self.quote(first.name)) "
-                        + "(line \(first.line)); the socket peer's uid must pick one identity")
+                    report(
+                        field.value,
+                        "uid \(uid) is already used by identity \(Self.quote(first.name)) "
+                            + "(line \(first.line)); the socket peer's uid must pick one identity"
+                    )
                 } else {
                     uids[uid] = (name ?? path, line)
                 }
@@ -60,8 +63,11 @@ extension PolicyParser {
             guard let name = string(item, "each role in \(path)") else { continue }
             if let known, known[name] == nil {
                 let list = known.keys.sorted().joined(separator: ", ")
-                report(item, "\(path) names unknown role \(Self.quote(name)) "
-                    + (known.isEmpty ? "(no roles are defined)" : "(roles: \(list))"))
+                report(
+                    item,
+                    "\(path) names unknown role \(Self.quote(name)) "
+                        + (known.isEmpty ? "(no roles are defined)" : "(roles: \(list))")
+                )
                 continue
             }
             if !names.contains(name) { names.append(name) }
@@ -75,27 +81,29 @@ extension PolicyParser {
     /// logs, audit records, command lines and dotted rule paths (`roles.NAME.detokenize[0]`), where a dot,
     /// a space or a newline would make them ambiguous or forgeable.
     static func isValidName(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                true
-            default:
-                false
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    true
+                default:
+                    false
+                }
             }
-        }
     }
 
     /// Purposes: 1 to 64 characters of `[a-z0-9-]`, the same rule a request's purpose must meet.
     static func isValidPurpose(_ purpose: String) -> Bool {
-        (1...64).contains(purpose.utf8.count) && purpose.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
-                true
-            default:
-                false
+        (1...64).contains(purpose.utf8.count)
+            && purpose.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+                    true
+                default:
+                    false
+                }
             }
-        }
     }
 
     mutating func checkName(_ name: String, at node: Yams.Node, _ what: String) {

@@ -56,7 +56,8 @@ extension PolicyParser {
             return nil
         }
         let text = scalar.string
-        let isDecimal = !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        let isDecimal =
+            !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
             && (text == "0" || !text.hasPrefix("0"))
         guard isDecimal, let value = Int(text), range.contains(value) else {
             report(node, "\(problem), found \(Self.describe(node))")
@@ -86,8 +87,11 @@ extension PolicyParser {
         for entry in entries(of: mapping, in: context) {
             guard allowed.contains(entry.name) else {
                 let guess = Self.nearest(to: entry.name, in: allowed).map { "did you mean \"\($0)\"? " } ?? ""
-                report(entry.key, "unknown key \(Self.quote(entry.name)) in \(context) "
-                    + "(\(guess)keys: \(allowed.joined(separator: ", ")))")
+                report(
+                    entry.key,
+                    "unknown key \(Self.quote(entry.name)) in \(context) "
+                        + "(\(guess)keys: \(allowed.joined(separator: ", ")))"
+                )
                 continue
             }
             fields[entry.name] = Field(key: entry.key, value: entry.value)
@@ -154,7 +158,8 @@ extension PolicyParser {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case _ where scalar.properties.generalCategory == .control
+            case _
+            where scalar.properties.generalCategory == .control
                 || scalar.properties.generalCategory == .lineSeparator
                 || scalar.properties.generalCategory == .paragraphSeparator:
                 out += scalar.escaped(asASCII: true)
@@ -172,7 +177,8 @@ extension PolicyParser {
 
     /// Levenshtein distance over characters; the words are short keys, so the quadratic table is cheap.
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.prefix(64)), b = Array(b.prefix(64))
+        let a = Array(a.prefix(64))
+        let b = Array(b.prefix(64))
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var previous = Array(0...b.count)
         for i in 1...a.count {

@@ -41,9 +41,16 @@ extension PolicyParser {
             }
         }
         return Policy.Role(
-            name: entry.name, tokenize: tokenize, detokenize: detokenize, erase: erase, limits: limits,
-            line: Self.line(of: entry.key), tokenizeLine: lines.tokenize, eraseLine: lines.erase,
-            limitsLine: lines.limits)
+            name: entry.name,
+            tokenize: tokenize,
+            detokenize: detokenize,
+            erase: erase,
+            limits: limits,
+            line: Self.line(of: entry.key),
+            tokenizeLine: lines.tokenize,
+            eraseLine: lines.erase,
+            limitsLine: lines.limits
+        )
     }
 
     private mutating func rules(_ node: Yams.Node, path: String) -> [Policy.DetokenizeRule] {
@@ -60,8 +67,15 @@ extension PolicyParser {
             let reveal = require("reveal", in: fields, of: item, rulePath)
                 .flatMap { revealMode($0.value, path: "\(rulePath).reveal") }
             guard let kinds, let purposes, let reveal else { continue }
-            rules.append(Policy.DetokenizeRule(
-                kinds: kinds, purposes: purposes, reveal: reveal, index: index, line: Self.line(of: item)))
+            rules.append(
+                Policy.DetokenizeRule(
+                    kinds: kinds,
+                    purposes: purposes,
+                    reveal: reveal,
+                    index: index,
+                    line: Self.line(of: item)
+                )
+            )
         }
         return rules
     }
@@ -99,7 +113,10 @@ extension PolicyParser {
         let misses = fields["misses_per_minute"].flatMap {
             integer($0.value, "\(path).misses_per_minute", in: 1...RoleLimits.missesPerMinuteCeiling)
         }
-        return RoleLimits(maxBatch: maxBatch ?? RoleLimits.defaultMaxBatch, revealsPerMinute: rate,
-                          missesPerMinute: misses ?? RoleLimits.defaultMissesPerMinute)
+        return RoleLimits(
+            maxBatch: maxBatch ?? RoleLimits.defaultMaxBatch,
+            revealsPerMinute: rate,
+            missesPerMinute: misses ?? RoleLimits.defaultMissesPerMinute
+        )
     }
 }

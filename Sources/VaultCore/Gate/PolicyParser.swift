@@ -48,8 +48,11 @@ struct PolicyParser {
     /// Counts one node against the budget; false (after one problem) once it is spent.
     mutating func spend(_ node: Yams.Node) -> Bool {
         if budget == 1 {
-            report(node, "the policy is too large (more than \(Self.nodeBudget) entries, counting YAML aliases "
-                + "as copies); checking stopped here")
+            report(
+                node,
+                "the policy is too large (more than \(Self.nodeBudget) entries, counting YAML aliases "
+                    + "as copies); checking stopped here"
+            )
         }
         budget -= 1
         return budget > 0
@@ -118,8 +121,11 @@ struct PolicyParser {
             guard let kind else { continue }
             if mode == .formatPreserving && !Self.formatPreservingKinds.contains(kind) {
                 let allowed = Kind.allCases.filter(Self.formatPreservingKinds.contains).map(\.rawValue)
-                report(entry.value, "token mode format-preserving is not available for kind \(kind.rawValue) "
-                    + "(only for \(allowed.joined(separator: ", ")))")
+                report(
+                    entry.value,
+                    "token mode format-preserving is not available for kind \(kind.rawValue) "
+                        + "(only for \(allowed.joined(separator: ", ")))"
+                )
                 continue
             }
             modes[kind] = mode

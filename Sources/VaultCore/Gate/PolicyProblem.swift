@@ -30,7 +30,9 @@ extension VaultError {
         let count = problems.count == 1 ? "1 problem" : "\(problems.count) problems"
         let list = problems.map { "  \($0)" }.joined(separator: "\n")
         return VaultError(
-            .policy, "policy \(file) has \(count):\n\(list)",
-            hint: "fix each problem at its line and column, then run `cvault policy check \(file)`")
+            .policy,
+            "policy \(file) has \(count):\n\(list)",
+            hint: "fix each problem at its line and column, then run `cvault policy check \(file)`"
+        )
     }
 }

@@ -20,8 +20,12 @@ public final class RevealRateLimiter: Sendable {
     ///   always succeeds without touching any bucket. Limits above `RoleLimits.revealsPerMinuteCeiling`
     ///   are treated as that ceiling. A `count` larger than `limit` can never fit the bucket and is refused.
     /// - `now`: injected so tests need not sleep; a time before the bucket's last update counts as no time.
-    public func take(identity: String, count: Int, limit: Int?,
-                     now: ContinuousClock.Instant = .now) -> Bool {
+    public func take(
+        identity: String,
+        count: Int,
+        limit: Int?,
+        now: ContinuousClock.Instant = .now
+    ) -> Bool {
         guard count > 0 else { return count == 0 }
         guard let limit else { return true }
         let rate = Int64(min(limit, RoleLimits.revealsPerMinuteCeiling))

@@ -39,12 +39,16 @@ public struct RoleLimits: Sendable, Equatable, CustomStringConvertible {
     /// miss budget. An identity with several roles gets the combination of all of them, as it gets the union
     /// of their grants.
     public func mostGenerous(_ other: RoleLimits) -> RoleLimits {
-        let rate: Int? = switch (revealsPerMinute, other.revealsPerMinute) {
-        case let (a?, b?): max(a, b)
-        default: nil
-        }
-        return RoleLimits(maxBatch: max(maxBatch, other.maxBatch), revealsPerMinute: rate,
-                          missesPerMinute: max(missesPerMinute, other.missesPerMinute))
+        let rate: Int? =
+            switch (revealsPerMinute, other.revealsPerMinute) {
+            case let (a?, b?): max(a, b)
+            default: nil
+            }
+        return RoleLimits(
+            maxBatch: max(maxBatch, other.maxBatch),
+            revealsPerMinute: rate,
+            missesPerMinute: max(missesPerMinute, other.missesPerMinute)
+        )
     }
 
     public var description: String {

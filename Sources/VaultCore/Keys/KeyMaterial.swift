@@ -44,12 +44,15 @@ struct KeyMaterial: Sendable {
     static func open(_ sealed: [UInt8], root: SecureBytes, ad: [UInt8]) throws(VaultError) -> KeyMaterial {
         let buffer = try XChaCha20Poly1305.openKey(sealed, ad: ad, key: root)
         guard buffer.count % entrySize == 0 else { throw malformed }
-        var keks: [Int: SecureBytes] = [:], tokenKeys: [Int: SecureBytes] = [:]
-        var lookup: SecureBytes?, audit: SecureBytes?
+        var keks: [Int: SecureBytes] = [:]
+        var tokenKeys: [Int: SecureBytes] = [:]
+        var lookup: SecureBytes?
+        var audit: SecureBytes?
         var bad = false
         buffer.withUnsafeBytes { raw in
             for base in stride(from: 0, to: raw.count, by: entrySize) {
-                let version = Int(raw[base + 1]) << 24 | Int(raw[base + 2]) << 16 | Int(raw[base + 3]) << 8 | Int(raw[base + 4])
+                let version =
+                    Int(raw[base + 1]) << 24 | Int(raw[base + 2]) << 16 | Int(raw[base + 3]) << 8 | Int(raw[base + 4])
                 let key = SecureBytes(copying: UnsafeRawBufferPointer(rebasing: raw[(base + 5)..<(base + 5 + 32)]))
                 switch EntryType(rawValue: raw[base]) {
                 case .kek: keks[version] = key
@@ -64,6 +67,9 @@ struct KeyMaterial: Sendable {
         return KeyMaterial(keks: keks, tokenKeys: tokenKeys, lookupKey: lookup, auditSeed: audit)
     }
 
-    private static let malformed = VaultError(.keyring, "the keyring's key material is malformed",
-                                              hint: "restore the keyring from its backup")
+    private static let malformed = VaultError(
+        .keyring,
+        "the keyring's key material is malformed",
+        hint: "restore the keyring from its backup"
+    )
 }

@@ -63,33 +63,62 @@ public final class Keyring: Sendable {
 
     /// Creates a new keyring at `path` (which must not exist): a fresh root key, KEK v1, token key v1, a
     /// look-up key and an audit signing key, sealed under the credential.
-    public static func create(at path: String, credential: UnsealCredential, now: Date = Date()) throws(VaultError) -> Keyring {
+    public static func create(
+        at path: String,
+        credential: UnsealCredential,
+        now: Date = Date()
+    ) throws(VaultError) -> Keyring {
         try create(at: path, credential: credential, kdf: .moderate, now: now)
     }
 
-    static func create(at path: String, credential: UnsealCredential, kdf: PassphraseKDF, now: Date) throws(VaultError) -> Keyring {
+    static func create(
+        at path: String,
+        credential: UnsealCredential,
+        kdf: PassphraseKDF,
+        now: Date
+    ) throws(VaultError) -> Keyring {
         if FileManager.default.fileExists(atPath: path) {
-            throw VaultError(.alreadyInitialized, "a keyring already exists at \(path)",
-                             hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault")
+            throw VaultError(
+                .alreadyInitialized,
+                "a keyring already exists at \(path)",
+                hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault"
+            )
         }
         let root = SecureBytes(randomCount: 32)
         return try create(at: path, root: root, seal: try sealRoot(root, credential: credential, kdf: kdf), now: now)
     }
 
-    private static func create(at path: String, root: SecureBytes, seal: SealInfo, now: Date) throws(VaultError) -> Keyring {
+    private static func create(
+        at path: String,
+        root: SecureBytes,
+        seal: SealInfo,
+        now: Date
+    ) throws(VaultError) -> Keyring {
         if FileManager.default.fileExists(atPath: path) {
-            throw VaultError(.alreadyInitialized, "a keyring already exists at \(path)",
-                             hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault")
+            throw VaultError(
+                .alreadyInitialized,
+                "a keyring already exists at \(path)",
+                hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault"
+            )
         }
         let created = iso8601(now)
-        let material = KeyMaterial(keks: [1: SecureBytes(randomCount: 32)], tokenKeys: [1: SecureBytes(randomCount: 32)],
-                                   lookupKey: SecureBytes(randomCount: 32), auditSeed: SecureBytes(randomCount: 32))
+        let material = KeyMaterial(
+            keks: [1: SecureBytes(randomCount: 32)],
+            tokenKeys: [1: SecureBytes(randomCount: 32)],
+            lookupKey: SecureBytes(randomCount: 32),
+            auditSeed: SecureBytes(randomCount: 32)
+        )
         let signer = Ed25519.SigningKey(seed: material.auditSeed)
         var file = KeyringFile(
-            format: KeyringFile.formatName, formatVersion: 1, generation: 1, seal: seal,
+            format: KeyringFile.formatName,
+            formatVersion: 1,
+            generation: 1,
+            seal: seal,
             keks: [KeyVersionInfo(version: 1, state: .active, created: created)],
             tokenKeys: [KeyVersionInfo(version: 1, state: .active, created: created)],
-            auditPublicKey: Hex.encode(signer.publicKey), sealedKeys: "")
+            auditPublicKey: Hex.encode(signer.publicKey),
+            sealedKeys: ""
+        )
         file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
         try FileSafety.writeAtomically(file.encoded(), to: path, replace: false)
         return Keyring(path: path, file: file, root: root, material: material)
@@ -97,7 +126,12 @@ public final class Keyring: Sendable {
 
     /// Creates a new keyring whose root key is sealed under a secret split into `count` Shamir shares, any
     /// `threshold` of which open it. The shares are returned once and never stored by the vault.
-    public static func createWithShares(at path: String, threshold: Int, count: Int, now: Date = Date()) throws(VaultError) -> (Keyring, [UnsealShare]) {
+    public static func createWithShares(
+        at path: String,
+        threshold: Int,
+        count: Int,
+        now: Date = Date()
+    ) throws(VaultError) -> (Keyring, [UnsealShare]) {
         let root = SecureBytes(randomCount: 32)
         let (seal, shares) = try sealRootWithShares(root, threshold: threshold, count: count)
         return (try create(at: path, root: root, seal: seal, now: now), shares)
@@ -119,8 +153,11 @@ public final class Keyring: Sendable {
         switch opened {
         case .success(let m): material = m
         case .failure(let error) where error.code == .integrity:
-            throw VaultError(.integrity, "keyring \(path) was altered: its metadata or key material fails authentication",
-                             hint: "restore the keyring from its backup")
+            throw VaultError(
+                .integrity,
+                "keyring \(path) was altered: its metadata or key material fails authentication",
+                hint: "restore the keyring from its backup"
+            )
         case .failure(let error): throw error
         }
         try Self.checkConsistency(file, material, path: path)
@@ -138,43 +175,86 @@ public final class Keyring: Sendable {
         let current = try KeyringFile.read(at: path)
         guard current.generation != file.generation else { return nil }
         guard current.seal == file.seal else {
-            throw VaultError(.sealed, "keyring \(path) was re-sealed under a new root key (its passphrase or shares changed) "
-                                 + "after this process opened it",
-                             hint: "restart this cvault process with the new passphrase or shares to pick up later key changes")
+            throw VaultError(
+                .sealed,
+                "keyring \(path) was re-sealed under a new root key (its passphrase or shares changed) "
+                    + "after this process opened it",
+                hint: "restart this cvault process with the new passphrase or shares to pick up later key changes"
+            )
         }
         return try Keyring(path: path, file: current, root: root)
     }
 
     // MARK: Sealing the root key
 
-    static func sealRoot(_ root: SecureBytes, credential: UnsealCredential, kdf: PassphraseKDF) throws(VaultError) -> SealInfo {
+    static func sealRoot(
+        _ root: SecureBytes,
+        credential: UnsealCredential,
+        kdf: PassphraseKDF
+    ) throws(VaultError) -> SealInfo {
         switch credential {
         case .shares:
-            throw VaultError(.invalidRequest, "existing shares cannot seal a new keyring", hint: "use createWithShares or a passphrase")
+            throw VaultError(
+                .invalidRequest,
+                "existing shares cannot seal a new keyring",
+                hint: "use createWithShares or a passphrase"
+            )
         case .passphrase(let passphrase):
             guard passphrase.count >= minimumPassphraseBytes else {
-                throw VaultError(.invalidRequest, "the passphrase is shorter than \(minimumPassphraseBytes) characters",
-                                 hint: "choose a longer passphrase (a few random words work well)")
+                throw VaultError(
+                    .invalidRequest,
+                    "the passphrase is shorter than \(minimumPassphraseBytes) characters",
+                    hint: "choose a longer passphrase (a few random words work well)"
+                )
             }
             let salt = SecureRandom.bytes(Argon2id.saltBytes)
-            var seal = SealInfo(method: "passphrase", kdf: Argon2id.algorithmName, salt: Data(salt).base64EncodedString(),
-                                opslimit: kdf.opsLimit, memlimit: kdf.memLimit, threshold: nil, shares: nil, sealedRoot: "")
-            let key = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
-            seal.sealedRoot = Data(XChaCha20Poly1305.seal(root, ad: seal.associatedData, key: key)).base64EncodedString()
+            var seal = SealInfo(
+                method: "passphrase",
+                kdf: Argon2id.algorithmName,
+                salt: Data(salt).base64EncodedString(),
+                opslimit: kdf.opsLimit,
+                memlimit: kdf.memLimit,
+                threshold: nil,
+                shares: nil,
+                sealedRoot: ""
+            )
+            let key = try Argon2id.deriveKey(
+                passphrase: passphrase,
+                salt: salt,
+                opsLimit: kdf.opsLimit,
+                memLimit: kdf.memLimit
+            )
+            seal.sealedRoot = Data(XChaCha20Poly1305.seal(root, ad: seal.associatedData, key: key))
+                .base64EncodedString()
             return seal
         }
     }
 
     /// Seals the root key under BLAKE2b-derived key of a fresh 32-byte secret, and splits the secret.
-    static func sealRootWithShares(_ root: SecureBytes, threshold: Int, count: Int) throws(VaultError) -> (SealInfo, [UnsealShare]) {
+    static func sealRootWithShares(
+        _ root: SecureBytes,
+        threshold: Int,
+        count: Int
+    ) throws(VaultError) -> (SealInfo, [UnsealShare]) {
         guard (2...16).contains(threshold), (threshold...16).contains(count) else {
-            throw VaultError(.invalidRequest, "shares must be 2 to 16 with a threshold from 2 to the number of shares",
-                             hint: "for example --shares 5 --threshold 3")
+            throw VaultError(
+                .invalidRequest,
+                "shares must be 2 to 16 with a threshold from 2 to the number of shares",
+                hint: "for example --shares 5 --threshold 3"
+            )
         }
         let secret = SecureBytes(randomCount: 32)
         let setID = Hex.encode(SecureRandom.bytes(8))
-        var seal = SealInfo(method: "shamir", kdf: nil, salt: setID, opslimit: nil, memlimit: nil,
-                            threshold: threshold, shares: count, sealedRoot: "")
+        var seal = SealInfo(
+            method: "shamir",
+            kdf: nil,
+            salt: setID,
+            opslimit: nil,
+            memlimit: nil,
+            threshold: threshold,
+            shares: count,
+            sealedRoot: ""
+        )
         let key = BLAKE2b.deriveKey(from: secret, label: shamirLabel)
         seal.sealedRoot = Data(XChaCha20Poly1305.seal(root, ad: seal.associatedData, key: key)).base64EncodedString()
         let shares = Shamir.split(secret, threshold: threshold, count: count).map {
@@ -186,11 +266,19 @@ public final class Keyring: Sendable {
     /// Domain label turning the recovered Shamir secret into the key that seals the root key.
     static let shamirLabel = "cvault.shamir.unseal.v1"
 
-    static func unsealRoot(_ seal: SealInfo, credential: UnsealCredential, path: String) throws(VaultError) -> SecureBytes {
+    static func unsealRoot(
+        _ seal: SealInfo,
+        credential: UnsealCredential,
+        path: String
+    ) throws(VaultError) -> SecureBytes {
         switch credential {
         case .shares(let shares):
             guard seal.method == "shamir" else {
-                throw VaultError(.keyring, "keyring \(path) is sealed by a passphrase, not by shares", hint: "open it with its passphrase")
+                throw VaultError(
+                    .keyring,
+                    "keyring \(path) is sealed by a passphrase, not by shares",
+                    hint: "open it with its passphrase"
+                )
             }
             guard let sealed = Data(base64Encoded: seal.sealedRoot) else { throw malformed(path) }
             let secret = try UnsealShare.combine(shares, seal: seal)
@@ -198,22 +286,32 @@ public final class Keyring: Sendable {
             do {
                 return try XChaCha20Poly1305.openKey([UInt8](sealed), ad: seal.associatedData, key: key)
             } catch {
-                throw VaultError(.wrongPassphrase, "the shares do not open keyring \(path) (one is altered, or they are of another vault)",
-                                 hint: "check each share against its original")
+                throw VaultError(
+                    .wrongPassphrase,
+                    "the shares do not open keyring \(path) (one is altered, or they are of another vault)",
+                    hint: "check each share against its original"
+                )
             }
         case .passphrase(let passphrase):
             guard seal.method == "passphrase", seal.kdf == Argon2id.algorithmName,
-                  let saltText = seal.salt, let salt = Data(base64Encoded: saltText), salt.count == Argon2id.saltBytes,
-                  let ops = seal.opslimit, let mem = seal.memlimit else {
-                throw VaultError(.keyring, "keyring \(path) is not sealed by a passphrase (method \(seal.method))",
-                                 hint: "open it with the unseal method it was created with")
+                let saltText = seal.salt, let salt = Data(base64Encoded: saltText), salt.count == Argon2id.saltBytes,
+                let ops = seal.opslimit, let mem = seal.memlimit
+            else {
+                throw VaultError(
+                    .keyring,
+                    "keyring \(path) is not sealed by a passphrase (method \(seal.method))",
+                    hint: "open it with the unseal method it was created with"
+                )
             }
             guard let sealed = Data(base64Encoded: seal.sealedRoot) else { throw malformed(path) }
             // Parameters are authenticated only once the root opens, so bound them first: an edited keyring
             // must fail fast, not run Argon2id for hours.
             guard ops <= 64, mem <= 64 << 30 else {
-                throw VaultError(.keyring, "keyring \(path) asks for implausible Argon2id parameters (opslimit \(ops), memlimit \(mem >> 20) MiB)",
-                                 hint: "the keyring was altered; restore it from its backup")
+                throw VaultError(
+                    .keyring,
+                    "keyring \(path) asks for implausible Argon2id parameters (opslimit \(ops), memlimit \(mem >> 20) MiB)",
+                    hint: "the keyring was altered; restore it from its backup"
+                )
             }
             let key = try Argon2id.deriveKey(passphrase: passphrase, salt: [UInt8](salt), opsLimit: ops, memLimit: mem)
             do {
@@ -221,22 +319,33 @@ public final class Keyring: Sendable {
             } catch {
                 // AEAD failure cannot tell a wrong passphrase from an edited seal; the wrong passphrase is
                 // by far the likelier, and neither reveals anything.
-                throw VaultError(.wrongPassphrase, "the passphrase does not open keyring \(path)",
-                                 hint: "check CVAULT_PASSPHRASE or --passphrase-file; the keyring itself is unchanged")
+                throw VaultError(
+                    .wrongPassphrase,
+                    "the passphrase does not open keyring \(path)",
+                    hint: "check CVAULT_PASSPHRASE or --passphrase-file; the keyring itself is unchanged"
+                )
             }
         }
     }
 
     // MARK: Checks
 
-    private static func checkConsistency(_ file: KeyringFile, _ material: KeyMaterial, path: String) throws(VaultError) {
+    private static func checkConsistency(_ file: KeyringFile, _ material: KeyMaterial, path: String) throws(VaultError)
+    {
         func check(_ infos: [KeyVersionInfo], _ keys: [Int: SecureBytes], _ family: String) throws(VaultError) {
             guard infos.filter({ $0.state == .active }).count == 1 else {
-                throw VaultError(.keyring, "keyring \(path) must have exactly one active \(family)", hint: "restore it from its backup")
+                throw VaultError(
+                    .keyring,
+                    "keyring \(path) must have exactly one active \(family)",
+                    hint: "restore it from its backup"
+                )
             }
             for info in infos where (info.state == .retired) != (keys[info.version] == nil) {
-                throw VaultError(.keyring, "keyring \(path): \(family) v\(info.version) state and material disagree",
-                                 hint: "restore it from its backup")
+                throw VaultError(
+                    .keyring,
+                    "keyring \(path): \(family) v\(info.version) state and material disagree",
+                    hint: "restore it from its backup"
+                )
             }
         }
         try check(file.keks, material.keks, "KEK")
@@ -259,7 +368,10 @@ public enum Hex {
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0f)]) }
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -37,7 +37,9 @@ public struct SealInfo: Codable, Sendable, Equatable {
     /// parameters does not open.
     var associatedData: [UInt8] {
         func text(_ n: (some CustomStringConvertible)?) -> String { n.map { $0.description } ?? "" }
-        let parts: [String] = [method, text(kdf), text(salt), text(opslimit), text(memlimit), text(threshold), text(shares)]
+        let parts: [String] = [
+            method, text(kdf), text(salt), text(opslimit), text(memlimit), text(threshold), text(shares),
+        ]
         return Array(("cvault.keyring.root.v1|" + parts.joined(separator: "|")).utf8)
     }
 }
@@ -75,7 +77,8 @@ public struct KeyringFile: Codable, Sendable, Equatable {
         func render(_ infos: [KeyVersionInfo]) -> String {
             infos.map { "\($0.version):\($0.state.rawValue):\($0.created)" }.joined(separator: ",")
         }
-        let text = "cvault.keyring.keys.v1|\(formatVersion)|\(generation)|kek=\(render(keks))|"
+        let text =
+            "cvault.keyring.keys.v1|\(formatVersion)|\(generation)|kek=\(render(keks))|"
             + "token=\(render(tokenKeys))|audit=\(auditPublicKey)"
         return Array(text.utf8)
     }
@@ -91,12 +94,18 @@ public struct KeyringFile: Codable, Sendable, Equatable {
         do {
             file = try JSONDecoder().decode(KeyringFile.self, from: Data(bytes))
         } catch {
-            throw VaultError(.keyring, "keyring \(path) is not a valid keyring file",
-                             hint: "restore it from your keyring backup")
+            throw VaultError(
+                .keyring,
+                "keyring \(path) is not a valid keyring file",
+                hint: "restore it from your keyring backup"
+            )
         }
         guard file.format == formatName, file.formatVersion == 1 else {
-            throw VaultError(.keyring, "keyring \(path) has format \(file.format) v\(file.formatVersion); this cvault reads \(formatName) v1",
-                             hint: "use the cvault version that wrote it")
+            throw VaultError(
+                .keyring,
+                "keyring \(path) has format \(file.format) v\(file.formatVersion); this cvault reads \(formatName) v1",
+                hint: "use the cvault version that wrote it"
+            )
         }
         return file
     }

@@ -32,14 +32,20 @@ extension Keyring {
             }
             switch file.keks[i].state {
             case .active:
-                throw VaultError(.invalidRequest, "KEK v\(version) is the active version and cannot be retired",
-                                 hint: "run `cvault keys rotate` first, then `cvault keys rewrap`")
+                throw VaultError(
+                    .invalidRequest,
+                    "KEK v\(version) is the active version and cannot be retired",
+                    hint: "run `cvault keys rotate` first, then `cvault keys rewrap`"
+                )
             case .retired:
                 throw VaultError(.invalidRequest, "KEK v\(version) is already retired", hint: "nothing to do")
             case .decryptOnly:
                 guard dataKeysUsingIt == 0 else {
-                    throw VaultError(.invalidRequest, "KEK v\(version) still wraps \(dataKeysUsingIt) data key(s)",
-                                     hint: "run `cvault keys rewrap` to move them to the active KEK, then retire again")
+                    throw VaultError(
+                        .invalidRequest,
+                        "KEK v\(version) still wraps \(dataKeysUsingIt) data key(s)",
+                        hint: "run `cvault keys rewrap` to move them to the active KEK, then retire again"
+                    )
                 }
             }
             file.keks[i].state = .retired
@@ -85,8 +91,10 @@ extension Keyring {
 
     /// Applies `change` to the latest file under the lock and writes the next generation, its material sealed
     /// under `newRoot` when given (a passphrase or share change) and under the root key held otherwise.
-    func update(newRoot: SecureBytes? = nil,
-                _ change: (inout KeyringFile, inout KeyMaterial) throws(VaultError) -> Void) throws(VaultError) -> Keyring {
+    func update(
+        newRoot: SecureBytes? = nil,
+        _ change: (inout KeyringFile, inout KeyMaterial) throws(VaultError) -> Void
+    ) throws(VaultError) -> Keyring {
         let lock = try KeyringLock(keyringPath: path)
         defer { withExtendedLifetime(lock) {} }
         let latest = try reloadIfChanged() ?? self

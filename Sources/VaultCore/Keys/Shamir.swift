@@ -9,10 +9,12 @@
 public enum Shamir {
     /// GF(2^8) with the AES polynomial x^8 + x^4 + x^3 + x + 1.
     static func multiply(_ a: UInt8, _ b: UInt8) -> UInt8 {
-        var a = a, b = b, product: UInt8 = 0
+        var a = a
+        var b = b
+        var product: UInt8 = 0
         for _ in 0..<8 {
-            product ^= a & (0 &- (b & 1))            // add a when b's low bit is set, without a branch
-            let carry = 0 &- (a >> 7)                // 0xff when a's top bit is set
+            product ^= a & (0 &- (b & 1))  // add a when b's low bit is set, without a branch
+            let carry = 0 &- (a >> 7)  // 0xff when a's top bit is set
             a = (a << 1) ^ (0x1b & carry)
             b >>= 1
         }
@@ -21,7 +23,8 @@ public enum Shamir {
 
     /// a^254 = a^-1 for a ≠ 0 (and 0 for 0), by a fixed square-and-multiply chain.
     static func inverse(_ a: UInt8) -> UInt8 {
-        var result: UInt8 = 1, base = a
+        var result: UInt8 = 1
+        var base = a
         var exponent = 254
         for _ in 0..<8 {
             let bit = UInt8(exponent & 1)
@@ -35,7 +38,10 @@ public enum Shamir {
 
     /// Splits `secret` into `count` shares with x = 1...count; any `threshold` of them recover it.
     static func split(_ secret: SecureBytes, threshold: Int, count: Int) -> [(x: UInt8, y: SecureBytes)] {
-        precondition((2...255).contains(threshold) && threshold <= count && count <= 255, "bad threshold or share count")
+        precondition(
+            (2...255).contains(threshold) && threshold <= count && count <= 255,
+            "bad threshold or share count"
+        )
         let length = secret.count
         // Random coefficients a1...a(k-1) for every byte, in guarded memory.
         let coefficients = SecureBytes(randomCount: length * (threshold - 1))

@@ -11,9 +11,11 @@ enum DateRules {
         let dash = UInt8(ascii: "-")
         let digitPositions = [0, 1, 2, 3, 5, 6, 8, 9]
         guard bytes.count == 10, bytes[4] == dash, bytes[7] == dash,
-              digitPositions.allSatisfy({ TextRules.isASCIIDigit(bytes[$0]) })
+            digitPositions.allSatisfy({ TextRules.isASCIIDigit(bytes[$0]) })
         else { throw InvalidReason("is not in the form YYYY-MM-DD") }
-        let year = number(bytes[0..<4]), month = number(bytes[5..<7]), day = number(bytes[8..<10])
+        let year = number(bytes[0..<4])
+        let month = number(bytes[5..<7])
+        let day = number(bytes[8..<10])
         guard years.contains(year) else { throw InvalidReason("has a year outside 1000 to 9999") }
         guard (1...12).contains(month) else { throw InvalidReason("has a month outside 01 to 12") }
         guard (1...daysIn(month: month, year: year)).contains(day) else {

@@ -46,10 +46,14 @@ enum EmailRules {
             throw InvalidReason("has two dots in a row in its local part")
         }
         if local.contains(where: { $0 >= 0x80 }) {
-            throw InvalidReason("has a non-ASCII character in its local part (internationalized addresses are not accepted)")
+            throw InvalidReason(
+                "has a non-ASCII character in its local part (internationalized addresses are not accepted)"
+            )
         }
         guard local.allSatisfy(isLocalCharacter) else {
-            throw InvalidReason("has a character not allowed in a local part (allowed: letters, digits, dots and ! # $ % & ' * + - / = ? ^ _ ` { | } ~)")
+            throw InvalidReason(
+                "has a character not allowed in a local part (allowed: letters, digits, dots and ! # $ % & ' * + - / = ? ^ _ ` { | } ~)"
+            )
         }
     }
 

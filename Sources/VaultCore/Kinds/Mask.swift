@@ -42,7 +42,7 @@ public enum Mask {
         let bytes = Array(value.utf8)
         let digits = bytes.dropFirst()
         guard bytes.first == UInt8(ascii: "+"), PhoneRules.digitCounts.contains(digits.count),
-              digits.allSatisfy(TextRules.isASCIIDigit)
+            digits.allSatisfy(TextRules.isASCIIDigit)
         else { return redacted }
         return "+" + String(repeating: "*", count: digits.count - 4) + String(decoding: digits.suffix(4), as: UTF8.self)
     }

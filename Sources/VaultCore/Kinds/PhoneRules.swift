@@ -46,7 +46,9 @@ enum PhoneRules {
                 open = false
             case "+": throw InvalidReason("has a '+' that is not at the start")
             default:
-                throw InvalidReason("has a character other than digits, a leading '+', spaces, dashes, dots and parentheses")
+                throw InvalidReason(
+                    "has a character other than digits, a leading '+', spaces, dashes, dots and parentheses"
+                )
             }
         }
         guard !open else { throw InvalidReason("has a '(' without a matching ')'") }
@@ -60,14 +62,18 @@ enum PhoneRules {
         case 10: return [1] + digits
         case 11 where digits[0] == 1: return digits
         default:
-            throw InvalidReason("has \(digits.count) digits and no '+'; write it as '+' and the country code, or give a 10-digit North American number")
+            throw InvalidReason(
+                "has \(digits.count) digits and no '+'; write it as '+' and the country code, or give a 10-digit North American number"
+            )
         }
     }
 
     /// +1 numbers are NANP: a 3-digit area code and 3-digit exchange, each starting 2 to 9, then 4 digits.
     private static func checkNANP(_ digits: [UInt8]) throws(InvalidReason) {
         guard digits.count == 11 else {
-            throw InvalidReason("is a +1 (North American) number with \(digits.count - 1) digits after the country code; those have 10")
+            throw InvalidReason(
+                "is a +1 (North American) number with \(digits.count - 1) digits after the country code; those have 10"
+            )
         }
         guard digits[1] >= 2 else { throw InvalidReason("has a North American area code starting with 0 or 1") }
         guard digits[4] >= 2 else { throw InvalidReason("has a North American exchange code starting with 0 or 1") }

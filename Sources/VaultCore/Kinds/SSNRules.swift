@@ -9,10 +9,14 @@ enum SSNRules {
         let trimmed = TextRules.trimmed(value)
         guard !trimmed.isEmpty else { throw .blank }
         let digits = try digitsOfAcceptedForm(Array(trimmed.utf8))
-        let area = number(digits[0..<3]), group = number(digits[3..<5]), serial = number(digits[5..<9])
+        let area = number(digits[0..<3])
+        let group = number(digits[3..<5])
+        let serial = number(digits[5..<9])
         // One message for all never-issued areas, so the error does not tell which one the value had.
         guard area != 0, area != 666, area < 900 else {
-            throw InvalidReason("has an area number (first three digits) of 000, 666 or 900 to 999, which are never issued")
+            throw InvalidReason(
+                "has an area number (first three digits) of 000, 666 or 900 to 999, which are never issued"
+            )
         }
         guard group != 0 else { throw InvalidReason("has group number (middle two digits) 00, which is never issued") }
         guard serial != 0 else {

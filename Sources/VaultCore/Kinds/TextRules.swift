@@ -8,7 +8,7 @@ enum TextRules {
     static func trimmed(_ value: String) -> Substring {
         let scalars = value.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
         else { return value[value.endIndex...] }
         return Substring(scalars[first...last])
     }

@@ -55,9 +55,10 @@ public enum XChaCha20Poly1305 {
         let length = box.count - overhead
         var failed = false
         let plain = [UInt8](unsafeUninitializedCapacity: max(length, 1)) { out, initialized in
-            failed = box.withUnsafeBytes { b in
-                decrypt(into: out.baseAddress!, b, ad: ad, key: key)
-            } != 0
+            failed =
+                box.withUnsafeBytes { b in
+                    decrypt(into: out.baseAddress!, b, ad: ad, key: key)
+                } != 0
             initialized = failed ? 0 : length
         }
         if failed { throw .integrityFailure }
@@ -76,29 +77,46 @@ public enum XChaCha20Poly1305 {
     }
 
     /// Deterministic form for known-answer tests: opens `ciphertext || tag` under the given nonce.
-    public static func open(_ sealed: [UInt8], ad: [UInt8], nonce: [UInt8], key: SecureBytes) throws(VaultError) -> [UInt8] {
+    public static func open(
+        _ sealed: [UInt8],
+        ad: [UInt8],
+        nonce: [UInt8],
+        key: SecureBytes
+    ) throws(VaultError) -> [UInt8] {
         guard nonce.count == nonceBytes, sealed.count >= tagBytes else { throw .integrityFailure }
         return try open(nonce + sealed, ad: ad, key: key)
     }
 
     private static func encrypt(
-        into out: UnsafeMutableRawPointer, _ plaintext: UnsafeRawBufferPointer, ad: [UInt8],
-        nonce: UnsafeRawPointer, key: SecureBytes
+        into out: UnsafeMutableRawPointer,
+        _ plaintext: UnsafeRawBufferPointer,
+        ad: [UInt8],
+        nonce: UnsafeRawPointer,
+        key: SecureBytes
     ) {
         key.withUnsafeBytes { k in
             ad.withUnsafeBufferPointer { a in
                 _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                    out.assumingMemoryBound(to: UInt8.self), nil,
-                    plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(plaintext.count),
-                    a.baseAddress, UInt64(a.count), nil,
-                    nonce.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    out.assumingMemoryBound(to: UInt8.self),
+                    nil,
+                    plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    UInt64(plaintext.count),
+                    a.baseAddress,
+                    UInt64(a.count),
+                    nil,
+                    nonce.assumingMemoryBound(to: UInt8.self),
+                    k.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                )
             }
         }
     }
 
     /// `box` is `nonce || ciphertext || tag`; returns libsodium's status (0 = authentic).
     private static func decrypt(
-        into out: UnsafeMutableRawPointer, _ box: UnsafeRawBufferPointer, ad: [UInt8], key: SecureBytes
+        into out: UnsafeMutableRawPointer,
+        _ box: UnsafeRawBufferPointer,
+        ad: [UInt8],
+        key: SecureBytes
     ) -> Int32 {
         Sodium.ensureReady()
         guard key.count == keyBytes else { return -1 }
@@ -106,10 +124,16 @@ public enum XChaCha20Poly1305 {
         return key.withUnsafeBytes { k in
             ad.withUnsafeBufferPointer { a in
                 crypto_aead_xchacha20poly1305_ietf_decrypt(
-                    out.assumingMemoryBound(to: UInt8.self), nil, nil,
-                    base + nonceBytes, UInt64(box.count - nonceBytes),
-                    a.baseAddress, UInt64(a.count),
-                    base, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    out.assumingMemoryBound(to: UInt8.self),
+                    nil,
+                    nil,
+                    base + nonceBytes,
+                    UInt64(box.count - nonceBytes),
+                    a.baseAddress,
+                    UInt64(a.count),
+                    base,
+                    k.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                )
             }
         }
     }

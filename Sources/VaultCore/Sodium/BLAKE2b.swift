@@ -8,15 +8,22 @@ public enum BLAKE2b {
     public static let minOutput = Int(crypto_generichash_BYTES_MIN)
     public static let maxOutput = Int(crypto_generichash_BYTES_MAX)
 
-    public static func hash(_ data: UnsafeRawBufferPointer, key: SecureBytes? = nil, outputLength: Int = 32) -> [UInt8] {
+    public static func hash(_ data: UnsafeRawBufferPointer, key: SecureBytes? = nil, outputLength: Int = 32) -> [UInt8]
+    {
         precondition((minOutput...maxOutput).contains(outputLength), "BLAKE2b output must be 16...64 bytes")
         Sodium.ensureReady()
         return [UInt8](unsafeUninitializedCapacity: outputLength) { out, initialized in
             let input = data.baseAddress?.assumingMemoryBound(to: UInt8.self)
             if let key {
                 key.withUnsafeBytes { k in
-                    _ = crypto_generichash(out.baseAddress!, outputLength, input, UInt64(data.count),
-                                           k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
+                    _ = crypto_generichash(
+                        out.baseAddress!,
+                        outputLength,
+                        input,
+                        UInt64(data.count),
+                        k.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        k.count
+                    )
                 }
             } else {
                 _ = crypto_generichash(out.baseAddress!, outputLength, input, UInt64(data.count), nil, 0)
@@ -36,9 +43,14 @@ public enum BLAKE2b {
         return SecureBytes.filled(count: 32) { out in
             key.withUnsafeBytes { k in
                 input.withUnsafeBufferPointer { i in
-                    _ = crypto_generichash(out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32,
-                                           i.baseAddress, UInt64(i.count),
-                                           k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
+                    _ = crypto_generichash(
+                        out.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        32,
+                        i.baseAddress,
+                        UInt64(i.count),
+                        k.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        k.count
+                    )
                 }
             }
         }

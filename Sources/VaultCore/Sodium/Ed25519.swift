@@ -21,8 +21,11 @@ public enum Ed25519 {
             var pk = [UInt8](repeating: 0, count: Ed25519.publicKeyBytes)
             secret = SecureBytes.filled(count: Int(crypto_sign_SECRETKEYBYTES)) { sk in
                 seed.withUnsafeBytes { s in
-                    _ = crypto_sign_seed_keypair(&pk, sk.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                                 s.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    _ = crypto_sign_seed_keypair(
+                        &pk,
+                        sk.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        s.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    )
                 }
             }
             publicKey = pk
@@ -31,8 +34,13 @@ public enum Ed25519 {
         public func sign(_ message: [UInt8]) -> [UInt8] {
             var signature = [UInt8](repeating: 0, count: Ed25519.signatureBytes)
             secret.withUnsafeBytes { sk in
-                _ = crypto_sign_detached(&signature, nil, message, UInt64(message.count),
-                                         sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                _ = crypto_sign_detached(
+                    &signature,
+                    nil,
+                    message,
+                    UInt64(message.count),
+                    sk.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                )
             }
             return signature
         }

@@ -27,10 +27,13 @@ public enum SecureRandom {
 public enum ConstantTime {
     public static func equal(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         Sodium.ensureReady()
-        let x = Array(a), y = Array(b)
+        let x = Array(a)
+        let y = Array(b)
         guard x.count == y.count else { return false }
         if x.isEmpty { return true }
-        return x.withUnsafeBytes { p in y.withUnsafeBytes { q in sodium_memcmp(p.baseAddress!, q.baseAddress!, x.count) == 0 } }
+        return x.withUnsafeBytes { p in
+            y.withUnsafeBytes { q in sodium_memcmp(p.baseAddress!, q.baseAddress!, x.count) == 0 }
+        }
     }
 
     /// Overwrites `bytes` with zeros in a way the compiler cannot elide (`sodium_memzero`).

@@ -12,5 +12,8 @@ enum Sodium {
     }
 
     /// libsodium's version string, for `health` and `status`.
-    static var version: String { ensureReady(); return String(cString: sodium_version_string()) }
+    static var version: String {
+        ensureReady()
+        return String(cString: sodium_version_string())
+    }
 }

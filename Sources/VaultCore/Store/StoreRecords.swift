@@ -15,7 +15,10 @@ public struct SubjectRecord: Sendable, Equatable {
     public var wrappedKey: [UInt8]
 
     public init(id: Int64, name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) {
-        self.id = id; self.name = name; self.kekVersion = kekVersion; self.dekVersion = dekVersion
+        self.id = id
+        self.name = name
+        self.kekVersion = kekVersion
+        self.dekVersion = dekVersion
         self.wrappedKey = wrappedKey
     }
 }
@@ -30,7 +33,9 @@ public struct TokenLimits: Sendable, Equatable, Codable {
     public var maxReveals: Int?
 
     public init(purposes: [String]? = nil, expiresAt: Int64? = nil, maxReveals: Int? = nil) {
-        self.purposes = purposes; self.expiresAt = expiresAt; self.maxReveals = maxReveals
+        self.purposes = purposes
+        self.expiresAt = expiresAt
+        self.maxReveals = maxReveals
     }
 
     public static let none = TokenLimits()
@@ -64,10 +69,27 @@ public struct TokenRecord: Sendable, Equatable {
     /// Unix seconds.
     public var createdAt: Int64
 
-    public init(id: Int64, addressing: TokenAddressing, lookup: [UInt8], subjectID: Int64, kind: Kind, mode: TokenMode,
-                sealed: [UInt8], limits: TokenLimits = .none, reveals: Int = 0, createdAt: Int64) {
-        self.id = id; self.addressing = addressing; self.lookup = lookup; self.subjectID = subjectID
-        self.kind = kind; self.mode = mode; self.sealed = sealed; self.limits = limits; self.reveals = reveals
+    public init(
+        id: Int64,
+        addressing: TokenAddressing,
+        lookup: [UInt8],
+        subjectID: Int64,
+        kind: Kind,
+        mode: TokenMode,
+        sealed: [UInt8],
+        limits: TokenLimits = .none,
+        reveals: Int = 0,
+        createdAt: Int64
+    ) {
+        self.id = id
+        self.addressing = addressing
+        self.lookup = lookup
+        self.subjectID = subjectID
+        self.kind = kind
+        self.mode = mode
+        self.sealed = sealed
+        self.limits = limits
+        self.reveals = reveals
         self.createdAt = createdAt
     }
 }
@@ -76,7 +98,10 @@ public struct TokenRecord: Sendable, Equatable {
 public struct StoredToken: Sendable, Equatable {
     public var token: TokenRecord
     public var subject: SubjectRecord
-    public init(token: TokenRecord, subject: SubjectRecord) { self.token = token; self.subject = subject }
+    public init(token: TokenRecord, subject: SubjectRecord) {
+        self.token = token
+        self.subject = subject
+    }
 }
 
 /// Where a page of `StoreReader.allTokens` stopped: the id of the last token returned.
@@ -93,7 +118,10 @@ public struct AuditRow: Sendable, Equatable {
     /// Canonical JSON of the event. Never holds a value, a mask or key material.
     public var body: String
     public init(seq: Int64, prev: [UInt8], hash: [UInt8], body: String) {
-        self.seq = seq; self.prev = prev; self.hash = hash; self.body = body
+        self.seq = seq
+        self.prev = prev
+        self.hash = hash
+        self.body = body
     }
 }
 
@@ -105,7 +133,10 @@ public struct AuditSeal: Sendable, Equatable {
     /// Unix seconds.
     public var at: Int64
     public init(seq: Int64, hash: [UInt8], signature: [UInt8], at: Int64) {
-        self.seq = seq; self.hash = hash; self.signature = signature; self.at = at
+        self.seq = seq
+        self.hash = hash
+        self.signature = signature
+        self.at = at
     }
 }
 
@@ -125,8 +156,11 @@ public struct IdempotencyRecord: Sendable, Equatable {
     /// Unix seconds; the record is void once older than the vault's idempotency lifetime.
     public var createdAt: Int64
     public init(keyHash: [UInt8], subjectID: Int64, requestMAC: [UInt8], sealedResponse: [UInt8], createdAt: Int64) {
-        self.keyHash = keyHash; self.subjectID = subjectID; self.requestMAC = requestMAC
-        self.sealedResponse = sealedResponse; self.createdAt = createdAt
+        self.keyHash = keyHash
+        self.subjectID = subjectID
+        self.requestMAC = requestMAC
+        self.sealedResponse = sealedResponse
+        self.createdAt = createdAt
     }
 }
 
@@ -147,7 +181,9 @@ public struct StoreStats: Sendable, Equatable {
     /// Number of data keys each KEK version wraps.
     public var dataKeysByKEK: [Int: Int]
     public init(subjects: Int, tokens: Int, auditRecords: Int, dataKeysByKEK: [Int: Int]) {
-        self.subjects = subjects; self.tokens = tokens; self.auditRecords = auditRecords
+        self.subjects = subjects
+        self.tokens = tokens
+        self.auditRecords = auditRecords
         self.dataKeysByKEK = dataKeysByKEK
     }
 }

@@ -21,7 +21,9 @@ public protocol VaultStore: Sendable {
     /// zeros) and a TRUNCATE checkpoint (the WAL, which still holds the pages as they were, is copied in and
     /// cut to zero bytes). A PostgreSQL backend would state its own equivalent (VACUUM of the tables touched,
     /// and what it cannot promise about its WAL archive).
-    func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws
+    func writeAndScrub<T: Sendable>(
+        _ work: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws
         -> (value: T, scrubbed: Bool)
     func read<T: Sendable>(_ work: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
     /// Runs `read`, then `write` with what `read` returned; `write` as in `write(_:)`. The store chooses where
@@ -31,8 +33,10 @@ public protocol VaultStore: Sendable {
     /// after `.erasedSince`, rows the read found may be gone).
     /// `items` says how much work `read` is (tokens), to help the choice.
     func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T) async throws -> T
+        items: Int,
+        read: @escaping @Sendable (any StoreReader) throws -> R,
+        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
+    ) async throws -> T
     /// Finishes queued writes, then closes every connection. Later calls fail.
     func close() async
 }
@@ -40,7 +44,8 @@ public protocol VaultStore: Sendable {
 extension VaultStore {
     /// A store with nothing better to do reads first, then writes.
     public func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        items: Int,
+        read: @escaping @Sendable (any StoreReader) throws -> R,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         let found = try await self.read(read)

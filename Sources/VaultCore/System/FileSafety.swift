@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// File-system rules for anything that holds keys or ciphertext: private modes, refusal of files others can
 /// read, and atomic replacement.
@@ -10,14 +11,19 @@ public enum FileSafety {
     public static func requirePrivate(_ path: String, what: String) throws(VaultError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw VaultError(.notInitialized, "\(what) \(path) does not exist",
-                             hint: "run `cvault init` first, or pass the right --keys/--data folder")
+            throw VaultError(
+                .notInitialized,
+                "\(what) \(path) does not exist",
+                hint: "run `cvault init` first, or pass the right --keys/--data folder"
+            )
         }
         let mode = info.st_mode & 0o777
         if mode & 0o077 != 0 {
-            throw VaultError(.permissions,
-                             "\(what) \(path) is accessible to group or others (mode \(String(mode, radix: 8)))",
-                             hint: "run `chmod 600 \(path)`")
+            throw VaultError(
+                .permissions,
+                "\(what) \(path) is accessible to group or others (mode \(String(mode, radix: 8)))",
+                hint: "run `chmod 600 \(path)`"
+            )
         }
     }
 
@@ -31,11 +37,17 @@ public enum FileSafety {
             return
         }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: path,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
-            throw VaultError(.storage, "cannot create folder \(path): \(error.localizedDescription)",
-                             hint: "check the parent folder's permissions")
+            throw VaultError(
+                .storage,
+                "cannot create folder \(path): \(error.localizedDescription)",
+                hint: "check the parent folder's permissions"
+            )
         }
         chmod(path, 0o700)
     }
@@ -55,23 +67,36 @@ public enum FileSafety {
             var offset = 0
             while offset < buffer.count {
                 let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
                 offset += n
             }
             return true
         }
         ok = ok && fsync(fd) == 0
         close(fd)
-        guard ok else { unlink(temp); throw ioError("write", temp) }
+        guard ok else {
+            unlink(temp)
+            throw ioError("write", temp)
+        }
         if replace {
-            guard rename(temp, path) == 0 else { unlink(temp); throw ioError("rename into", path) }
+            guard rename(temp, path) == 0 else {
+                unlink(temp)
+                throw ioError("rename into", path)
+            }
         } else {
             let linked = link(temp, path) == 0
             let exists = errno == EEXIST
             unlink(temp)
             if !linked {
                 if exists {
-                    throw VaultError(.alreadyInitialized, "\(path) already exists", hint: "cvault never overwrites it; remove it yourself only if you mean to")
+                    throw VaultError(
+                        .alreadyInitialized,
+                        "\(path) already exists",
+                        hint: "cvault never overwrites it; remove it yourself only if you mean to"
+                    )
                 }
                 throw ioError("create", path)
             }
@@ -89,15 +114,22 @@ public enum FileSafety {
 
     public static func readAll(_ path: String, what: String) throws(VaultError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw VaultError(.notInitialized, "cannot read \(what) \(path)",
-                             hint: "check that it exists and that you may read it")
+            throw VaultError(
+                .notInitialized,
+                "cannot read \(what) \(path)",
+                hint: "check that it exists and that you may read it"
+            )
         }
         return [UInt8](data)
     }
 
     static func ioError(_ action: String, _ path: String) -> VaultError {
         let reason = String(cString: strerror(errno))
-        return VaultError(.storage, "cannot \(action) \(path): \(reason)", hint: "check the folder's permissions and free space")
+        return VaultError(
+            .storage,
+            "cannot \(action) \(path): \(reason)",
+            hint: "check the folder's permissions and free space"
+        )
     }
 }
 
@@ -109,7 +141,12 @@ public struct FileStamp: Equatable, Sendable {
     public static func of(_ path: String) -> FileStamp? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return FileStamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                         seconds: info.st_mtim.tv_sec, nanoseconds: info.st_mtim.tv_nsec)
+        return FileStamp(
+            device: UInt64(info.st_dev),
+            inode: UInt64(info.st_ino),
+            size: Int64(info.st_size),
+            seconds: info.st_mtim.tv_sec,
+            nanoseconds: info.st_mtim.tv_nsec
+        )
     }
 }

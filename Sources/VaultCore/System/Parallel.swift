@@ -20,7 +20,8 @@ enum Parallel {
         return [R](unsafeUninitializedCapacity: items.count) { out, initialized in
             let output = Output(base: out.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = items.count * chunk / chunks, end = items.count * (chunk + 1) / chunks
+                let start = items.count * chunk / chunks
+                let end = items.count * (chunk + 1) / chunks
                 for i in start..<end { (output.base + i).initialize(to: transform(items[i])) }
             }
             initialized = items.count

@@ -1,4 +1,5 @@
 import CVaultSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,10 +51,13 @@ public enum ProcessHardening {
     /// A warning when this process runs with the backtracer on (`SWIFT_BACKTRACE` set, by the operator, to
     /// anything but `enable=no`), else nil.
     public static var backtracerWarning: String? {
-        guard let raw = getenv(backtraceVariable) else { return "the Swift crash backtracer is on (\(backtraceVariable) is not set)" }
+        guard let raw = getenv(backtraceVariable) else {
+            return "the Swift crash backtracer is on (\(backtraceVariable) is not set)"
+        }
         let setting = String(cString: raw)
         guard !setting.split(separator: ",").contains("enable=no") else { return nil }
-        return "the Swift crash backtracer is on (\(backtraceVariable)=\(setting)): a crash would write registers and memory to the log"
+        return
+            "the Swift crash backtracer is on (\(backtraceVariable)=\(setting)): a crash would write registers and memory to the log"
     }
 
     // MARK: Locking key memory
@@ -63,7 +67,10 @@ public enum ProcessHardening {
         public let message: String
         public let hint: String
 
-        public init(message: String, hint: String) { self.message = message; self.hint = hint }
+        public init(message: String, hint: String) {
+            self.message = message
+            self.hint = hint
+        }
     }
 
     /// Bytes of key memory cvault may lock at once: every `SecureBytes` buffer is a `sodium_malloc` allocation
@@ -86,7 +93,8 @@ public enum ProcessHardening {
         let needed = keyMemoryBytes
         let probe = limited && limit.rlim_cur < UInt(needed) ? needed : pageSize
         guard let region = mmap(nil, probe, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              region != MAP_FAILED else { return nil }
+            region != MAP_FAILED
+        else { return nil }
         defer { munmap(region, probe) }
         guard mlock(region, probe) != 0 else {
             munlock(region, probe)
@@ -97,6 +105,7 @@ public enum ProcessHardening {
             message: "key memory cannot be locked (mlock: \(reason)); RLIMIT_MEMLOCK is \(current) and cvault may lock "
                 + "about \(needed / (1024 * 1024)) MiB, so keys could be written to swap",
             hint: "raise the limit to 64 MiB or more: LimitMEMLOCK=64M in the systemd unit, or `ulimit -l 65536` "
-                + "in the shell that starts cvault")
+                + "in the shell that starts cvault"
+        )
     }
 }

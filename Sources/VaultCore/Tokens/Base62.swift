@@ -33,7 +33,8 @@ public enum Base62 {
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let characters = text.utf8
         guard characters.count == width else { return nil }
-        var high: UInt64 = 0, low: UInt64 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
         for character in characters {
             guard let digit = value(of: character) else { return nil }
             // (high:low) = (high:low) * 62 + digit, failing on any carry out of 128 bits.

@@ -7,9 +7,11 @@ extension Kind {
         switch (mode, self) {
         case (.opaque, _), (.deterministic, _): true
         case (.formatPreserving, .card), (.formatPreserving, .ssn), (.formatPreserving, .phone),
-             (.formatPreserving, .email): true
+            (.formatPreserving, .email):
+            true
         case (.formatPreserving, .name), (.formatPreserving, .address), (.formatPreserving, .date),
-             (.formatPreserving, .text): false
+            (.formatPreserving, .text):
+            false
         }
     }
 }

@@ -57,7 +57,7 @@ extension TokenFormat {
         let bytes = Array(normalized.utf8)
         let count = bytes.count - 1
         guard bytes.first == UInt8(ascii: "+"), PhoneRules.digitCounts.contains(count),
-              bytes.dropFirst().allSatisfy(TextRules.isASCIIDigit)
+            bytes.dropFirst().allSatisfy(TextRules.isASCIIDigit)
         else { return nil }
         let total = max(count, PhoneRules.digitCounts.lowerBound)
         return "+" + phoneTokenCountryCode + RandomDigits.text(RandomDigits.digits(total - phoneTokenCountryCode.count))

@@ -44,7 +44,9 @@ extension TokenFormat {
     /// row's look-up key is this token's before trusting the row.
     public static func carriedID(_ token: String, key: SecureBytes) -> Int64? {
         // `decode` checks the length and the alphabet.
-        guard token.utf8.starts(with: prefix.utf8), let bytes = Base62.decode(Substring(token.utf8.dropFirst(prefix.utf8.count))) else {
+        guard token.utf8.starts(with: prefix.utf8),
+            let bytes = Base62.decode(Substring(token.utf8.dropFirst(prefix.utf8.count)))
+        else {
             return nil
         }
         let mask = idMask(random: bytes[0..<randomBytes], key: key)

@@ -24,7 +24,11 @@ enum Binding {
         out.field(subject.utf8)
         out.field(kind.rawValue.utf8)
         out.field(bigEndian: dekVersion)
-        if let purposes = limits.purposes { out.field(("p=" + purposes.joined(separator: ",")).utf8) } else { out.field("p*".utf8) }
+        if let purposes = limits.purposes {
+            out.field(("p=" + purposes.joined(separator: ",")).utf8)
+        } else {
+            out.field("p*".utf8)
+        }
         if let expiresAt = limits.expiresAt { out.field("e=\(expiresAt)".utf8) } else { out.field("e*".utf8) }
         if let maxReveals = limits.maxReveals { out.field("m=\(maxReveals)".utf8) } else { out.field("m*".utf8) }
         return out.bytes
@@ -58,7 +62,11 @@ enum Binding {
 
     /// Key under which a tokenize answer is kept for idempotent replays, scoped to the caller.
     static func idempotencyKey(identity: String, key: String, lookupKey: SecureBytes) -> [UInt8] {
-        BLAKE2b.hash(encode("cvault.idempotency.v1", [Array(identity.utf8), Array(key.utf8)]), key: lookupKey, outputLength: 16)
+        BLAKE2b.hash(
+            encode("cvault.idempotency.v1", [Array(identity.utf8), Array(key.utf8)]),
+            key: lookupKey,
+            outputLength: 16
+        )
     }
 
     /// Label of the key `requestMAC` is keyed with, derived from the look-up key.

@@ -20,23 +20,33 @@ extension Vault {
 
     /// Turns tokens back into values or masks, through the gate. The audit record of every decision is durable
     /// before this returns, and if it cannot be written nothing is revealed.
-    public func detokenize(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem] {
+    public func detokenize(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem]
+    {
         try await withCurrentKeys { () async throws(VaultError) -> [RevealItem] in
             try await self.detokenizeOnce(tokens, purpose: purpose, caller: caller)
         }
     }
 
-    private func detokenizeOnce(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem] {
+    private func detokenizeOnce(
+        _ tokens: [String],
+        purpose: String,
+        caller: Caller
+    ) async throws(VaultError) -> [RevealItem] {
         try Self.validatePurpose(purpose)
         // A reveal needs a trustworthy audit log: on a chain rewritten under this process, fail closed.
         try auditSealer.requireIntact()
         let policy = self.policy
         let limits = policy.limits(for: caller.identity)
-        guard !tokens.isEmpty else { throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token") }
+        guard !tokens.isEmpty else {
+            throw VaultError(.invalidRequest, "no tokens to detokenize", hint: "send at least one token")
+        }
         let itemLimit = limits.maxBatch
         guard tokens.count <= itemLimit else {
-            var error = VaultError(.tooLarge, "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(itemLimit)",
-                                   hint: "split the batch")
+            var error = VaultError(
+                .tooLarge,
+                "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(itemLimit)",
+                hint: "split the batch"
+            )
             error.limit = itemLimit
             error.field = "tokens"
             throw error
@@ -44,7 +54,9 @@ extension Vault {
         let keyring = self.keyring
         let now = clock.now()
 
-        let rateLimiter = self.rateLimiter, missBudget = self.missBudget, signer = auditSealer
+        let rateLimiter = self.rateLimiter
+        let missBudget = self.missBudget
+        let signer = auditSealer
         // Where each token's row is: keyed hashes only, so computed before the store is involved (and spread
         // over the cores for a large call).
         let addresses = Parallel.map(tokens) { Address(token: $0, keyring: keyring) }
@@ -54,31 +66,61 @@ extension Vault {
         // gate granted. A refusal by either refuses the call whole.
         let lookUp = { @Sendable (reader: any StoreReader) throws -> (pending: [Pending], refused: Refusal?) in
             let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
-            let judged = try addresses.map { address in try Self.judge(address, reader: reader, purpose: purpose, decisions: decisions, now: now) }
+            let judged = try addresses.map { address in
+                try Self.judge(address, reader: reader, purpose: purpose, decisions: decisions, now: now)
+            }
             let refuseAll = { (refusal: Refusal) in
-                (judged.map { Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied)) }, refusal)
+                (
+                    judged.map {
+                        Pending(reference: $0.reference, kind: $0.stored?.token.kind, outcome: .error(.denied))
+                    }, refusal
+                )
             }
             let misses = judged.filter { if case .notFound = $0.verdict { return true } else { return false } }.count
-            let charge = missBudget.charge(identity: caller.identity.name, misses: misses, limit: limits.missesPerMinute)
+            let charge = missBudget.charge(
+                identity: caller.identity.name,
+                misses: misses,
+                limit: limits.missesPerMinute
+            )
             if !charge.answered {
-                return refuseAll(.misses(caller.identity.name, limit: limits.missesPerMinute,
-                                         retryAfterMilliseconds: charge.retryAfterMilliseconds))
+                return refuseAll(
+                    .misses(
+                        caller.identity.name,
+                        limit: limits.missesPerMinute,
+                        retryAfterMilliseconds: charge.retryAfterMilliseconds
+                    )
+                )
             }
             let granted = judged.filter { if case .grant = $0.verdict { return true } else { return false } }.count
             if granted > 0, let perMinute = limits.revealsPerMinute,
-               !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute) {
+                !rateLimiter.take(identity: caller.identity.name, count: granted, limit: perMinute)
+            {
                 return refuseAll(.reveals(caller.identity.name, limit: perMinute, revealing: granted))
             }
             let opened = Parallel.map(judged) { judged in Result { try Self.open(judged, keyring: keyring) } }
             return (try opened.map { try $0.get() }, nil)
         }
         // Counts limited reveals atomically and writes the audit record (refused or not), durably, together.
-        let record = { @Sendable (writer: any StoreWriter, found: (pending: [Pending], refused: Refusal?),
-                                  snapshot: ReadSnapshot) throws -> (pending: [Pending], refused: Refusal?) in
+        let record = {
+            @Sendable (
+                writer: any StoreWriter,
+                found: (pending: [Pending], refused: Refusal?),
+                snapshot: ReadSnapshot
+            ) throws -> (pending: [Pending], refused: Refusal?) in
             if let refusal = found.refused {
-                try AuditChain.append(self.detokenizeEvent(found.pending, purpose: purpose, caller: caller, now: now,
-                                                           outcome: "refused", reason: refusal.reason),
-                                      to: writer, sealer: signer, now: now)
+                try AuditChain.append(
+                    self.detokenizeEvent(
+                        found.pending,
+                        purpose: purpose,
+                        caller: caller,
+                        now: now,
+                        outcome: "refused",
+                        reason: refusal.reason
+                    ),
+                    to: writer,
+                    sealer: signer,
+                    now: now
+                )
                 return found
             }
             var items = found.pending
@@ -92,7 +134,11 @@ extension Vault {
                     let exists = try present[subjectID] ?? writer.subjectExists(id: subjectID)
                     present[subjectID] = exists
                     if !exists {
-                        items[i] = Pending(reference: items[i].reference, kind: items[i].kind, outcome: .error(.notFound))
+                        items[i] = Pending(
+                            reference: items[i].reference,
+                            kind: items[i].kind,
+                            outcome: .error(.notFound)
+                        )
                     }
                 }
             }
@@ -102,8 +148,12 @@ extension Vault {
                     items[i].outcome = .error(.denied)
                 }
             }
-            try AuditChain.append(self.detokenizeEvent(items, purpose: purpose, caller: caller, now: now, outcome: "ok"),
-                                  to: writer, sealer: signer, now: now)
+            try AuditChain.append(
+                self.detokenizeEvent(items, purpose: purpose, caller: caller, now: now, outcome: "ok"),
+                to: writer,
+                sealer: signer,
+                now: now
+            )
             // The append itself may have found the chain broken: then this job is undone and nothing revealed.
             try signer.requireIntact()
             return (items, nil)
@@ -125,9 +175,13 @@ extension Vault {
 
         /// Over `misses_per_minute`: the call's `not_found` items did not fit what was left.
         static func misses(_ identity: String, limit: Int, retryAfterMilliseconds: Int) -> Refusal {
-            var error = VaultError(.rateLimited, "\(identity) is over its budget of \(limit) unknown tokens per minute",
-                                   hint: "retry later; check that it is not sending tokens the vault does not hold (erased, expired or guessed), "
-                                       + "or raise misses_per_minute for its role in the policy")
+            var error = VaultError(
+                .rateLimited,
+                "\(identity) is over its budget of \(limit) unknown tokens per minute",
+                hint:
+                    "retry later; check that it is not sending tokens the vault does not hold (erased, expired or guessed), "
+                    + "or raise misses_per_minute for its role in the policy"
+            )
             error.limit = limit
             error.field = "misses_per_minute"
             error.retryAfterMilliseconds = retryAfterMilliseconds
@@ -136,8 +190,11 @@ extension Vault {
 
         /// Over `reveals_per_minute`: the call would reveal more than the bucket holds.
         static func reveals(_ identity: String, limit: Int, revealing: Int) -> Refusal {
-            var error = VaultError(.rateLimited, "\(identity) is over its reveal rate of \(limit) values per minute",
-                                   hint: "retry later, or raise reveals_per_minute for its role in the policy")
+            var error = VaultError(
+                .rateLimited,
+                "\(identity) is over its reveal rate of \(limit) values per minute",
+                hint: "retry later, or raise reveals_per_minute for its role in the policy"
+            )
             error.limit = limit
             error.field = "reveals_per_minute"
             // The bucket refills at limit/60 per second: enough for this call after about this long.
@@ -179,21 +236,34 @@ extension Vault {
                 return
             }
             let lookup = Binding.lookup(token: token, key: keyring.lookupKey)
-            self.init(reference: Binding.auditReference(token: token, key: keyring.auditReferenceKey), lookup: lookup,
-                      carriedID: TokenFormat.carriedID(token, key: keyring.addressKey))
+            self.init(
+                reference: Binding.auditReference(token: token, key: keyring.auditReferenceKey),
+                lookup: lookup,
+                carriedID: TokenFormat.carriedID(token, key: keyring.addressKey)
+            )
         }
 
         private init(reference: String, lookup: [UInt8]?, carriedID: Int64?) {
-            self.reference = reference; self.lookup = lookup; self.carriedID = carriedID
+            self.reference = reference
+            self.lookup = lookup
+            self.carriedID = carriedID
         }
     }
 
-    static func judge(_ address: Address, reader: any StoreReader, purpose: String, decisions: DecisionCache,
-                      now: Int64) throws -> Judged {
+    static func judge(
+        _ address: Address,
+        reader: any StoreReader,
+        purpose: String,
+        decisions: DecisionCache,
+        now: Int64
+    ) throws -> Judged {
         let rows = try rows(at: address, reader: reader)
         let stored = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true } ?? rows.first
-        return Judged(reference: address.reference, stored: stored,
-                      verdict: Gate.judge(stored, purpose: purpose, decisions: decisions, now: now))
+        return Judged(
+            reference: address.reference,
+            stored: stored,
+            verdict: Gate.judge(stored, purpose: purpose, decisions: decisions, now: now)
+        )
     }
 
     /// The rows a token names. An opaque token carries its row id; the row is its only if the row's look-up key
@@ -201,7 +271,8 @@ extension Vault {
     /// Every other token, and an opaque one from before schema 2, is found by its look-up key.
     static func rows(at address: Address, reader: any StoreReader) throws -> [StoredToken] {
         guard let lookup = address.lookup else { return [] }
-        if let id = address.carriedID, let row = try reader.token(id: id), ConstantTime.equal(row.token.lookup, lookup) {
+        if let id = address.carriedID, let row = try reader.token(id: id), ConstantTime.equal(row.token.lookup, lookup)
+        {
             return [row]
         }
         return try reader.tokens(lookup: lookup)
@@ -224,8 +295,13 @@ extension Vault {
             }
             switch opened {
             case .success(let value):
-                return Pending(reference: judged.reference, kind: kind, outcome: .value(value, grant.mode),
-                               claim: claim, subjectID: stored.subject.id)
+                return Pending(
+                    reference: judged.reference,
+                    kind: kind,
+                    outcome: .value(value, grant.mode),
+                    claim: claim,
+                    subjectID: stored.subject.id
+                )
             case .failure(let error):
                 guard error.code == .integrity else { throw error }
                 return Pending(reference: judged.reference, kind: kind, outcome: .error(.integrity))
@@ -233,7 +309,14 @@ extension Vault {
         }
     }
 
-    func detokenizeEvent(_ items: [Pending], purpose: String, caller: Caller, now: Int64, outcome: String, reason: String? = nil) -> AuditEvent {
+    func detokenizeEvent(
+        _ items: [Pending],
+        purpose: String,
+        caller: Caller,
+        now: Int64,
+        outcome: String,
+        reason: String? = nil
+    ) -> AuditEvent {
         let audited = items.map { item -> AuditItem in
             let decision: String
             switch item.outcome {
@@ -243,8 +326,17 @@ extension Vault {
             }
             return AuditItem(token: item.reference, kind: item.kind?.rawValue, decision: decision)
         }
-        return AuditEvent(at: VaultClock.iso8601(now), event: "detokenize", identity: caller.identity.name, uid: caller.uid,
-                          roles: caller.identity.roles, count: items.count, purpose: purpose, items: audited,
-                          outcome: outcome, reason: reason)
+        return AuditEvent(
+            at: VaultClock.iso8601(now),
+            event: "detokenize",
+            identity: caller.identity.name,
+            uid: caller.uid,
+            roles: caller.identity.roles,
+            count: items.count,
+            purpose: purpose,
+            items: audited,
+            outcome: outcome,
+            reason: reason
+        )
     }
 }

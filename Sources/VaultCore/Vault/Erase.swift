@@ -9,14 +9,24 @@ extension Vault {
         try Self.validateSubject(subject)
         let decision = policy.eraseDecision(identity: caller.identity)
         let now = clock.now()
-        var event = AuditEvent(at: VaultClock.iso8601(now), event: "erase", identity: caller.identity.name, uid: caller.uid,
-                               roles: caller.identity.roles, subjects: [subject], outcome: "ok")
+        var event = AuditEvent(
+            at: VaultClock.iso8601(now),
+            event: "erase",
+            identity: caller.identity.name,
+            uid: caller.uid,
+            roles: caller.identity.roles,
+            subjects: [subject],
+            outcome: "ok"
+        )
         guard decision.isAllowed else {
             event.outcome = "denied"
             event.reason = "denied by policy"
             try await appendAudit(event)
-            throw VaultError(.denied, "\(caller.identity.name) may not erase subjects",
-                             hint: "set `erase: true` on one of its roles in the policy")
+            throw VaultError(
+                .denied,
+                "\(caller.identity.name) may not erase subjects",
+                hint: "set `erase: true` on one of its roles in the policy"
+            )
         }
         let signer = auditSealer
         let allowed = event
@@ -33,12 +43,14 @@ extension Vault {
 
     static func notScrubbed(subject: String, tokens: Int) -> VaultError {
         var error = VaultError(
-            .storage, "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
+            .storage,
+            "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
                 + "audited), but old copies of the deleted rows are not yet scrubbed from the database files: "
                 + "another connection kept reading an older state",
             hint: "nothing is lost or undone; the vault scrubs them at its next chance (within seconds of the "
                 + "next write once that reader ends); stop long readers (backups, sqlite3 shells) and retry "
-                + "the erase to confirm (it then answers 0)")
+                + "the erase to confirm (it then answers 0)"
+        )
         error.reason = VaultError.notScrubbedReason
         return error
     }

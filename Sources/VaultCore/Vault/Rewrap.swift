@@ -13,7 +13,12 @@ extension Vault {
     /// own, and a later run simply finds the keys not yet under the active version, so a kill at any moment
     /// loses nothing and doubles nothing. Values are never touched: only the 32-byte wrapped keys change.
     @discardableResult
-    public func rewrap(batch: Int = 500, caller: Caller?, uid: UInt32? = nil, progress: @Sendable (RewrapProgress) -> Void = { _ in }) async throws(VaultError) -> RewrapProgress {
+    public func rewrap(
+        batch: Int = 500,
+        caller: Caller?,
+        uid: UInt32? = nil,
+        progress: @Sendable (RewrapProgress) -> Void = { _ in }
+    ) async throws(VaultError) -> RewrapProgress {
         guard (1...10_000).contains(batch) else {
             throw VaultError(.invalidRequest, "--batch must be 1 to 10000", hint: "the default is 500")
         }
@@ -22,7 +27,13 @@ extension Vault {
         let stats = try await read { try $0.stats() }
         let total = stats.dataKeysByKEK.filter { $0.key != active }.values.reduce(0, +)
         var state = RewrapProgress(done: 0, total: total, activeVersion: active)
-        try await audit("key_rewrap", caller: caller, uid: uid, outcome: "started", detail: "\(total) data keys to KEK v\(active)")
+        try await audit(
+            "key_rewrap",
+            caller: caller,
+            uid: uid,
+            outcome: "started",
+            detail: "\(total) data keys to KEK v\(active)"
+        )
         progress(state)
         var after: Int64 = 0
         while true {
@@ -33,8 +44,11 @@ extension Vault {
                 var moved = 0
                 for subject in page {
                     let dek = try VaultCipher.dataKey(of: subject, keyring: keyring)
-                    let wrapped = XChaCha20Poly1305.seal(dek, ad: Binding.wrappedKey(subject: subject.name, kekVersion: active),
-                                                         key: keyring.activeKEK)
+                    let wrapped = XChaCha20Poly1305.seal(
+                        dek,
+                        ad: Binding.wrappedKey(subject: subject.name, kekVersion: active),
+                        key: keyring.activeKEK
+                    )
                     try writer.updateWrappedKey(subjectID: subject.id, kekVersion: active, wrappedKey: wrapped)
                     moved += 1
                 }
@@ -44,7 +58,12 @@ extension Vault {
             state.done += moved
             progress(state)
         }
-        try await audit("key_rewrap", caller: caller, uid: uid, detail: "\(state.done) data keys moved to KEK v\(active)")
+        try await audit(
+            "key_rewrap",
+            caller: caller,
+            uid: uid,
+            detail: "\(state.done) data keys moved to KEK v\(active)"
+        )
         return state
     }
 }

@@ -36,7 +36,12 @@ struct TokenWriter: Sendable {
         return Stored(tokens: tokens, subject: record, dek: dek)
     }
 
-    private func insert(_ value: String, record: SubjectRecord, dek: SecureBytes, store: any StoreWriter) throws -> String {
+    private func insert(
+        _ value: String,
+        record: SubjectRecord,
+        dek: SecureBytes,
+        store: any StoreWriter
+    ) throws -> String {
         var token = ""
         var lookup: [UInt8] = []
         var carried: Int64?
@@ -65,18 +70,37 @@ struct TokenWriter: Sendable {
                 draws += 1
                 guard draws <= Self.maxDraws else { throw Self.collision }
                 guard let made = draw(kind, value) else {
-                    throw VaultError(.policy, "\(kind.rawValue) has no format-preserving tokens",
-                                     hint: "set \(kind.rawValue) to opaque or deterministic in the policy's kinds:")
+                    throw VaultError(
+                        .policy,
+                        "\(kind.rawValue) has no format-preserving tokens",
+                        hint: "set \(kind.rawValue) to opaque or deterministic in the policy's kinds:"
+                    )
                 }
                 token = made
                 lookup = Binding.lookup(token: token, key: keyring.lookupKey)
             } while try store.tokenExists(lookup: lookup)
         }
-        let ad = Binding.value(lookup: lookup, subject: record.name, kind: kind, dekVersion: record.dekVersion, limits: limits)
+        let ad = Binding.value(
+            lookup: lookup,
+            subject: record.name,
+            kind: kind,
+            dekVersion: record.dekVersion,
+            limits: limits
+        )
         let sealed = XChaCha20Poly1305.seal(Array(value.utf8), ad: ad, key: dek)
-        try store.insertToken(TokenRecord(id: try carried ?? store.nextTokenID(), addressing: carried == nil ? .lookup : .id,
-                                          lookup: lookup, subjectID: record.id, kind: kind, mode: mode, sealed: sealed,
-                                          limits: limits, createdAt: now))
+        try store.insertToken(
+            TokenRecord(
+                id: try carried ?? store.nextTokenID(),
+                addressing: carried == nil ? .lookup : .id,
+                lookup: lookup,
+                subjectID: record.id,
+                kind: kind,
+                mode: mode,
+                sealed: sealed,
+                limits: limits,
+                createdAt: now
+            )
+        )
         return token
     }
 
@@ -88,11 +112,19 @@ struct TokenWriter: Sendable {
         }
         guard try keysAreCurrent(keyring) else {
             // Vault.withCurrentKeys reloads the keyring and runs the request again; nothing was written.
-            throw VaultError(.sealed, "the KEK was rotated while this request ran", hint: "retried with the new keyring")
+            throw VaultError(
+                .sealed,
+                "the KEK was rotated while this request ran",
+                hint: "retried with the new keyring"
+            )
         }
         let dek = SecureBytes(randomCount: 32)
         let version = keyring.activeKEKVersion
-        let wrapped = XChaCha20Poly1305.seal(dek, ad: Binding.wrappedKey(subject: subject, kekVersion: version), key: keyring.activeKEK)
+        let wrapped = XChaCha20Poly1305.seal(
+            dek,
+            ad: Binding.wrappedKey(subject: subject, kekVersion: version),
+            key: keyring.activeKEK
+        )
         let id = try store.insertSubject(name: subject, kekVersion: version, dekVersion: 1, wrappedKey: wrapped)
         return (SubjectRecord(id: id, name: subject, kekVersion: version, dekVersion: 1, wrappedKey: wrapped), dek)
     }
@@ -107,14 +139,20 @@ struct TokenWriter: Sendable {
         }
         guard ConstantTime.equal(stored.requestMAC, requestMAC) else {
             // docs/PROTOCOL.md §6.1: -32602 with data.field "idempotency_key".
-            throw VaultError(.invalidRequest, "the key was used for a different request",
-                             hint: "use a new idempotency key for a new request").with(field: "idempotency_key")
+            throw VaultError(
+                .invalidRequest,
+                "the key was used for a different request",
+                hint: "use a new idempotency key for a new request"
+            ).with(field: "idempotency_key")
         }
         // The MAC covers the subject's name, so this is the subject the answer was stored for; its id must
         // match too (ids are never reused), or the row was moved.
         guard let subject = try store.subject(named: self.subject), subject.id == stored.subjectID else {
-            throw VaultError(.integrity, "a stored idempotent answer does not belong to its subject",
-                             hint: "the database was altered; run `cvault verify`")
+            throw VaultError(
+                .integrity,
+                "a stored idempotent answer does not belong to its subject",
+                hint: "the database was altered; run `cvault verify`"
+            )
         }
         let dek = try VaultCipher.dataKey(of: subject, keyring: keyring)
         let ad = Binding.idempotentAnswer(keyHash: keyHash, subject: subject.name, dekVersion: subject.dekVersion)
@@ -127,13 +165,26 @@ struct TokenWriter: Sendable {
         let subject = stored.subject
         let ad = Binding.idempotentAnswer(keyHash: keyHash, subject: subject.name, dekVersion: subject.dekVersion)
         let sealed = XChaCha20Poly1305.seal(Array(stored.tokens.joined(separator: "\n").utf8), ad: ad, key: stored.dek)
-        try store.putIdempotency(IdempotencyRecord(keyHash: keyHash, subjectID: subject.id, requestMAC: requestMAC,
-                                                   sealedResponse: sealed, createdAt: now))
+        try store.putIdempotency(
+            IdempotencyRecord(
+                keyHash: keyHash,
+                subjectID: subject.id,
+                requestMAC: requestMAC,
+                sealedResponse: sealed,
+                createdAt: now
+            )
+        )
     }
 
-    static let idsExhausted = VaultError(.internal, "this vault has issued all 2^40 opaque token ids",
-                                         hint: "tokenize into a new vault; this one can still detokenize and erase")
+    static let idsExhausted = VaultError(
+        .internal,
+        "this vault has issued all 2^40 opaque token ids",
+        hint: "tokenize into a new vault; this one can still detokenize and erase"
+    )
 
-    static let collision = VaultError(.internal, "could not make a unique token after \(maxDraws) tries",
-                                      hint: "use opaque tokens for this kind; its format-preserving space is nearly full")
+    static let collision = VaultError(
+        .internal,
+        "could not make a unique token after \(maxDraws) tries",
+        hint: "use opaque tokens for this kind; its format-preserving space is nearly full"
+    )
 }

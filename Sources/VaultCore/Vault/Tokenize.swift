@@ -8,10 +8,20 @@ public struct TokenizeRequest: Sendable, Equatable {
     /// Only for deterministic tokens: equal values in the same scope get the same token.
     public var scope: String
 
-    public init(kind: Kind, subject: String, values: [String], limits: TokenLimits = .none,
-                idempotencyKey: String? = nil, scope: String = "default") {
-        self.kind = kind; self.subject = subject; self.values = values; self.limits = limits
-        self.idempotencyKey = idempotencyKey; self.scope = scope
+    public init(
+        kind: Kind,
+        subject: String,
+        values: [String],
+        limits: TokenLimits = .none,
+        idempotencyKey: String? = nil,
+        scope: String = "default"
+    ) {
+        self.kind = kind
+        self.subject = subject
+        self.values = values
+        self.limits = limits
+        self.idempotencyKey = idempotencyKey
+        self.scope = scope
     }
 }
 
@@ -21,7 +31,9 @@ extension Vault {
     /// Validates and normalizes every value, then stores them all in one durable transaction and returns one
     /// token per value, in order. Any invalid value fails the whole batch and nothing is stored.
     public func tokenize(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
-        try await withCurrentKeys { () async throws(VaultError) -> [String] in try await self.tokenizeOnce(request, caller: caller) }
+        try await withCurrentKeys { () async throws(VaultError) -> [String] in
+            try await self.tokenizeOnce(request, caller: caller)
+        }
     }
 
     private func tokenizeOnce(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
@@ -30,47 +42,87 @@ extension Vault {
         // The item count comes before the policy (docs/PROTOCOL.md §6.6).
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
-            var error = VaultError(.tooLarge, "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
-                                   hint: "split the batch")
+            var error = VaultError(
+                .tooLarge,
+                "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
+                hint: "split the batch"
+            )
             error.limit = maxBatch
             error.field = "values"
             throw error
         }
         let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)
         guard decision.isAllowed else {
-            try await refuse("tokenize", caller, kind: kind, count: request.values.count, subjects: [request.subject], reason: "denied by policy")
-            throw VaultError(.denied, "\(caller.identity.name) may not tokenize \(kind.rawValue) values",
-                             hint: "grant `tokenize: [\(kind.rawValue)]` to one of its roles in the policy")
+            try await refuse(
+                "tokenize",
+                caller,
+                kind: kind,
+                count: request.values.count,
+                subjects: [request.subject],
+                reason: "denied by policy"
+            )
+            throw VaultError(
+                .denied,
+                "\(caller.identity.name) may not tokenize \(kind.rawValue) values",
+                hint: "grant `tokenize: [\(kind.rawValue)]` to one of its roles in the policy"
+            )
         }
         guard !request.values.isEmpty else {
             throw VaultError(.invalidRequest, "no values to tokenize", hint: "send at least one value")
         }
         try Self.validateSubject(request.subject)
         guard !request.scope.isEmpty, request.scope.utf8.count <= 128, TokenFormat.isValidScope(request.scope) else {
-            throw VaultError(.invalidRequest, "the scope must be 1 to 128 bytes without NUL characters", hint: "leave it out for the default scope")
+            throw VaultError(
+                .invalidRequest,
+                "the scope must be 1 to 128 bytes without NUL characters",
+                hint: "leave it out for the default scope"
+            )
         }
         try Self.validate(request.limits, now: clock.now())
-        let normalized = try request.values.enumerated().map { (i, v) throws(VaultError) in try kind.normalize(v, index: i) }
+        let normalized = try request.values.enumerated().map { (i, v) throws(VaultError) in
+            try kind.normalize(v, index: i)
+        }
         let mode = policy.tokenMode(for: kind)
         // A deterministic token is shared by every equal value, of this subject and others, so it cannot carry
         // one caller's limits: refuse them rather than let them be silently dropped or applied to everyone.
         guard mode != .deterministic || request.limits.isEmpty else {
-            throw VaultError(.invalidRequest, "limits cannot be set on deterministic tokens: equal values share one token",
-                             hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token").with(field: "limits")
+            throw VaultError(
+                .invalidRequest,
+                "limits cannot be set on deterministic tokens: equal values share one token",
+                hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token"
+            ).with(field: "limits")
         }
 
         let keyring = self.keyring
         let now = clock.now()
-        let event = AuditEvent(at: VaultClock.iso8601(now), event: "tokenize", identity: caller.identity.name, uid: caller.uid,
-                               roles: caller.identity.roles, kind: kind.rawValue, mode: mode.rawValue,
-                               count: normalized.count, subjects: [request.subject], outcome: "ok")
+        let event = AuditEvent(
+            at: VaultClock.iso8601(now),
+            event: "tokenize",
+            identity: caller.identity.name,
+            uid: caller.uid,
+            roles: caller.identity.roles,
+            kind: kind.rawValue,
+            mode: mode.rawValue,
+            count: normalized.count,
+            subjects: [request.subject],
+            outcome: "ok"
+        )
         let idempotency = request.idempotencyKey.map {
-            (key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
-             request: Self.requestMAC(request, mode: mode, normalized: normalized, keyring: keyring))
+            (
+                key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
+                request: Self.requestMAC(request, mode: mode, normalized: normalized, keyring: keyring)
+            )
         }
-        let writer = TokenWriter(keyring: keyring, kind: kind, mode: mode, subject: request.subject, scope: request.scope,
-                                 limits: request.limits, now: now,
-                                 keysAreCurrent: { (k: Keyring) throws(VaultError) -> Bool in try self.activeKEKIsCurrent(k) })
+        let writer = TokenWriter(
+            keyring: keyring,
+            kind: kind,
+            mode: mode,
+            subject: request.subject,
+            scope: request.scope,
+            limits: request.limits,
+            now: now,
+            keysAreCurrent: { (k: Keyring) throws(VaultError) -> Bool in try self.activeKEKIsCurrent(k) }
+        )
         let lifetime = idempotencyLifetime
         return try await write { store in
             if let idempotency {
@@ -78,8 +130,12 @@ extension Vault {
                 // much more than a lifetime's worth, however the traffic runs (the server's housekeeping
                 // clears the rest when no such calls come).
                 _ = try store.purgeIdempotency(createdBefore: now - lifetime + 1, limit: Self.purgeBatchPerCall)
-                if let replay = try writer.replay(store, keyHash: idempotency.key, requestMAC: idempotency.request,
-                                                  lifetime: lifetime) {
+                if let replay = try writer.replay(
+                    store,
+                    keyHash: idempotency.key,
+                    requestMAC: idempotency.request,
+                    lifetime: lifetime
+                ) {
                     var replayed = event
                     replayed.reason = "idempotent replay"
                     try AuditChain.append(replayed, to: store, sealer: self.auditSealer, now: now)
@@ -117,21 +173,29 @@ extension Vault {
     /// Subject ids: 1 to 128 characters of A-Z a-z 0-9 . _ : - (docs/PROTOCOL.md). Narrow on purpose: an
     /// identifier, never personal data, and safe to print in logs and audit records.
     static func validateSubject(_ subject: String) throws(VaultError) {
-        let ok = (1...maxSubjectBytes).contains(subject.utf8.count) && subject.utf8.allSatisfy {
-            (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
-                || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
-        }
+        let ok =
+            (1...maxSubjectBytes).contains(subject.utf8.count)
+            && subject.utf8.allSatisfy {
+                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
+                    || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
+            }
         guard ok else {
-            throw VaultError(.invalidRequest, "the subject id must be 1 to \(maxSubjectBytes) characters of A-Z a-z 0-9 . _ : -",
-                             hint: "use your internal customer id, such as cust-42, never personal data").with(field: "subject")
+            throw VaultError(
+                .invalidRequest,
+                "the subject id must be 1 to \(maxSubjectBytes) characters of A-Z a-z 0-9 . _ : -",
+                hint: "use your internal customer id, such as cust-42, never personal data"
+            ).with(field: "subject")
         }
     }
 
     static func validate(_ limits: TokenLimits, now: Int64) throws(VaultError) {
         if let purposes = limits.purposes {
             guard !purposes.isEmpty else {
-                throw VaultError(.invalidRequest, "limits.purposes is empty, so the token could never be revealed",
-                                 hint: "name at least one purpose, or leave purposes out")
+                throw VaultError(
+                    .invalidRequest,
+                    "limits.purposes is empty, so the token could never be revealed",
+                    hint: "name at least one purpose, or leave purposes out"
+                )
             }
             for p in purposes { try validatePurpose(p) }
         }
@@ -139,27 +203,42 @@ extension Vault {
             throw VaultError(.invalidRequest, "limits.expires_at is not in the future", hint: "send a later time")
         }
         if let max = limits.maxReveals, max < 1 {
-            throw VaultError(.invalidRequest, "limits.max_reveals must be at least 1", hint: "send 1 or more, or leave it out")
+            throw VaultError(
+                .invalidRequest,
+                "limits.max_reveals must be at least 1",
+                hint: "send 1 or more, or leave it out"
+            )
         }
     }
 
     public static func validatePurpose(_ purpose: String) throws(VaultError) {
-        let ok = (1...64).contains(purpose.utf8.count) && purpose.utf8.allSatisfy {
-            (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
-        }
+        let ok =
+            (1...64).contains(purpose.utf8.count)
+            && purpose.utf8.allSatisfy {
+                (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
+            }
         guard ok else {
-            throw VaultError(.invalidRequest, "a purpose must be 1 to 64 characters of a-z, 0-9 and -",
-                             hint: "use a purpose name from the policy, such as charge or support")
+            throw VaultError(
+                .invalidRequest,
+                "a purpose must be 1 to 64 characters of a-z, 0-9 and -",
+                hint: "use a purpose name from the policy, such as charge or support"
+            )
         }
     }
 
     /// Keyed fingerprint of everything that defines a tokenize call (`Binding.requestMAC`), so a reused
     /// idempotency key with other parameters is caught. Over normalized values, so formatting differences do
     /// not count as different requests.
-    static func requestMAC(_ request: TokenizeRequest, mode: TokenMode, normalized: [String],
-                           keyring: Keyring) -> [UInt8] {
-        var fields: [[UInt8]] = [Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.utf8),
-                                 Array(request.scope.utf8)]
+    static func requestMAC(
+        _ request: TokenizeRequest,
+        mode: TokenMode,
+        normalized: [String],
+        keyring: Keyring
+    ) -> [UInt8] {
+        var fields: [[UInt8]] = [
+            Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.utf8),
+            Array(request.scope.utf8),
+        ]
         fields.append(Array((request.limits.purposes ?? []).joined(separator: ",").utf8))
         fields.append(Array("\(request.limits.expiresAt ?? -1)|\(request.limits.maxReveals ?? -1)".utf8))
         fields += normalized.map { Array($0.utf8) }
@@ -167,9 +246,27 @@ extension Vault {
         return Binding.requestMAC(fields, key: key)
     }
 
-    private func refuse(_ event: String, _ caller: Caller, kind: Kind?, count: Int?, subjects: [String]?, reason: String) async throws(VaultError) {
-        try await appendAudit(AuditEvent(at: auditTime(), event: event, identity: caller.identity.name, uid: caller.uid,
-                                         roles: caller.identity.roles, kind: kind?.rawValue, count: count, subjects: subjects,
-                                         outcome: "denied", reason: reason))
+    private func refuse(
+        _ event: String,
+        _ caller: Caller,
+        kind: Kind?,
+        count: Int?,
+        subjects: [String]?,
+        reason: String
+    ) async throws(VaultError) {
+        try await appendAudit(
+            AuditEvent(
+                at: auditTime(),
+                event: event,
+                identity: caller.identity.name,
+                uid: caller.uid,
+                roles: caller.identity.roles,
+                kind: kind?.rawValue,
+                count: count,
+                subjects: subjects,
+                outcome: "denied",
+                reason: reason
+            )
+        )
     }
 }

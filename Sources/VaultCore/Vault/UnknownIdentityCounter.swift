@@ -65,16 +65,33 @@ extension Vault {
     @discardableResult
     public func auditUnknownIdentities(force: Bool = false) async throws(VaultError) -> UnknownIdentityCounter.Tally? {
         guard let tally = unknownIdentities.take(force: force) else { return nil }
-        let at = auditTime(), since = VaultClock.iso8601(tally.since)
+        let at = auditTime()
+        let since = VaultClock.iso8601(tally.since)
         var records = tally.counts.keys.sorted().map { uid in
-            AuditEvent(at: at, event: "connect", uid: uid, count: tally.counts[uid] ?? 0, outcome: "denied",
-                       reason: "unknown identity", detail: "attempts since \(since)")
+            AuditEvent(
+                at: at,
+                event: "connect",
+                uid: uid,
+                count: tally.counts[uid] ?? 0,
+                outcome: "denied",
+                reason: "unknown identity",
+                detail: "attempts since \(since)"
+            )
         }
         if tally.others > 0 {
-            records.append(AuditEvent(at: at, event: "connect", count: tally.others, outcome: "denied",
-                                      reason: "unknown identity", detail: "attempts since \(since) from further uids"))
+            records.append(
+                AuditEvent(
+                    at: at,
+                    event: "connect",
+                    count: tally.others,
+                    outcome: "denied",
+                    reason: "unknown identity",
+                    detail: "attempts since \(since) from further uids"
+                )
+            )
         }
-        let sealer = auditSealer, written = records
+        let sealer = auditSealer
+        let written = records
         let now = clock.now()
         do {
             _ = try await write { writer in

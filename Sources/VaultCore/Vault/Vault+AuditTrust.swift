@@ -24,15 +24,26 @@ extension Vault {
 
     /// `cvault audit accept`: records that the operator accepts the log as the database holds it (after
     /// investigating a break), seals it, and re-anchors. Refused when the log is not broken.
-    public func acceptAuditLog(reason: String, uid: UInt32) async throws(VaultError) -> (lost: AuditSealer.Head, accepted: AuditSealer.Head) {
+    public func acceptAuditLog(
+        reason: String,
+        uid: UInt32
+    ) async throws(VaultError) -> (lost: AuditSealer.Head, accepted: AuditSealer.Head) {
         guard let problem = try await checkAudit() else {
-            throw VaultError(.invalidRequest, "the audit log extends its anchor (\(anchoredAuditHead)): there is nothing to accept",
-                             hint: "`cvault audit accept` is only for a log `cvault audit verify` reports as broken")
+            throw VaultError(
+                .invalidRequest,
+                "the audit log extends its anchor (\(anchoredAuditHead)): there is nothing to accept",
+                hint: "`cvault audit accept` is only for a log `cvault audit verify` reports as broken"
+            )
         }
         let lost = anchoredAuditHead
         let accepted = try await databaseAuditHead()
-        try await rebaseAudit(event: "audit_accept", outcome: "ok", reason: reason, uid: uid,
-                              detail: "lost anchored head \(lost); accepted the database's head \(accepted) (\(problem))")
+        try await rebaseAudit(
+            event: "audit_accept",
+            outcome: "ok",
+            reason: reason,
+            uid: uid,
+            detail: "lost anchored head \(lost); accepted the database's head \(accepted) (\(problem))"
+        )
         return (lost, accepted)
     }
 
@@ -40,35 +51,70 @@ extension Vault {
     /// backup), the vault was rolled back: the record names the lost head and the backup's, and the anchor
     /// moves to a new epoch; `rollback` must then be true (the operator's explicit consent), else `.audit`.
     /// Returns the lost head for a rollback, nil for a restore that loses nothing.
-    public func recordRestore(from source: String, allowRollback: Bool, uid: UInt32) async throws(VaultError) -> AuditSealer.Head? {
+    public func recordRestore(
+        from source: String,
+        allowRollback: Bool,
+        uid: UInt32
+    ) async throws(VaultError) -> AuditSealer.Head? {
         let problem = try await checkAudit()
         let backupHead = try await databaseAuditHead()
         guard problem != nil else {
-            try await audit("restore", caller: nil, uid: uid, detail: "from \(source); backup head \(backupHead); nothing lost")
+            try await audit(
+                "restore",
+                caller: nil,
+                uid: uid,
+                detail: "from \(source); backup head \(backupHead); nothing lost"
+            )
             try await sealAudit()
             return nil
         }
         let lost = anchoredAuditHead
         guard allowRollback else {
-            throw VaultError(.audit, "the backup's audit log (head \(backupHead)) does not reach this vault's anchor (\(lost)): "
-                             + "restoring it rolls the vault back (\(problem!))",
-                             hint: "pass --accept-rollback to restore it anyway; read docs/OPERATIONS.md first (reveal counts and erasures go back too)")
+            throw VaultError(
+                .audit,
+                "the backup's audit log (head \(backupHead)) does not reach this vault's anchor (\(lost)): "
+                    + "restoring it rolls the vault back (\(problem!))",
+                hint:
+                    "pass --accept-rollback to restore it anyway; read docs/OPERATIONS.md first (reveal counts and erasures go back too)"
+            )
         }
-        try await rebaseAudit(event: "restore", outcome: "rollback", reason: "restored an older backup", uid: uid,
-                              detail: "from \(source); lost head \(lost); backup head \(backupHead)")
+        try await rebaseAudit(
+            event: "restore",
+            outcome: "rollback",
+            reason: "restored an older backup",
+            uid: uid,
+            detail: "from \(source); lost head \(lost); backup head \(backupHead)"
+        )
         return lost
     }
 
-    private func rebaseAudit(event: String, outcome: String, reason: String, uid: UInt32, detail: String) async throws(VaultError) {
+    private func rebaseAudit(
+        event: String,
+        outcome: String,
+        reason: String,
+        uid: UInt32,
+        detail: String
+    ) async throws(VaultError) {
         let sealer = auditSealer
         let now = clock.now()
-        let record = AuditEvent(at: VaultClock.iso8601(now), event: event, uid: uid, outcome: outcome, reason: reason, detail: detail)
+        let record = AuditEvent(
+            at: VaultClock.iso8601(now),
+            event: event,
+            uid: uid,
+            outcome: outcome,
+            reason: reason,
+            detail: detail
+        )
         _ = try await write { writer in try AuditChain.appendRebase(record, to: writer, sealer: sealer, now: now) }
         // The anchor of the new epoch must be on disk before this reports success.
         guard let anchor = try AuditAnchor.read(at: sealer.anchorPath), anchor.isSigned(by: sealer.signer.publicKey),
-              anchor.seq == sealer.anchoredHead.seq, anchor.hash == sealer.anchoredHead.hash else {
-            throw VaultError(.storage, "the audit record was written but the anchor \(sealer.anchorPath) could not be moved",
-                             hint: "check that the keys folder is writable, then run `cvault audit accept` again")
+            anchor.seq == sealer.anchoredHead.seq, anchor.hash == sealer.anchoredHead.hash
+        else {
+            throw VaultError(
+                .storage,
+                "the audit record was written but the anchor \(sealer.anchorPath) could not be moved",
+                hint: "check that the keys folder is writable, then run `cvault audit accept` again"
+            )
         }
     }
 }

@@ -36,9 +36,14 @@ public final class Vault: Sendable {
     /// The documented default lifetime of an idempotency key: 24 hours.
     public static let defaultIdempotencyLifetime: Int64 = 86_400
 
-    public init(keyring: Keyring, store: any VaultStore, policies: PolicyHolder, clock: VaultClock = .system,
-                logger: Logger = Logger(label: "cvault.vault"),
-                idempotencyLifetime: Int64 = Vault.defaultIdempotencyLifetime) {
+    public init(
+        keyring: Keyring,
+        store: any VaultStore,
+        policies: PolicyHolder,
+        clock: VaultClock = .system,
+        logger: Logger = Logger(label: "cvault.vault"),
+        idempotencyLifetime: Int64 = Vault.defaultIdempotencyLifetime
+    ) {
         self.idempotencyLifetime = max(1, idempotencyLifetime)
         self.keys = Mutex(keyring)
         self.keyringStamp = Mutex(FileStamp.of(keyring.path))
@@ -47,7 +52,11 @@ public final class Vault: Sendable {
         self.clock = clock
         self.logger = logger
         self.unknownIdentities = UnknownIdentityCounter(clock: clock)
-        self.auditSealer = AuditSealer(signer: keyring.auditSigner, anchorPath: AuditAnchor.path(keyringPath: keyring.path), logger: logger)
+        self.auditSealer = AuditSealer(
+            signer: keyring.auditSigner,
+            anchorPath: AuditAnchor.path(keyringPath: keyring.path),
+            logger: logger
+        )
     }
 
     /// The keyring in force. Swapped atomically when a rotation made elsewhere is picked up.
@@ -62,7 +71,10 @@ public final class Vault: Sendable {
         guard let fresh = try keyring.reloadIfChanged() else { return nil }
         keys.withLock { $0 = fresh }
         keyringStamp.withLock { $0 = stamp }
-        logger.info("keyring reloaded", metadata: ["keyring.generation": "\(fresh.generation)", "kek.active": "\(fresh.activeKEKVersion)"])
+        logger.info(
+            "keyring reloaded",
+            metadata: ["keyring.generation": "\(fresh.generation)", "kek.active": "\(fresh.activeKEKVersion)"]
+        )
         return fresh.generation
     }
 
@@ -72,7 +84,7 @@ public final class Vault: Sendable {
     func withCurrentKeys<T>(_ body: () async throws(VaultError) -> T) async throws(VaultError) -> T {
         do {
             return try await body()
-        } catch where error.code == .sealed {
+        } catch  where error.code == .sealed {
             // Retry once whatever the reload says: the housekeeping task may have reloaded the keyring between
             // the failed attempt and here, and the second attempt reads the keyring in force now.
             try reloadKeyringIfChanged()
@@ -97,8 +109,11 @@ public final class Vault: Sendable {
     /// Matches a transport uid against the policy. Unknown uids get `.unknownIdentity`.
     public func caller(uid: UInt32) throws(VaultError) -> Caller {
         guard let identity = policy.identity(uid: uid) else {
-            throw VaultError(.unknownIdentity, "uid \(uid) is not an identity in the policy",
-                             hint: "add an identity with this uid to the policy and reload it")
+            throw VaultError(
+                .unknownIdentity,
+                "uid \(uid) is not an identity in the policy",
+                hint: "add an identity with this uid to the policy and reload it"
+            )
         }
         return Caller(identity: identity, uid: uid)
     }
@@ -125,10 +140,24 @@ public final class Vault: Sendable {
     public var auditProblem: String? { auditSealer.problem }
 
     /// Records an event that is not a data operation (policy load, key operation, init).
-    public func audit(_ event: String, caller: Caller?, uid: UInt32? = nil, outcome: String = "ok", reason: String? = nil,
-                      detail: String? = nil) async throws(VaultError) {
-        let record = AuditEvent(at: VaultClock.iso8601(clock.now()), event: event, identity: caller?.identity.name,
-                                uid: caller?.uid ?? uid, roles: caller?.identity.roles, outcome: outcome, reason: reason, detail: detail)
+    public func audit(
+        _ event: String,
+        caller: Caller?,
+        uid: UInt32? = nil,
+        outcome: String = "ok",
+        reason: String? = nil,
+        detail: String? = nil
+    ) async throws(VaultError) {
+        let record = AuditEvent(
+            at: VaultClock.iso8601(clock.now()),
+            event: event,
+            identity: caller?.identity.name,
+            uid: caller?.uid ?? uid,
+            roles: caller?.identity.roles,
+            outcome: outcome,
+            reason: reason,
+            detail: detail
+        )
         try await appendAudit(record)
     }
 
@@ -150,8 +179,11 @@ public final class Vault: Sendable {
         } catch { throw Self.map(error) }
     }
 
-    func writeAndScrub<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws(VaultError)
-        -> (value: T, scrubbed: Bool) {
+    func writeAndScrub<T: Sendable>(
+        _ work: @escaping @Sendable (any StoreWriter) throws -> T
+    ) async throws(VaultError)
+        -> (value: T, scrubbed: Bool)
+    {
         let sealer = auditSealer
         do {
             let done = try await store.writeAndScrub { writer in try sealer.job { try work(writer) } }
@@ -165,7 +197,8 @@ public final class Vault: Sendable {
     }
 
     func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int, read: @escaping @Sendable (any StoreReader) throws -> R,
+        items: Int,
+        read: @escaping @Sendable (any StoreReader) throws -> R,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws(VaultError) -> T {
         let sealer = auditSealer

@@ -4,8 +4,11 @@ enum VaultCipher {
     /// Unwraps a subject's data key into guarded memory with the KEK version that wrapped it.
     static func dataKey(of subject: SubjectRecord, keyring: Keyring) throws(VaultError) -> SecureBytes {
         guard let kek = keyring.kek(version: subject.kekVersion) else {
-            throw VaultError(.sealed, "KEK v\(subject.kekVersion) that wraps a data key is not in the keyring (retired?)",
-                             hint: "restore the keyring from a backup that still holds it")
+            throw VaultError(
+                .sealed,
+                "KEK v\(subject.kekVersion) that wraps a data key is not in the keyring (retired?)",
+                hint: "restore the keyring from a backup that still holds it"
+            )
         }
         let ad = Binding.wrappedKey(subject: subject.name, kekVersion: subject.kekVersion)
         return try XChaCha20Poly1305.openKey(subject.wrappedKey, ad: ad, key: kek)
@@ -13,8 +16,13 @@ enum VaultCipher {
 
     /// Opens a value for the gate. `grant` is proof that the policy allowed this reveal.
     static func open(_ stored: StoredToken, dek: SecureBytes, grant: RevealGrant) throws(VaultError) -> String {
-        let ad = Binding.value(lookup: stored.token.lookup, subject: stored.subject.name, kind: stored.token.kind,
-                               dekVersion: stored.subject.dekVersion, limits: stored.token.limits)
+        let ad = Binding.value(
+            lookup: stored.token.lookup,
+            subject: stored.subject.name,
+            kind: stored.token.kind,
+            dekVersion: stored.subject.dekVersion,
+            limits: stored.token.limits
+        )
         let plain = try XChaCha20Poly1305.open(stored.token.sealed, ad: ad, key: dek)
         let value = String(decoding: plain, as: UTF8.self)
         switch grant.mode {
@@ -26,8 +34,13 @@ enum VaultCipher {
     /// Whether a stored value authenticates under its data key and associated data. The plaintext is wiped
     /// at once and never returned: this is for `verify`, which reveals nothing and so needs no grant.
     static func authenticates(_ stored: StoredToken, dek: SecureBytes) -> Bool {
-        let ad = Binding.value(lookup: stored.token.lookup, subject: stored.subject.name, kind: stored.token.kind,
-                               dekVersion: stored.subject.dekVersion, limits: stored.token.limits)
+        let ad = Binding.value(
+            lookup: stored.token.lookup,
+            subject: stored.subject.name,
+            kind: stored.token.kind,
+            dekVersion: stored.subject.dekVersion,
+            limits: stored.token.limits
+        )
         guard var plain = try? XChaCha20Poly1305.open(stored.token.sealed, ad: ad, key: dek) else { return false }
         ConstantTime.wipe(&plain)
         return true
@@ -37,8 +50,13 @@ enum VaultCipher {
     /// the stored value is secret.
     static func matches(_ stored: StoredToken, value: String, keyring: Keyring) throws(VaultError) -> Bool {
         let dek = try dataKey(of: stored.subject, keyring: keyring)
-        let ad = Binding.value(lookup: stored.token.lookup, subject: stored.subject.name, kind: stored.token.kind,
-                               dekVersion: stored.subject.dekVersion, limits: stored.token.limits)
+        let ad = Binding.value(
+            lookup: stored.token.lookup,
+            subject: stored.subject.name,
+            kind: stored.token.kind,
+            dekVersion: stored.subject.dekVersion,
+            limits: stored.token.limits
+        )
         var plain = try XChaCha20Poly1305.open(stored.token.sealed, ad: ad, key: dek)
         defer { ConstantTime.wipe(&plain) }
         return ConstantTime.equal(plain, Array(value.utf8))

@@ -80,12 +80,18 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Authentication failed. Deliberately says nothing about which byte or why (like tink's
     /// "decryption failed"): the caller learns only that the data is not what cvault wrote.
     public static let integrityFailure = VaultError(
-        .integrity, "stored data failed authentication: it was altered, moved to another row, or belongs to another vault",
-        hint: "restore the row from a backup; run `cvault verify` to find every affected row")
+        .integrity,
+        "stored data failed authentication: it was altered, moved to another row, or belongs to another vault",
+        hint: "restore the row from a backup; run `cvault verify` to find every affected row"
+    )
 
     public static func invalidValue(_ kind: Kind, index: Int, _ reason: String) -> VaultError {
-        var error = VaultError(.invalidValue, "\(kind.rawValue) value at index \(index): \(reason)",
-                               hint: "fix that value and resend the batch; nothing from this batch was stored", index: index)
+        var error = VaultError(
+            .invalidValue,
+            "\(kind.rawValue) value at index \(index): \(reason)",
+            hint: "fix that value and resend the batch; nothing from this batch was stored",
+            index: index
+        )
         error.kind = kind
         error.reason = reason
         return error

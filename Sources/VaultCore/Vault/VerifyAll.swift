@@ -26,14 +26,17 @@ extension Vault {
                 subjects.insert(stored.subject.id)
                 report.tokens += 1
                 var ok = false
-                if let dek = keys[stored.subject.id] ?? (try? VaultCipher.dataKey(of: stored.subject, keyring: keyring)) {
+                if let dek = keys[stored.subject.id] ?? (try? VaultCipher.dataKey(of: stored.subject, keyring: keyring))
+                {
                     keys[stored.subject.id] = dek
                     ok = VaultCipher.authenticates(stored, dek: dek)
                 }
                 if !ok {
                     report.failures += 1
                     if report.examples.count < 20 {
-                        report.examples.append("subject \(stored.subject.name) (id \(stored.subject.id)), a \(stored.token.kind.rawValue) token")
+                        report.examples.append(
+                            "subject \(stored.subject.name) (id \(stored.subject.id)), a \(stored.token.kind.rawValue) token"
+                        )
                     }
                 }
             }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Histogram
 import VaultCore
 import VaultJSON
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One benchmark run: a method, how many clients (each its own connection, one call in flight at a time),
 /// and how many values (or tokens) per call.
@@ -49,9 +50,20 @@ struct BenchDriver {
     /// Tokens kept from the tokenize runs, for detokenize to look up.
     static let keptTokensMax = 200_000
 
-    func run(_ scenario: BenchScenario, round: Int, tokens: [String], duration: Duration? = nil) async throws -> (BenchResult, [String]) {
-        let load = SocketLoad(socketPath: socketPath, scenario: scenario, round: round, tokens: tokens,
-                              duration: duration ?? self.duration, serverPID: serverPID)
+    func run(
+        _ scenario: BenchScenario,
+        round: Int,
+        tokens: [String],
+        duration: Duration? = nil
+    ) async throws -> (BenchResult, [String]) {
+        let load = SocketLoad(
+            socketPath: socketPath,
+            scenario: scenario,
+            round: round,
+            tokens: tokens,
+            duration: duration ?? self.duration,
+            serverPID: serverPID
+        )
         // Its own thread: the loop blocks in poll(2), which must not hold one of the cooperative pool's threads.
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try load.run() }) }
@@ -83,9 +95,12 @@ private struct SocketLoad: Sendable {
         var connections: [Connection] = []
         defer { for connection in connections { close(connection.fd) } }
         for client in 0..<scenario.clients {
-            connections.append(Connection(
-                fd: try Self.connect(socketPath),
-                worker: Worker(scenario: scenario, round: round, client: client, tokens: tokens)))
+            connections.append(
+                Connection(
+                    fd: try Self.connect(socketPath),
+                    worker: Worker(scenario: scenario, round: round, client: client, tokens: tokens)
+                )
+            )
         }
         // One call on every connection (the server's caches warm up, its tasks start) before the clock starts.
         try drive(&connections, until: 0)
@@ -96,7 +111,9 @@ private struct SocketLoad: Sendable {
         let serverBefore = BenchServer.cpuSeconds(pid: serverPID)
         let driverBefore = BenchDriver.ownCPUSeconds()
         let start = Self.nanoseconds()
-        let nanos = UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
+        let nanos =
+            UInt64(duration.components.seconds) * 1_000_000_000
+            + UInt64(duration.components.attoseconds / 1_000_000_000)
         try drive(&connections, until: start + nanos)
         let elapsed = Self.nanoseconds() - start
 
@@ -107,9 +124,14 @@ private struct SocketLoad: Sendable {
             kept += connection.worker.kept.prefix(max(0, BenchDriver.keptTokensMax / scenario.clients))
         }
         let result = BenchResult(
-            scenario: scenario, calls: connections.reduce(0) { $0 + $1.worker.calls },
-            values: connections.reduce(0) { $0 + $1.worker.values }, seconds: Double(elapsed) / 1e9, latency: latency,
-            serverCPU: BenchServer.cpuSeconds(pid: serverPID) - serverBefore, driverCPU: BenchDriver.ownCPUSeconds() - driverBefore)
+            scenario: scenario,
+            calls: connections.reduce(0) { $0 + $1.worker.calls },
+            values: connections.reduce(0) { $0 + $1.worker.values },
+            seconds: Double(elapsed) / 1e9,
+            latency: latency,
+            serverCPU: BenchServer.cpuSeconds(pid: serverPID) - serverBefore,
+            driverCPU: BenchDriver.ownCPUSeconds() - driverBefore
+        )
         return (result, kept)
     }
 
@@ -126,8 +148,11 @@ private struct SocketLoad: Sendable {
             let ready = poll(&polls, nfds_t(polls.count), Self.answerTimeoutMilliseconds)
             if ready < 0 && errno == EINTR { continue }
             guard ready > 0 else {
-                throw VaultError(.internal, ready == 0 ? "the server did not answer within 60 s" : "poll failed (errno \(errno))",
-                                 hint: "see the server log in the bench folder (--keep)")
+                throw VaultError(
+                    .internal,
+                    ready == 0 ? "the server did not answer within 60 s" : "poll failed (errno \(errno))",
+                    hint: "see the server log in the bench folder (--keep)"
+                )
             }
             for index in polls.indices where polls[index].revents != 0 {
                 polls[index].revents = 0
@@ -144,7 +169,9 @@ private struct SocketLoad: Sendable {
 
     static func connect(_ path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw VaultError(.internal, "cannot make a socket (errno \(errno))", hint: "raise the open-files limit") }
+        guard fd >= 0 else {
+            throw VaultError(.internal, "cannot make a socket (errno \(errno))", hint: "raise the open-files limit")
+        }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -156,12 +183,18 @@ private struct SocketLoad: Sendable {
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
         }
         guard connected else {
             let code = errno
             close(fd)
-            throw VaultError(.internal, "cannot connect to \(path) (errno \(code))", hint: "see the server log in the bench folder (--keep)")
+            throw VaultError(
+                .internal,
+                "cannot connect to \(path) (errno \(code))",
+                hint: "see the server log in the bench folder (--keep)"
+            )
         }
         return fd
     }
@@ -194,7 +227,11 @@ private struct Connection {
                 let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
-                    throw VaultError(.internal, "the server closed the connection (errno \(errno))", hint: "see the server log in the bench folder (--keep)")
+                    throw VaultError(
+                        .internal,
+                        "the server closed the connection (errno \(errno))",
+                        hint: "see the server log in the bench folder (--keep)"
+                    )
                 }
                 offset += n
             }
@@ -206,13 +243,21 @@ private struct Connection {
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return false }
         guard n > 0 else {
-            throw VaultError(.internal, "the server closed the connection with a call in flight", hint: "see the server log in the bench folder (--keep)")
+            throw VaultError(
+                .internal,
+                "the server closed the connection with a call in flight",
+                hint: "see the server log in the bench folder (--keep)"
+            )
         }
         let scanFrom = inbox.count
         inbox.append(contentsOf: chunk[0..<n])
         guard let end = inbox[scanFrom...].firstIndex(of: UInt8(ascii: "\n")) else { return false }
         guard end == inbox.count - 1 else {
-            throw VaultError(.internal, "the server sent more than one answer for one call", hint: "a protocol bug: see docs/PROTOCOL.md §2")
+            throw VaultError(
+                .internal,
+                "the server sent more than one answer for one call",
+                hint: "a protocol bug: see docs/PROTOCOL.md §2"
+            )
         }
         let took = (SocketLoad.nanoseconds() - sentAt) / 1000
         let answer = inbox.withUnsafeBytes { JSONParser.parse(UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
@@ -232,7 +277,10 @@ private struct Worker {
     private(set) var calls = 0
     private(set) var values = 0
     private(set) var kept: [String] = []
-    private(set) var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    private(set) var latency = Histogram<UInt64>(
+        highestTrackableValue: 60_000_000,
+        numberOfSignificantValueDigits: .three
+    )
     private var counter = 0
     private var random: UInt64
     private var nextID: Int64 = 1
@@ -283,32 +331,54 @@ private struct Worker {
     /// Checks one answer: a result with one token (or one revealed item) per value sent.
     mutating func accept(_ answer: JSONValue?, microseconds: UInt64) throws {
         guard let answer, case .object(let fields) = answer else {
-            throw VaultError(.internal, "the server's answer is not a JSON object", hint: "a protocol bug: see docs/PROTOCOL.md §2")
+            throw VaultError(
+                .internal,
+                "the server's answer is not a JSON object",
+                hint: "a protocol bug: see docs/PROTOCOL.md §2"
+            )
         }
         if let error = fields["error"] {
-            throw VaultError(.internal, "the server answered \(scenario.method.rawValue) with error \(error["code"]?.intValue ?? 0): \(error["message"]?.stringValue ?? "?")",
-                             hint: "see the server log in the bench folder (--keep)")
+            throw VaultError(
+                .internal,
+                "the server answered \(scenario.method.rawValue) with error \(error["code"]?.intValue ?? 0): \(error["message"]?.stringValue ?? "?")",
+                hint: "see the server log in the bench folder (--keep)"
+            )
         }
         switch scenario.method {
         case .tokenize:
             guard case .array(let made)? = fields["result"]?["tokens"], made.count == scenario.perCall else {
-                throw VaultError(.internal, "tokenize answered without one token per value", hint: "a protocol bug: see docs/PROTOCOL.md §6")
+                throw VaultError(
+                    .internal,
+                    "tokenize answered without one token per value",
+                    hint: "a protocol bug: see docs/PROTOCOL.md §6"
+                )
             }
             if kept.count < BenchDriver.keptTokensMax {
                 for token in made {
                     guard let token = token.stringValue else {
-                        throw VaultError(.internal, "tokenize answered a token that is not a string", hint: "a protocol bug: see docs/PROTOCOL.md §6")
+                        throw VaultError(
+                            .internal,
+                            "tokenize answered a token that is not a string",
+                            hint: "a protocol bug: see docs/PROTOCOL.md §6"
+                        )
                     }
                     kept.append(token)
                 }
             }
         case .detokenize:
             guard case .array(let items)? = fields["result"]?["items"], items.count == scenario.perCall else {
-                throw VaultError(.internal, "detokenize answered without one item per token", hint: "a protocol bug: see docs/PROTOCOL.md §6")
+                throw VaultError(
+                    .internal,
+                    "detokenize answered without one item per token",
+                    hint: "a protocol bug: see docs/PROTOCOL.md §6"
+                )
             }
             for item in items where item["value"] == nil {
-                throw VaultError(.internal, "detokenize answered \(item["error"]?.stringValue ?? "?") for a token the benchmark made",
-                                 hint: "see the server log in the bench folder (--keep)")
+                throw VaultError(
+                    .internal,
+                    "detokenize answered \(item["error"]?.stringValue ?? "?") for a token the benchmark made",
+                    hint: "see the server log in the bench folder (--keep)"
+                )
             }
         }
         latency.record(microseconds)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import VaultClient
 import VaultCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A throwaway vault in a temp folder and a `cvault serve` process on it, for `cvault bench`.
 ///
@@ -29,14 +30,20 @@ final class BenchServer {
         chmod(policy, 0o600)
 
         let initLog = folder + "/init.log"
-        let initStatus = try run(executable, ["init"], environment: environment, log: initLog, wait: true).terminationStatus
+        let initStatus = try run(executable, ["init"], environment: environment, log: initLog, wait: true)
+            .terminationStatus
         guard initStatus == 0 else {
             throw VaultError(.internal, "cvault init failed in \(folder) (exit \(initStatus))", hint: "see \(initLog)")
         }
         let socketPath = folder + "/s.sock"
         let logPath = folder + "/serve.log"
-        let process = try run(executable, ["serve", "--socket", socketPath, "--log-level", logLevel],
-                              environment: environment, log: logPath, wait: false)
+        let process = try run(
+            executable,
+            ["serve", "--socket", socketPath, "--log-level", logLevel],
+            environment: environment,
+            log: logPath,
+            wait: false
+        )
         let server = BenchServer(folder: folder, socketPath: socketPath, process: process, logPath: logPath)
         try await server.waitUntilServing()
         return server
@@ -55,7 +62,11 @@ final class BenchServer {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
-                throw VaultError(.internal, "cvault serve exited with status \(process.terminationStatus)", hint: "see \(logPath)")
+                throw VaultError(
+                    .internal,
+                    "cvault serve exited with status \(process.terminationStatus)",
+                    hint: "see \(logPath)"
+                )
             }
             if FileManager.default.fileExists(atPath: socketPath) {
                 let client = VaultClient(socketPath: socketPath, timeout: .seconds(5))
@@ -80,7 +91,8 @@ final class BenchServer {
 
     static func cpuSeconds(pid: Int32) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let end = stat.lastIndex(of: ")") else { return 0 }
+            let end = stat.lastIndex(of: ")")
+        else { return 0 }
         // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
         let fields = stat[stat.index(after: end)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
@@ -109,8 +121,13 @@ final class BenchServer {
     }
 
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                    log: String?, wait: Bool) throws -> Process {
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        log: String?,
+        wait: Bool
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -1,29 +1,47 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import VaultCore
 import VaultSQLite
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Verify and export the tamper-evident audit log (verify, head and export need no passphrase).",
-        subcommands: [Verify.self, Export.self, Head.self, Accept.self])
+        subcommands: [Verify.self, Export.self, Head.self, Accept.self]
+    )
 }
 
 extension AuditCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the hash chain and every seal; exit 0 if intact, 3 naming the first bad record if not.")
+            abstract: "Check the hash chain and every seal; exit 0 if intact, 3 naming the first bad record if not."
+        )
 
         @OptionGroup var location: VaultLocation
-        @Option(help: ArgumentHelp("A head exported earlier with `cvault audit head`: the log must still reach it.", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "A head exported earlier with `cvault audit head`: the log must still reach it.",
+                valueName: "file"
+            )
+        )
         var head: String?
-        @Option(help: ArgumentHelp("Verify seals with this public key (hex) instead of the keyring's; pin it from `cvault keys list`.", valueName: "hex"))
+        @Option(
+            help: ArgumentHelp(
+                "Verify seals with this public key (hex) instead of the keyring's; pin it from `cvault keys list`.",
+                valueName: "hex"
+            )
+        )
         var publicKey: String?
-        @Option(help: ArgumentHelp("The audit anchor to check the log against (default: audit.anchor in the keys folder, if it exists).", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "The audit anchor to check the log against (default: audit.anchor in the keys folder, if it exists).",
+                valueName: "file"
+            )
+        )
         var anchor: String?
 
         func run() async throws {
@@ -32,7 +50,11 @@ extension AuditCommand {
                 let exported = try head.map { path throws(VaultError) -> AuditHead in
                     let bytes = try FileSafety.readAll(path, what: "head file")
                     guard let head = try? JSONDecoder().decode(AuditHead.self, from: Data(bytes)) else {
-                        throw VaultError(.invalidRequest, "\(path) is not a head exported by `cvault audit head`", hint: "export one again")
+                        throw VaultError(
+                            .invalidRequest,
+                            "\(path) is not a head exported by `cvault audit head`",
+                            hint: "export one again"
+                        )
                     }
                     return head
                 }
@@ -43,8 +65,12 @@ extension AuditCommand {
                 }
                 await store.close()
                 guard report.ok else {
-                    throw VaultError(.audit, "audit log is NOT intact: \(report.problem!)",
-                                     hint: "the log was altered; compare with your last exported head and a backup (docs/OPERATIONS.md: when the audit log breaks)")
+                    throw VaultError(
+                        .audit,
+                        "audit log is NOT intact: \(report.problem!)",
+                        hint:
+                            "the log was altered; compare with your last exported head and a backup (docs/OPERATIONS.md: when the audit log breaks)"
+                    )
                 }
                 print(report.summary)
             }
@@ -55,11 +81,17 @@ extension AuditCommand {
         static let configuration = CommandConfiguration(abstract: "Print audit records as JSON lines, oldest first.")
 
         @OptionGroup var location: VaultLocation
-        @Option(help: ArgumentHelp("Only records at or after this ISO 8601 time.", valueName: "time")) var since: String?
+        @Option(help: ArgumentHelp("Only records at or after this ISO 8601 time.", valueName: "time")) var since:
+            String?
         @Option(help: "Only records of this identity.") var identity: String?
         @Option(help: "Only records with this purpose.") var purpose: String?
         @Option(help: "Only records of this event (tokenize, detokenize, erase, …).") var event: String?
-        @Option(help: ArgumentHelp("Only records naming this token (needs the keyring: tokens are recorded by keyed reference).", valueName: "token"))
+        @Option(
+            help: ArgumentHelp(
+                "Only records naming this token (needs the keyring: tokens are recorded by keyed reference).",
+                valueName: "token"
+            )
+        )
         var token: String?
         @OptionGroup var unseal: UnsealOptions
 
@@ -67,14 +99,21 @@ extension AuditCommand {
             try await reporting {
                 let sinceSeconds = try since.map { text throws(VaultError) -> Int64 in
                     guard let s = VaultClock.parseISO8601(text) else {
-                        throw VaultError(.invalidRequest, "--since is not an ISO 8601 time", hint: "write it like 2026-11-01T00:00:00Z")
+                        throw VaultError(
+                            .invalidRequest,
+                            "--since is not an ISO 8601 time",
+                            hint: "write it like 2026-11-01T00:00:00Z"
+                        )
                     }
                     return s
                 }
                 // A token is found by its keyed reference (records since tokens were recorded that way) or as
                 // itself (older records, which the chain keeps as they were written).
                 let tokens = try token.map { token throws -> Set<String> in
-                    let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
+                    let keyring = try Keyring.open(
+                        at: location.keyringPath,
+                        credential: unseal.credential(keyringPath: location.keyringPath)
+                    )
                     return [keyring.auditReference(of: token), token]
                 }
                 let store = try SQLiteStore.open(at: location.databasePath)
@@ -84,8 +123,15 @@ extension AuditCommand {
                     let rows = try await store.read { try $0.auditRows(from: from, limit: 5_000) }
                     guard let last = rows.last else { break }
                     for row in rows {
-                        guard let record = AuditExport.record(row), record.matches(since: sinceSeconds, identity: identity, purpose: purpose, event: event,
-                                                                                 tokens: tokens) else { continue }
+                        guard let record = AuditExport.record(row),
+                            record.matches(
+                                since: sinceSeconds,
+                                identity: identity,
+                                purpose: purpose,
+                                event: event,
+                                tokens: tokens
+                            )
+                        else { continue }
                         print(record.line)
                     }
                     cursor = last.seq + 1
@@ -97,7 +143,9 @@ extension AuditCommand {
 
     struct Head: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the last signed head as JSON; keep it somewhere safe to later check the log with `verify --head`.")
+            abstract:
+                "Print the last signed head as JSON; keep it somewhere safe to later check the log with `verify --head`."
+        )
 
         @OptionGroup var location: VaultLocation
 
@@ -108,10 +156,18 @@ extension AuditCommand {
                 let seal = try await store.read { try $0.auditSeals().last }
                 await store.close()
                 guard let seal else {
-                    throw VaultError(.audit, "the audit log has no seal yet", hint: "run any command that writes, then try again")
+                    throw VaultError(
+                        .audit,
+                        "the audit log has no seal yet",
+                        hint: "run any command that writes, then try again"
+                    )
                 }
-                let head = AuditHead(seq: seal.seq, hash: Hex.encode(seal.hash), signature: Hex.encode(seal.signature),
-                                     publicKey: file.auditPublicKey)
+                let head = AuditHead(
+                    seq: seal.seq,
+                    hash: Hex.encode(seal.hash),
+                    signature: Hex.encode(seal.signature),
+                    publicKey: file.auditPublicKey
+                )
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try! encoder.encode(head), as: UTF8.self))
@@ -129,11 +185,13 @@ extension AuditCommand {
                 "audit":"broken"), after you investigated and chose not to restore a backup. Writes an \
                 `audit_accept` record naming the anchored head that was lost and the database head accepted; a \
                 running server picks the new anchor up within a second and reveals again. Needs the keyring.
-                """)
+                """
+        )
 
         @OptionGroup var location: VaultLocation
         @OptionGroup var unseal: UnsealOptions
-        @Option(help: ArgumentHelp("Why the log is accepted (recorded in the log).", valueName: "text")) var reason: String
+        @Option(help: ArgumentHelp("Why the log is accepted (recorded in the log).", valueName: "text")) var reason:
+            String
 
         func validate() throws {
             guard !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 500 else {
@@ -162,7 +220,11 @@ extension AuditCommand {
 func readAnchor(explicit: String?, location: VaultLocation) throws(VaultError) -> AuditAnchor? {
     if let explicit {
         guard let anchor = try AuditAnchor.read(at: explicit) else {
-            throw VaultError(.invalidRequest, "no audit anchor at \(explicit)", hint: "give the audit.anchor file from the vault's keys folder")
+            throw VaultError(
+                .invalidRequest,
+                "no audit anchor at \(explicit)",
+                hint: "give the audit.anchor file from the vault's keys folder"
+            )
         }
         return anchor
     }
@@ -176,7 +238,11 @@ func auditPublicKey(_ location: VaultLocation, override: String?) throws(VaultEr
     let hex: String
     if let override { hex = override } else { hex = try KeyringFile.read(at: location.keyringPath).auditPublicKey }
     guard let key = Hex.decode(hex), key.count == Ed25519.publicKeyBytes else {
-        throw VaultError(.invalidRequest, "the audit public key must be 64 hex digits", hint: "copy it from `cvault keys list`")
+        throw VaultError(
+            .invalidRequest,
+            "the audit public key must be 64 hex digits",
+            hint: "copy it from `cvault keys list`"
+        )
     }
     return key
 }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import VaultCore
 import VaultSQLite
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a backup folder holds besides the database copy: enough to check the copy before restoring it.
 struct BackupManifest: Codable {
@@ -37,7 +38,9 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Copy the database consistently while the server runs (SQLite's online backup), with a manifest.",
-        discussion: "The keyring is NOT in the backup: back it up separately and store it apart (docs/OPERATIONS.md). Needs no passphrase.")
+        discussion:
+            "The keyring is NOT in the backup: back it up separately and store it apart (docs/OPERATIONS.md). Needs no passphrase."
+    )
 
     @OptionGroup var location: VaultLocation
     @Argument(help: "A new folder for the backup.") var destination: String
@@ -45,7 +48,11 @@ struct BackupCommand: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             guard !FileManager.default.fileExists(atPath: destination) else {
-                throw VaultError(.alreadyInitialized, "\(destination) already exists", hint: "name a new folder for each backup")
+                throw VaultError(
+                    .alreadyInitialized,
+                    "\(destination) already exists",
+                    hint: "name a new folder for each backup"
+                )
             }
             let keyring = try KeyringFile.read(at: location.keyringPath)
             try FileSafety.makePrivateFolder(destination)
@@ -57,15 +64,28 @@ struct BackupCommand: AsyncParsableCommand {
             let stats = try await backup.read { try $0.stats() }
             await backup.close()
             let manifest = BackupManifest(
-                created: VaultClock.iso8601(VaultClock.system.now()), source: location.databasePath,
-                subjects: stats.subjects, tokens: stats.tokens, auditRecords: stats.auditRecords,
-                databaseHash: try BackupManifest.hash(of: copy), keyringGeneration: keyring.generation,
-                kekVersionsNeeded: stats.dataKeysByKEK.keys.sorted())
+                created: VaultClock.iso8601(VaultClock.system.now()),
+                source: location.databasePath,
+                subjects: stats.subjects,
+                tokens: stats.tokens,
+                auditRecords: stats.auditRecords,
+                databaseHash: try BackupManifest.hash(of: copy),
+                keyringGeneration: keyring.generation,
+                kekVersionsNeeded: stats.dataKeysByKEK.keys.sorted()
+            )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try FileSafety.writeAtomically(Array(try encoder.encode(manifest)) + [0x0A], to: destination + "/manifest.json", replace: false)
-            print("backed up \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records to \(destination)")
-            print("the keyring is not in the backup: keep a copy of \(location.keyringPath) (generation \(keyring.generation)) apart from it")
+            try FileSafety.writeAtomically(
+                Array(try encoder.encode(manifest)) + [0x0A],
+                to: destination + "/manifest.json",
+                replace: false
+            )
+            print(
+                "backed up \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records to \(destination)"
+            )
+            print(
+                "the keyring is not in the backup: keep a copy of \(location.keyringPath) (generation \(keyring.generation)) apart from it"
+            )
         }
     }
 }
@@ -79,7 +99,8 @@ struct RestoreCommand: AsyncParsableCommand {
             the vault's audit anchor (it is older than the last seal) rolls the vault back: reveal counts, \
             erased subjects and audit records after the backup (docs/OPERATIONS.md). That is refused unless you \
             pass --accept-rollback; then the restore record names the head that was lost. Then run `cvault verify`.
-            """)
+            """
+    )
 
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
@@ -91,39 +112,70 @@ struct RestoreCommand: AsyncParsableCommand {
         try await reporting {
             let manifestBytes = try FileSafety.readAll(source + "/manifest.json", what: "backup manifest")
             guard let manifest = try? JSONDecoder().decode(BackupManifest.self, from: Data(manifestBytes)),
-                  manifest.format == "cvault-backup-v1" else {
-                throw VaultError(.invalidRequest, "\(source) has no valid cvault backup manifest", hint: "give a folder written by `cvault backup`")
+                manifest.format == "cvault-backup-v1"
+            else {
+                throw VaultError(
+                    .invalidRequest,
+                    "\(source) has no valid cvault backup manifest",
+                    hint: "give a folder written by `cvault backup`"
+                )
             }
             let copy = source + "/cvault.db"
             guard try BackupManifest.hash(of: copy) == manifest.databaseHash else {
-                throw VaultError(.integrity, "\(copy) does not match its manifest's hash (altered or incomplete)",
-                                 hint: "restore from another backup")
+                throw VaultError(
+                    .integrity,
+                    "\(copy) does not match its manifest's hash (altered or incomplete)",
+                    hint: "restore from another backup"
+                )
             }
             if FileManager.default.fileExists(atPath: location.databasePath) {
-                throw VaultError(.alreadyInitialized, "\(location.databasePath) already exists",
-                                 hint: "restore only into an empty data folder; move the current database away first")
+                throw VaultError(
+                    .alreadyInitialized,
+                    "\(location.databasePath) already exists",
+                    hint: "restore only into an empty data folder; move the current database away first"
+                )
             }
             // A WAL or journal left by the database that was moved away (after a crash they remain) would be
             // replayed into the restored copy on first open, mixing the old database's pages into it.
             let sideFiles = ["-wal", "-shm", "-journal"].map { location.databasePath + $0 }
             for side in sideFiles where FileManager.default.fileExists(atPath: side) {
-                throw VaultError(.alreadyInitialized, "\(side) is left from another database",
-                                 hint: "move it away together with that database (it belongs to it), then restore again")
+                throw VaultError(
+                    .alreadyInitialized,
+                    "\(side) is left from another database",
+                    hint: "move it away together with that database (it belongs to it), then restore again"
+                )
             }
             // The keyring before anything is written: a restore is an admin operation, and it is recorded.
-            let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
+            let keyring = try Keyring.open(
+                at: location.keyringPath,
+                credential: unseal.credential(keyringPath: location.keyringPath)
+            )
             try FileSafety.makePrivateFolder(location.dataFolder)
-            try FileSafety.writeAtomically(try FileSafety.readAll(copy, what: "database copy"), to: location.databasePath, replace: false)
+            try FileSafety.writeAtomically(
+                try FileSafety.readAll(copy, what: "database copy"),
+                to: location.databasePath,
+                replace: false
+            )
             let store = try SQLiteStore.open(at: location.databasePath)
             let stats: StoreStats
             let lost: AuditSealer.Head?
             do {
                 stats = try await store.read { try $0.stats() }
-                guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens, stats.auditRecords == manifest.auditRecords else {
-                    throw VaultError(.integrity, "the restored database's counts differ from the manifest", hint: "restore from another backup")
+                guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens,
+                    stats.auditRecords == manifest.auditRecords
+                else {
+                    throw VaultError(
+                        .integrity,
+                        "the restored database's counts differ from the manifest",
+                        hint: "restore from another backup"
+                    )
                 }
-                let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
-                                  logger: quietLogger())
+                let vault = Vault(
+                    keyring: keyring,
+                    store: store,
+                    policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
+                    logger: quietLogger()
+                )
                 lost = try await vault.recordRestore(from: source, allowRollback: acceptRollback, uid: getuid())
                 await store.close()
             } catch {
@@ -132,12 +184,18 @@ struct RestoreCommand: AsyncParsableCommand {
                 for path in [location.databasePath] + sideFiles { unlink(path) }
                 throw error
             }
-            print("restored \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records into \(location.databasePath)")
+            print(
+                "restored \(stats.subjects) subjects, \(stats.tokens) tokens, \(stats.auditRecords) audit records into \(location.databasePath)"
+            )
             if let lost {
-                print("ROLLED BACK: the vault had sealed up to \(lost); everything after the backup is gone "
-                      + "(reveal counts, erasures, audit records): see docs/OPERATIONS.md. Recorded as a `restore` rollback")
+                print(
+                    "ROLLED BACK: the vault had sealed up to \(lost); everything after the backup is gone "
+                        + "(reveal counts, erasures, audit records): see docs/OPERATIONS.md. Recorded as a `restore` rollback"
+                )
             }
-            print("it needs KEK version(s) \(manifest.kekVersionsNeeded.map { "v\($0)" }.joined(separator: ", ")); run `cvault verify` to check every row")
+            print(
+                "it needs KEK version(s) \(manifest.kekVersionsNeeded.map { "v\($0)" }.joined(separator: ", ")); run `cvault verify` to check every row"
+            )
         }
     }
 }
@@ -146,7 +204,8 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Authenticate every stored row under the keyring and verify the audit chain; exit 3 on any failure.",
-        discussion: "Reveals nothing: each value is opened into memory that is wiped at once.")
+        discussion: "Reveals nothing: each value is opened into memory that is wiped at once."
+    )
 
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
@@ -156,15 +215,26 @@ struct VerifyCommand: AsyncParsableCommand {
             let session = try await AdminSession.open(location, unseal)
             let report = try await session.vault.verifyAll()
             await session.store.close()
-            for example in report.examples { FileHandle.standardError.write("cvault: error: fails authentication: \(example)\n") }
+            for example in report.examples {
+                FileHandle.standardError.write("cvault: error: fails authentication: \(example)\n")
+            }
             guard report.failures == 0 else {
-                throw VaultError(.integrity, "\(report.failures) of \(report.tokens) token rows fail authentication",
-                                 hint: "restore them from a backup; the rows named above were altered or moved")
+                throw VaultError(
+                    .integrity,
+                    "\(report.failures) of \(report.tokens) token rows fail authentication",
+                    hint: "restore them from a backup; the rows named above were altered or moved"
+                )
             }
             guard report.audit.ok else {
-                throw VaultError(.audit, "audit log is NOT intact: \(report.audit.problem!)", hint: "run `cvault audit verify` for details")
+                throw VaultError(
+                    .audit,
+                    "audit log is NOT intact: \(report.audit.problem!)",
+                    hint: "run `cvault audit verify` for details"
+                )
             }
-            print("verified: \(report.tokens) tokens of \(report.subjects) subjects authenticate; audit log intact (\(report.audit.records) records)")
+            print(
+                "verified: \(report.tokens) tokens of \(report.subjects) subjects authenticate; audit log intact (\(report.audit.records) records)"
+            )
         }
     }
 }

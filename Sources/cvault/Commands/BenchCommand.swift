@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import VaultCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,22 +18,45 @@ struct BenchCommand: AsyncParsableCommand {
             matching batch sizes (1; 64 for 64 clients × 1 value; 256) before each of --rounds rounds, then \
             prints each scenario's median round, its spread, and its values/s as a ratio of the limit's median. \
             Latency is per call, from HdrHistogram.
-            """)
+            """
+    )
 
     @Option(help: ArgumentHelp("Seconds per scenario.", valueName: "s")) var duration: Double = 5
-    @Option(help: ArgumentHelp("limit.c to compile (default ../shared/bench/limit.c from the repository root).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "limit.c to compile (default ../shared/bench/limit.c from the repository root).",
+            valueName: "file"
+        )
+    )
     var limitSource = "../shared/bench/limit.c"
     @Flag(help: "Skip the speed limit.") var noLimit = false
-    @Option(help: ArgumentHelp("Values per limit run at batch 1 (larger batches run 64× and 128× as many, at most 200000).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Values per limit run at batch 1 (larger batches run 64× and 128× as many, at most 200000).",
+            valueName: "n"
+        )
+    )
     var limitValues = 4000
-    @Option(help: ArgumentHelp("The cvault executable to serve with (default: this one).", valueName: "file")) var server: String?
-    @Option(help: ArgumentHelp("Parent folder of the temp folder (its disk is what is measured).", valueName: "dir")) var folder = "/tmp"
+    @Option(help: ArgumentHelp("The cvault executable to serve with (default: this one).", valueName: "file"))
+    var server: String?
+    @Option(help: ArgumentHelp("Parent folder of the temp folder (its disk is what is measured).", valueName: "dir"))
+    var folder = "/tmp"
     @Option(help: "The server's log level.") var logLevel = "error"
-    @Option(help: ArgumentHelp("Only these scenarios, comma-separated (e.g. \"tokenize 64 x 1,detokenize 1 x 256\").", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Only these scenarios, comma-separated (e.g. \"tokenize 64 x 1,detokenize 1 x 256\").",
+            valueName: "list"
+        )
+    )
     var only: String?
     @Flag(help: "Keep the temp folder (vault, logs) afterwards.") var keep = false
 
-    @Option(help: ArgumentHelp("Every scenario, and the limit, runs this many times, interleaved; the report shows each one's median run and the spread (these shared machines vary by ±25% from run to run).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Every scenario, and the limit, runs this many times, interleaved; the report shows each one's median run and the spread (these shared machines vary by ±25% from run to run).",
+            valueName: "n"
+        )
+    )
     var rounds = 3
 
     func validate() throws {
@@ -52,7 +76,11 @@ struct BenchCommand: AsyncParsableCommand {
             printProgress("starting \(executable) serve in \(root)")
             let vault = try await BenchServer.start(executable: executable, folder: root, logLevel: logLevel)
             defer { vault.stop() }
-            let driver = BenchDriver(socketPath: vault.socketPath, duration: .milliseconds(Int(duration * 1000)), serverPID: vault.pid)
+            let driver = BenchDriver(
+                socketPath: vault.socketPath,
+                duration: .milliseconds(Int(duration * 1000)),
+                serverPID: vault.pid
+            )
 
             var runs: [[BenchResult]] = []
             var tokens: [String] = []
@@ -79,8 +107,14 @@ struct BenchCommand: AsyncParsableCommand {
                         }
                         printProgress("round \(repetition + 1): \(scenario.name)")
                         // Subject names carry the round, so every round creates its subjects anew.
-                        let (result, kept) = try await driver.run(scenario, round: (repetition + 1) * 10 + shape, tokens: tokens)
-                        if method == .tokenize { tokens += kept.prefix(max(0, BenchDriver.keptTokensMax - tokens.count)) }
+                        let (result, kept) = try await driver.run(
+                            scenario,
+                            round: (repetition + 1) * 10 + shape,
+                            tokens: tokens
+                        )
+                        if method == .tokenize {
+                            tokens += kept.prefix(max(0, BenchDriver.keptTokensMax - tokens.count))
+                        }
                         if repetition == 0 { runs.append([]) }
                         runs[index].append(result)
                         index += 1

@@ -17,7 +17,8 @@ struct DetokenizeCommand: AsyncParsableCommand {
             object per line). Give tokens on standard input, one per line, rather than as arguments: arguments \
             are visible to every local user. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`, \
             which decides and audits as the socket peer's uid; the output is the same.
-            """)
+            """
+    )
 
     @OptionGroup var socket: SocketOption
     @OptionGroup var location: VaultLocation
@@ -46,12 +47,15 @@ struct DetokenizeCommand: AsyncParsableCommand {
 
 /// Prints detokenize items from the vault (offline mode).
 func printReveal(_ items: [RevealItem], json: Bool) throws {
-    try printReveal(items.map { item -> VaultClient.DetokenizeItem in
-        switch item {
-        case .value(let value, let mode): return .value(value, reveal: mode.rawValue)
-        case .error(let failure): return .error(failure.rawValue)
-        }
-    }, json: json)
+    try printReveal(
+        items.map { item -> VaultClient.DetokenizeItem in
+            switch item {
+            case .value(let value, let mode): return .value(value, reveal: mode.rawValue)
+            case .error(let failure): return .error(failure.rawValue)
+            }
+        },
+        json: json
+    )
 }
 
 /// Prints detokenize items in order; shared by the offline and the socket paths, so both print the same.

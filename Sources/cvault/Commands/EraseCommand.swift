@@ -6,7 +6,8 @@ struct EraseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erase",
         abstract: "Crypto-shred a subject: destroy its data key and all its tokens. Prints how many tokens went.",
-        discussion: "Backups made before the erase still hold the subject's wrapped data key: see docs/DESIGN.md.")
+        discussion: "Backups made before the erase still hold the subject's wrapped data key: see docs/DESIGN.md."
+    )
 
     @OptionGroup var socket: SocketOption
     @OptionGroup var location: VaultLocation

@@ -6,17 +6,31 @@ import VaultSQLite
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a new vault: a keyring sealed by your passphrase (or by Shamir shares), and an empty database.",
-        discussion: "Refuses to overwrite an existing keyring or database. Folders are created 0700, files 0600.")
+        abstract:
+            "Create a new vault: a keyring sealed by your passphrase (or by Shamir shares), and an empty database.",
+        discussion: "Refuses to overwrite an existing keyring or database. Folders are created 0700, files 0600."
+    )
 
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
-    @Option(help: ArgumentHelp("Seal with a secret split into this many Shamir shares instead of a passphrase.", valueName: "n")) var shares: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Seal with a secret split into this many Shamir shares instead of a passphrase.",
+            valueName: "n"
+        )
+    ) var shares: Int?
     @Option(help: ArgumentHelp("How many shares open the vault (with --shares).", valueName: "k")) var threshold: Int?
-    @Option(help: ArgumentHelp("Write each share to its own file (mode 0600) in this new folder; else print each once.", valueName: "dir")) var shareDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "Write each share to its own file (mode 0600) in this new folder; else print each once.",
+            valueName: "dir"
+        )
+    ) var shareDir: String?
 
     func validate() throws {
-        guard (shares == nil) == (threshold == nil) else { throw ValidationError("--shares and --threshold go together") }
+        guard (shares == nil) == (threshold == nil) else {
+            throw ValidationError("--shares and --threshold go together")
+        }
         if shareDir != nil && shares == nil { throw ValidationError("--share-dir needs --shares and --threshold") }
     }
 
@@ -24,13 +38,21 @@ struct InitCommand: AsyncParsableCommand {
         try await reporting {
             // An audit anchor left by a removed vault would not be signed by the new vault's key: refuse it too.
             let anchorPath = AuditAnchor.path(keyringPath: location.keyringPath)
-            for path in [location.keyringPath, location.databasePath, anchorPath] where FileManager.default.fileExists(atPath: path) {
-                throw VaultError(.alreadyInitialized, "a vault already exists: \(path)",
-                                 hint: "cvault never overwrites a vault; use other --keys/--data folders for a new one")
+            for path in [location.keyringPath, location.databasePath, anchorPath]
+            where FileManager.default.fileExists(atPath: path) {
+                throw VaultError(
+                    .alreadyInitialized,
+                    "a vault already exists: \(path)",
+                    hint: "cvault never overwrites a vault; use other --keys/--data folders for a new one"
+                )
             }
             let passphrase = shares == nil ? try Passphrase.read(file: unseal.passphraseFile, confirm: true) : nil
             if let shareDir, FileManager.default.fileExists(atPath: shareDir) {
-                throw VaultError(.alreadyInitialized, "\(shareDir) already exists", hint: "name a new folder for the shares")
+                throw VaultError(
+                    .alreadyInitialized,
+                    "\(shareDir) already exists",
+                    hint: "name a new folder for the shares"
+                )
             }
             try FileSafety.makePrivateFolder(location.keysFolder)
             try FileSafety.makePrivateFolder(location.dataFolder)
@@ -45,12 +67,25 @@ struct InitCommand: AsyncParsableCommand {
                 if let passphrase {
                     keyring = try Keyring.create(at: location.keyringPath, credential: .passphrase(passphrase))
                 } else {
-                    (keyring, split) = try Keyring.createWithShares(at: location.keyringPath, threshold: threshold!, count: shares!)
+                    (keyring, split) = try Keyring.createWithShares(
+                        at: location.keyringPath,
+                        threshold: threshold!,
+                        count: shares!
+                    )
                 }
                 keyringCreated = true
                 if let shareDir { written = try writeShares(split, to: shareDir) }
-                let vault = Vault(keyring: keyring, store: store, policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()), logger: quietLogger())
-                try await vault.audit("init", caller: nil, detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))")
+                let vault = Vault(
+                    keyring: keyring,
+                    store: store,
+                    policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
+                    logger: quietLogger()
+                )
+                try await vault.audit(
+                    "init",
+                    caller: nil,
+                    detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))"
+                )
                 try await vault.sealAudit()
                 await store.close()
             } catch {
@@ -71,11 +106,17 @@ struct InitCommand: AsyncParsableCommand {
                 throw error
             }
             if split.isEmpty {
-                print("created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)")
+                print(
+                    "created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)"
+                )
             } else {
-                print("created keyring \(location.keyringPath) (KEK v1 active, sealed by \(split.count) shares, any \(threshold!) open it)")
+                print(
+                    "created keyring \(location.keyringPath) (KEK v1 active, sealed by \(split.count) shares, any \(threshold!) open it)"
+                )
                 if shareDir == nil {
-                    print("the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:")
+                    print(
+                        "the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:"
+                    )
                     for share in split { print(share.encoded()) }
                 }
                 for (index, path) in written {

@@ -7,14 +7,17 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Inspect and manage the key hierarchy.",
-        subcommands: [ListKeys.self, Rotate.self, Rewrap.self, Retire.self, RotateTokenKey.self, ChangePassphrase.self])
+        subcommands: [ListKeys.self, Rotate.self, Rewrap.self, Retire.self, RotateTokenKey.self, ChangePassphrase.self]
+    )
 }
 
 extension KeysCommand {
     struct ListKeys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
-            abstract: "KEK versions with their state, creation time and how many data keys each wraps; the token key; the audit public key.")
+            abstract:
+                "KEK versions with their state, creation time and how many data keys each wraps; the token key; the audit public key."
+        )
 
         @OptionGroup var location: VaultLocation
         @Flag(help: "Print JSON.") var json = false
@@ -27,20 +30,31 @@ extension KeysCommand {
                 await store.close()
                 if json {
                     let object: [String: Any] = [
-                        "keks": file.keks.map { ["version": $0.version, "state": $0.state.rawValue, "created": $0.created,
-                                                 "data_keys": stats.dataKeysByKEK[$0.version] ?? 0] },
-                        "token_keys": file.tokenKeys.map { ["version": $0.version, "state": $0.state.rawValue, "created": $0.created] },
+                        "keks": file.keks.map {
+                            [
+                                "version": $0.version, "state": $0.state.rawValue, "created": $0.created,
+                                "data_keys": stats.dataKeysByKEK[$0.version] ?? 0,
+                            ]
+                        },
+                        "token_keys": file.tokenKeys.map {
+                            ["version": $0.version, "state": $0.state.rawValue, "created": $0.created]
+                        },
                         "audit_public_key": file.auditPublicKey,
                     ]
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+                    let data = try JSONSerialization.data(
+                        withJSONObject: object,
+                        options: [.sortedKeys, .prettyPrinted]
+                    )
                     print(String(decoding: data, as: UTF8.self))
                     return
                 }
                 print("KEK  STATE         CREATED               DATA KEYS")
                 for kek in file.keks {
                     let state = kek.state.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)
-                    print("v\(kek.version)".padding(toLength: 5, withPad: " ", startingAt: 0)
-                          + "\(state) \(kek.created)  \(stats.dataKeysByKEK[kek.version] ?? 0)")
+                    print(
+                        "v\(kek.version)".padding(toLength: 5, withPad: " ", startingAt: 0)
+                            + "\(state) \(kek.created)  \(stats.dataKeysByKEK[kek.version] ?? 0)"
+                    )
                 }
                 for key in file.tokenKeys {
                     print("token key v\(key.version) \(key.state.rawValue), created \(key.created)")

@@ -1,14 +1,17 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import VaultCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension KeysCommand {
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new KEK version active; the old one becomes decrypt-only. A running server picks it up within a second.")
+            abstract:
+                "Make a new KEK version active; the old one becomes decrypt-only. A running server picks it up within a second."
+        )
         @OptionGroup var location: VaultLocation
         @OptionGroup var unseal: UnsealOptions
 
@@ -16,11 +19,20 @@ extension KeysCommand {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
                 // Recorded before the keyring changes, so a kill between the two still leaves a trace.
-                try await session.audit("key_rotate", outcome: "started", detail: "rotating from KEK v\(session.vault.keyring.activeKEKVersion)")
+                try await session.audit(
+                    "key_rotate",
+                    outcome: "started",
+                    detail: "rotating from KEK v\(session.vault.keyring.activeKEKVersion)"
+                )
                 let rotated = try session.vault.keyring.rotateKEK()
-                try await session.audit("key_rotate", detail: "KEK v\(rotated.activeKEKVersion) active, keyring generation \(rotated.generation)")
+                try await session.audit(
+                    "key_rotate",
+                    detail: "KEK v\(rotated.activeKEKVersion) active, keyring generation \(rotated.generation)"
+                )
                 try await session.finish()
-                print("KEK v\(rotated.activeKEKVersion) is active; older versions are decrypt-only. Run `cvault keys rewrap` to move data keys to it.")
+                print(
+                    "KEK v\(rotated.activeKEKVersion) is active; older versions are decrypt-only. Run `cvault keys rewrap` to move data keys to it."
+                )
             }
         }
     }
@@ -29,16 +41,25 @@ extension KeysCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-token-key",
             abstract: "Use a new token key for deterministic tokens from now on; existing tokens keep working.",
-            discussion: "Equal values tokenized after the rotation get new tokens, so joins across the rotation break (docs/OPERATIONS.md).")
+            discussion:
+                "Equal values tokenized after the rotation get new tokens, so joins across the rotation break (docs/OPERATIONS.md)."
+        )
         @OptionGroup var location: VaultLocation
         @OptionGroup var unseal: UnsealOptions
 
         func run() async throws {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
-                try await session.audit("key_rotate_token", outcome: "started", detail: "rotating from token key v\(session.vault.keyring.activeTokenKeyVersion)")
+                try await session.audit(
+                    "key_rotate_token",
+                    outcome: "started",
+                    detail: "rotating from token key v\(session.vault.keyring.activeTokenKeyVersion)"
+                )
                 let rotated = try session.vault.keyring.rotateTokenKey()
-                try await session.audit("key_rotate_token", detail: "token key v\(rotated.activeTokenKeyVersion) active")
+                try await session.audit(
+                    "key_rotate_token",
+                    detail: "token key v\(rotated.activeTokenKeyVersion) active"
+                )
                 try await session.finish()
                 print("token key v\(rotated.activeTokenKeyVersion) is active for new deterministic tokens")
             }
@@ -47,7 +68,8 @@ extension KeysCommand {
 
     struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Destroy a decrypt-only KEK version's material; refused while any data key still uses it.")
+            abstract: "Destroy a decrypt-only KEK version's material; refused while any data key still uses it."
+        )
         @OptionGroup var location: VaultLocation
         @OptionGroup var unseal: UnsealOptions
         @Argument(help: "The KEK version to retire.") var version: Int
@@ -56,12 +78,23 @@ extension KeysCommand {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
                 let inUse = try await session.store.read { try $0.stats() }.dataKeysByKEK[version] ?? 0
-                try await session.audit("key_retire", outcome: "started", detail: "KEK v\(version), \(inUse) data key(s) use it")
+                try await session.audit(
+                    "key_retire",
+                    outcome: "started",
+                    detail: "KEK v\(version), \(inUse) data key(s) use it"
+                )
                 do {
                     let retired = try session.vault.keyring.retireKEK(version: version, dataKeysUsingIt: inUse)
-                    try await session.audit("key_retire", detail: "KEK v\(version) retired, keyring generation \(retired.generation)")
+                    try await session.audit(
+                        "key_retire",
+                        detail: "KEK v\(version) retired, keyring generation \(retired.generation)"
+                    )
                 } catch let error as VaultError {
-                    try? await session.audit("key_retire", outcome: "refused", detail: "KEK v\(version): \(error.message)")
+                    try? await session.audit(
+                        "key_retire",
+                        outcome: "refused",
+                        detail: "KEK v\(version): \(error.message)"
+                    )
                     try? await session.finish()
                     throw error
                 }
@@ -74,11 +107,15 @@ extension KeysCommand {
     struct ChangePassphrase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "passphrase",
-            abstract: "Re-seal the keyring under a new passphrase (atomically: the old or the new one opens it, never neither).",
-            discussion: "The new passphrase comes from --new-passphrase-file, CVAULT_NEW_PASSPHRASE, or a prompt. Also turns a share-sealed keyring into a passphrase-sealed one.")
+            abstract:
+                "Re-seal the keyring under a new passphrase (atomically: the old or the new one opens it, never neither).",
+            discussion:
+                "The new passphrase comes from --new-passphrase-file, CVAULT_NEW_PASSPHRASE, or a prompt. Also turns a share-sealed keyring into a passphrase-sealed one."
+        )
         @OptionGroup var location: VaultLocation
         @OptionGroup var unseal: UnsealOptions
-        @Option(help: ArgumentHelp("Read the new passphrase from this file (mode 0600).", valueName: "file")) var newPassphraseFile: String?
+        @Option(help: ArgumentHelp("Read the new passphrase from this file (mode 0600).", valueName: "file"))
+        var newPassphraseFile: String?
 
         func run() async throws {
             try await reporting {
@@ -87,13 +124,24 @@ extension KeysCommand {
                 if newPassphraseFile == nil, let secret = Secret.takeFromEnvironment("CVAULT_NEW_PASSPHRASE") {
                     fresh = secret
                 } else if newPassphraseFile == nil && isatty(STDIN_FILENO) != 1 {
-                    throw VaultError(.invalidRequest, "no new passphrase given", hint: "pass --new-passphrase-file FILE or set CVAULT_NEW_PASSPHRASE")
+                    throw VaultError(
+                        .invalidRequest,
+                        "no new passphrase given",
+                        hint: "pass --new-passphrase-file FILE or set CVAULT_NEW_PASSPHRASE"
+                    )
                 } else {
                     fresh = try Passphrase.read(file: newPassphraseFile, confirm: true, ignoreEnvironment: true)
                 }
-                try await session.audit("key_passphrase", outcome: "started", detail: "re-sealing the keyring under a new passphrase")
+                try await session.audit(
+                    "key_passphrase",
+                    outcome: "started",
+                    detail: "re-sealing the keyring under a new passphrase"
+                )
                 let resealed = try session.vault.keyring.resealed(passphrase: fresh)
-                try await session.audit("key_passphrase", detail: "keyring re-sealed under a new passphrase, generation \(resealed.generation)")
+                try await session.audit(
+                    "key_passphrase",
+                    detail: "keyring re-sealed under a new passphrase, generation \(resealed.generation)"
+                )
                 try await session.finish()
                 print("keyring re-sealed under the new passphrase: the old passphrase (or shares) no longer opens it")
             }
@@ -102,8 +150,11 @@ extension KeysCommand {
 
     struct Rewrap: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-wrap every data key under an older KEK with the active one, in short transactions, while the server runs.",
-            discussion: "Resumable: killed at any point, run it again to finish. Shows a progress bar on a terminal; --json prints progress records.")
+            abstract:
+                "Re-wrap every data key under an older KEK with the active one, in short transactions, while the server runs.",
+            discussion:
+                "Resumable: killed at any point, run it again to finish. Shows a progress bar on a terminal; --json prints progress records."
+        )
         @OptionGroup var location: VaultLocation
         @OptionGroup var unseal: UnsealOptions
         @Option(help: "Data keys per transaction.") var batch = 500
@@ -130,17 +181,24 @@ final class ProgressBar: Sendable {
     init(json: Bool) { self.json = json }
 
     func show(_ p: RewrapProgress) {
-        let seconds = max(0.001, Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                          + Double((ContinuousClock.now - started).components.seconds))
+        let seconds = max(
+            0.001,
+            Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - started).components.seconds)
+        )
         let rate = Double(p.done) / seconds
         let left = rate > 0 ? Double(p.total - p.done) / rate : 0
         if json {
-            print(#"{"done":\#(p.done),"total":\#(p.total),"kek":\#(p.activeVersion),"per_second":\#(Int(rate)),"seconds_left":\#(Int(left.rounded()))}"#)
+            print(
+                #"{"done":\#(p.done),"total":\#(p.total),"kek":\#(p.activeVersion),"per_second":\#(Int(rate)),"seconds_left":\#(Int(left.rounded()))}"#
+            )
         } else if terminal {
             let width = 30
             let filled = p.total == 0 ? width : width * p.done / p.total
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            FileHandle.standardError.write("\r[\(bar)] \(p.done)/\(p.total) data keys, \(Int(rate))/s, \(Int(left.rounded()))s left ")
+            FileHandle.standardError.write(
+                "\r[\(bar)] \(p.done)/\(p.total) data keys, \(Int(rate))/s, \(Int(left.rounded()))s left "
+            )
         }
     }
 

@@ -1,21 +1,24 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import VaultCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check, explain and reload the access policy (docs/POLICY.md).",
-        subcommands: [Check.self, Explain.self, Reload.self])
+        subcommands: [Check.self, Explain.self, Reload.self]
+    )
 }
 
 extension PolicyCommand {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate a policy file; print every problem with its line and exit 1 if there is any.")
+            abstract: "Validate a policy file; print every problem with its line and exit 1 if there is any."
+        )
 
         @Argument(help: "The policy file.") var file: String
 
@@ -25,7 +28,11 @@ extension PolicyCommand {
                 let problems = Policy.check(yaml: text, file: file)
                 guard problems.isEmpty else {
                     for problem in problems { FileHandle.standardError.write("\(problem)\n") }
-                    throw VaultError(.policy, "\(file) has \(problems.count) problem(s)", hint: "fix them; a server never starts on a policy that fails this check")
+                    throw VaultError(
+                        .policy,
+                        "\(file) has \(problems.count) problem(s)",
+                        hint: "fix them; a server never starts on a policy that fails this check"
+                    )
                 }
                 let policy = try Policy.load(path: file)
                 print("\(file): ok (\(policy.identities.count) identities, \(policy.roles.count) roles)")
@@ -35,7 +42,8 @@ extension PolicyCommand {
 
     struct Explain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the decision for an identity, kind and purpose, and the rule that made it.")
+            abstract: "Print the decision for an identity, kind and purpose, and the rule that made it."
+        )
 
         @OptionGroup var policy: PolicyOption
         @Option(help: "Identity name from the policy.") var identity: String
@@ -55,8 +63,10 @@ extension PolicyCommand {
 extension PolicyCommand {
     struct Reload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the policy file, then tell the running server (its pid file in the data folder) to reload it.",
-            discussion: "A policy that fails the check is not sent: the problems are printed and the exit status is 1.")
+            abstract:
+                "Check the policy file, then tell the running server (its pid file in the data folder) to reload it.",
+            discussion: "A policy that fails the check is not sent: the problems are printed and the exit status is 1."
+        )
 
         @OptionGroup var location: VaultLocation
         @OptionGroup var policy: PolicyOption
@@ -64,21 +74,36 @@ extension PolicyCommand {
         func run() async throws {
             try await reporting {
                 guard let path = policy.path else {
-                    throw VaultError(.policy, "no policy file given", hint: "pass --policy FILE (the server's) or set CVAULT_POLICY")
+                    throw VaultError(
+                        .policy,
+                        "no policy file given",
+                        hint: "pass --policy FILE (the server's) or set CVAULT_POLICY"
+                    )
                 }
                 let bytes = try FileSafety.readAll(path, what: "policy file")
                 let problems = Policy.check(yaml: String(decoding: bytes, as: UTF8.self), file: path)
                 guard problems.isEmpty else {
                     for problem in problems { FileHandle.standardError.write("\(problem)\n") }
-                    throw VaultError(.policy, "\(path) has \(problems.count) problem(s); the server keeps its current policy", hint: "fix them and reload again")
+                    throw VaultError(
+                        .policy,
+                        "\(path) has \(problems.count) problem(s); the server keeps its current policy",
+                        hint: "fix them and reload again"
+                    )
                 }
                 let pidFile = location.dataFolder + "/cvault.pid"
                 let text = String(decoding: try FileSafety.readAll(pidFile, what: "server pid file"), as: UTF8.self)
-                guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0 else {
-                    throw VaultError(.invalidRequest, "no running server found through \(pidFile)", hint: "start one with `cvault serve`")
+                guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0
+                else {
+                    throw VaultError(
+                        .invalidRequest,
+                        "no running server found through \(pidFile)",
+                        hint: "start one with `cvault serve`"
+                    )
                 }
                 // The server records the hash of the bytes it loads; this is the hash of the bytes checked here.
-                print("sent SIGHUP to cvault serve (pid \(pid)); it now reloads \(path) (sha256 \(Hex.encode(SHA256.hash(bytes))))")
+                print(
+                    "sent SIGHUP to cvault serve (pid \(pid)); it now reloads \(path) (sha256 \(Hex.encode(SHA256.hash(bytes))))"
+                )
             }
         }
     }

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
 import VaultCore
-import VaultServer
 import VaultSQLite
+import VaultServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,27 +18,43 @@ struct ServeCommand: AsyncParsableCommand {
             SIGHUP reloads the policy (a broken one is refused and the old one stays). Key rotations made with \
             the CLI are picked up within a second. On SIGTERM/SIGINT the server stops accepting, answers what it \
             received, seals the audit log, removes the socket and exits 0.
-            """)
+            """
+    )
 
     @OptionGroup var location: VaultLocation
     @OptionGroup var unseal: UnsealOptions
     @OptionGroup var policy: PolicyOption
 
-    @Option(help: ArgumentHelp("Socket path (env CVAULT_SOCKET; default ./cvault.sock).", valueName: "path")) var socket: String?
+    @Option(help: ArgumentHelp("Socket path (env CVAULT_SOCKET; default ./cvault.sock).", valueName: "path"))
+    var socket: String?
     @Option(help: ArgumentHelp("Socket file mode, octal.", valueName: "mode")) var socketMode = "0660"
-    @Option(help: ArgumentHelp("Group (name or gid) to own the socket file.", valueName: "group")) var socketGroup: String?
-    @Option(help: ArgumentHelp("Longest request line accepted, in bytes.", valueName: "n")) var maxRequestBytes = 1 << 20
-    @Option(help: ArgumentHelp("Longest response line built, in bytes; a larger answer is replaced by error -32004.",
-                               valueName: "n")) var maxResponseBytes = 32 << 20
-    @Option(help: ArgumentHelp("Close a connection with nothing running or waiting for this long.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Group (name or gid) to own the socket file.", valueName: "group")) var socketGroup:
+        String?
+    @Option(help: ArgumentHelp("Longest request line accepted, in bytes.", valueName: "n")) var maxRequestBytes =
+        1 << 20
+    @Option(
+        help: ArgumentHelp(
+            "Longest response line built, in bytes; a larger answer is replaced by error -32004.",
+            valueName: "n"
+        )
+    ) var maxResponseBytes = 32 << 20
+    @Option(
+        help: ArgumentHelp("Close a connection with nothing running or waiting for this long.", valueName: "seconds")
+    )
     var idleTimeout = 60
     @Option(help: ArgumentHelp("Most open connections; more are refused with error -32004.", valueName: "n"))
     var maxConnections = 4096
-    @Option(help: ArgumentHelp("Most open connections of one peer uid; more are refused with error -32004.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Most open connections of one peer uid; more are refused with error -32004.", valueName: "n")
+    )
     var maxConnectionsPerUid = 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
-    @Option(help: ArgumentHelp("How long an idempotency key is remembered, in seconds (docs/PROTOCOL.md §6.1).",
-                               valueName: "seconds")) var idempotencyTtl = Int(Vault.defaultIdempotencyLifetime)
+    @Option(
+        help: ArgumentHelp(
+            "How long an idempotency key is remembered, in seconds (docs/PROTOCOL.md §6.1).",
+            valueName: "seconds"
+        )
+    ) var idempotencyTtl = Int(Vault.defaultIdempotencyLifetime)
 
     func run() async throws {
         try await reporting {
@@ -55,35 +72,61 @@ struct ServeCommand: AsyncParsableCommand {
             }
             var config = VaultServer.Configuration(socketPath: socket ?? env("CVAULT_SOCKET") ?? "./cvault.sock")
             guard let mode = mode_t(socketMode, radix: 8), mode <= 0o777 else {
-                throw VaultError(.invalidRequest, "--socket-mode \(socketMode) is not an octal mode", hint: "write it like 0660")
+                throw VaultError(
+                    .invalidRequest,
+                    "--socket-mode \(socketMode) is not an octal mode",
+                    hint: "write it like 0660"
+                )
             }
             config.socketMode = mode
             config.socketGroup = try socketGroup.map(groupID)
             guard maxRequestBytes >= 1024 else {
-                throw VaultError(.invalidRequest, "--max-request-bytes must be at least 1024", hint: "the default is 1048576")
+                throw VaultError(
+                    .invalidRequest,
+                    "--max-request-bytes must be at least 1024",
+                    hint: "the default is 1048576"
+                )
             }
             config.maxRequestBytes = maxRequestBytes
             guard (1024...(1 << 40)).contains(maxResponseBytes) else {
-                throw VaultError(.invalidRequest, "--max-response-bytes must be from 1024 to 2^40", hint: "the default is 33554432")
+                throw VaultError(
+                    .invalidRequest,
+                    "--max-response-bytes must be from 1024 to 2^40",
+                    hint: "the default is 33554432"
+                )
             }
             config.maxResponseBytes = maxResponseBytes
             guard (1...86_400).contains(idleTimeout) else {
-                throw VaultError(.invalidRequest, "--idle-timeout must be from 1 to 86400 seconds", hint: "the default is 60")
+                throw VaultError(
+                    .invalidRequest,
+                    "--idle-timeout must be from 1 to 86400 seconds",
+                    hint: "the default is 60"
+                )
             }
             config.idleTimeout = .seconds(idleTimeout)
             guard (1...1_000_000).contains(maxConnections), (1...1_000_000).contains(maxConnectionsPerUid) else {
-                throw VaultError(.invalidRequest, "--max-connections and --max-connections-per-uid must be from 1 to 1000000",
-                                 hint: "the defaults are 4096 and 1024")
+                throw VaultError(
+                    .invalidRequest,
+                    "--max-connections and --max-connections-per-uid must be from 1 to 1000000",
+                    hint: "the defaults are 4096 and 1024"
+                )
             }
             config.maxConnections = maxConnections
             config.maxConnectionsPerUID = maxConnectionsPerUid
             guard (60...31_536_000).contains(idempotencyTtl) else {
-                throw VaultError(.invalidRequest, "--idempotency-ttl must be 60 to 31536000 seconds (one year)",
-                                 hint: "the default is 86400 (24 hours)")
+                throw VaultError(
+                    .invalidRequest,
+                    "--idempotency-ttl must be 60 to 31536000 seconds (one year)",
+                    hint: "the default is 86400 (24 hours)"
+                )
             }
 
             guard let policyPath = policy.path else {
-                throw VaultError(.policy, "no policy file: a server never starts without one", hint: "pass --policy FILE or set CVAULT_POLICY")
+                throw VaultError(
+                    .policy,
+                    "no policy file: a server never starts without one",
+                    hint: "pass --policy FILE or set CVAULT_POLICY"
+                )
             }
             // Before anything slow: a second server on a live socket refuses at once, without unsealing or
             // writing to the vault the first one serves.
@@ -95,9 +138,17 @@ struct ServeCommand: AsyncParsableCommand {
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
             let store = try SQLiteStore.open(at: location.databasePath)
-            let keyring = try Keyring.open(at: location.keyringPath, credential: unseal.credential(keyringPath: location.keyringPath))
-            let vault = Vault(keyring: keyring, store: store, policies: policies, logger: logger,
-                              idempotencyLifetime: Int64(idempotencyTtl))
+            let keyring = try Keyring.open(
+                at: location.keyringPath,
+                credential: unseal.credential(keyringPath: location.keyringPath)
+            )
+            let vault = Vault(
+                keyring: keyring,
+                store: store,
+                policies: policies,
+                logger: logger,
+                idempotencyLifetime: Int64(idempotencyTtl)
+            )
             try await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("at start"))
 
             let server = VaultServer(vault: vault, configuration: config, logger: logger)
@@ -119,7 +170,10 @@ struct ServeCommand: AsyncParsableCommand {
                         lastReloadError = nil
                     } catch {
                         if lastReloadError != "\(error)" {
-                            logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
+                            logger.error(
+                                "keyring reload failed; the keys in force stay",
+                                metadata: ["error": "\(error)"]
+                            )
                         }
                         lastReloadError = "\(error)"
                     }
@@ -136,7 +190,8 @@ struct ServeCommand: AsyncParsableCommand {
             for await signal in signals {
                 if signal == SIGHUP {
                     switch policies.reload() {
-                    case .success: try? await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("on SIGHUP"))
+                    case .success:
+                        try? await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("on SIGHUP"))
                     case .failure(let error):
                         try? await vault.audit("policy_load", caller: nil, outcome: "refused", reason: error.message)
                     }
@@ -162,9 +217,14 @@ struct ServeCommand: AsyncParsableCommand {
             for (uid, count) in tally.counts.sorted(by: { $0.key < $1.key }) {
                 logger.warning("unknown identity", metadata: ["peer.uid": "\(uid)", "attempts": "\(count)"])
             }
-            if tally.others > 0 { logger.warning("unknown identity", metadata: ["peer.uid": "other", "attempts": "\(tally.others)"]) }
+            if tally.others > 0 {
+                logger.warning("unknown identity", metadata: ["peer.uid": "other", "attempts": "\(tally.others)"])
+            }
         } catch {
-            logger.error("cannot audit unknown-identity attempts; they are kept for the next try", metadata: ["error": "\(error.message)"])
+            logger.error(
+                "cannot audit unknown-identity attempts; they are kept for the next try",
+                metadata: ["error": "\(error.message)"]
+            )
         }
     }
 
@@ -200,5 +260,7 @@ final class SignalSources: @unchecked Sendable {
     // @unchecked Sendable: set once at creation; `cancel` is thread-safe in Dispatch.
     private let sources: [any DispatchSourceSignal]
     init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
-    func cancel() { sources.forEach { $0.cancel() } }
+    func cancel() {
+        for source in sources { source.cancel() }
+    }
 }

@@ -6,7 +6,8 @@ import VaultSQLite
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show where the vault is, its keys' versions and its counts. Needs no passphrase.")
+        abstract: "Show where the vault is, its keys' versions and its counts. Needs no passphrase."
+    )
 
     @OptionGroup var location: VaultLocation
 
@@ -21,7 +22,11 @@ struct StatusCommand: AsyncParsableCommand {
             // The anchor too when it can be read: a log rewritten after its last seal breaks only against it.
             let anchor = try? readAnchor(explicit: nil, location: location)
             let report = try await store.read { reader in
-                try AuditVerifier.verify(reader: reader, publicKey: Hex.decode(file.auditPublicKey) ?? [], anchor: anchor ?? nil)
+                try AuditVerifier.verify(
+                    reader: reader,
+                    publicKey: Hex.decode(file.auditPublicKey) ?? [],
+                    anchor: anchor ?? nil
+                )
             }
             await store.close()
             print("keyring   \(location.keyringPath) (generation \(file.generation), sealed by \(file.seal.method))")
@@ -30,8 +35,10 @@ struct StatusCommand: AsyncParsableCommand {
             print("token key v\(file.activeTokenKey?.version ?? 0) active")
             print("subjects  \(stats.subjects)")
             print("tokens    \(stats.tokens)")
-            print("audit     \(stats.auditRecords) records, last sealed at \(report.lastSealedSeq); "
-                  + (report.ok ? "chain intact" : "CHAIN BROKEN: \(report.problem!) (run `cvault audit verify`)"))
+            print(
+                "audit     \(stats.auditRecords) records, last sealed at \(report.lastSealedSeq); "
+                    + (report.ok ? "chain intact" : "CHAIN BROKEN: \(report.problem!) (run `cvault audit verify`)")
+            )
         }
     }
 }
@@ -43,10 +50,13 @@ func hardeningWarnings() -> [ProcessHardening.Warning] {
     var warnings: [ProcessHardening.Warning] = []
     if let memory = ProcessHardening.memoryLockWarning() { warnings.append(memory) }
     if let backtracer = ProcessHardening.backtracerWarning {
-        warnings.append(ProcessHardening.Warning(
-            message: backtracer,
-            hint: "unset \(ProcessHardening.backtraceVariable) (cvault then turns the backtracer off) or set it to "
-                + "\(ProcessHardening.backtraceOff), except while debugging a crash"))
+        warnings.append(
+            ProcessHardening.Warning(
+                message: backtracer,
+                hint: "unset \(ProcessHardening.backtraceVariable) (cvault then turns the backtracer off) or set it to "
+                    + "\(ProcessHardening.backtraceOff), except while debugging a crash"
+            )
+        )
     }
     return warnings
 }

@@ -13,7 +13,8 @@ struct TokenizeCommand: AsyncParsableCommand {
             a process's arguments (ps, /proc/PID/cmdline) and shells keep them in their history. The batch is \
             atomic: one invalid value stores nothing. With --socket (or CVAULT_SOCKET) the request goes to a running `cvault serve`; \
             otherwise the vault's files are opened directly.
-            """)
+            """
+    )
 
     @OptionGroup var socket: SocketOption
     @OptionGroup var location: VaultLocation
@@ -23,15 +24,22 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Option(help: "email, phone, card, ssn, name, address, date or text.") var kind: String
     @Option(help: "The data subject (your customer id, never personal data).") var subject: String
     @Option(help: "Scope for deterministic tokens.") var scope: String = "default"
-    @Option(help: ArgumentHelp("Only these purposes may ever reveal the tokens (comma-separated).", valueName: "list")) var purposes: String?
+    @Option(help: ArgumentHelp("Only these purposes may ever reveal the tokens (comma-separated).", valueName: "list"))
+    var purposes: String?
     @Option(help: ArgumentHelp("The tokens expire at this ISO 8601 time.", valueName: "time")) var expiresAt: String?
     @Option(help: ArgumentHelp("The most reveals each token allows.", valueName: "n")) var maxReveals: Int?
-    @Option(help: ArgumentHelp("Socket mode only: an idempotency key, so a retried call stores nothing twice.", valueName: "key"))
+    @Option(
+        help: ArgumentHelp(
+            "Socket mode only: an idempotency key, so a retried call stores nothing twice.",
+            valueName: "key"
+        )
+    )
     var idempotencyKey: String?
     @Argument(help: "Values; prefer standard input (one per line), since arguments are visible to other users.")
     var values: [String] = []
 
-    static let argumentsWarning = "cvault: warning: values given as arguments are visible to every local user "
+    static let argumentsWarning =
+        "cvault: warning: values given as arguments are visible to every local user "
         + "(ps, /proc/PID/cmdline); give them on standard input instead, one per line"
 
     func validate() throws {
@@ -47,9 +55,13 @@ struct TokenizeCommand: AsyncParsableCommand {
         }
         try await reporting {
             if let path = socket.path { return try await runRemote(path) }
-            let request = try TokenizeRequest(kind: parseKind(kind), subject: subject, values: argumentsOrStdin(values),
-                                              limits: parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
-                                              scope: scope)
+            let request = try TokenizeRequest(
+                kind: parseKind(kind),
+                subject: subject,
+                values: argumentsOrStdin(values),
+                limits: parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
+                scope: scope
+            )
             let session = try await VaultSession.open(location, unseal, policy: policy)
             let tokens = try await session.vault.tokenize(request, caller: session.caller)
             try await session.finish()
@@ -61,10 +73,20 @@ struct TokenizeCommand: AsyncParsableCommand {
     private func runRemote(_ path: String) async throws {
         let kind = try parseKind(kind)
         let local = try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals)
-        let limits = VaultClient.TokenLimits(purposes: local.purposes, expiresAt: local.expiresAt, maxReveals: local.maxReveals)
+        let limits = VaultClient.TokenLimits(
+            purposes: local.purposes,
+            expiresAt: local.expiresAt,
+            maxReveals: local.maxReveals
+        )
         let tokens = try await withClient(path) { client in
-            try await client.tokenize(kind: VaultClient.Kind(rawValue: kind.rawValue), subject: subject,
-                                  values: argumentsOrStdin(values), limits: limits, idempotencyKey: idempotencyKey, scope: scope)
+            try await client.tokenize(
+                kind: VaultClient.Kind(rawValue: kind.rawValue),
+                subject: subject,
+                values: argumentsOrStdin(values),
+                limits: limits,
+                idempotencyKey: idempotencyKey,
+                scope: scope
+            )
         }
         for token in tokens { print(token) }
     }
@@ -72,8 +94,11 @@ struct TokenizeCommand: AsyncParsableCommand {
 
 func parseKind(_ text: String) throws(VaultError) -> Kind {
     guard let kind = Kind(rawValue: text) else {
-        throw VaultError(.invalidRequest, "unknown kind \"\(text)\"",
-                         hint: "use one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw VaultError(
+            .invalidRequest,
+            "unknown kind \"\(text)\"",
+            hint: "use one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
     }
     return kind
 }
@@ -83,12 +108,14 @@ func parseLimits(purposes: String?, expiresAt: String?, maxReveals: Int?) throws
     limits.purposes = purposes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
     if let expiresAt {
         guard let seconds = VaultClock.parseISO8601(expiresAt) else {
-            throw VaultError(.invalidRequest, "--expires-at is not an ISO 8601 time", hint: "write it like 2027-01-01T00:00:00Z")
+            throw VaultError(
+                .invalidRequest,
+                "--expires-at is not an ISO 8601 time",
+                hint: "write it like 2027-01-01T00:00:00Z"
+            )
         }
         limits.expiresAt = seconds
     }
     limits.maxReveals = maxReveals
     return limits
 }
-
-import Foundation
