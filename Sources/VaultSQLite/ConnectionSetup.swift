@@ -38,7 +38,7 @@ extension SQLiteConnection {
         try execute("PRAGMA secure_delete=ON", what: "enabling secure delete")
         // Sorts and temporary indexes stay in memory: no temp file with row data is ever written to disk.
         try execute("PRAGMA temp_store=MEMORY", what: "keeping temporary data in memory")
-        // The default 2 MiB cache thrashes on random-key inserts (about 3x slower, bench/README.md). The
+        // The default 2 MiB cache thrashes on random-key inserts (about 3x slower, docs/BENCHMARKS.md). The
         // writer gets 64 MiB; readers get 16 MiB each, since WAL discards a reader's cache whenever another
         // connection commits, so more would rarely be used.
         let cacheKiB =

@@ -347,31 +347,19 @@ private struct Worker {
         switch scenario.method {
         case .tokenize:
             guard case .array(let made)? = fields["result"]?["tokens"], made.count == scenario.perCall else {
-                throw VaultError(
-                    .internal,
-                    "tokenize answered without one token per value",
-                    hint: "a protocol bug: see docs/PROTOCOL.md §6"
-                )
+                throw Self.protocolBug("tokenize answered without one token per value")
             }
             if kept.count < BenchDriver.keptTokensMax {
                 for token in made {
                     guard let token = token.stringValue else {
-                        throw VaultError(
-                            .internal,
-                            "tokenize answered a token that is not a string",
-                            hint: "a protocol bug: see docs/PROTOCOL.md §6"
-                        )
+                        throw Self.protocolBug("tokenize answered a token that is not a string")
                     }
                     kept.append(token)
                 }
             }
         case .detokenize:
             guard case .array(let items)? = fields["result"]?["items"], items.count == scenario.perCall else {
-                throw VaultError(
-                    .internal,
-                    "detokenize answered without one item per token",
-                    hint: "a protocol bug: see docs/PROTOCOL.md §6"
-                )
+                throw Self.protocolBug("detokenize answered without one item per token")
             }
             for item in items where item["value"] == nil {
                 throw VaultError(
@@ -384,6 +372,11 @@ private struct Worker {
         latency.record(microseconds)
         calls += 1
         values += scenario.perCall
+    }
+
+    /// An answer of the wrong shape: the server broke the protocol's result format (docs/PROTOCOL.md §6).
+    private static func protocolBug(_ message: String) -> VaultError {
+        VaultError(.internal, message, hint: "a protocol bug: see docs/PROTOCOL.md §6")
     }
 
     /// 24 bytes: client and counter, padded.

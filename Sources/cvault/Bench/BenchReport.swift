@@ -101,7 +101,8 @@ struct BenchReport {
         return out
     }
 
-    /// The limit this scenario compares with: tokenize at its batch size; detokenize (no batch in limit.c).
+    /// The limit this scenario compares with: the limit's run at the scenario's batch size, for either method
+    /// (the limit's detokenize commits its audit records in batches too, as cvault's group commit does).
     private func limitFigures(_ scenario: BenchScenario) -> (index: Double, append: Double)? {
         guard let f = limits[scenario.limitBatch] else { return nil }
         switch scenario.method {

@@ -9,55 +9,41 @@ import Glibc
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure cvault over its socket against the raw speed limit (shared/bench/limit.c), in one run.",
+        abstract: "Measure cvault over its socket against the raw speed limit (Tools/bench/limit.c), in one run.",
         discussion: """
             Creates a throwaway vault in a temp folder, starts `cvault serve` on it (this executable, so build \
             with -c release), and drives it over the socket from one thread with plain sockets, checking every \
             answer: tokenize and detokenize, 1 and 64 clients (one connection each, one call in flight each), 1 \
             and 256 values per call, for --duration each. Compiles limit.c in the same folder and runs it at the \
-            matching batch sizes (1; 64 for 64 clients × 1 value; 256) before each of --rounds rounds, then \
-            prints each scenario's median round, its spread, and its values/s as a ratio of the limit's median. \
-            Latency is per call, from HdrHistogram.
+            matching batch sizes (1; 64 for 64 clients × 1 value; 256 for a call of 256) before each of \
+            --rounds rounds, then prints each scenario's median round, its spread, and its values/s as a ratio \
+            of the limit's median. Latency is per call, from HdrHistogram.
             """
     )
 
     @Option(help: ArgumentHelp("Seconds per scenario.", valueName: "s")) var duration: Double = 5
-    @Option(
-        help: ArgumentHelp(
-            "limit.c to compile (default ../shared/bench/limit.c from the repository root).",
-            valueName: "file"
-        )
-    )
-    var limitSource = "../shared/bench/limit.c"
+    @Option(help: ArgumentHelp(Help.limitSource, valueName: "file")) var limitSource: String?
     @Flag(help: "Skip the speed limit.") var noLimit = false
-    @Option(
-        help: ArgumentHelp(
-            "Values per limit run at batch 1 (larger batches run 64× and 128× as many, at most 200000).",
-            valueName: "n"
-        )
-    )
-    var limitValues = 4000
+    @Option(help: ArgumentHelp(Help.limitValues, valueName: "n")) var limitValues = 4000
     @Option(help: ArgumentHelp("The cvault executable to serve with (default: this one).", valueName: "file"))
     var server: String?
     @Option(help: ArgumentHelp("Parent folder of the temp folder (its disk is what is measured).", valueName: "dir"))
     var folder = "/tmp"
     @Option(help: "The server's log level.") var logLevel = "error"
-    @Option(
-        help: ArgumentHelp(
-            "Only these scenarios, comma-separated (e.g. \"tokenize 64 x 1,detokenize 1 x 256\").",
-            valueName: "list"
-        )
-    )
-    var only: String?
+    @Option(help: ArgumentHelp(Help.only, valueName: "list")) var only: String?
     @Flag(help: "Keep the temp folder (vault, logs) afterwards.") var keep = false
+    @Option(help: ArgumentHelp(Help.rounds, valueName: "n")) var rounds = 3
 
-    @Option(
-        help: ArgumentHelp(
-            "Every scenario, and the limit, runs this many times, interleaved; the report shows each one's median run and the spread (these shared machines vary by ±25% from run to run).",
-            valueName: "n"
-        )
-    )
-    var rounds = 3
+    /// The options' longer help texts, kept apart so each option stays one declaration on one line.
+    private enum Help {
+        static let limitSource =
+            "limit.c to compile (default: the repository's \(SpeedLimit.sourceInRepository), found from this executable or the current folder)."
+        static let limitValues =
+            "Values per limit run at batch 1 (larger batches run 64× and 128× as many, at most 200000)."
+        static let only = "Only these scenarios, comma-separated (e.g. \"tokenize 64 x 1,detokenize 1 x 256\")."
+        static let rounds =
+            "Every scenario, and the limit, runs this many times, interleaved; the report shows each one's median run and the spread (these shared machines vary by ±25% from run to run)."
+    }
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
@@ -71,7 +57,7 @@ struct BenchCommand: AsyncParsableCommand {
             let executable = server ?? Self.ownExecutable()
 
             var limitRuns: [Int: [SpeedLimit.Figures]] = [:]
-            let limit = noLimit ? nil : try SpeedLimit.compile(source: limitSource, into: root)
+            let limit = noLimit ? nil : try SpeedLimit.compile(source: try Self.limitSource(limitSource), into: root)
 
             printProgress("starting \(executable) serve in \(root)")
             let vault = try await BenchServer.start(executable: executable, folder: root, logLevel: logLevel)
@@ -88,10 +74,12 @@ struct BenchCommand: AsyncParsableCommand {
             for repetition in 0..<rounds {
                 // The limit runs between cvault's rounds, so both see the machine in the same moods.
                 if let limit {
-                    for batch in [1, 64, 256] {
+                    for (batch, perCall) in SpeedLimit.runs {
                         let values = min(200_000, limitValues * (batch == 1 ? 1 : batch == 64 ? 64 : 128))
                         printProgress("round \(repetition + 1): limit batch \(batch), \(values) values")
-                        limitRuns[batch, default: []].append(try limit.run(values: values, batch: batch, folder: root))
+                        limitRuns[batch, default: []].append(
+                            try limit.run(values: values, batch: batch, perCall: perCall, folder: root)
+                        )
                     }
                 }
                 var index = 0
@@ -136,6 +124,21 @@ struct BenchCommand: AsyncParsableCommand {
             s.replacingOccurrences(of: "×", with: "x").split(separator: " ").joined(separator: " ")
         }
         return list.split(separator: ",").contains { canonical($0) == canonical(scenario.name) }
+    }
+
+    /// `--limit-source` when given; else the repository's own limit, found from this executable or the
+    /// current folder (`SpeedLimit.sourceInCheckout`), so a clean clone needs nothing beside it.
+    static func limitSource(_ given: String?) throws -> String {
+        if let given { return given }
+        let folder = FileManager.default.currentDirectoryPath
+        guard let found = SpeedLimit.sourceInCheckout(executable: ownExecutable(), currentFolder: folder) else {
+            throw VaultError(
+                .invalidRequest,
+                "no \(SpeedLimit.sourceInRepository) found above this executable or \(folder)",
+                hint: "run from a cvault checkout, pass --limit-source PATH, or --no-limit"
+            )
+        }
+        return found
     }
 
     static func ownExecutable() -> String {
