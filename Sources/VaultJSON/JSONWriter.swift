@@ -29,9 +29,10 @@ public struct JSONWriter: Sendable {
 
         /// The socket, in both directions (docs/PROTOCOL.md §1): what the server has always answered.
         public static let wire: Options = [.escapeLineSeparators]
-        /// Byte for byte what Foundation's `JSONEncoder` and `JSONSerialization` write with
-        /// `.withoutEscapingSlashes`: the audit log's canonical form from its first record on (records are
-        /// hash-chained and signed, so those bytes can never change) and the CLI's `--json` output.
+        /// Strings byte for byte as Foundation's `JSONEncoder` and `JSONSerialization` write them with
+        /// `.withoutEscapingSlashes` (members in name order are the caller's part of `.sortedKeys`): the audit
+        /// log's canonical form from its first record on (records are hash-chained and signed, so those bytes
+        /// can never change) and the CLI's `--json` output.
         public static let foundation: Options = [.namedBackspaceAndFormFeed]
     }
 
