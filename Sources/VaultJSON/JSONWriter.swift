@@ -102,8 +102,9 @@ public struct JSONWriter: Sendable {
         separate = true
     }
 
-    /// An array of strings.
+    /// An array of strings, its room reserved at once (a batch of values can be large).
     public mutating func strings(_ list: [String]) {
+        bytes.reserveCapacity(bytes.count + list.reduce(2) { $0 &+ $1.utf8.count &+ 3 })
         beginArray()
         for s in list { string(s) }
         endArray()
