@@ -43,7 +43,8 @@ let package = Package(
             ]
         ),
         .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite", "CVaultSystem"]),
-        // Strict JSON reading and writing shared by both ends of the socket; no dependencies.
+        // Strict JSON reading, and the one JSON writer (the wire both ways, the audit log, the CLI's `--json`);
+        // no dependencies.
         .target(name: "VaultJSON"),
         .target(
             name: "VaultServer",
@@ -81,6 +82,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "VaultJSONTests", dependencies: ["VaultJSON"]),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"]),
         .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient"]),

@@ -36,15 +36,13 @@ extension VaultClient {
 
         public var isEmpty: Bool { purposes == nil && expiresAt == nil && maxReveals == nil }
 
-        /// The `limits` object as JSON.
-        var json: [UInt8] {
-            var members: [String: JSONValue] = [:]
-            if let purposes { members["purposes"] = .array(purposes.map { .string($0) }) }
-            if let expiresAt { members["expires_at"] = .string(Self.timestamp(expiresAt)) }
-            if let maxReveals { members["max_reveals"] = .int(Int64(maxReveals)) }
-            var out: [UInt8] = []
-            JSONWriter.write(.object(members), into: &out)
-            return out
+        /// The `limits` object, members in name order.
+        func write(into json: inout JSONWriter) {
+            json.beginObject()
+            json.memberIfPresent("expires_at", expiresAt.map(Self.timestamp))
+            json.memberIfPresent("max_reveals", maxReveals)
+            json.memberIfPresent("purposes", purposes)
+            json.endObject()
         }
 
         /// Unix seconds as RFC 3339 UTC with whole seconds, `YYYY-MM-DDTHH:MM:SSZ` (the protocol's timestamp).

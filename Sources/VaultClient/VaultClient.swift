@@ -86,7 +86,7 @@ public final class VaultClient: Sendable {
         params.add("kind", string: kind.rawValue)
         params.add("subject", string: subject)
         params.add("values", strings: values)
-        if let limits, !limits.isEmpty { params.add("limits", raw: limits.json) }
+        if let limits, !limits.isEmpty { params.add("limits", limits: limits) }
         if let idempotencyKey { params.add("idempotency_key", string: idempotencyKey) }
         if let scope { params.add("scope", string: scope) }
         let result = try await call(method: "tokenize", params: params)
@@ -204,63 +204,41 @@ public final class VaultClient: Sendable {
     }
 }
 
-/// A request line being built: the envelope around the params, encoded straight to bytes.
+/// A request line being built: the envelope around the params, written straight to bytes by VaultJSON's
+/// writer with the wire's options.
 struct RequestParams {
-    private var body: [UInt8] = []
+    /// The params object, open until the line is written.
+    private var params = JSONWriter(options: .wire, capacity: 128)
     /// True to send no `params` member at all.
     var omit = false
 
-    init() { body.reserveCapacity(128) }
+    init() { params.beginObject() }
 
-    private mutating func key(_ name: String) {
-        body.append(body.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
-        JSONWriter.string(name, into: &body)
-        body.append(UInt8(ascii: ":"))
-    }
+    mutating func add(_ name: String, string: String) { params.member(name, string) }
 
-    mutating func add(_ name: String, string: String) {
-        key(name)
-        JSONWriter.string(string, into: &body)
-    }
+    mutating func add(_ name: String, strings: [String]) { params.member(name, strings) }
 
-    mutating func add(_ name: String, strings: [String]) {
-        key(name)
-        body.reserveCapacity(body.count + strings.reduce(2) { $0 + $1.utf8.count + 3 })
-        body.append(UInt8(ascii: "["))
-        for (i, s) in strings.enumerated() {
-            if i > 0 { body.append(UInt8(ascii: ",")) }
-            JSONWriter.string(s, into: &body)
-        }
-        body.append(UInt8(ascii: "]"))
-    }
+    mutating func add(_ name: String, value: JSONValue) { params.member(name, value) }
 
-    mutating func add(_ name: String, value: JSONValue) {
-        key(name)
-        JSONWriter.write(value, into: &body)
-    }
-
-    mutating func add(_ name: String, raw: [UInt8]) {
-        key(name)
-        body += raw
+    mutating func add(_ name: String, limits: VaultClient.TokenLimits) {
+        params.key(name)
+        limits.write(into: &params)
     }
 
     func line(id: Int64, method: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(body.count + method.utf8.count + 64)
-        out += #"{"jsonrpc":"2.0","id":"#.utf8
-        out += String(id).utf8
-        out += #","method":"#.utf8
-        JSONWriter.string(method, into: &out)
+        var line = JSONWriter(options: .wire, capacity: params.bytes.count + method.utf8.count + 64)
+        line.beginObject()
+        line.member("jsonrpc", "2.0")
+        line.member("id", id)
+        line.member("method", method)
         if !omit {
-            out += #","params":"#.utf8
-            if body.isEmpty {
-                out += "{}".utf8
-            } else {
-                out += body
-                out.append(UInt8(ascii: "}"))
-            }
+            var params = self.params
+            params.endObject()
+            line.key("params")
+            line.raw(params.bytes)
         }
-        out += "}\n".utf8
-        return out
+        line.endObject()
+        line.bytes.append(UInt8(ascii: "\n"))
+        return line.bytes
     }
 }

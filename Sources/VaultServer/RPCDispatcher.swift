@@ -88,14 +88,14 @@ final class RPCDispatcher: Sendable {
             }
         }
         guard elements.count > maxBatch || items > maxBatch else { return nil }
-        return RPCError(code: -32004, data: [("limit", String(maxBatch)), ("field", JSONText.quote("batch"))])
+        return RPCError(code: -32004, data: [("limit", .int(Int64(maxBatch))), ("field", .string("batch"))])
     }
 
     /// A line longer than the limit: `-32004` and close, except that an unknown uid gets `-32001` (§2).
     func tooLarge(uid: UInt32, limit: Int, allocator: ByteBufferAllocator) -> LineOutcome {
         guard (try? vault.caller(uid: uid)) != nil else { return unknownIdentity(uid: uid, allocator: allocator) }
         var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
-        RPCError(code: -32004, data: [("limit", String(limit))]).write(
+        RPCError(code: -32004, data: [("limit", .int(Int64(limit)))]).write(
             id: .null,
             requestID: nextRequestID(),
             into: &out,
@@ -112,7 +112,7 @@ final class RPCDispatcher: Sendable {
         vault.unknownIdentities.record(uid: uid)
         logger.debug("unknown identity", metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)"])
         var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
-        RPCError(code: -32001, data: [("uid", String(uid))]).write(
+        RPCError(code: -32001, data: [("uid", .int(Int64(uid)))]).write(
             id: .null,
             requestID: requestID,
             into: &out,
@@ -129,7 +129,7 @@ final class RPCDispatcher: Sendable {
             metadata: ["request.id": "\(requestID)", "peer.uid": "\(uid)", "limit": "\(field)"]
         )
         var out = ResponseBuffer(allocator: allocator, limit: maxResponseBytes)
-        RPCError(code: -32004, data: [("limit", String(limit)), ("field", JSONText.quote(field))])
+        RPCError(code: -32004, data: [("limit", .int(Int64(limit))), ("field", .string(field))])
             .write(id: .null, requestID: requestID, into: &out, unlimited: true)
         return out.finish()
     }
@@ -143,7 +143,8 @@ final class RPCDispatcher: Sendable {
 
     /// A method's result, written into the response buffer as it goes out.
     enum Body {
-        case text(String)
+        /// A small object, its members in this order.
+        case object([(String, JSONValue)])
         case tokens([String])
         case items([RevealItem])
     }
@@ -154,7 +155,7 @@ final class RPCDispatcher: Sendable {
             error.write(id: reply.id, requestID: reply.requestID, into: &out)
         case .success(let body):
             out.raw("{\"jsonrpc\":\"2.0\",\"id\":")
-            if case .string(let s) = reply.id { out.quote(s) } else { out.raw(reply.id.json) }
+            out.id(reply.id)
             out.raw(",\"result\":")
             Self.write(body, into: &out)
             out.raw("}")
@@ -178,8 +179,12 @@ final class RPCDispatcher: Sendable {
 
     private static func write(_ body: Body, into out: inout ResponseBuffer) {
         switch body {
-        case .text(let text):
-            out.raw(text)
+        case .object(let members):
+            var json = JSONWriter(options: .wire)
+            json.beginObject()
+            for (name, value) in members { json.member(name, value) }
+            json.endObject()
+            out.raw(json.bytes)
         case .tokens(let tokens):
             out.raw("{\"tokens\":[")
             for (i, token) in tokens.enumerated() {
@@ -314,25 +319,21 @@ final class RPCDispatcher: Sendable {
         case "erase":
             let erased = try await vault.erase(subject: try params.subject(), caller: caller)
             count = erased
-            return .text(JSONText.object([("erased", String(erased))]))
+            return .object([("erased", .int(Int64(erased)))])
         case "whoami":
-            return .text(
-                JSONText.object([
-                    ("identity", JSONText.quote(caller.identity.name)),
-                    ("roles", JSONText.array(caller.identity.roles.map(JSONText.quote))),
-                ])
-            )
+            return .object([
+                ("identity", .string(caller.identity.name)),
+                ("roles", .array(caller.identity.roles.map(JSONValue.string))),
+            ])
         case "health":
             // A broken audit log (rewritten under the server) degrades the vault: detokenize fails closed.
             let auditIntact = vault.auditProblem == nil
-            return .text(
-                JSONText.object([
-                    ("status", auditIntact ? "\"ok\"" : "\"degraded\""),
-                    ("version", JSONText.quote(VaultServer.version)),
-                    ("active_kek", String(vault.keyring.activeKEKVersion)),
-                    ("audit", auditIntact ? "\"ok\"" : "\"broken\""),
-                ])
-            )
+            return .object([
+                ("status", .string(auditIntact ? "ok" : "degraded")),
+                ("version", .string(VaultServer.version)),
+                ("active_kek", .int(Int64(vault.keyring.activeKEKVersion))),
+                ("audit", .string(auditIntact ? "ok" : "broken")),
+            ])
         default:
             throw RPCError.methodNotFound
         }

@@ -1,9 +1,11 @@
 import VaultCore
+import VaultJSON
 
-/// A JSON-RPC error as sent: a code from docs/PROTOCOL.md §8, its fixed message, and `data`.
+/// A JSON-RPC error as sent: a code from docs/PROTOCOL.md §8, its fixed message, and `data` (members in the
+/// order given; `request_id` is added when the error is written).
 struct RPCError: Error, Sendable {
     var code: Int
-    var data: [(String, String)] = []
+    var data: [(String, JSONValue)] = []
 
     var message: String {
         switch code {
@@ -25,9 +27,9 @@ struct RPCError: Error, Sendable {
     static let methodNotFound = RPCError(code: -32601)
 
     static func invalidParams(field: String, reason: String, index: Int? = nil) -> RPCError {
-        var data = [("field", JSONText.quote(field))]
-        if let index { data.append(("index", String(index))) }
-        data.append(("reason", JSONText.quote(reason)))
+        var data: [(String, JSONValue)] = [("field", .string(field))]
+        if let index { data.append(("index", .int(Int64(index)))) }
+        data.append(("reason", .string(reason)))
         return RPCError(code: -32602, data: data)
     }
 
@@ -36,42 +38,44 @@ struct RPCError: Error, Sendable {
     static func from(_ error: VaultError, method: String, kind: String? = nil) -> RPCError {
         switch error.code {
         case .invalidValue:
-            var data: [(String, String)] = []
-            if let index = error.index { data.append(("index", String(index))) }
-            if let kind = error.kind { data.append(("kind", JSONText.quote(kind.rawValue))) }
-            data.append(("reason", JSONText.quote(error.reason ?? error.message)))
+            var data: [(String, JSONValue)] = []
+            if let index = error.index { data.append(("index", .int(Int64(index)))) }
+            if let kind = error.kind { data.append(("kind", .string(kind.rawValue))) }
+            data.append(("reason", .string(error.reason ?? error.message)))
             return RPCError(code: -32602, data: data)
         case .invalidRequest, .policy:
-            var data: [(String, String)] = []
-            if let field = error.field { data.append(("field", JSONText.quote(field))) }
-            if let index = error.index { data.append(("index", String(index))) }
-            data.append(("reason", JSONText.quote(error.message)))
+            var data: [(String, JSONValue)] = []
+            if let field = error.field { data.append(("field", .string(field))) }
+            if let index = error.index { data.append(("index", .int(Int64(index)))) }
+            data.append(("reason", .string(error.message)))
             return RPCError(code: -32602, data: data)
         case .unknownIdentity:
             return RPCError(code: -32001)
         case .denied:
-            var data = [("method", JSONText.quote(method))]
-            if let kind { data.append(("kind", JSONText.quote(kind))) }
-            data.append(("reason", JSONText.quote(error.message)))
+            var data: [(String, JSONValue)] = [("method", .string(method))]
+            if let kind { data.append(("kind", .string(kind))) }
+            data.append(("reason", .string(error.message)))
             return RPCError(code: -32002, data: data)
         case .rateLimited:
-            var data = [("retry_after_ms", String(max(1, error.retryAfterMilliseconds ?? 1000)))]
-            if let limit = error.limit { data.append(("limit", String(limit))) }
-            if let field = error.field { data.append(("field", JSONText.quote(field))) }
+            var data: [(String, JSONValue)] = [
+                ("retry_after_ms", .int(Int64(max(1, error.retryAfterMilliseconds ?? 1000))))
+            ]
+            if let limit = error.limit { data.append(("limit", .int(Int64(limit)))) }
+            if let field = error.field { data.append(("field", .string(field))) }
             return RPCError(code: -32003, data: data)
         case .tooLarge:
-            var data: [(String, String)] = []
-            if let limit = error.limit { data.append(("limit", String(limit))) }
-            if let field = error.field { data.append(("field", JSONText.quote(field))) }
+            var data: [(String, JSONValue)] = []
+            if let limit = error.limit { data.append(("limit", .int(Int64(limit)))) }
+            if let field = error.field { data.append(("field", .string(field))) }
             return RPCError(code: -32004, data: data)
         case .sealed:
             return RPCError(code: -32005)
         case .storage where error.reason == VaultError.notScrubbedReason:
             // The erase is committed: the client must not read this as "nothing happened" (docs/PROTOCOL.md §6.3).
-            return RPCError(code: -32006, data: [("reason", JSONText.quote(VaultError.notScrubbedReason))])
+            return RPCError(code: -32006, data: [("reason", .string(VaultError.notScrubbedReason))])
         case .audit:
             // Public facts only (record numbers, hashes): the operator's client must see why reveals stopped.
-            return RPCError(code: -32006, data: [("reason", JSONText.quote(error.message))])
+            return RPCError(code: -32006, data: [("reason", .string(error.message))])
         default:
             return RPCError(code: -32006)
         }
@@ -79,25 +83,26 @@ struct RPCError: Error, Sendable {
 
     /// `-32004` for an answer larger than `--max-response-bytes` (docs/PROTOCOL.md §5).
     static func responseTooLarge(limit: Int) -> RPCError {
-        RPCError(code: -32004, data: [("limit", String(limit)), ("field", JSONText.quote("response"))])
+        RPCError(code: -32004, data: [("limit", .int(Int64(limit))), ("field", .string("response"))])
     }
 
     /// Writes the whole error response into `out`. `unlimited`: an error that replaces an answer over the
     /// cap is always sent.
     func write(id: RequestID, requestID: String, into out: inout ResponseBuffer, unlimited: Bool = false) {
-        var data = self.data
-        data.append(("request_id", JSONText.quote(requestID)))
-        let error = JSONText.object([
-            ("code", String(code)), ("message", JSONText.quote(message)), ("data", JSONText.object(data)),
-        ])
+        var error = JSONWriter(options: .wire, capacity: 128)
+        error.beginObject()
+        error.member("code", code)
+        error.member("message", message)
+        error.key("data")
+        error.beginObject()
+        for (name, value) in data { error.member(name, value) }
+        error.member("request_id", requestID)
+        error.endObject()
+        error.endObject()
         out.raw("{\"jsonrpc\":\"2.0\",\"id\":", unlimited: unlimited)
-        if case .string(let s) = id {
-            out.quote(s, unlimited: unlimited)
-        } else {
-            out.raw(id.json, unlimited: unlimited)
-        }
+        out.id(id, unlimited: unlimited)
         out.raw(",\"error\":", unlimited: unlimited)
-        out.raw(error, unlimited: unlimited)
+        out.raw(error.bytes, unlimited: unlimited)
         out.raw("}", unlimited: unlimited)
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import VaultJSON
 
 /// One response line, written straight into the `ByteBuffer` that goes to the socket: no answer is built as
 /// a `String` and copied, so a large `detokenize` answer exists once in memory, not two or three times.
@@ -49,17 +50,27 @@ struct ResponseBuffer {
         raw(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount), unlimited: unlimited)
     }
 
-    /// Text that is already JSON (a number, a fragment built by `JSONText`).
-    mutating func raw(_ text: String, unlimited: Bool = false) {
-        var copy = text
-        copy.withUTF8 { raw(UnsafeRawBufferPointer($0), unlimited: unlimited) }
+    /// Text that is already JSON (a fragment written by a `JSONWriter` with the wire's options).
+    mutating func raw(_ json: [UInt8], unlimited: Bool = false) {
+        json.withUnsafeBytes { raw($0, unlimited: unlimited) }
     }
 
-    /// A JSON string, with `JSONText`'s escaping.
+    /// A JSON string, escaped by VaultJSON's writer with the wire's options, straight into the buffer.
     mutating func quote(_ s: String, unlimited: Bool = false) {
         raw("\"", unlimited: unlimited)
-        JSONText.escape(s) { raw($0, unlimited: unlimited) }
+        JSONWriter.escape(s, options: .wire) { raw($0, unlimited: unlimited) }
         raw("\"", unlimited: unlimited)
+    }
+
+    /// A request's id, echoed with the JSON type it came with.
+    mutating func id(_ id: RequestID, unlimited: Bool = false) {
+        switch id {
+        case .string(let s): quote(s, unlimited: unlimited)
+        case .number(let n):
+            var digits = String(n)
+            digits.withUTF8 { raw(UnsafeRawBufferPointer($0), unlimited: unlimited) }
+        case .null: raw("null", unlimited: unlimited)
+        }
     }
 
     /// Ends the line. Never refused: the newline is not counted against the cap.

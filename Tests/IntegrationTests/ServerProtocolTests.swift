@@ -252,6 +252,39 @@ extension ServerSharedSuite {
             }
         }
 
+        /// Answers in the bytes the wire has always had (VaultJSON's `.wire` options): control characters as
+        /// `\u00xx`, backspace and form feed included, `\t` `\n` `\r` by name, U+2028 and U+2029 escaped,
+        /// `/`, DEL and other non-ASCII as they are; result and error members in their documented order.
+        @Test func answersAreWrittenInTheWiresBytes() throws {
+            let value = "b\u{8}f\u{C}\u{1}\t\n\r\"\\\u{7F}é\u{2028}\u{2029}/z"
+            let token = try server.tokenize(kind: "text", subject: "proto-wire-bytes", values: [value])[0]
+            let connection = try RawConnection(server.socketPath)
+            func line(_ request: String) throws -> String {
+                try connection.sendLine(request)
+                return String(decoding: try #require(try connection.readLine()), as: UTF8.self)
+            }
+            let revealed = try line(
+                requestLine(id: 31, method: "detokenize", params: ["tokens": [token], "purpose": "ops"])
+            )
+            #expect(
+                revealed
+                    == #"{"jsonrpc":"2.0","id":31,"result":{"items":[{"value":"b\u0008f\u000c\u0001\t\n\r\"\\"#
+                    + "\u{7F}é" + #"\u2028\u2029/z","reveal":"plain"}]}}"#
+            )
+            #expect(
+                try line(requestLine(id: 32, method: "whoami"))
+                    == #"{"jsonrpc":"2.0","id":32,"result":{"identity":"operator","roles":["admin"]}}"#
+            )
+            #expect(
+                try line(requestLine(id: 33, method: "health")).hasPrefix(
+                    #"{"jsonrpc":"2.0","id":33,"result":{"status":"ok","version":""#
+                )
+            )
+            let missing = try line(requestLine(id: "i\u{2028}/", method: "no-such-method"))
+            let prefix = #"{"jsonrpc":"2.0","id":"i\u2028/","error":{"code":-32601,"message":"Method not found","#
+            #expect(missing.hasPrefix(prefix + #""data":{"request_id":"r"#) && missing.hasSuffix(#""}}}"#))
+        }
+
         @Test(arguments: ["1.5", "1e3", "1.0", "true", "{}", "[1]", "9007199254740992", "-9007199254740992"])
         func idOfAnotherKindIsAnInvalidRequest(id: String) throws {
             let connection = try RawConnection(server.socketPath)

@@ -58,14 +58,6 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         self.detail = detail
     }
 
-    /// What `canonicalJSON()` must equal byte for byte (kept for the tests that hold the two side by side).
-    func encoderJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // A struct of strings, integers and arrays of them always encodes.
-        return String(decoding: try! encoder.encode(self), as: UTF8.self)
-    }
-
     static func decode(_ body: String) -> AuditEvent? {
         try? JSONDecoder().decode(AuditEvent.self, from: Data(body.utf8))
     }

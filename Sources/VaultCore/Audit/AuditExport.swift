@@ -1,4 +1,4 @@
-import Foundation
+import VaultJSON
 
 /// One audit record as exported for a reviewer: its event fields, plus `hash` and `prev` (hex) so the chain
 /// can be followed by eye.
@@ -6,19 +6,18 @@ public struct AuditExport: Sendable {
     public let event: AuditEvent
     public let line: String
 
+    /// The record's members as stored (one a later version added included), with `hash` and `prev`, sorted
+    /// by name and written as the log writes them (`JSONWriter.Options.foundation`). Nil for a body that is
+    /// not a record.
     public static func record(_ row: AuditRow) -> AuditExport? {
         guard let event = AuditEvent.decode(row.body),
-            var object = try? JSONSerialization.jsonObject(with: Data(row.body.utf8)) as? [String: Any]
+            case .object(var members)? = JSONParser.parse(Array(row.body.utf8))
         else { return nil }
-        object["hash"] = Hex.encode(row.hash)
-        object["prev"] = Hex.encode(row.prev)
-        guard
-            let data = try? JSONSerialization.data(
-                withJSONObject: object,
-                options: [.sortedKeys, .withoutEscapingSlashes]
-            )
-        else { return nil }
-        return AuditExport(event: event, line: String(decoding: data, as: UTF8.self))
+        members["hash"] = .string(Hex.encode(row.hash))
+        members["prev"] = .string(Hex.encode(row.prev))
+        var json = JSONWriter(options: .foundation, capacity: row.body.utf8.count + 160)
+        json.value(.object(members))
+        return AuditExport(event: event, line: json.text)
     }
 
     /// `tokens`: only records naming one of these (its keyed reference, or, in records written before tokens

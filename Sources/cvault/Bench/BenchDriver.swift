@@ -301,31 +301,41 @@ private struct Worker {
 
     /// The next call's request line, newline included.
     mutating func nextRequest() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + scenario.perCall * 40)
-        out += #"{"jsonrpc":"2.0","id":"#.utf8
-        out += String(nextID).utf8
+        var json = JSONWriter(options: .wire, capacity: 128 + scenario.perCall * 40)
+        json.beginObject()
+        json.member("jsonrpc", "2.0")
+        json.member("id", nextID)
         nextID += 1
         switch scenario.method {
         case .tokenize:
             let subject = "r\(round)-c\(client)-s\(scenario.perCall == 1 ? counter / 5 : counter)"
-            out += #","method":"tokenize","params":{"kind":"text","subject":"#.utf8
-            JSONWriter.string(subject, into: &out)
-            out += #","values":["#.utf8
-            for i in 0..<scenario.perCall {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONWriter.string(Self.value(client: client, counter: counter), into: &out)
+            json.member("method", "tokenize")
+            json.key("params")
+            json.beginObject()
+            json.member("kind", "text")
+            json.member("subject", subject)
+            json.key("values")
+            json.beginArray()
+            for _ in 0..<scenario.perCall {
+                json.string(Self.value(client: client, counter: counter))
                 counter += 1
             }
         case .detokenize:
-            out += #","method":"detokenize","params":{"purpose":"bench","tokens":["#.utf8
-            for i in 0..<scenario.perCall {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONWriter.string(tokens[Int(next() % UInt64(tokens.count))], into: &out)
+            json.member("method", "detokenize")
+            json.key("params")
+            json.beginObject()
+            json.member("purpose", "bench")
+            json.key("tokens")
+            json.beginArray()
+            for _ in 0..<scenario.perCall {
+                json.string(tokens[Int(next() % UInt64(tokens.count))])
             }
         }
-        out += "]}}\n".utf8
-        return out
+        json.endArray()
+        json.endObject()
+        json.endObject()
+        json.bytes.append(UInt8(ascii: "\n"))
+        return json.bytes
     }
 
     /// Checks one answer: a result with one token (or one revealed item) per value sent.

@@ -99,7 +99,10 @@ func escapedForTerminal(_ text: String) -> String {
     return out
 }
 
+/// One `--json` line: members sorted by name, escaped as Foundation's `JSONSerialization` escaped them when
+/// this output was first defined.
 func jsonLine(_ object: [String: String]) -> String {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    return String(decoding: data, as: UTF8.self)
+    var json = JSONWriter(options: .foundation)
+    json.value(.object(object.mapValues(JSONValue.string)))
+    return json.text
 }

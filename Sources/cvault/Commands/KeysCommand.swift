@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VaultCore
+import VaultJSON
 import VaultSQLite
 
 struct KeysCommand: AsyncParsableCommand {
@@ -29,23 +30,33 @@ extension KeysCommand {
                 let stats = try await store.read { try $0.stats() }
                 await store.close()
                 if json {
-                    let object: [String: Any] = [
-                        "keks": file.keks.map {
-                            [
-                                "version": $0.version, "state": $0.state.rawValue, "created": $0.created,
-                                "data_keys": stats.dataKeysByKEK[$0.version] ?? 0,
-                            ]
-                        },
-                        "token_keys": file.tokenKeys.map {
-                            ["version": $0.version, "state": $0.state.rawValue, "created": $0.created]
-                        },
-                        "audit_public_key": file.auditPublicKey,
-                    ]
-                    let data = try JSONSerialization.data(
-                        withJSONObject: object,
-                        options: [.sortedKeys, .prettyPrinted]
-                    )
-                    print(String(decoding: data, as: UTF8.self))
+                    // Members in name order, laid out as `JSONSerialization`'s `.prettyPrinted` did.
+                    var out = JSONWriter(options: [.foundation, .prettyPrinted])
+                    out.beginObject()
+                    out.member("audit_public_key", file.auditPublicKey)
+                    out.key("keks")
+                    out.beginArray()
+                    for kek in file.keks {
+                        out.beginObject()
+                        out.member("created", kek.created)
+                        out.member("data_keys", stats.dataKeysByKEK[kek.version] ?? 0)
+                        out.member("state", kek.state.rawValue)
+                        out.member("version", kek.version)
+                        out.endObject()
+                    }
+                    out.endArray()
+                    out.key("token_keys")
+                    out.beginArray()
+                    for key in file.tokenKeys {
+                        out.beginObject()
+                        out.member("created", key.created)
+                        out.member("state", key.state.rawValue)
+                        out.member("version", key.version)
+                        out.endObject()
+                    }
+                    out.endArray()
+                    out.endObject()
+                    print(out.text)
                     return
                 }
                 print("KEK  STATE         CREATED               DATA KEYS")

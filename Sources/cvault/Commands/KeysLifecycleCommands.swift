@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VaultCore
+import VaultJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -189,9 +190,15 @@ final class ProgressBar: Sendable {
         let rate = Double(p.done) / seconds
         let left = rate > 0 ? Double(p.total - p.done) / rate : 0
         if json {
-            print(
-                #"{"done":\#(p.done),"total":\#(p.total),"kek":\#(p.activeVersion),"per_second":\#(Int(rate)),"seconds_left":\#(Int(left.rounded()))}"#
-            )
+            var line = JSONWriter(options: .foundation)
+            line.beginObject()
+            line.member("done", p.done)
+            line.member("total", p.total)
+            line.member("kek", p.activeVersion)
+            line.member("per_second", Int(rate))
+            line.member("seconds_left", Int(left.rounded()))
+            line.endObject()
+            print(line.text)
         } else if terminal {
             let width = 30
             let filled = p.total == 0 ? width : width * p.done / p.total
