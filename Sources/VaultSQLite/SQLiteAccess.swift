@@ -263,14 +263,13 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func auditHead() throws -> AuditRow? {
-        if let known = group?.head { return known }
-        let head = try db.queryOne(
-            "SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
-            what: "reading the audit head",
-            row: Self.decodeAuditRow
-        )
-        group?.head = .some(head)
-        return head
+        try remembered(\.head) {
+            try db.queryOne(
+                "SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
+                what: "reading the audit head",
+                row: Self.decodeAuditRow
+            )
+        }
     }
 
     /// A record whose `seq` already exists is refused (primary key), so the chain cannot fork.
@@ -284,14 +283,25 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func lastAuditSeal() throws -> AuditSeal? {
-        if let known = group?.seal { return known }
-        let seal = try db.queryOne(
-            "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
-            what: "reading the last audit seal",
-            row: Self.decodeAuditSeal
-        )
-        group?.seal = .some(seal)
-        return seal
+        try remembered(\.seal) {
+            try db.queryOne(
+                "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
+                what: "reading the last audit seal",
+                row: Self.decodeAuditSeal
+            )
+        }
+    }
+
+    /// What `read` answers, asked once per group: the group's memory keeps it (and what the group appends
+    /// after it). Readers, with no group, always ask.
+    private func remembered<T>(
+        _ memory: ReferenceWritableKeyPath<GroupMemory, T??>,
+        _ read: () throws -> T?
+    ) throws -> T? {
+        if let known = group?[keyPath: memory] { return known }
+        let value = try read()
+        group?[keyPath: memory] = .some(value)
+        return value
     }
 
     func appendAuditSeal(_ seal: AuditSeal) throws {

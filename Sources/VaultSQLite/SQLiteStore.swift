@@ -91,24 +91,8 @@ public final class SQLiteStore: VaultStore {
     /// the caller's task neither stops nor undoes a write, since its commit may already be under way.
     public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         let value: T = try await withCheckedThrowingContinuation { continuation in
-            let job = WriteJob(
-                run: { writer in
-                    do {
-                        let value = try work(writer)
-                        return WriteOutcome(kept: true) { groupError in
-                            if let groupError {
-                                continuation.resume(throwing: groupError)
-                            } else {
-                                continuation.resume(returning: value)
-                            }
-                        }
-                    } catch {
-                        return WriteOutcome(kept: false) { _ in continuation.resume(throwing: error) }
-                    }
-                },
-                fail: { continuation.resume(throwing: $0) }
-            )
-            if !writer.submit(.write(job)) { continuation.resume(throwing: VaultError.storeClosed) }
+            let job = StoreWrite(work, continuation: continuation)
+            if !writer.submit(.write(job)) { job.fail(VaultError.storeClosed) }
         }
         retryOwedScrub()
         return value

@@ -36,16 +36,7 @@ enum Schema {
         "CREATE INDEX subjects_by_kek ON subjects(kek_version)",
         """
         CREATE TABLE tokens(
-            lookup BLOB NOT NULL,
-            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
-            kind TEXT NOT NULL,
-            mode TEXT NOT NULL,
-            sealed BLOB NOT NULL,
-            purposes TEXT,
-            expires_at INTEGER,
-            max_reveals INTEGER,
-            reveals INTEGER NOT NULL DEFAULT 0,
-            created_at INTEGER NOT NULL,
+        \(tokenColumns),
             PRIMARY KEY(lookup, subject_id)
         ) WITHOUT ROWID, STRICT
         """,
@@ -78,6 +69,21 @@ enum Schema {
         "PRAGMA application_id = \(applicationID)",
     ]
 
+    /// The columns of the tokens table in every version, in order (version 2 puts `id` and `addressed` before
+    /// them). The text of an old version must stay as it was, so both versions share it rather than copy it.
+    static let tokenColumns = """
+            lookup BLOB NOT NULL,
+            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            purposes TEXT,
+            expires_at INTEGER,
+            max_reveals INTEGER,
+            reveals INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        """
+
     /// Version 2: token rows get an integer id, and opaque tokens carry their row's id
     /// (`TokenFormat.opaque(id:key:)`), so their rows are appended in id order and found by id. In version 1
     /// every row was keyed by its lookup, a keyed hash, so each new token landed on a random leaf of the
@@ -96,16 +102,7 @@ enum Schema {
         CREATE TABLE tokens_v2(
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             addressed INTEGER NOT NULL DEFAULT 0 CHECK (addressed IN (0, 1)),
-            lookup BLOB NOT NULL,
-            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
-            kind TEXT NOT NULL,
-            mode TEXT NOT NULL,
-            sealed BLOB NOT NULL,
-            purposes TEXT,
-            expires_at INTEGER,
-            max_reveals INTEGER,
-            reveals INTEGER NOT NULL DEFAULT 0,
-            created_at INTEGER NOT NULL
+        \(tokenColumns)
         ) STRICT
         """,
         """

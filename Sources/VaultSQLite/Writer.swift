@@ -2,26 +2,9 @@ import Foundation
 import Synchronization
 import VaultCore
 
-/// One caller's `write`, as the writer thread sees it.
-struct WriteJob: Sendable {
-    /// Runs the caller's closure (inside the savepoint the writer opened for it).
-    let run: @Sendable (any StoreWriter) -> WriteOutcome
-    /// Fails a job that never ran because its group could not start or broke before reaching it.
-    let fail: @Sendable (any Error) -> Void
-}
-
-/// How a job's closure ended.
-struct WriteOutcome: Sendable {
-    /// True if the closure returned (its changes stay in the group), false if it threw.
-    let kept: Bool
-    /// Resumes the caller. For a kept job the writer passes nil once the group committed, or the error that
-    /// lost the group; a job that threw reports its own error whatever is passed.
-    let finish: @Sendable ((any Error)?) -> Void
-}
-
 /// What the writer thread runs.
 enum WriterItem: Sendable {
-    case write(WriteJob)
+    case write(any WriteJob)
     /// Work that must run outside any transaction, between groups (a checkpoint).
     case maintenance(@Sendable (SQLiteConnection) -> Void)
 }
@@ -83,7 +66,7 @@ private struct GroupCommitter {
 
     /// Runs items in queue order: consecutive writes form one group; maintenance runs between groups.
     func runAll(_ items: [WriterItem]) {
-        var group: [WriteJob] = []
+        var group: [any WriteJob] = []
         for item in items {
             switch item {
             case .write(let job):
@@ -99,7 +82,7 @@ private struct GroupCommitter {
 
     /// One transaction for the whole group, one savepoint per job. Callers are resumed only after COMMIT
     /// returned (the group is durable), or with the error that lost the group.
-    private func commit(_ jobs: [WriteJob]) {
+    private func commit(_ jobs: [any WriteJob]) {
         guard !jobs.isEmpty else { return }
         do {
             try begin()
@@ -109,7 +92,7 @@ private struct GroupCommitter {
         }
         let memory = GroupMemory()
         let access = SQLiteAccess(db: db, group: memory)
-        var kept: [WriteOutcome] = []
+        var kept: [any WriteJob] = []
         var next = 0
         do {
             while next < jobs.count {
@@ -117,15 +100,14 @@ private struct GroupCommitter {
                 next += 1
                 try db.execute("SAVEPOINT job", what: "opening a write's savepoint")
                 db.guardsTransaction = true
-                let outcome = job.run(access)
+                let ran = job.run(access)
                 db.guardsTransaction = false
-                if outcome.kept {
+                if ran {
                     // Recorded before RELEASE, so a failing RELEASE still reaches this caller below.
-                    kept.append(outcome)
+                    kept.append(job)
                     try db.execute("RELEASE job", what: "keeping a write's changes")
                 } else {
-                    // The caller learns its own error now; its changes go, the group's stay.
-                    outcome.finish(nil)
+                    // The caller has learnt its own error; its changes go, the group's stay.
                     if db.isAutocommit { throw VaultError.groupLost }
                     memory.forgetAudit()  // the job's appends to the chain are undone with it
                     try db.execute("ROLLBACK TO job", what: "undoing a failed write")
@@ -136,12 +118,12 @@ private struct GroupCommitter {
         } catch {
             db.guardsTransaction = false
             if !db.isAutocommit { try? db.execute("ROLLBACK", what: "rolling back a failed group") }
-            for outcome in kept { outcome.finish(error) }
+            for job in kept { job.finish(error) }
             for job in jobs[next...] { job.fail(error) }
             return
         }
         committed()
-        for outcome in kept { outcome.finish(nil) }
+        for job in kept { job.finish(nil) }
     }
 
     /// BEGIN IMMEDIATE takes the write lock at once, so no job in the group can hit SQLITE_BUSY half-way.

@@ -106,8 +106,8 @@ final class TestVault: @unchecked Sendable {
 
     /// The rows `token` names, found as detokenize finds them (by the id it carries, or by lookup).
     func rows(_ token: String) async throws -> [StoredToken] {
-        let address = Vault.Address(token: token, keyring: keyring)
-        return try await store.read { try Vault.rows(at: address, reader: $0) }
+        let address = DetokenizeCall.Address(token: token, keyring: keyring)
+        return try await store.read { try DetokenizeCall.rows(at: address, reader: $0) }
     }
 
     /// Runs SQL on the (closed) database with the sqlite3 command-line shell, as an attacker with file

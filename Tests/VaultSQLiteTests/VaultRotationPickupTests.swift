@@ -31,4 +31,43 @@ import Testing
             #expect(items == [.value("After Rotation", .plain)])
         }
     }
+
+    /// Another process rotated and rewrapped every data key under the new KEK: this vault's keyring lacks it,
+    /// so the first attempt stops (`KeyringOutdated`), the keyring is reloaded, and the second reveals.
+    @Test func aDetokenizeAfterARewrapElsewhereReloadsTheKeyringAndReveals() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            let tokens = try await t.tokenize(.name, ["Moved Along"], subject: "cust-moved", as: svc)
+            let rotated = try t.keyring.rotateKEK()
+            let elsewhere = Vault(keyring: rotated, store: t.store, policies: t.policies, clock: t.clock.vaultClock)
+            try await elsewhere.rewrap(caller: nil)
+            #expect(try await t.vault.stats().dataKeysByKEK == [2: 1])
+            #expect(t.vault.keyring.kek(version: 2) == nil, "this vault has not picked up the rotation yet")
+            let items = try await t.vault.detokenize(tokens, purpose: "view", caller: svc)
+            #expect(items == [.value("Moved Along", .plain)])
+            #expect(t.vault.keyring.activeKEKVersion == 2, "the retry reloaded the keyring")
+        }
+    }
+
+    /// A data key wrapped by a KEK that neither this vault's keyring nor the file holds: the retry meets the
+    /// same gap, and the caller is told the key is missing (`sealed`), never an internal error.
+    @Test func aKEKMissingOnDiskTooIsAnsweredAsSealedAfterTheRetry() async throws {
+        try await withVault(serviceYAML()) { t in
+            let svc = try t.caller(UID.service)
+            // Another process makes v2, wraps a new subject's key with it, then retires v2 with that key still
+            // under it (the CLI refuses this; the keyring API is told 0).
+            let rotated = try t.keyring.rotateKEK()
+            let elsewhere = Vault(keyring: rotated, store: t.store, policies: t.policies, clock: t.clock.vaultClock)
+            let tokens = try await elsewhere.tokenize(
+                TokenizeRequest(kind: .name, subject: "cust-left", values: ["Left Behind"]),
+                caller: svc
+            )
+            _ = try rotated.rotateKEK().retireKEK(version: 2, dataKeysUsingIt: 0)
+            let outcome = await #expect(throws: VaultError.self) {
+                try await t.vault.detokenize(tokens, purpose: "view", caller: svc)
+            }
+            #expect(outcome?.code == .sealed)
+            #expect(t.vault.keyring.activeKEKVersion == 3, "the retry reloaded the keyring")
+        }
+    }
 }

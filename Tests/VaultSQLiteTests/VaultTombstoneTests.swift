@@ -68,7 +68,7 @@ import Testing
                 scope: "default",
                 limits: .none,
                 now: t.clock.now,
-                keysAreCurrent: { _ in true }
+                keys: t.vault.keys
             )
             writer.draw = { kind, value in
                 draws.count() == 0 ? old : TokenFormat.formatPreserving(kind: kind, normalized: value)

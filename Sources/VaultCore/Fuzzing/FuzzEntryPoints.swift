@@ -15,12 +15,12 @@ package enum FuzzEntryPoints {
         )
     }
 
-    /// Where detokenize looks for `token` (`Vault.Address`): its audit reference, look-up key and carried id.
+    /// Where detokenize looks for `token` (`DetokenizeCall.Address`): its audit reference, look-up key and carried id.
     package static func tokenAddress(
         _ token: String,
         keyring: Keyring
     ) -> (reference: String, lookup: [UInt8]?, carriedID: Int64?) {
-        let address = Vault.Address(token: token, keyring: keyring)
+        let address = DetokenizeCall.Address(token: token, keyring: keyring)
         return (address.reference, address.lookup, address.carriedID)
     }
 
@@ -36,17 +36,7 @@ package enum FuzzEntryPoints {
 
     /// `UnsealShare.combine` against a share set described by its id and threshold.
     package static func combine(_ shares: [UnsealShare], setID: String, threshold: Int) throws(VaultError) {
-        let seal = SealInfo(
-            method: "shamir",
-            kdf: nil,
-            salt: setID,
-            opslimit: nil,
-            memlimit: nil,
-            threshold: threshold,
-            shares: nil,
-            sealedRoot: ""
-        )
-        _ = try UnsealShare.combine(shares, seal: seal)
+        _ = try UnsealShare.combine(shares, seal: .shamir(setID: setID, threshold: threshold, shares: nil))
     }
 
     /// A share built from its fields (for harnesses that need shares of a given set without a keyring).

@@ -11,34 +11,25 @@ struct RevealGrant: Sendable {
 enum Gate {
     enum Verdict: Sendable {
         case grant(RevealGrant)
-        case deny(reason: String)
+        /// Refused by the policy or by the token's own limits. Which one is not said: the caller's answer and
+        /// the audit record both read `denied`.
+        case deny
         case notFound
     }
 
     /// Decides one token of a detokenize call. Checked in this order: exists, not expired, the policy grants
     /// this kind for this purpose to one of the caller's roles, the token's own purposes allow the purpose,
     /// and its reveal budget is not used up (re-checked atomically when the reveal is counted).
-    static func judge(_ stored: StoredToken?, purpose: String, caller: Caller, policy: Policy, now: Int64) -> Verdict {
-        let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
-        return judge(stored, purpose: purpose, decisions: decisions, now: now)
-    }
-
-    /// The same, with the policy's decisions for this call's caller and purpose remembered per kind: a call
-    /// of many tokens asks the policy once per kind instead of once per token.
+    /// The policy's decisions for this call's caller and purpose are remembered per kind (`DecisionCache`): a
+    /// call of many tokens asks the policy once per kind instead of once per token.
     static func judge(_ stored: StoredToken?, purpose: String, decisions: DecisionCache, now: Int64) -> Verdict {
         guard let stored else { return .notFound }
         let limits = stored.token.limits
         if let expiry = limits.expiresAt, expiry <= now { return .notFound }
         let decision = decisions.decision(for: stored.token.kind)
-        guard decision.isAllowed, let mode = decision.reveal else {
-            return .deny(reason: "policy grants no reveal of \(stored.token.kind.rawValue) for \(purpose)")
-        }
-        if let purposes = limits.purposes, !purposes.contains(purpose) {
-            return .deny(reason: "the token allows only purposes \(purposes.joined(separator: ","))")
-        }
-        if let max = limits.maxReveals, stored.token.reveals >= max {
-            return .deny(reason: "the token's \(max) reveals are used up")
-        }
+        guard decision.isAllowed, let mode = decision.reveal else { return .deny }
+        if let purposes = limits.purposes, !purposes.contains(purpose) { return .deny }
+        if let max = limits.maxReveals, stored.token.reveals >= max { return .deny }
         return .grant(RevealGrant(mode: mode))
     }
 }

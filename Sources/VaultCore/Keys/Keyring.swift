@@ -77,15 +77,20 @@ public final class Keyring: Sendable {
         kdf: PassphraseKDF,
         now: Date
     ) throws(VaultError) -> Keyring {
-        if FileManager.default.fileExists(atPath: path) {
-            throw VaultError(
-                .alreadyInitialized,
-                "a keyring already exists at \(path)",
-                hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault"
-            )
-        }
+        // Before the KDF, which takes seconds: a keyring already there is refused at once.
+        try refuseExisting(path)
         let root = SecureBytes(randomCount: 32)
         return try create(at: path, root: root, seal: try sealRoot(root, credential: credential, kdf: kdf), now: now)
+    }
+
+    /// cvault never overwrites a keyring: there is no getting its keys back.
+    private static func refuseExisting(_ path: String) throws(VaultError) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        throw VaultError(
+            .alreadyInitialized,
+            "a keyring already exists at \(path)",
+            hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault"
+        )
     }
 
     private static func create(
@@ -94,13 +99,7 @@ public final class Keyring: Sendable {
         seal: SealInfo,
         now: Date
     ) throws(VaultError) -> Keyring {
-        if FileManager.default.fileExists(atPath: path) {
-            throw VaultError(
-                .alreadyInitialized,
-                "a keyring already exists at \(path)",
-                hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault"
-            )
-        }
+        try refuseExisting(path)
         let created = iso8601(now)
         let material = KeyMaterial(
             keks: [1: SecureBytes(randomCount: 32)],
@@ -245,16 +244,7 @@ public final class Keyring: Sendable {
         }
         let secret = SecureBytes(randomCount: 32)
         let setID = Hex.encode(SecureRandom.bytes(8))
-        var seal = SealInfo(
-            method: "shamir",
-            kdf: nil,
-            salt: setID,
-            opslimit: nil,
-            memlimit: nil,
-            threshold: threshold,
-            shares: count,
-            sealedRoot: ""
-        )
+        var seal = SealInfo.shamir(setID: setID, threshold: threshold, shares: count)
         let key = BLAKE2b.deriveKey(from: secret, label: shamirLabel)
         seal.sealedRoot = Data(XChaCha20Poly1305.seal(root, ad: seal.associatedData, key: key)).base64EncodedString()
         let shares = Shamir.split(secret, threshold: threshold, count: count).map {

@@ -42,6 +42,21 @@ public struct SealInfo: Codable, Sendable, Equatable {
         ]
         return Array(("cvault.keyring.root.v1|" + parts.joined(separator: "|")).utf8)
     }
+
+    /// A root key sealed under a Shamir-split secret: the share set's id (in `salt`), how many shares open
+    /// it, and how many were written (nil where only the threshold matters, to combine shares).
+    static func shamir(setID: String, threshold: Int, shares: Int?, sealedRoot: String = "") -> SealInfo {
+        SealInfo(
+            method: "shamir",
+            kdf: nil,
+            salt: setID,
+            opslimit: nil,
+            memlimit: nil,
+            threshold: threshold,
+            shares: shares,
+            sealedRoot: sealedRoot
+        )
+    }
 }
 
 /// The keyring file as stored (JSON, mode 0600). Documented in Keys/README.md.

@@ -9,15 +9,8 @@ extension Vault {
         try Self.validateSubject(subject)
         let decision = policy.eraseDecision(identity: caller.identity)
         let now = clock.now()
-        var event = AuditEvent(
-            at: VaultClock.iso8601(now),
-            event: "erase",
-            identity: caller.identity.name,
-            uid: caller.uid,
-            roles: caller.identity.roles,
-            subjects: [subject],
-            outcome: "ok"
-        )
+        var event = AuditEvent("erase", by: caller, at: now)
+        event.subjects = [subject]
         guard decision.isAllowed else {
             event.outcome = "denied"
             event.reason = "denied by policy"

@@ -8,8 +8,9 @@ struct TokenWriter: Sendable {
     let scope: String
     let limits: TokenLimits
     let now: Int64
-    /// False when a newer KEK is active on disk than in `keyring` (`Vault.activeKEKIsCurrent`).
-    let keysAreCurrent: @Sendable (Keyring) throws(VaultError) -> Bool
+    /// Where `keyring` came from: asked, before a new data key is wrapped, whether its active KEK is still
+    /// the active one on disk (`KeyringHolder.activeKEKIsCurrent`).
+    let keys: KeyringHolder
     /// Draws a format-preserving token for a normalized value (nil: the kind has none). Always
     /// `TokenFormat.formatPreserving` outside tests, which replace it to force a collision; no input reaches it.
     var draw: @Sendable (Kind, String) -> String? = { TokenFormat.formatPreserving(kind: $0, normalized: $1) }
@@ -110,12 +111,14 @@ struct TokenWriter: Sendable {
         if let record = try store.subject(named: subject) {
             return (record, try VaultCipher.dataKey(of: record, keyring: keyring))
         }
-        guard try keysAreCurrent(keyring) else {
-            // Vault.withCurrentKeys reloads the keyring and runs the request again; nothing was written.
-            throw VaultError(
-                .sealed,
-                "the KEK was rotated while this request ran",
-                hint: "retried with the new keyring"
+        guard try keys.activeKEKIsCurrent(keyring) else {
+            // KeyringHolder.withCurrentKeys reloads the keyring and runs the request again; nothing was written.
+            throw KeyringOutdated(
+                answer: VaultError(
+                    .sealed,
+                    "the KEK was rotated while this request ran",
+                    hint: "retried with the new keyring"
+                )
             )
         }
         let dek = SecureBytes(randomCount: 32)

@@ -31,12 +31,11 @@ extension Vault {
     /// Validates and normalizes every value, then stores them all in one durable transaction and returns one
     /// token per value, in order. Any invalid value fails the whole batch and nothing is stored.
     public func tokenize(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
-        try await withCurrentKeys { () async throws(VaultError) -> [String] in
-            try await self.tokenizeOnce(request, caller: caller)
-        }
+        try await keys.withCurrentKeys { keyring in try await self.tokenize(request, caller: caller, keyring: keyring) }
     }
 
-    private func tokenizeOnce(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
+    /// One attempt of `tokenize` with `keyring` (`KeyringHolder.withCurrentKeys`).
+    private func tokenize(_ request: TokenizeRequest, caller: Caller, keyring: Keyring) async throws -> [String] {
         let policy = self.policy
         let kind = request.kind
         // The item count comes before the policy (docs/PROTOCOL.md §6.6).
@@ -93,20 +92,13 @@ extension Vault {
             ).with(field: "limits")
         }
 
-        let keyring = self.keyring
         let now = clock.now()
-        let event = AuditEvent(
-            at: VaultClock.iso8601(now),
-            event: "tokenize",
-            identity: caller.identity.name,
-            uid: caller.uid,
-            roles: caller.identity.roles,
-            kind: kind.rawValue,
-            mode: mode.rawValue,
-            count: normalized.count,
-            subjects: [request.subject],
-            outcome: "ok"
-        )
+        var made = AuditEvent("tokenize", by: caller, at: now)
+        made.kind = kind.rawValue
+        made.mode = mode.rawValue
+        made.count = normalized.count
+        made.subjects = [request.subject]
+        let event = made
         let idempotency = request.idempotencyKey.map {
             (
                 key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
@@ -121,10 +113,10 @@ extension Vault {
             scope: request.scope,
             limits: request.limits,
             now: now,
-            keysAreCurrent: { (k: Keyring) throws(VaultError) -> Bool in try self.activeKEKIsCurrent(k) }
+            keys: keys
         )
         let lifetime = idempotencyLifetime
-        return try await write { store in
+        return try await writeUnmapped { store in
             if let idempotency {
                 // Each call with a key clears a few more expired records than it adds, so the table never holds
                 // much more than a lifetime's worth, however the traffic runs (the server's housekeeping
@@ -254,19 +246,11 @@ extension Vault {
         subjects: [String]?,
         reason: String
     ) async throws(VaultError) {
-        try await appendAudit(
-            AuditEvent(
-                at: auditTime(),
-                event: event,
-                identity: caller.identity.name,
-                uid: caller.uid,
-                roles: caller.identity.roles,
-                kind: kind?.rawValue,
-                count: count,
-                subjects: subjects,
-                outcome: "denied",
-                reason: reason
-            )
-        )
+        var record = AuditEvent(event, by: caller, at: clock.now(), outcome: "denied")
+        record.kind = kind?.rawValue
+        record.count = count
+        record.subjects = subjects
+        record.reason = reason
+        try await appendAudit(record)
     }
 }

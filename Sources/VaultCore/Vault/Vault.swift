@@ -10,6 +10,21 @@ public struct Caller: Sendable, Equatable {
     public let uid: UInt32
 }
 
+extension AuditEvent {
+    /// A record of `caller`'s `event` at `now` (Unix seconds): who (name, uid, roles) and when; the caller
+    /// fills in what the operation adds.
+    init(_ event: String, by caller: Caller, at now: Int64, outcome: String = "ok") {
+        self.init(
+            at: VaultClock.iso8601(now),
+            event: event,
+            identity: caller.identity.name,
+            uid: caller.uid,
+            roles: caller.identity.roles,
+            outcome: outcome
+        )
+    }
+}
+
 /// The vault: turns values into tokens and back, through the gate, with an audit record for everything.
 ///
 /// The domain's front door. It knows nothing of sockets or the command line: the server and the CLI both
@@ -25,9 +40,8 @@ public final class Vault: Sendable {
     /// Signs seals, and knows the head the audit chain must extend (the anchor file beside the keyring).
     let auditSealer: AuditSealer
     let missBudget = MissBudget()
-    private let keys: Mutex<Keyring>
-    /// The keyring file as last seen to hold this process's active KEK (see `activeKEKIsCurrent`).
-    private let keyringStamp: Mutex<FileStamp?>
+    /// The keyring in force, reloaded when another process changes it (`KeyringHolder`).
+    let keys: KeyringHolder
 
     /// Seconds an idempotency key is remembered (docs/PROTOCOL.md §6.1): past it, the key is a new one and its
     /// record is purged.
@@ -45,8 +59,7 @@ public final class Vault: Sendable {
         idempotencyLifetime: Int64 = Vault.defaultIdempotencyLifetime
     ) {
         self.idempotencyLifetime = max(1, idempotencyLifetime)
-        self.keys = Mutex(keyring)
-        self.keyringStamp = Mutex(FileStamp.of(keyring.path))
+        self.keys = KeyringHolder(keyring, logger: logger)
         self.store = store
         self.policies = policies
         self.clock = clock
@@ -60,50 +73,14 @@ public final class Vault: Sendable {
     }
 
     /// The keyring in force. Swapped atomically when a rotation made elsewhere is picked up.
-    public var keyring: Keyring { keys.withLock { $0 } }
+    public var keyring: Keyring { keys.current }
 
     public var policy: Policy { policies.current }
 
     /// Re-reads the keyring file if another process (the CLI) changed it. Returns the new generation, or nil.
     @discardableResult
     public func reloadKeyringIfChanged() throws(VaultError) -> Int? {
-        let stamp = FileStamp.of(keyring.path)
-        guard let fresh = try keyring.reloadIfChanged() else { return nil }
-        keys.withLock { $0 = fresh }
-        keyringStamp.withLock { $0 = stamp }
-        logger.info(
-            "keyring reloaded",
-            metadata: ["keyring.generation": "\(fresh.generation)", "kek.active": "\(fresh.activeKEKVersion)"]
-        )
-        return fresh.generation
-    }
-
-    /// Runs `body`; if it needed a KEK version this process does not hold yet (another process rotated and
-    /// already rewrapped data keys under it), re-reads the keyring and runs it once more. Nothing was written
-    /// or revealed by the failed attempt: the missing key stops it before either.
-    func withCurrentKeys<T>(_ body: () async throws(VaultError) -> T) async throws(VaultError) -> T {
-        do {
-            return try await body()
-        } catch  where error.code == .sealed {
-            // Retry once whatever the reload says: the housekeeping task may have reloaded the keyring between
-            // the failed attempt and here, and the second attempt reads the keyring in force now.
-            try reloadKeyringIfChanged()
-            return try await body()
-        }
-    }
-
-    /// Whether `keyring`'s active KEK is still the active one on disk. Called inside the write transaction
-    /// before a new subject's data key is wrapped: a server that has not yet picked up a rotation made by the
-    /// CLI must not wrap new keys with the demoted version, or a rewrap and retire that finish before it
-    /// reloads would leave that subject unreadable. One `stat` when nothing changed; a rewrap cannot run
-    /// while this transaction holds the write lock, so it always sees (and moves) what this wraps.
-    func activeKEKIsCurrent(_ keyring: Keyring) throws(VaultError) -> Bool {
-        let stamp = FileStamp.of(keyring.path)
-        if stamp != nil, stamp == keyringStamp.withLock({ $0 }) { return true }
-        let onDisk = try KeyringFile.read(at: keyring.path)
-        guard onDisk.activeKEK?.version == keyring.activeKEKVersion else { return false }
-        keyringStamp.withLock { $0 = stamp }
-        return true
+        try keys.reloadIfChanged()
     }
 
     /// Matches a transport uid against the policy. Unknown uids get `.unknownIdentity`.
@@ -171,12 +148,16 @@ public final class Vault: Sendable {
 
     /// Every write goes through here, so the audit sealer sees which jobs committed (`AuditSealer.job`).
     func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws(VaultError) -> T {
+        do { return try await writeUnmapped(work) } catch { throw Self.map(error) }
+    }
+
+    /// `write` with the errors as the store and `work` threw them, for an attempt of
+    /// `KeyringHolder.withCurrentKeys` (which must see `KeyringOutdated`).
+    func writeUnmapped<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         let sealer = auditSealer
-        do {
-            let job = try await store.write { writer in try sealer.job { try work(writer) } }
-            sealer.committed(job)
-            return job.value
-        } catch { throw Self.map(error) }
+        let job = try await store.write { writer in try sealer.job { try work(writer) } }
+        sealer.committed(job)
+        return job.value
     }
 
     func writeAndScrub<T: Sendable>(
@@ -196,23 +177,25 @@ public final class Vault: Sendable {
         do { return try await store.read(work) } catch { throw Self.map(error) }
     }
 
-    func readThenWrite<R: Sendable, T: Sendable>(
+    /// `VaultStore.readThenWrite` with the audit sealer told of the commit; errors as `writeUnmapped`.
+    func readThenWriteUnmapped<R: Sendable, T: Sendable>(
         items: Int,
         read: @escaping @Sendable (any StoreReader) throws -> R,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws(VaultError) -> T {
+    ) async throws -> T {
         let sealer = auditSealer
-        do {
-            let job = try await store.readThenWrite(items: items, read: read) { writer, found, snapshot in
-                try sealer.job { try write(writer, found, snapshot) }
-            }
-            sealer.committed(job)
-            return job.value
-        } catch { throw Self.map(error) }
+        let job = try await store.readThenWrite(items: items, read: read) { writer, found, snapshot in
+            try sealer.job { try write(writer, found, snapshot) }
+        }
+        sealer.committed(job)
+        return job.value
     }
 
+    /// The one way a store's or a step's error leaves the domain: a `VaultError` as it is, `KeyringOutdated` as
+    /// the error it stands for, anything else as `.internal`.
     static func map(_ error: any Error) -> VaultError {
         if let error = error as? VaultError { return error }
+        if let outdated = error as? KeyringOutdated { return outdated.answer }
         return VaultError(.internal, "unexpected \(type(of: error))", hint: "report this with the server log")
     }
 

@@ -1,0 +1,251 @@
+/// One detokenize call, as named steps in the order they run. `Vault.detokenize` checks the request, makes
+/// the call, and hands its two halves to the store (`VaultStore.readThenWrite`): `lookUp` as the read and
+/// `record` as the write.
+///
+/// 1. **Address** (`Address`): where each token's row is, from keyed hashes of the token alone, before the
+///    store is involved (spread over the cores for a large call).
+/// 2. **Look up** (`rows`): the rows each token names.
+/// 3. **Judge** (`judge`): the gate's verdict on each row (one policy decision per kind); only a grant can
+///    open a value.
+/// 4. **Budget** (`budget`): the call's misses are charged to the identity's miss budget, so guessing at
+///    tokens costs before anything is revealed; then its grants are taken from the role's reveal rate,
+///    counted before anything is decrypted (refused, never queued). Either refusing refuses the call whole.
+/// 5. **Open** (`open`): only what the gate granted is decrypted.
+/// 6. **Record** (`record`, in the write): re-checks what can change after the look-ups (a subject erased
+///    since their snapshot; limited reveals, claimed atomically) and appends the audit record, refused or
+///    not. The store makes it durable before the answer leaves.
+struct DetokenizeCall: Sendable {
+    /// Step 1, done before the call is made: where each asked token's row is, in the order asked.
+    let addresses: [Address]
+    let purpose: String
+    let caller: Caller
+    /// Taken once, so the whole call is judged by one policy; `limits` are the caller's under it.
+    let policy: Policy
+    let limits: RoleLimits
+    /// The attempt's keyring (`KeyringHolder.withCurrentKeys`).
+    let keyring: Keyring
+    /// The call's time (Unix seconds): expiry is judged and the audit record stamped by it.
+    let now: Int64
+    /// The vault's budgets, shared by every call.
+    let missBudget: MissBudget
+    let rateLimiter: RevealRateLimiter
+    /// Appends the audit record, and knows whether the chain is still intact.
+    let sealer: AuditSealer
+
+    /// What the look-ups found for the whole call.
+    enum Found: Sendable {
+        /// Every token judged and each granted one opened: the answers, in the order asked.
+        case answered([Answer])
+        /// A budget refused the call whole; nothing was opened. The tokens as judged, for the audit record.
+        case refused(Refusal, [Judged])
+    }
+
+    /// One token after the gate. The kind is that of the row found, even when nothing is revealed: the audit
+    /// record names it.
+    enum Judged: Sendable {
+        case notFound(reference: String, kind: Kind?)
+        case denied(reference: String, kind: Kind)
+        case granted(reference: String, StoredToken, RevealGrant)
+
+        var reference: String {
+            switch self {
+            case .notFound(let reference, _), .denied(let reference, _), .granted(let reference, _, _): reference
+            }
+        }
+
+        var kind: Kind? {
+            switch self {
+            case .notFound(_, let kind): kind
+            case .denied(_, let kind): kind
+            case .granted(_, let stored, _): stored.token.kind
+            }
+        }
+    }
+
+    /// One token's answer, as `record` audits and returns it.
+    struct Answer: Sendable {
+        var reference: String
+        var kind: Kind?
+        var item: RevealItem
+        /// For a revealed value: the row, to count if it has a reveal budget, and its subject, to confirm
+        /// still there if an erase committed since the look-ups.
+        var revealed: (tokenID: Int64, limited: Bool, subjectID: Int64)?
+    }
+
+    // MARK: The read
+
+    /// Steps 2 to 5, in the store's read.
+    func lookUp(_ reader: any StoreReader) throws -> Found {
+        let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
+        let judged = try addresses.map { address in
+            judge(address, rows: try Self.rows(at: address, reader: reader), decisions: decisions)
+        }
+        if let refusal = budget(judged) { return .refused(refusal, judged) }
+        let opened = Parallel.map(judged) { judged in Result { try open(judged) } }
+        return .answered(try opened.map { try $0.get() })
+    }
+
+    /// The rows a token names. An opaque token carries its row id; the row is its only if the row's look-up key
+    /// is this token's (compared in constant time), since any string of the right shape decodes to some id.
+    /// Every other token, and an opaque one from before schema 2, is found by its look-up key.
+    static func rows(at address: Address, reader: any StoreReader) throws -> [StoredToken] {
+        guard let lookup = address.lookup else { return [] }
+        if let id = address.carriedID, let row = try reader.token(id: id), ConstantTime.equal(row.token.lookup, lookup)
+        {
+            return [row]
+        }
+        return try reader.tokens(lookup: lookup)
+    }
+
+    /// The gate's verdict on the first unexpired row (or, for the audit record's kind, the first row).
+    func judge(_ address: Address, rows: [StoredToken], decisions: DecisionCache) -> Judged {
+        let reference = address.reference
+        let unexpired = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true }
+        guard let stored = unexpired ?? rows.first else { return .notFound(reference: reference, kind: nil) }
+        switch Gate.judge(stored, purpose: purpose, decisions: decisions, now: now) {
+        case .notFound: return .notFound(reference: reference, kind: stored.token.kind)
+        case .deny: return .denied(reference: reference, kind: stored.token.kind)
+        case .grant(let grant): return .granted(reference: reference, stored, grant)
+        }
+    }
+
+    /// The call's refusal by the miss budget or the reveal rate, or nil when both let it through. The misses
+    /// are charged even when the call is then refused.
+    func budget(_ judged: [Judged]) -> Refusal? {
+        let identity = caller.identity.name
+        let misses = judged.filter { if case .notFound = $0 { true } else { false } }.count
+        let charge = missBudget.charge(identity: identity, misses: misses, limit: limits.missesPerMinute)
+        guard charge.answered else {
+            return .misses(
+                identity,
+                limit: limits.missesPerMinute,
+                retryAfterMilliseconds: charge.retryAfterMilliseconds
+            )
+        }
+        let granted = judged.filter { if case .granted = $0 { true } else { false } }.count
+        if granted > 0, let perMinute = limits.revealsPerMinute,
+            !rateLimiter.take(identity: identity, count: granted, limit: perMinute)
+        {
+            return .reveals(identity, limit: perMinute, revealing: granted)
+        }
+        return nil
+    }
+
+    /// Opens a granted token (only a grant can); anything else becomes its error item. A row that fails
+    /// authentication is an `integrity` item; a KEK this keyring lacks is `KeyringOutdated` (the call is
+    /// retried with the keyring reloaded).
+    func open(_ judged: Judged) throws -> Answer {
+        let answer = { (item: RevealItem) in Answer(reference: judged.reference, kind: judged.kind, item: item) }
+        switch judged {
+        case .notFound: return answer(.error(.notFound))
+        case .denied: return answer(.error(.denied))
+        case .granted(_, let stored, let grant):
+            let value: String
+            do {
+                let dek = try VaultCipher.dataKey(of: stored.subject, keyring: keyring)
+                value = try VaultCipher.open(stored, dek: dek, grant: grant)
+            } catch let error as VaultError where error.code == .integrity {
+                return answer(.error(.integrity))
+            }
+            var opened = answer(.value(value, grant.mode))
+            opened.revealed = (stored.token.id, stored.token.limits.maxReveals != nil, stored.subject.id)
+            return opened
+        }
+    }
+
+    // MARK: The write
+
+    /// The call's answer as recorded: the items, or the refusal to throw once its audit record is durable.
+    typealias Answered = Result<[RevealItem], VaultError>
+
+    /// Step 6, in the store's write: the call's answer, with its audit record appended in the same
+    /// transaction. A refused call is recorded as refused and answers its error once that record is durable.
+    func record(_ writer: any StoreWriter, found: Found, snapshot: ReadSnapshot) throws -> Answered {
+        switch found {
+        case .refused(let refusal, let judged):
+            let items = judged.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: "refused") }
+            let refused = event(items, outcome: "refused", reason: refusal.reason)
+            try AuditChain.append(refused, to: writer, sealer: sealer, now: now)
+            return .failure(refusal.error)
+        case .answered(var answers):
+            if snapshot == .erasedSince { try forgetErased(&answers, writer: writer) }
+            for i in answers.indices {
+                guard let revealed = answers[i].revealed, revealed.limited else { continue }
+                if try !writer.claimReveal(tokenID: revealed.tokenID) {
+                    answers[i].item = .error(.denied)
+                }
+            }
+            let items = answers.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: $0.decision) }
+            try AuditChain.append(event(items, outcome: "ok"), to: writer, sealer: sealer, now: now)
+            // The append itself may have found the chain broken: then this job is undone and nothing revealed.
+            try sealer.requireIntact()
+            return .success(answers.map(\.item))
+        }
+    }
+
+    /// Look-ups on an earlier snapshot may have found rows erased since: no value of an erased subject is
+    /// revealed (or audited as revealed). One primary-key probe per distinct subject, and only when the store
+    /// says an erase committed since the look-ups (rare).
+    private func forgetErased(_ answers: inout [Answer], writer: any StoreWriter) throws {
+        var present: [Int64: Bool] = [:]
+        for i in answers.indices {
+            guard let subjectID = answers[i].revealed?.subjectID else { continue }
+            let exists = try present[subjectID] ?? writer.subjectExists(id: subjectID)
+            present[subjectID] = exists
+            if !exists {
+                answers[i].item = .error(.notFound)
+                answers[i].revealed = nil
+            }
+        }
+    }
+
+    /// The call's audit record (docs/AUDIT.md): one item per token asked, in order.
+    func event(_ items: [AuditItem], outcome: String, reason: String? = nil) -> AuditEvent {
+        var event = AuditEvent("detokenize", by: caller, at: now, outcome: outcome)
+        event.count = items.count
+        event.purpose = purpose
+        event.items = items
+        event.reason = reason
+        return event
+    }
+}
+
+extension DetokenizeCall.Answer {
+    /// How the audit record names this answer: the reveal mode, or the failure.
+    var decision: String {
+        switch item {
+        case .value(_, let mode): mode.rawValue
+        case .error(let failure): failure.rawValue
+        }
+    }
+}
+
+extension DetokenizeCall {
+    /// Where a token's row is, worked out from the token alone.
+    struct Address: Sendable {
+        /// How the audit record names the token (docs/AUDIT.md).
+        var reference: String
+        /// Nil for a string too long to be a token: nothing is looked up.
+        var lookup: [UInt8]?
+        /// The row id an opaque token carries (any string of that shape decodes to one).
+        var carriedID: Int64?
+
+        init(token: String, keyring: Keyring) {
+            guard token.utf8.count <= Vault.maxTokenBytes else {
+                self.init(reference: "ref:oversized", lookup: nil, carriedID: nil)
+                return
+            }
+            self.init(
+                reference: Binding.auditReference(token: token, key: keyring.auditReferenceKey),
+                lookup: Binding.lookup(token: token, key: keyring.lookupKey),
+                carriedID: TokenFormat.carriedID(token, key: keyring.addressKey)
+            )
+        }
+
+        private init(reference: String, lookup: [UInt8]?, carriedID: Int64?) {
+            self.reference = reference
+            self.lookup = lookup
+            self.carriedID = carriedID
+        }
+    }
+}
