@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import VaultClient
 import VaultCore
 
 #if canImport(Glibc)
@@ -65,7 +66,7 @@ public final class VaultServer: Sendable {
         let logger = self.logger
         let vault = self.vault
         let configuration = self.configuration
-        let idle = TimeAmount.nanoseconds(Self.nanoseconds(configuration.idleTimeout))
+        let idle = TimeAmount(configuration.idleTimeout)
         // The socket is created under umask 0177 (owner only) and then opened up to exactly the mode asked
         // for, so it is never briefly more open than configured.
         let oldMask = umask(0o177)
@@ -173,15 +174,6 @@ public final class VaultServer: Sendable {
         return UInt64(limit.rlim_cur)
     }
 
-    /// A duration in whole nanoseconds, saturating instead of overflowing.
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow
-            ? .max : whole + attoseconds / 1_000_000_000
-    }
-
     /// Stops accepting, lets requests in flight finish and be answered, closes every connection, removes
     /// the socket file. Waits at most `grace` for clients that are not reading their answers.
     public func shutdown(listener: Channel, grace: Duration = .seconds(10)) async {
@@ -226,20 +218,8 @@ public final class VaultServer: Sendable {
     }
 
     static func socketAnswers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+        guard let fd = try? UnixSocket.connect(path) else { return false }
+        close(fd)
+        return true
     }
 }
