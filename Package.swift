@@ -59,6 +59,7 @@ let package = Package(
                 // VaultClient for `UnixSocket` only (the live-server check before binding).
                 "VaultCore", "VaultJSON", "VaultClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

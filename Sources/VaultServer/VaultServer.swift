@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import VaultClient
 import VaultCore
 
@@ -43,11 +44,20 @@ public final class VaultServer: Sendable {
     private let tracker = ConnectionTracker()
     private let group: MultiThreadedEventLoopGroup
     private let dispatcher: RPCDispatcher
+    private let onListening: @Sendable () -> Void
 
-    public init(vault: Vault, configuration: Configuration, logger: Logger) {
+    /// - Parameter onListening: called once, as a `Service`, when the socket answers (`serve` writes its pid
+    ///   file then).
+    public init(
+        vault: Vault,
+        configuration: Configuration,
+        logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
+    ) {
         self.vault = vault
         self.configuration = configuration
         self.logger = logger
+        self.onListening = onListening
         // One event loop per core: each request's JSON work runs on its connection's loop (EventLoopTaskExecutor),
         // so a second loop uses the second core. Measured on 2 cores, detokenize 64 clients × 1 value: 30–34 k/s
         // with two loops against 26–29 k/s with one (docs/BENCHMARKS.md); tokenize unchanged.
@@ -221,5 +231,17 @@ public final class VaultServer: Sendable {
         guard let fd = try? UnixSocket.connect(path) else { return false }
         close(fd)
         return true
+    }
+}
+
+/// The server as one service of a swift-service-lifecycle `ServiceGroup` (as Hummingbird's `Application` is):
+/// it serves until the group shuts down gracefully, then stops as `shutdown(listener:)` says.
+extension VaultServer: Service {
+    public func run() async throws {
+        let listener = try await start()
+        onListening()
+        // Cancelled instead (another service of the group failed): stopped the same way, nothing left open.
+        try? await gracefulShutdown()
+        await shutdown(listener: listener)
     }
 }
