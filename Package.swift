@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,18 +41,26 @@ let package = Package(
             dependencies: [
                 "CSodium", "CVaultSystem", "VaultJSON",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "VaultSQLite", dependencies: ["VaultCore", "CSQLite", "CVaultSystem"]),
+        .target(
+            name: "VaultSQLite",
+            dependencies: [
+                "VaultCore", "CSQLite", "CVaultSystem", .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // Strict JSON reading, and the one JSON writer (the wire both ways, the audit log, the CLI's `--json`);
         // no dependencies.
         .target(name: "VaultJSON"),
         .target(
             name: "VaultServer",
             dependencies: [
-                "VaultCore", "VaultJSON",
+                // VaultClient for `UnixSocket` only (the live-server check before binding).
+                "VaultCore", "VaultJSON", "VaultClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,6 +81,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The fuzz harnesses (docs/RELIABILITY.md): one entry function per input format, shared by the fuzzer

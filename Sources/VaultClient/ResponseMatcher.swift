@@ -20,17 +20,11 @@ struct ResponseLineDecoder: ByteToMessageDecoder {
     init(maxLength: Int) { self.maxLength = maxLength }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        guard let newline = view[(view.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) else {
-            scanned = view.count
+        guard let length = LineFraming.nextLineLength(in: buffer, scanned: &scanned) else {
             if scanned > maxLength { throw ResponseTooLong() }
             return .needMoreData
         }
-        scanned = 0
-        var line = buffer.readSlice(length: newline - view.startIndex)!
-        buffer.moveReaderIndex(forwardBy: 1)
-        if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
-        context.fireChannelRead(wrapInboundOut(line))
+        context.fireChannelRead(wrapInboundOut(LineFraming.readLine(length: length, from: &buffer)))
         return .continue
     }
 

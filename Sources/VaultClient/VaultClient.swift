@@ -45,13 +45,11 @@ public final class VaultClient: Sendable {
         maxResponseBytes: Int = 512 << 20
     ) {
         let path = socketPath ?? Self.environmentSocketPath ?? Self.defaultSocketPath
-        let nanoseconds = timeout.map {
-            $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000
-        }
         connection = ClientConnection(
             socketPath: path,
             group: eventLoopGroup,
-            timeout: nanoseconds.map { .nanoseconds($0) },
+            // NIO's conversion truncates to nanoseconds and clamps, so no timeout a caller passes can trap.
+            timeout: timeout.map { TimeAmount($0) },
             maxResponseBytes: maxResponseBytes
         )
     }

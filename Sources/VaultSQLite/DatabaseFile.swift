@@ -1,3 +1,4 @@
+import SystemPackage
 import VaultCore
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Darwin
 #endif
 
 /// The database file on disk: created private before SQLite ever touches it, and refused when it is not.
-/// The only file that calls POSIX file functions.
+/// The only file of this module that opens files itself (through swift-system's `FileDescriptor`).
 enum DatabaseFile {
     /// SQLite's side files. They hold the same data as the database (the WAL holds recent rows), and SQLite
     /// creates them with the database file's mode.
@@ -23,14 +24,20 @@ enum DatabaseFile {
             // A leftover WAL would be replayed into the new database: refuse rather than guess.
             throw existing(side)
         }
-        let fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EEXIST { throw existing(path) }
-            throw systemError(code, "creating \(path)")
+        let file: FileDescriptor
+        do {
+            file = try FileSafety.createNew(path, .readWrite)
+        } catch Errno.fileExists {
+            throw existing(path)
+        } catch {
+            throw systemError(error, "creating \(path)")
         }
-        defer { close(fd) }
-        guard fchmod(fd, 0o600) == 0 else { throw systemError(errno, "setting mode 0600 on \(path)") }
+        defer { try? file.close() }
+        do throws(Errno) {
+            try SystemCall.run { fchmod(file.rawValue, 0o600) }
+        } catch {
+            throw systemError(error, "setting mode 0600 on \(path)")
+        }
         syncFolder(of: path)
     }
 
@@ -71,10 +78,10 @@ enum DatabaseFile {
     /// Makes a new directory entry durable: fsync on the file covers its contents, not its name.
     static func syncFolder(of path: String) {
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
-        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
+        guard
+            let directory = try? FileDescriptor.open(FilePath(folder), .readOnly, options: [.directory, .closeOnExec])
+        else { return }
+        _ = try? directory.closeAfter { try SystemCall.run { fsync(directory.rawValue) } }
     }
 
     private static func exists(_ path: String) -> Bool { mode(of: path) != nil }
@@ -99,9 +106,10 @@ enum DatabaseFile {
         return plain && !path.isEmpty ? path : "'" + path.replacingAll("'", with: "'\\''") + "'"
     }
 
-    private static func systemError(_ code: Int32, _ what: String) -> VaultError {
-        let reason = String(cString: strerror(code))
-        if code == EACCES || code == EPERM {
+    private static func systemError(_ error: any Error, _ what: String) -> VaultError {
+        let code = error as? Errno
+        let reason = code?.description ?? "\(error)"
+        if code == .permissionDenied || code == .notPermitted {
             return VaultError(
                 .storage,
                 "\(what) failed: \(reason)",

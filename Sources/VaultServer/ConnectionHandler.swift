@@ -22,8 +22,9 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private let dispatcher: RPCDispatcher
     private let maxRequestBytes: Int
     private let tracker: ConnectionTracker
-    private var queue: [LineFrameDecoder.Frame] = []
-    private var queueHead = 0
+    /// Lines read and not yet run, oldest first: NIO's ring buffer, so taking the head is O(1) and the
+    /// storage is reused rather than shifted.
+    private var queue = CircularBuffer<LineFrameDecoder.Frame>(initialCapacity: 8)
     private var queuedBytes = 0
     private let idleTimeout: TimeAmount
     private var idleTimer: Scheduled<Void>?
@@ -82,7 +83,7 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Outbound `read`: held back while the queue is full or the client is not reading.
     func read(context: ChannelHandlerContext) {
-        if queued >= Self.maxQueued || queuedBytes >= Self.maxQueuedBytes || !context.channel.isWritable
+        if queue.count >= Self.maxQueued || queuedBytes >= Self.maxQueuedBytes || !context.channel.isWritable
             || tracker.isDraining
         {
             readHeld = true
@@ -102,8 +103,6 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
-    private var queued: Int { queue.count - queueHead }
-
     /// This connection's event loop as the executor of its request tasks (see `EventLoopTaskExecutor`).
     private var taskExecutor: EventLoopTaskExecutor?
 
@@ -118,14 +117,9 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// lines wait, so a client that never reads holds at most one answer in the server's memory (plus what
     /// the socket takes), not one per queued line.
     private func runNext(_ channel: Channel) {
-        guard !busy, !closing, queueHead < queue.count, channel.isWritable else { return }
-        let frame = queue[queueHead]
-        queueHead += 1
+        guard !busy, !closing, !queue.isEmpty, channel.isWritable else { return }
+        let frame = queue.removeFirst()
         queuedBytes -= frame.size
-        if queueHead > 64 && queueHead * 2 > queue.count {
-            queue.removeFirst(queueHead)
-            queueHead = 0
-        }
         busy = true
         tracker.requestStarted()
         let dispatcher = self.dispatcher
@@ -191,14 +185,14 @@ final class ConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private func resumeReading(_ channel: Channel) {
-        guard readHeld, queued < Self.maxQueued, channel.isWritable, !tracker.isDraining else { return }
+        guard readHeld, queue.count < Self.maxQueued, channel.isWritable, !tracker.isDraining else { return }
         readHeld = false
         channel.read()
     }
 
     /// After the client's end of input (or at shutdown), close once everything received has been answered.
     private func closeIfDone(_ channel: Channel) {
-        guard inputClosed || tracker.isDraining, !busy, queued == 0, !closing else { return }
+        guard inputClosed || tracker.isDraining, !busy, queue.isEmpty, !closing else { return }
         closing = true
         closeAfterWrites(channel)
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import VaultClient
 
 /// Splits the byte stream into lines, without ever holding more than `maxLength` bytes of one line.
 ///
@@ -30,18 +31,11 @@ struct LineFrameDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(to: buffer.writerIndex)
             return .needMoreData
         }
-        let view = buffer.readableBytesView
-        if let newline = view[(view.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
-            let length = newline - view.startIndex
-            scanned = 0
+        if let length = LineFraming.nextLineLength(in: buffer, scanned: &scanned) {
             guard length <= maxLength else { return overflow(context: context, buffer: &buffer) }
-            var line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: 1)
-            if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
-            context.fireChannelRead(wrapInboundOut(.line(line)))
+            context.fireChannelRead(wrapInboundOut(.line(LineFraming.readLine(length: length, from: &buffer))))
             return .continue
         }
-        scanned = view.count
         if scanned > maxLength { return overflow(context: context, buffer: &buffer) }
         return .needMoreData
     }

@@ -280,7 +280,7 @@ final class RPCDispatcher: Sendable {
                 "method": "\(LogText.escape(method, limit: 32))",
                 "count": "\(count)", "outcome": "\(outcome)",
                 "duration_ms":
-                    "\(String(format: "%.3f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
+                    "\(String(format: "%.3f", elapsed / .milliseconds(1)))",
             ]
         )
         if isNotification { return nil }

@@ -1,6 +1,8 @@
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+import VaultClient
 import VaultCore
 
 #if canImport(Glibc)
@@ -42,11 +44,20 @@ public final class VaultServer: Sendable {
     private let tracker = ConnectionTracker()
     private let group: MultiThreadedEventLoopGroup
     private let dispatcher: RPCDispatcher
+    private let onListening: @Sendable () -> Void
 
-    public init(vault: Vault, configuration: Configuration, logger: Logger) {
+    /// - Parameter onListening: called once, as a `Service`, when the socket answers (`serve` writes its pid
+    ///   file then).
+    public init(
+        vault: Vault,
+        configuration: Configuration,
+        logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
+    ) {
         self.vault = vault
         self.configuration = configuration
         self.logger = logger
+        self.onListening = onListening
         // One event loop per core: each request's JSON work runs on its connection's loop (EventLoopTaskExecutor),
         // so a second loop uses the second core. Measured on 2 cores, detokenize 64 clients × 1 value: 30–34 k/s
         // with two loops against 26–29 k/s with one (docs/BENCHMARKS.md); tokenize unchanged.
@@ -65,7 +76,7 @@ public final class VaultServer: Sendable {
         let logger = self.logger
         let vault = self.vault
         let configuration = self.configuration
-        let idle = TimeAmount.nanoseconds(Self.nanoseconds(configuration.idleTimeout))
+        let idle = TimeAmount(configuration.idleTimeout)
         // The socket is created under umask 0177 (owner only) and then opened up to exactly the mode asked
         // for, so it is never briefly more open than configured.
         let oldMask = umask(0o177)
@@ -173,15 +184,6 @@ public final class VaultServer: Sendable {
         return UInt64(limit.rlim_cur)
     }
 
-    /// A duration in whole nanoseconds, saturating instead of overflowing.
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).overflow
-            ? .max : whole + attoseconds / 1_000_000_000
-    }
-
     /// Stops accepting, lets requests in flight finish and be answered, closes every connection, removes
     /// the socket file. Waits at most `grace` for clients that are not reading their answers.
     public func shutdown(listener: Channel, grace: Duration = .seconds(10)) async {
@@ -226,20 +228,20 @@ public final class VaultServer: Sendable {
     }
 
     static func socketAnswers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
+        guard let fd = try? UnixSocket.connect(path) else { return false }
+        close(fd)
+        return true
+    }
+}
+
+/// The server as one service of a swift-service-lifecycle `ServiceGroup` (as Hummingbird's `Application` is):
+/// it serves until the group shuts down gracefully, then stops as `shutdown(listener:)` says.
+extension VaultServer: Service {
+    public func run() async throws {
+        let listener = try await start()
+        onListening()
+        // Cancelled instead (another service of the group failed): stopped the same way, nothing left open.
+        try? await gracefulShutdown()
+        await shutdown(listener: listener)
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import VaultClient
 
 #if canImport(Glibc)
 import Glibc
@@ -25,34 +26,12 @@ final class RawConnection {
     /// Connects to `path`; every later receive or send waits at most `timeout` seconds (connect too: on
     /// Linux a Unix-socket connect waits with the send timeout).
     init(_ path: String, timeout: Int = 20) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ServerTestFailure("socket() failed: errno \(errno)") }
-        var tv = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            // Closed here, so deinit must not close it again: by then the number may belong to someone else
-            // (a parallel test's SQLite file), and a second close would pull it from under them.
-            Glibc.close(fd)
-            closed = true
-            throw ServerTestFailure("socket path too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard rc == 0 else {
-            let e = errno
-            Glibc.close(fd)
-            closed = true
-            throw ServerTestFailure("connect to \(path) failed: errno \(e)")
+        // A failed connect leaves nothing open and throws before `fd` is set, so deinit never runs: a
+        // second close could pull a reused number (a parallel test's SQLite file) from under its owner.
+        do {
+            fd = try UnixSocket.connect(path, timeoutSeconds: timeout)
+        } catch {
+            throw ServerTestFailure(error.description)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VaultClient
 
 /// What went wrong in the test harness itself (a socket, a process), as opposed to a failed expectation.
 /// Descriptions hold codes, counts and paths, never a value or a passphrase.
@@ -23,30 +24,11 @@ final class RPCConnection {
     /// The connected descriptor. Failures close it here and throw before `self` exists, so `deinit` never
     /// closes a number that may already belong to someone else (a parallel test's SQLite file).
     private static func openConnection(_ path: String, timeoutSeconds: Int) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw HarnessError("socket path \(path) is too long")
+        do {
+            return try UnixSocket.connect(path, timeoutSeconds: timeoutSeconds)
+        } catch {
+            throw HarnessError(error.description)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else {
-            let code = errno
-            close(fd)
-            throw HarnessError("connect to \(path) failed: errno \(code)")
-        }
-        return fd
     }
 
     deinit { close(fd) }

@@ -27,8 +27,8 @@ struct TokenBucket {
         let capacity = rate * Self.unit
         if now > updated {
             let elapsed = min(updated.duration(to: now), .seconds(60))
-            let (seconds, attoseconds) = elapsed.components
-            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            // At most 60 s, so its nanoseconds fit Int64 with room to spare.
+            let nanoseconds = Int64(elapsed.attoseconds / 1_000_000_000)
             let refill = nanoseconds * rate
             level = refill >= capacity - level ? capacity : level + refill
             updated = now

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,7 +7,7 @@ import Glibc
 /// An exclusive lock (`flock`) on `<keyring>.lock`, held while a keyring is read, changed and written, so
 /// two admins rotating at once cannot both write generation N+1 and lose one change.
 final class KeyringLock {
-    private let fd: Int32
+    private let file: FileDescriptor
 
     convenience init(keyringPath: String) throws(VaultError) {
         try self.init(lockPath: keyringPath + ".lock")
@@ -13,19 +15,28 @@ final class KeyringLock {
 
     /// An exclusive lock on the file at `path` (created 0600 if missing); also guards the audit anchor.
     init(lockPath path: String) throws(VaultError) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileSafety.ioError("open lock file", path) }
+        do {
+            file = try FileDescriptor.open(
+                FilePath(path),
+                .readWrite,
+                options: [.create, .closeOnExec],
+                permissions: .ownerReadWrite
+            )
+        } catch {
+            throw FileSafety.ioError("open lock file", path, error)
+        }
         // On failure below, `deinit` still runs (every stored property is set) and closes the descriptor:
         // closing it here too would be a double close, which can pull a reused descriptor number from under
         // another thread.
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw FileSafety.ioError("lock", path) }
+        do {
+            try SystemCall.run { flock(file.rawValue, LOCK_EX) }
+        } catch {
+            throw FileSafety.ioError("lock", path, error)
         }
     }
 
     deinit {
-        guard fd >= 0 else { return }
-        flock(fd, LOCK_UN)
-        close(fd)
+        flock(file.rawValue, LOCK_UN)
+        try? file.close()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -61,55 +62,68 @@ public enum FileSafety {
         let folder = (path as NSString).deletingLastPathComponent
         let temp = path + ".tmp"
         unlink(temp)  // a stale temporary from a crash is never the live file
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ioError("create", temp) }
-        var ok = bytes.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
+        let file: FileDescriptor
+        do {
+            file = try createNew(temp, .writeOnly)
+        } catch {
+            throw ioError("create", temp, error)
         }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok else {
+        // Each step's error is the one its own call set: the clean-up (`close`, `unlink`) runs after it is
+        // caught, so it cannot change the cause the message names.
+        do {
+            try file.closeAfter {
+                _ = try file.writeAll(bytes)
+                try SystemCall.run { fsync(file.rawValue) }
+            }
+        } catch {
             unlink(temp)
-            throw ioError("write", temp)
+            throw ioError("write", temp, error)
         }
-        if replace {
-            guard rename(temp, path) == 0 else {
-                unlink(temp)
-                throw ioError("rename into", path)
+        do throws(Errno) {
+            if replace {
+                try SystemCall.run { rename(temp, path) }
+            } else {
+                try SystemCall.run { link(temp, path) }
             }
-        } else {
-            let linked = link(temp, path) == 0
-            let exists = errno == EEXIST
+        } catch {
             unlink(temp)
-            if !linked {
-                if exists {
-                    throw VaultError(
-                        .alreadyInitialized,
-                        "\(path) already exists",
-                        hint: "cvault never overwrites it; remove it yourself only if you mean to"
-                    )
-                }
-                throw ioError("create", path)
+            if error == .fileExists && !replace {
+                throw VaultError(
+                    .alreadyInitialized,
+                    "\(path) already exists",
+                    hint: "cvault never overwrites it; remove it yourself only if you mean to"
+                )
             }
+            throw ioError(replace ? "rename into" : "create", path, error)
         }
+        if !replace { unlink(temp) }
         try syncFolder(folder.isEmpty ? "." : folder)
+    }
+
+    /// Opens a new file at `path`, mode 0600 (before umask), close-on-exec, failing if anything is there:
+    /// O_CREAT|O_EXCL makes the check and the creation one step, with no window for another process.
+    package static func createNew(_ path: String, _ access: FileDescriptor.AccessMode) throws -> FileDescriptor {
+        try FileDescriptor.open(
+            FilePath(path),
+            access,
+            options: [.create, .exclusiveCreate, .closeOnExec],
+            permissions: .ownerReadWrite
+        )
     }
 
     /// fsync of a folder, so a rename or a new file in it survives a crash.
     public static func syncFolder(_ folder: String) throws(VaultError) {
-        let dfd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw ioError("open folder", folder) }
-        defer { close(dfd) }
-        guard fsync(dfd) == 0 else { throw ioError("fsync folder", folder) }
+        let directory: FileDescriptor
+        do {
+            directory = try FileDescriptor.open(FilePath(folder), .readOnly, options: [.directory, .closeOnExec])
+        } catch {
+            throw ioError("open folder", folder, error)
+        }
+        do {
+            _ = try directory.closeAfter { try SystemCall.run { fsync(directory.rawValue) } }
+        } catch {
+            throw ioError("fsync folder", folder, error)
+        }
     }
 
     public static func readAll(_ path: String, what: String) throws(VaultError) -> [UInt8] {
@@ -123,8 +137,10 @@ public enum FileSafety {
         return [UInt8](data)
     }
 
-    static func ioError(_ action: String, _ path: String) -> VaultError {
-        let reason = String(cString: strerror(errno))
+    /// The error for a failed file operation, naming the cause `error` carries (an `Errno` from the call
+    /// that failed), never whatever `errno` holds by the time the message is built.
+    static func ioError(_ action: String, _ path: String, _ error: any Error) -> VaultError {
+        let reason = (error as? Errno).map(\.description) ?? "\(error)"
         return VaultError(
             .storage,
             "cannot \(action) \(path): \(reason)",

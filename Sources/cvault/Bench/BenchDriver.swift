@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import VaultClient
 import VaultCore
 import VaultJSON
 
@@ -111,9 +112,7 @@ private struct SocketLoad: Sendable {
         let serverBefore = BenchServer.cpuSeconds(pid: serverPID)
         let driverBefore = BenchDriver.ownCPUSeconds()
         let start = Self.nanoseconds()
-        let nanos =
-            UInt64(duration.components.seconds) * 1_000_000_000
-            + UInt64(duration.components.attoseconds / 1_000_000_000)
+        let nanos = UInt64(clamping: duration.attoseconds / 1_000_000_000)
         try drive(&connections, until: start + nanos)
         let elapsed = Self.nanoseconds() - start
 
@@ -168,35 +167,30 @@ private struct SocketLoad: Sendable {
     }
 
     static func connect(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else {
-            throw VaultError(.internal, "cannot make a socket (errno \(errno))", hint: "raise the open-files limit")
-        }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw VaultError(.invalidRequest, "the socket path \(path) is too long", hint: "pass a shorter --folder")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+        do {
+            return try UnixSocket.connect(path)
+        } catch {
+            switch error.step {
+            case .socket:
+                throw VaultError(
+                    .internal,
+                    "cannot make a socket (errno \(error.code))",
+                    hint: "raise the open-files limit"
+                )
+            case .pathTooLong:
+                throw VaultError(
+                    .invalidRequest,
+                    "the socket path \(path) is too long",
+                    hint: "pass a shorter --folder"
+                )
+            case .connect:
+                throw VaultError(
+                    .internal,
+                    "cannot connect to \(path) (errno \(error.code))",
+                    hint: "see the server log in the bench folder (--keep)"
+                )
             }
         }
-        guard connected else {
-            let code = errno
-            close(fd)
-            throw VaultError(
-                .internal,
-                "cannot connect to \(path) (errno \(code))",
-                hint: "see the server log in the bench folder (--keep)"
-            )
-        }
-        return fd
     }
 
     static func nanoseconds() -> UInt64 {

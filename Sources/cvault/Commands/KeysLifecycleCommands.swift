@@ -182,11 +182,7 @@ final class ProgressBar: Sendable {
     init(json: Bool) { self.json = json }
 
     func show(_ p: RewrapProgress) {
-        let seconds = max(
-            0.001,
-            Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - started).components.seconds)
-        )
+        let seconds = max(0.001, (ContinuousClock.now - started) / .seconds(1))
         let rate = Double(p.done) / seconds
         let left = rate > 0 ? Double(p.total - p.done) / rate : 0
         if json {

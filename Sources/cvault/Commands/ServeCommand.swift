@@ -1,7 +1,8 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
+import UnixSignals
 import VaultCore
 import VaultSQLite
 import VaultServer
@@ -131,10 +132,10 @@ struct ServeCommand: AsyncParsableCommand {
             // Before anything slow: a second server on a live socket refuses at once, without unsealing or
             // writing to the vault the first one serves.
             try VaultServer.refuseIfServing(config.socketPath)
-            // Signal handling is in place before the socket is listening: a SIGHUP or SIGTERM sent as soon as
-            // the socket answers must reach the loop below, not the default action (which kills the process).
-            // Signals arriving during start-up wait in the stream.
-            let signals = Signals.stream([SIGTERM, SIGINT, SIGHUP])
+            // Signals are trapped before anything slow (`ServeSignals` says why the group does not trap them):
+            // a SIGHUP or SIGTERM sent during start-up, or as soon as the socket answers, waits in the sequence
+            // instead of taking its default action, which kills the process.
+            let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
             let store = try SQLiteStore.open(at: location.databasePath)
@@ -151,80 +152,36 @@ struct ServeCommand: AsyncParsableCommand {
             )
             try await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("at start"))
 
-            let server = VaultServer(vault: vault, configuration: config, logger: logger)
-            let listener = try await server.start()
             let pidFile = location.dataFolder + "/cvault.pid"
-            try? FileSafety.writeAtomically(Array("\(getpid())\n".utf8), to: pidFile)
-
-            let housekeeping = Task {
-                // Pick up key rotations made with the CLI, write the aggregated unknown-uid records whose window
-                // is over, and seal the audit head, once a second; purge expired idempotency records once a minute
-                // (a write that finds none changes nothing and costs no fsync). A keyring reload failure that
-                // persists (a keyring re-sealed under a new root key needs a restart) is logged once, not every second.
-                var tick = 0
-                var lastReloadError: String?
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    do {
-                        try vault.reloadKeyringIfChanged()
-                        lastReloadError = nil
-                    } catch {
-                        if lastReloadError != "\(error)" {
-                            logger.error(
-                                "keyring reload failed; the keys in force stay",
-                                metadata: ["error": "\(error)"]
-                            )
-                        }
-                        lastReloadError = "\(error)"
-                    }
-                    await auditUnknownIdentities(vault, logger: logger, force: false)
-                    try? await vault.sealAudit()
-                    tick += 1
-                    if tick % 60 == 0 {
-                        do { _ = try await vault.purgeExpiredIdempotency() } catch {
-                            logger.error("purging expired idempotency records failed", metadata: ["error": "\(error)"])
-                        }
-                    }
-                }
+            let server = VaultServer(vault: vault, configuration: config, logger: logger) {
+                try? FileSafety.writeAtomically(Array("\(getpid())\n".utf8), to: pidFile)
             }
-            for await signal in signals {
-                if signal == SIGHUP {
-                    switch policies.reload() {
-                    case .success:
-                        try? await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("on SIGHUP"))
-                    case .failure(let error):
-                        try? await vault.audit("policy_load", caller: nil, outcome: "refused", reason: error.message)
-                    }
-                    continue
-                }
-                logger.notice("shutting down", metadata: ["signal": "\(signal)"])
-                break
-            }
-            housekeeping.cancel()
-            await server.shutdown(listener: listener)
-            await auditUnknownIdentities(vault, logger: logger, force: true)
+            // On SIGTERM or SIGINT `ServeSignals` returns and the group shuts down gracefully, stopping its
+            // services in reverse order, each finished before the next: housekeeping, then the server (stop
+            // accepting, answer what was received, close every connection, remove the socket). No deadline
+            // escalates to cancellation: the server's own grace bounds a client that does not read.
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [
+                        .init(service: server),
+                        .init(service: ServeHousekeeping(vault: vault, logger: logger)),
+                        .init(
+                            service: ServeSignals(signals: signals, policies: policies, vault: vault, logger: logger),
+                            successTerminationBehavior: .gracefullyShutdownGroup
+                        ),
+                    ],
+                    logger: logger
+                )
+            )
+            try await group.run()
+            // Every service has stopped and every answer is out: the last records, the final seal, the store.
+            await ServeHousekeeping.auditUnknownIdentities(vault, logger: logger, force: true)
             try? await vault.sealAudit()
             await store.close()
             unlink(pidFile)
             logger.notice("stopped")
-        }
-    }
-
-    /// Writes the unknown-uid `connect` records (one per uid per window) and logs one warning per uid.
-    private func auditUnknownIdentities(_ vault: Vault, logger: Logger, force: Bool) async {
-        do {
-            guard let tally = try await vault.auditUnknownIdentities(force: force) else { return }
-            for (uid, count) in tally.counts.sorted(by: { $0.key < $1.key }) {
-                logger.warning("unknown identity", metadata: ["peer.uid": "\(uid)", "attempts": "\(count)"])
-            }
-            if tally.others > 0 {
-                logger.warning("unknown identity", metadata: ["peer.uid": "other", "attempts": "\(tally.others)"])
-            }
-        } catch {
-            logger.error(
-                "cannot audit unknown-identity attempts; they are kept for the next try",
-                metadata: ["error": "\(error.message)"]
-            )
+            // The signals stay trapped to the end: a second SIGTERM during the final seal changes nothing.
+            withExtendedLifetime(signals) {}
         }
     }
 
@@ -234,33 +191,5 @@ struct ServeCommand: AsyncParsableCommand {
             throw VaultError(.invalidRequest, "no group named \(text)", hint: "give a group name or gid that exists")
         }
         return entry.pointee.gr_gid
-    }
-}
-
-/// POSIX signals as an async sequence (the default actions are disabled for the signals listed).
-enum Signals {
-    static func stream(_ signals: [Int32]) -> AsyncStream<Int32> {
-        AsyncStream { continuation in
-            let sources = signals.map { number -> DispatchSourceSignal in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { continuation.yield(number) }
-                source.resume()
-                return source
-            }
-            // The sources live as long as the stream: the server listens until it exits.
-            let kept = SignalSources(sources)
-            continuation.onTermination = { _ in kept.cancel() }
-        }
-    }
-}
-
-/// Keeps dispatch signal sources alive for the stream's lifetime.
-final class SignalSources: @unchecked Sendable {
-    // @unchecked Sendable: set once at creation; `cancel` is thread-safe in Dispatch.
-    private let sources: [any DispatchSourceSignal]
-    init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
-    func cancel() {
-        for source in sources { source.cancel() }
     }
 }
