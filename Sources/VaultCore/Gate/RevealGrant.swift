@@ -18,14 +18,14 @@ enum Gate {
     /// Decides one token of a detokenize call. Checked in this order: exists, not expired, the policy grants
     /// this kind for this purpose to one of the caller's roles, the token's own purposes allow the purpose,
     /// and its reveal budget is not used up (re-checked atomically when the reveal is counted).
-    static func judge(_ stored: StoredToken?, purpose: String, caller: Caller, policy: Policy, now: Int64) -> Verdict {
+    static func judge(_ stored: StoredToken?, purpose: Purpose, caller: Caller, policy: Policy, now: Int64) -> Verdict {
         let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
         return judge(stored, purpose: purpose, decisions: decisions, now: now)
     }
 
     /// The same, with the policy's decisions for this call's caller and purpose remembered per kind: a call
     /// of many tokens asks the policy once per kind instead of once per token.
-    static func judge(_ stored: StoredToken?, purpose: String, decisions: DecisionCache, now: Int64) -> Verdict {
+    static func judge(_ stored: StoredToken?, purpose: Purpose, decisions: DecisionCache, now: Int64) -> Verdict {
         guard let stored else { return .notFound }
         let limits = stored.token.limits
         if let expiry = limits.expiresAt, expiry <= now { return .notFound }
@@ -34,7 +34,7 @@ enum Gate {
             return .deny(reason: "policy grants no reveal of \(stored.token.kind.rawValue) for \(purpose)")
         }
         if let purposes = limits.purposes, !purposes.contains(purpose) {
-            return .deny(reason: "the token allows only purposes \(purposes.joined(separator: ","))")
+            return .deny(reason: "the token allows only purposes \(purposes.map(\.name).joined(separator: ","))")
         }
         if let max = limits.maxReveals, stored.token.reveals >= max {
             return .deny(reason: "the token's \(max) reveals are used up")
@@ -48,10 +48,10 @@ enum Gate {
 final class DecisionCache {
     private let policy: Policy
     private let caller: Caller
-    private let purpose: String
+    private let purpose: Purpose
     private var known: [Kind: PolicyDecision] = [:]
 
-    init(policy: Policy, caller: Caller, purpose: String) {
+    init(policy: Policy, caller: Caller, purpose: Purpose) {
         self.policy = policy
         self.caller = caller
         self.purpose = purpose

@@ -20,8 +20,11 @@ extension Vault {
 
     /// Turns tokens back into values or masks, through the gate. The audit record of every decision is durable
     /// before this returns, and if it cannot be written nothing is revealed.
-    public func detokenize(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem]
-    {
+    public func detokenize(
+        _ tokens: [String],
+        purpose: Purpose,
+        caller: Caller
+    ) async throws(VaultError) -> [RevealItem] {
         try await withCurrentKeys { () async throws(VaultError) -> [RevealItem] in
             try await self.detokenizeOnce(tokens, purpose: purpose, caller: caller)
         }
@@ -29,10 +32,9 @@ extension Vault {
 
     private func detokenizeOnce(
         _ tokens: [String],
-        purpose: String,
+        purpose: Purpose,
         caller: Caller
     ) async throws(VaultError) -> [RevealItem] {
-        try Self.validatePurpose(purpose)
         // A reveal needs a trustworthy audit log: on a chain rewritten under this process, fail closed.
         try auditSealer.requireIntact()
         let policy = self.policy
@@ -253,7 +255,7 @@ extension Vault {
     static func judge(
         _ address: Address,
         reader: any StoreReader,
-        purpose: String,
+        purpose: Purpose,
         decisions: DecisionCache,
         now: Int64
     ) throws -> Judged {
@@ -311,7 +313,7 @@ extension Vault {
 
     func detokenizeEvent(
         _ items: [Pending],
-        purpose: String,
+        purpose: Purpose,
         caller: Caller,
         now: Int64,
         outcome: String,
@@ -333,7 +335,7 @@ extension Vault {
             uid: caller.uid,
             roles: caller.identity.roles,
             count: items.count,
-            purpose: purpose,
+            purpose: purpose.name,
             items: audited,
             outcome: outcome,
             reason: reason
