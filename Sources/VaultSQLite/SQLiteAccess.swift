@@ -210,7 +210,7 @@ struct SQLiteAccess: StoreWriter {
             [
                 .int(record.id), .int(record.addressing == .id ? 1 : 0), .blob(record.lookup), .int(record.subjectID),
                 .text(record.kind.rawValue), .text(record.mode.rawValue), .blob(record.sealed),
-                .optionalText(try Self.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
+                .optionalText(Self.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
                 .optionalInt(record.limits.maxReveals.map(Int64.init)), .int(record.reveals), .int(record.createdAt),
             ],
             what: "inserting a token"
@@ -363,7 +363,7 @@ struct SQLiteAccess: StoreWriter {
             )
         }
         let limits = TokenLimits(
-            purposes: decodePurposes(row.optionalText(7)),
+            purposes: try decodePurposes(row.optionalText(7)),
             expiresAt: row.optionalInt64(8),
             maxReveals: row.optionalInt64(9).map { Int($0) }
         )
@@ -397,32 +397,24 @@ struct SQLiteAccess: StoreWriter {
         AuditSeal(seq: row.int64(0), hash: row.blob(1), signature: row.blob(2), at: row.int64(3))
     }
 
-    /// Purposes as a comma-separated list. Names are `[a-z0-9-]+`, so a comma can never be part of one; a
-    /// name that breaks the rule is refused rather than stored in a form that would read back differently.
-    static func encodePurposes(_ purposes: [String]?) throws -> String? {
-        guard let purposes else { return nil }
-        for purpose in purposes {
-            let valid =
-                !purpose.isEmpty
-                && purpose.utf8.allSatisfy { byte in
-                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
-                }
-            guard valid else {
-                throw VaultError(
-                    .invalidRequest,
-                    "a token purpose name is not made of a-z, 0-9 and '-'",
-                    hint: "use purpose names as the policy defines them, e.g. `support-refund`"
-                )
-            }
-        }
-        return purposes.joined(separator: ",")
+    /// Purposes as a comma-separated list: a `Purpose` never holds a comma, so the list reads back the same.
+    static func encodePurposes(_ purposes: [Purpose]?) -> String? {
+        purposes?.map(\.name).joined(separator: ",")
     }
 
-    static func decodePurposes(_ text: String?) -> [String]? {
+    /// Through `Purpose` like any other way in; a stored name that breaks its rule was never written by cvault.
+    static func decodePurposes(_ text: String?) throws -> [Purpose]? {
         guard let text else { return nil }
         if text.isEmpty { return [] }
-        return text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        do {
+            return try text.split(separator: ",", omittingEmptySubsequences: false).map { try Purpose(String($0)) }
+        } catch {
+            throw VaultError(
+                .storage,
+                "a token row holds a purpose name that is not one",
+                hint: "the database was altered; run `cvault verify`"
+            )
+        }
     }
 }
 

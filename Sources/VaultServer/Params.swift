@@ -1,15 +1,14 @@
 import VaultCore
 import VaultJSON
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Typed access to a request's `params`, with errors that name the field (never echo its content).
 /// A member set to `null` counts as absent.
 ///
-/// Every format of docs/PROTOCOL.md §6 is checked here, so a malformed param is answered `-32602` with
-/// `data.field` (step 3 of §6.6) before item counts (step 4) and the policy (step 5) are looked at.
+/// Every param of docs/PROTOCOL.md §6 is parsed here, once, into the domain's types (`Subject`, `Purpose`,
+/// `Scope`, `IdempotencyKey`, `TokenLimits`), whose initializers hold the rules; this file checks only the JSON
+/// types. A malformed param is answered `-32602` with `data.field` (step 3 of §6.6) before item counts
+/// (step 4) and the policy (step 5) are looked at; the bounds of `limits` are checked by the vault first of
+/// all, against its clock, and answered the same way.
 struct Params {
     let members: [String: JSONValue]
 
@@ -71,56 +70,40 @@ struct Params {
 
     // MARK: Formats (§6, "Common parameter formats")
 
-    /// *subject*: `^[A-Za-z0-9._:-]{1,128}$`.
-    func subject() throws(RPCError) -> String {
+    /// A param parsed into its domain type, whose initializer holds the rule (`Subject`, `Purpose`, `Scope`,
+    /// `IdempotencyKey`): this file checks only JSON types. A value the type refuses is `-32602` naming
+    /// `field` (and `index` in an array), with the type's own reason, which never echoes the value.
+    static func parse<Value>(
+        _ field: String,
+        index: Int? = nil,
+        _ make: () throws(VaultError) -> Value
+    ) throws(RPCError) -> Value {
+        do {
+            return try make()
+        } catch {
+            throw RPCError.invalidParams(field: field, reason: error.message, index: index)
+        }
+    }
+
+    func subject() throws(RPCError) -> Subject {
         let s = try string("subject")
-        guard Self.isSubject(s) else {
-            throw RPCError.invalidParams(field: "subject", reason: "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -")
-        }
-        return s
+        return try Self.parse("subject") { () throws(VaultError) in try Subject(s) }
     }
 
-    /// *purpose*: `^[a-z0-9-]{1,64}$`.
-    func purpose() throws(RPCError) -> String {
+    func purpose() throws(RPCError) -> Purpose {
         let s = try string("purpose")
-        guard Self.isPurpose(s) else {
-            throw RPCError.invalidParams(field: "purpose", reason: "must match [a-z0-9-]+, 1 to 64 characters")
-        }
-        return s
+        return try Self.parse("purpose") { () throws(VaultError) in try Purpose(s) }
     }
 
-    /// *scope* (same format as a purpose); absent means `"default"`.
-    func scope() throws(RPCError) -> String {
-        guard let s = try optionalString("scope") else { return "default" }
-        guard Self.isPurpose(s) else {
-            throw RPCError.invalidParams(field: "scope", reason: "must match [a-z0-9-]+, 1 to 64 characters")
-        }
-        return s
+    /// Absent means `Scope.default`.
+    func scope() throws(RPCError) -> Scope {
+        guard let s = try optionalString("scope") else { return .default }
+        return try Self.parse("scope") { () throws(VaultError) in try Scope(s) }
     }
 
-    /// 1–128 characters from 0x21–0x7E.
-    func idempotencyKey() throws(RPCError) -> String? {
+    func idempotencyKey() throws(RPCError) -> IdempotencyKey? {
         guard let s = try optionalString("idempotency_key") else { return nil }
-        guard (1...128).contains(s.utf8.count), s.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw RPCError.invalidParams(
-                field: "idempotency_key",
-                reason: "must be 1 to 128 printable ASCII characters without spaces"
-            )
-        }
-        return s
-    }
-
-    static func isSubject(_ s: String) -> Bool {
-        (1...128).contains(s.utf8.count)
-            && s.utf8.allSatisfy {
-                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
-                    || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
-            }
-    }
-
-    static func isPurpose(_ s: String) -> Bool {
-        (1...64).contains(s.utf8.count)
-            && s.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
+        return try Self.parse("idempotency_key") { () throws(VaultError) in try IdempotencyKey(s) }
     }
 
     /// *timestamp*: exactly `YYYY-MM-DDTHH:MM:SSZ`, a real date and time; seconds since the epoch.
@@ -156,16 +139,15 @@ struct Params {
             )
         }
         var limits = TokenLimits()
+        // Types here; the bounds (how many purposes, an expiry in the future by the vault's clock, a reveal
+        // count from 1) are the vault's, checked by `TokenLimits.check` and answered with the same fields.
         if let p = m["purposes"], p != .null {
-            let purposes = try Self.strings(p, field: "limits.purposes")
-            guard (1...32).contains(purposes.count) else {
-                throw RPCError.invalidParams(field: "limits.purposes", reason: "must hold 1 to 32 purposes")
-            }
-            for (i, purpose) in purposes.enumerated() where !Self.isPurpose(purpose) {
-                throw RPCError.invalidParams(
-                    field: "limits.purposes",
-                    reason: "must match [a-z0-9-]+, 1 to 64 characters",
-                    index: i
+            let names = try Self.strings(p, field: "limits.purposes")
+            var purposes: [Purpose] = []
+            purposes.reserveCapacity(names.count)
+            for (i, name) in names.enumerated() {
+                purposes.append(
+                    try Self.parse("limits.purposes", index: i) { () throws(VaultError) in try Purpose(name) }
                 )
             }
             limits.purposes = purposes
@@ -177,26 +159,24 @@ struct Params {
                     reason: "must be a time like 2027-01-01T00:00:00Z"
                 )
             }
-            guard seconds > Int64(time(nil)) else {
-                throw RPCError.invalidParams(field: "limits.expires_at", reason: "must be in the future")
-            }
             limits.expiresAt = seconds
         }
         if let r = m["max_reveals"], r != .null {
             // An integer is a number with an integral value (§6): 3 and 3.0 are both 3; 1e999 is out of range.
-            let n: Int64?
+            // Any integer a double holds exactly converts; the vault checks the range.
+            let n: Int?
             switch r {
-            case .int(let i): n = i
-            case .double(let d) where d.rounded() == d && d >= 1 && d <= Double(Int32.max): n = Int64(d)
+            case .int(let i): n = Int(exactly: i)
+            case .double(let d) where d.rounded() == d && d.magnitude <= 9_007_199_254_740_992: n = Int(d)
             default: n = nil
             }
-            guard let n, n >= 1, n <= Int64(Int32.max) else {
+            guard let n else {
                 throw RPCError.invalidParams(
                     field: "limits.max_reveals",
                     reason: "must be an integer from 1 to 2147483647"
                 )
             }
-            limits.maxReveals = Int(n)
+            limits.maxReveals = n
         }
         return limits
     }

@@ -94,7 +94,8 @@ struct AuditVault {
     /// Ten records: four tokenizes, four detokenizes (granted plain, granted masked, denied, not found), an
     /// erase and a refused erase. Every call appends exactly one record.
     func writeTenRecords(group: Int) async throws {
-        let subject = "cust-\(group)"
+        let subject = try Subject("cust-\(group)")
+        let gone = try Subject("gone-\(group)")
         let card = try await vault.tokenize(
             TokenizeRequest(kind: .card, subject: subject, values: ["4111 1111 1111 1111"]),
             caller: checkout
@@ -108,7 +109,7 @@ struct AuditVault {
             caller: checkout
         )
         _ = try await vault.tokenize(
-            TokenizeRequest(kind: .phone, subject: "gone-\(group)", values: ["+44 20 7946 0958"]),
+            TokenizeRequest(kind: .phone, subject: gone, values: ["+44 20 7946 0958"]),
             caller: checkout
         )
         _ = try await vault.detokenize(card, purpose: "charge", caller: checkout)
@@ -119,7 +120,7 @@ struct AuditVault {
             purpose: "charge",
             caller: checkout
         )
-        _ = try await vault.erase(subject: "gone-\(group)", caller: helpdesk)
+        _ = try await vault.erase(subject: gone, caller: helpdesk)
         await #expect(throws: VaultError.self) { _ = try await vault.erase(subject: subject, caller: checkout) }
     }
 

@@ -105,7 +105,7 @@ import Testing
                     "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); END;"
                 )
             }
-            for purpose in ["view", "glance"] {
+            for purpose in ["view", "glance"] as [Purpose] {
                 var revealed: [RevealItem]? = nil
                 let error = await vaultError {
                     revealed = try await t.vault.detokenize(once + plain, purpose: purpose, caller: svc)

@@ -63,7 +63,7 @@ final class TestVault: @unchecked Sendable {
     func caller(_ uid: UInt32) throws -> Caller { try vault.caller(uid: uid) }
 
     /// `vault.tokenize` of `values` for `subject`, as `caller`, with no limits and the default scope.
-    func tokenize(_ kind: Kind, _ values: [String], subject: String, as caller: Caller) async throws -> [String] {
+    func tokenize(_ kind: Kind, _ values: [String], subject: Subject, as caller: Caller) async throws -> [String] {
         try await vault.tokenize(TokenizeRequest(kind: kind, subject: subject, values: values), caller: caller)
     }
 

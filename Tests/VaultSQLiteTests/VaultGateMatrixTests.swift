@@ -68,7 +68,7 @@ import Testing
         "intake": UInt32(3001), "checkout": 3002, "helpdesk": 3003, "analyst": 3004, "lead": 3005, "idle": 3006,
     ]
     static let kinds: [Kind] = [.email, .phone, .card, .ssn, .name, .date]
-    static let purposes = ["charge", "refund", "receipt", "support", "fraud-review", "marketing"]
+    static let purposes: [Purpose] = ["charge", "refund", "receipt", "support", "fraud-review", "marketing"]
 
     /// The table, written from the policy by hand: every grant there is. Anything absent is denied.
     static let grants: [String: RevealMode] = [
@@ -119,7 +119,7 @@ import Testing
                 Self.grants.keys.allSatisfy { key in
                     let parts = key.split(separator: " ").map(String.init)
                     return Self.identities[parts[0]] != nil && Kind(rawValue: parts[1]).map(Self.kinds.contains) == true
-                        && Self.purposes.contains(parts[2])
+                        && Self.purposes.map(\.name).contains(parts[2])
                 }
             )
         }

@@ -46,7 +46,7 @@ import Testing
             var held: [String] = []
             for customer in 0..<Self.customers {
                 let values = (0..<Self.ssnsPerCustomer).map { Self.ssn(customer * Self.ssnsPerCustomer + $0) }
-                held += try await t.tokenize(.ssn, values, subject: "cust-\(customer)", as: svc)
+                held += try await t.tokenize(.ssn, values, subject: Subject("cust-\(customer)"), as: svc)
             }
             #expect(Set(held).count == Self.customers * Self.ssnsPerCustomer)
             #expect(held.allSatisfy { $0.hasPrefix("9") && $0.count == 11 })

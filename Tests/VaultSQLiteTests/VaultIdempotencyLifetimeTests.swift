@@ -8,8 +8,8 @@ import Testing
 /// the vault's idempotency lifetime (docs/PROTOCOL.md §6.1): past it the key is a new one and the record is
 /// purged.
 @Suite struct VaultIdempotencyLifetimeTests {
-    static func keyHash(_ t: TestVault, _ key: String) -> [UInt8] {
-        Binding.idempotencyKey(identity: "svc", key: key, lookupKey: t.keyring.lookupKey)
+    static func keyHash(_ t: TestVault, _ key: IdempotencyKey) -> [UInt8] {
+        Binding.idempotencyKey(identity: "svc", key: key.text, lookupKey: t.keyring.lookupKey)
     }
 
     @Test func eraseTakesTheSubjectsIdempotencyRecords() async throws {
@@ -74,14 +74,14 @@ import Testing
             #expect(try await t.vault.tokenize(request, caller: svc) == second, "the new answer is the one replayed")
 
             // Other keys' records expire and the housekeeping purge clears them; the live one stays.
-            for key in ["a", "b", "c"] {
+            for key in ["a", "b", "c"] as [IdempotencyKey] {
                 let other = TokenizeRequest(kind: .text, subject: "cust-2", values: ["x"], idempotencyKey: key)
                 _ = try await t.vault.tokenize(other, caller: svc)
             }
             t.clock.advance(by: Vault.defaultIdempotencyLifetime)
             #expect(try await t.vault.purgeExpiredIdempotency(batch: 2) == 4, "in batches of 2, every expired record")
             #expect(try await t.vault.purgeExpiredIdempotency() == 0)
-            for key in ["order-1", "a", "b", "c"] {
+            for key in ["order-1", "a", "b", "c"] as [IdempotencyKey] {
                 #expect(try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, key)) } == nil)
             }
         }
@@ -90,7 +90,7 @@ import Testing
     @Test func eachCallWithAKeyPurgesAFewExpiredRecords() async throws {
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
-            let keys = (0..<(Vault.purgeBatchPerCall + 2)).map { "old-\($0)" }
+            let keys = try (0..<(Vault.purgeBatchPerCall + 2)).map { try IdempotencyKey("old-\($0)") }
             for key in keys {
                 _ = try await t.vault.tokenize(
                     TokenizeRequest(kind: .text, subject: "cust-1", values: ["x"], idempotencyKey: key),

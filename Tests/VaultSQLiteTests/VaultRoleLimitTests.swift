@@ -65,7 +65,7 @@ import Testing
             expectItems(limited, samples.prefix(5).map { .value($0.normalized, .plain) } + [.error(.denied)])
             // The bucket is empty now: five more reveals, plain or masked, are refused (they would fit again only
             // after a full minute of refill).
-            for purpose in ["view", "glance"] {
+            for purpose in ["view", "glance"] as [Purpose] {
                 let again = await vaultError {
                     _ = try await t.vault.detokenize(Array(tokens.prefix(5)), purpose: purpose, caller: svc)
                 }

@@ -134,8 +134,8 @@ import Testing
             func token(
                 _ kind: Kind,
                 _ value: String,
-                subject: String = "cust-1",
-                scope: String = "default"
+                subject: Subject = "cust-1",
+                scope: Scope = .default
             ) async throws -> String {
                 try await t.vault.tokenize(
                     TokenizeRequest(kind: kind, subject: subject, values: [value], scope: scope),

@@ -30,7 +30,7 @@ import Testing
         try await withVault(serviceYAML(kinds: [.card: mode])) { t in
             let svc = try t.caller(UID.service)
             let cards = (0..<7).map { luhnCard(prefix: "4\($0)7", length: 16) }
-            func tokenize(_ subject: String, _ values: ArraySlice<String>) async throws -> [String] {
+            func tokenize(_ subject: Subject, _ values: ArraySlice<String>) async throws -> [String] {
                 try await t.tokenize(.card, Array(values), subject: subject, as: svc)
             }
             let a = try await tokenize("cust-a", cards[0..<3])  // a0 a1 a2

@@ -9,7 +9,7 @@ import Testing
             let svc = try t.caller(UID.service)
             let reader = try t.caller(UID.reader)
             let sample = Sample.of(.card)
-            func tokenize(_ purposes: [String]) async throws -> [String] {
+            func tokenize(_ purposes: [Purpose]) async throws -> [String] {
                 try await t.vault.tokenize(
                     TokenizeRequest(
                         kind: .card,
@@ -26,7 +26,7 @@ import Testing
                 [.value(sample.normalized, .plain)]
             )
             // The policy grants charge, view and (masked) glance; the token does not.
-            for purpose in ["charge", "view", "glance"] {
+            for purpose in ["charge", "view", "glance"] as [Purpose] {
                 expectItems(
                     try await t.vault.detokenize(refundOnly, purpose: purpose, caller: svc),
                     [.error(.denied)],
@@ -104,7 +104,7 @@ import Testing
             let calls = 4 * limit
             let results = try await withThrowingTaskGroup(of: RevealItem.self) { group in
                 for index in 0..<calls {
-                    let purpose = index % 2 == 0 ? "view" : "glance"
+                    let purpose: Purpose = index % 2 == 0 ? "view" : "glance"
                     group.addTask { try await vault.detokenize(token, purpose: purpose, caller: svc)[0] }
                 }
                 var all: [RevealItem] = []

@@ -24,13 +24,13 @@ import Testing
                 mode == .deterministic
                 ? TokenLimits.none
                 : TokenLimits(purposes: ["view", "charge"], expiresAt: t.clock.now + 3_600, maxReveals: 3)
-            for subject in ["cust-keep", "cust-gone"] {
+            for subject in ["cust-keep", "cust-gone"] as [Subject] {
                 let request = TokenizeRequest(
                     kind: sample.kind,
                     subject: subject,
                     values: [sample.raw],
                     limits: limits,
-                    idempotencyKey: "key-\(sample.kind.rawValue)-\(subject)"
+                    idempotencyKey: try IdempotencyKey("key-\(sample.kind.rawValue)-\(subject)")
                 )
                 let made = try await t.vault.tokenize(request, caller: svc)
                 #expect(

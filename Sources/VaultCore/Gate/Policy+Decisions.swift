@@ -24,14 +24,8 @@ extension Policy {
     /// When several rules (of one role or of several) grant, the most revealing wins, plain over masked;
     /// among equals the first in the identity's role order, then file order, is named. The token's own
     /// limits (purposes, expiry, reveal count) are checked by the gate on top of this and can only narrow it.
-    public func detokenizeDecision(identity: Identity, kind: Kind, purpose: String) -> PolicyDecision {
+    public func detokenizeDecision(identity: Identity, kind: Kind, purpose: Purpose) -> PolicyDecision {
         guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
-        guard PolicyParser.isValidPurpose(purpose) else {
-            return .denied(
-                "purpose \(PolicyParser.quote(purpose)) is not a purpose name "
-                    + "(1 to 64 characters of a-z, 0-9 and '-')"
-            )
-        }
         guard let best = detokenizeGrants(member, kind: kind, purpose: purpose).first else {
             return .denied(
                 "no rule grants detokenize of \(kind.rawValue) for purpose \(purpose) "
@@ -62,7 +56,7 @@ extension Policy {
 
     /// Every rule granting this detokenize, the winner first: most revealing, then role order, then
     /// file order (a stable sort keeps the latter two).
-    func detokenizeGrants(_ member: Identity, kind: Kind, purpose: String) -> [Grant] {
+    func detokenizeGrants(_ member: Identity, kind: Kind, purpose: Purpose) -> [Grant] {
         var grants: [Grant] = []
         for role in roles(of: member) {
             for rule in role.detokenize where rule.kinds.contains(kind) && rule.purposes.contains(purpose) {

@@ -3,13 +3,13 @@
 extension Policy {
     /// A few lines for people: who the identity is, the detokenize decision with its rule (and any other
     /// rules that also grant), then tokenize, erase and the limits that apply.
-    public func explain(identityName: String, kind: Kind, purpose: String) -> String {
+    public func explain(identityName: String, kind: Kind, purpose: Purpose) -> String {
         guard let identity = identity(named: identityName) else {
             let known = identities.map(\.name)
             let list = known.isEmpty ? "the policy has no identities" : "identities: \(known.joined(separator: ", "))"
             return """
                 identity \(PolicyParser.quote(identityName)): not in the policy (\(list))
-                detokenize \(kind.rawValue) for purpose \(PolicyParser.quote(purpose)): denied (unknown identity)
+                detokenize \(kind.rawValue) for purpose \(PolicyParser.quote(purpose.name)): denied (unknown identity)
                 tokenize \(kind.rawValue): denied (unknown identity)
                 erase: denied (unknown identity)
                 """
@@ -19,7 +19,7 @@ extension Policy {
 
         let detokenize = detokenizeDecision(identity: identity, kind: kind, purpose: purpose)
         lines.append(
-            "detokenize \(kind.rawValue) for purpose \(PolicyParser.quote(purpose)): "
+            "detokenize \(kind.rawValue) for purpose \(PolicyParser.quote(purpose.name)): "
                 + (detokenize.reveal.map { "allowed, reveals \($0.rawValue)" } ?? "denied")
         )
         if let rule = detokenize.rule {

@@ -86,7 +86,7 @@ extension Policy {
     /// One entry of a role's `detokenize` list: these kinds, for these purposes, revealed this way.
     public struct DetokenizeRule: Sendable, Equatable {
         public let kinds: Set<Kind>
-        public let purposes: Set<String>
+        public let purposes: Set<Purpose>
         public let reveal: RevealMode
         /// Position in the role's list (for `roles.NAME.detokenize[INDEX]`) and line in the file.
         public let index: Int

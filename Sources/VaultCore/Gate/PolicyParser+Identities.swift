@@ -93,19 +93,6 @@ extension PolicyParser {
             }
     }
 
-    /// Purposes: 1 to 64 characters of `[a-z0-9-]`, the same rule a request's purpose must meet.
-    static func isValidPurpose(_ purpose: String) -> Bool {
-        (1...64).contains(purpose.utf8.count)
-            && purpose.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
-                    true
-                default:
-                    false
-                }
-            }
-    }
-
     mutating func checkName(_ name: String, at node: Yams.Node, _ what: String) {
         if !Self.isValidName(name) {
             report(node, "\(what) \(Self.quote(name)) must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'")

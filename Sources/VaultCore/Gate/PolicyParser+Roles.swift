@@ -80,15 +80,17 @@ extension PolicyParser {
         return rules
     }
 
-    private mutating func purposeList(_ node: Yams.Node, path: String) -> Set<String> {
+    /// Each purpose through `Purpose`, the rule a request's purpose meets, so a rule can name only purposes a
+    /// caller can ask for.
+    private mutating func purposeList(_ node: Yams.Node, path: String) -> Set<Purpose> {
         guard let items = sequence(node, path, of: "purposes") else { return [] }
-        var purposes: Set<String> = []
+        var purposes: Set<Purpose> = []
         for item in items {
-            guard let purpose = string(item, "each purpose in \(path)") else { continue }
-            if Self.isValidPurpose(purpose) {
+            guard let text = string(item, "each purpose in \(path)") else { continue }
+            if let purpose = try? Purpose(text) {
                 purposes.insert(purpose)
             } else {
-                report(item, "purpose \(Self.quote(purpose)) must be 1 to 64 characters of a-z, 0-9 and '-'")
+                report(item, "purpose \(Self.quote(text)) must be 1 to 64 characters of a-z, 0-9 and '-'")
             }
         }
         return purposes

@@ -22,7 +22,7 @@ enum Gate {
     /// and its reveal budget is not used up (re-checked atomically when the reveal is counted).
     /// The policy's decisions for this call's caller and purpose are remembered per kind (`DecisionCache`): a
     /// call of many tokens asks the policy once per kind instead of once per token.
-    static func judge(_ stored: StoredToken?, purpose: String, decisions: DecisionCache, now: Int64) -> Verdict {
+    static func judge(_ stored: StoredToken?, purpose: Purpose, decisions: DecisionCache, now: Int64) -> Verdict {
         guard let stored else { return .notFound }
         let limits = stored.token.limits
         if let expiry = limits.expiresAt, expiry <= now { return .notFound }
@@ -39,10 +39,10 @@ enum Gate {
 final class DecisionCache {
     private let policy: Policy
     private let caller: Caller
-    private let purpose: String
+    private let purpose: Purpose
     private var known: [Kind: PolicyDecision] = [:]
 
-    init(policy: Policy, caller: Caller, purpose: String) {
+    init(policy: Policy, caller: Caller, purpose: Purpose) {
         self.policy = policy
         self.caller = caller
         self.purpose = purpose

@@ -26,13 +26,13 @@ public struct SubjectRecord: Sendable, Equatable {
 /// Limits a token carries from birth, whatever the policy later says.
 public struct TokenLimits: Sendable, Equatable, Codable {
     /// The only purposes it may ever be revealed for; nil means any the policy grants.
-    public var purposes: [String]?
+    public var purposes: [Purpose]?
     /// Unix seconds after which it is treated as not found.
     public var expiresAt: Int64?
     /// The most reveals it allows, counted atomically.
     public var maxReveals: Int?
 
-    public init(purposes: [String]? = nil, expiresAt: Int64? = nil, maxReveals: Int? = nil) {
+    public init(purposes: [Purpose]? = nil, expiresAt: Int64? = nil, maxReveals: Int? = nil) {
         self.purposes = purposes
         self.expiresAt = expiresAt
         self.maxReveals = maxReveals

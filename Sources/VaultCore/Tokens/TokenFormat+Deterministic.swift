@@ -17,33 +17,28 @@ extension TokenFormat {
     /// two kinds from getting one token for both; the scope keeps equal values in different scopes (for
     /// example two tenants or two fields) from being linkable by their tokens. Each field is followed by a
     /// 0x00 byte, and the value comes last, so the encoding is unambiguous as long as the label, kind and
-    /// scope contain no 0x00: kinds never do, and `scope` must not (a precondition).
+    /// scope contain no 0x00: kinds never do, and a `Scope` cannot.
     ///
     /// `key` must be 32 bytes (as `BLAKE2b.deriveKey` makes them). Equal inputs always give equal tokens,
     /// which is the point of this mode and also its leak: it shows which records share a value, and how
     /// often a value occurs.
-    public static func deterministic(kind: Kind, scope: String, normalized: String, key: SecureBytes) -> String {
+    public static func deterministic(kind: Kind, scope: Scope, normalized: String, key: SecureBytes) -> String {
         precondition(key.count == deterministicKeyBytes, "a deterministic token key is 32 bytes")
-        precondition(isValidScope(scope), "a token scope must not contain U+0000")
         var message: [UInt8] = []
-        let fields = [deterministicLabel.utf8.count, kind.rawValue.utf8.count, scope.utf8.count, normalized.utf8.count]
+        let fields = [
+            deterministicLabel.utf8.count, kind.rawValue.utf8.count, scope.name.utf8.count, normalized.utf8.count,
+        ]
         message.reserveCapacity(fields.reduce(3, +))
         message += deterministicLabel.utf8
         message.append(0)
         message += kind.rawValue.utf8
         message.append(0)
-        message += scope.utf8
+        message += scope.name.utf8
         message.append(0)
         message += normalized.utf8
         let digest = BLAKE2b.hash(message, key: key, outputLength: Base62.byteCount)
         // The message holds the customer value; wipe this copy rather than leave it in freed heap memory.
         ConstantTime.wipe(&message)
         return prefix + Base62.encode(digest)
-    }
-
-    /// True when `scope` can be used with `deterministic`: any string without U+0000. Check it where the
-    /// scope enters (a request or the policy) so the precondition never fires.
-    public static func isValidScope(_ scope: String) -> Bool {
-        !scope.utf8.contains(0)
     }
 }

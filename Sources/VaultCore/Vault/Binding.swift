@@ -25,7 +25,7 @@ enum Binding {
         out.field(kind.rawValue.utf8)
         out.field(bigEndian: dekVersion)
         if let purposes = limits.purposes {
-            out.field(("p=" + purposes.joined(separator: ",")).utf8)
+            out.field(("p=" + purposes.map(\.name).joined(separator: ",")).utf8)
         } else {
             out.field("p*".utf8)
         }

@@ -20,7 +20,7 @@ extension Vault {
 
     /// Turns tokens back into values or masks, through the gate. The audit record of every decision is durable
     /// before this returns, and if it cannot be written nothing is revealed. The steps are `DetokenizeCall`'s.
-    public func detokenize(_ tokens: [String], purpose: String, caller: Caller) async throws(VaultError) -> [RevealItem]
+    public func detokenize(_ tokens: [String], purpose: Purpose, caller: Caller) async throws(VaultError) -> [RevealItem]
     {
         try await keys.withCurrentKeys { keyring in
             try await self.detokenize(tokens, purpose: purpose, caller: caller, keyring: keyring)
@@ -30,11 +30,10 @@ extension Vault {
     /// One attempt of `detokenize` with `keyring` (`KeyringHolder.withCurrentKeys`).
     private func detokenize(
         _ tokens: [String],
-        purpose: String,
+        purpose: Purpose,
         caller: Caller,
         keyring: Keyring
     ) async throws -> [RevealItem] {
-        try Self.validatePurpose(purpose)
         // A reveal needs a trustworthy audit log: on a chain rewritten under this process, fail closed.
         try auditSealer.requireIntact()
         let policy = self.policy

@@ -17,7 +17,7 @@
 struct DetokenizeCall: Sendable {
     /// Step 1, done before the call is made: where each asked token's row is, in the order asked.
     let addresses: [Address]
-    let purpose: String
+    let purpose: Purpose
     let caller: Caller
     /// Taken once, so the whole call is judged by one policy; `limits` are the caller's under it.
     let policy: Policy
@@ -203,7 +203,7 @@ struct DetokenizeCall: Sendable {
     func event(_ items: [AuditItem], outcome: String, reason: String? = nil) -> AuditEvent {
         var event = AuditEvent("detokenize", by: caller, at: now, outcome: outcome)
         event.count = items.count
-        event.purpose = purpose
+        event.purpose = purpose.name
         event.items = items
         event.reason = reason
         return event

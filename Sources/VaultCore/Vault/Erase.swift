@@ -5,12 +5,11 @@ extension Vault {
     /// store keeps. Returns the number of tokens destroyed (0 if unknown). If the erase committed but the scrub
     /// could not finish, throws `.storage` saying so: the subject is erased either way, and the store scrubs
     /// again at its next chance.
-    public func erase(subject: String, caller: Caller) async throws(VaultError) -> Int {
-        try Self.validateSubject(subject)
+    public func erase(subject: Subject, caller: Caller) async throws(VaultError) -> Int {
         let decision = policy.eraseDecision(identity: caller.identity)
         let now = clock.now()
         var event = AuditEvent("erase", by: caller, at: now)
-        event.subjects = [subject]
+        event.subjects = [subject.name]
         guard decision.isAllowed else {
             event.outcome = "denied"
             event.reason = "denied by policy"
@@ -24,7 +23,7 @@ extension Vault {
         let signer = auditSealer
         let allowed = event
         let (erased, scrubbed) = try await writeAndScrub { writer in
-            let erased = try writer.eraseSubject(named: subject)
+            let erased = try writer.eraseSubject(named: subject.name)
             var done = allowed
             done.count = erased
             try AuditChain.append(done, to: writer, sealer: signer, now: now)
@@ -34,7 +33,7 @@ extension Vault {
         return erased
     }
 
-    static func notScrubbed(subject: String, tokens: Int) -> VaultError {
+    static func notScrubbed(subject: Subject, tokens: Int) -> VaultError {
         var error = VaultError(
             .storage,
             "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "

@@ -4,8 +4,8 @@ struct TokenWriter: Sendable {
     let keyring: Keyring
     let kind: Kind
     let mode: TokenMode
-    let subject: String
-    let scope: String
+    let subject: Subject
+    let scope: Scope
     let limits: TokenLimits
     let now: Int64
     /// Where `keyring` came from: asked, before a new data key is wrapped, whether its active KEK is still
@@ -108,7 +108,7 @@ struct TokenWriter: Sendable {
     /// The subject's record and unwrapped data key, creating both for a new subject. Runs inside the write
     /// transaction, so two concurrent first writes for one subject cannot make two keys.
     func subjectKey(_ store: any StoreWriter) throws -> (SubjectRecord, SecureBytes) {
-        if let record = try store.subject(named: subject) {
+        if let record = try store.subject(named: subject.name) {
             return (record, try VaultCipher.dataKey(of: record, keyring: keyring))
         }
         guard try keys.activeKEKIsCurrent(keyring) else {
@@ -125,11 +125,11 @@ struct TokenWriter: Sendable {
         let version = keyring.activeKEKVersion
         let wrapped = XChaCha20Poly1305.seal(
             dek,
-            ad: Binding.wrappedKey(subject: subject, kekVersion: version),
+            ad: Binding.wrappedKey(subject: subject.name, kekVersion: version),
             key: keyring.activeKEK
         )
-        let id = try store.insertSubject(name: subject, kekVersion: version, dekVersion: 1, wrappedKey: wrapped)
-        return (SubjectRecord(id: id, name: subject, kekVersion: version, dekVersion: 1, wrappedKey: wrapped), dek)
+        let id = try store.insertSubject(name: subject.name, kekVersion: version, dekVersion: 1, wrappedKey: wrapped)
+        return (SubjectRecord(id: id, name: subject.name, kekVersion: version, dekVersion: 1, wrappedKey: wrapped), dek)
     }
 
     // MARK: Idempotency
@@ -150,7 +150,7 @@ struct TokenWriter: Sendable {
         }
         // The MAC covers the subject's name, so this is the subject the answer was stored for; its id must
         // match too (ids are never reused), or the row was moved.
-        guard let subject = try store.subject(named: self.subject), subject.id == stored.subjectID else {
+        guard let subject = try store.subject(named: self.subject.name), subject.id == stored.subjectID else {
             throw VaultError(
                 .integrity,
                 "a stored idempotent answer does not belong to its subject",

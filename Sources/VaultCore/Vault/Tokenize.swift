@@ -1,20 +1,20 @@
 /// A tokenize call: values of one kind for one subject.
 public struct TokenizeRequest: Sendable, Equatable {
     public var kind: Kind
-    public var subject: String
+    public var subject: Subject
     public var values: [String]
     public var limits: TokenLimits
-    public var idempotencyKey: String?
+    public var idempotencyKey: IdempotencyKey?
     /// Only for deterministic tokens: equal values in the same scope get the same token.
-    public var scope: String
+    public var scope: Scope
 
     public init(
         kind: Kind,
-        subject: String,
+        subject: Subject,
         values: [String],
         limits: TokenLimits = .none,
-        idempotencyKey: String? = nil,
-        scope: String = "default"
+        idempotencyKey: IdempotencyKey? = nil,
+        scope: Scope = .default
     ) {
         self.kind = kind
         self.subject = subject
@@ -26,8 +26,6 @@ public struct TokenizeRequest: Sendable, Equatable {
 }
 
 extension Vault {
-    public static let maxSubjectBytes = 128
-
     /// Validates and normalizes every value, then stores them all in one durable transaction and returns one
     /// token per value, in order. Any invalid value fails the whole batch and nothing is stored.
     public func tokenize(_ request: TokenizeRequest, caller: Caller) async throws(VaultError) -> [String] {
@@ -38,7 +36,9 @@ extension Vault {
     private func tokenize(_ request: TokenizeRequest, caller: Caller, keyring: Keyring) async throws -> [String] {
         let policy = self.policy
         let kind = request.kind
-        // The item count comes before the policy (docs/PROTOCOL.md §6.6).
+        // The limits are params (step 3 of docs/PROTOCOL.md §6.6), checked against the vault's clock; the item
+        // count (4) comes before the policy (5).
+        try request.limits.check(now: clock.now())
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
             var error = VaultError(
@@ -57,7 +57,7 @@ extension Vault {
                 caller,
                 kind: kind,
                 count: request.values.count,
-                subjects: [request.subject],
+                subjects: [request.subject.name],
                 reason: "denied by policy"
             )
             throw VaultError(
@@ -69,15 +69,6 @@ extension Vault {
         guard !request.values.isEmpty else {
             throw VaultError(.invalidRequest, "no values to tokenize", hint: "send at least one value")
         }
-        try Self.validateSubject(request.subject)
-        guard !request.scope.isEmpty, request.scope.utf8.count <= 128, TokenFormat.isValidScope(request.scope) else {
-            throw VaultError(
-                .invalidRequest,
-                "the scope must be 1 to 128 bytes without NUL characters",
-                hint: "leave it out for the default scope"
-            )
-        }
-        try Self.validate(request.limits, now: clock.now())
         let normalized = try request.values.enumerated().map { (i, v) throws(VaultError) in
             try kind.normalize(v, index: i)
         }
@@ -97,11 +88,11 @@ extension Vault {
         made.kind = kind.rawValue
         made.mode = mode.rawValue
         made.count = normalized.count
-        made.subjects = [request.subject]
+        made.subjects = [request.subject.name]
         let event = made
         let idempotency = request.idempotencyKey.map {
             (
-                key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
+                key: Binding.idempotencyKey(identity: caller.identity.name, key: $0.text, lookupKey: keyring.lookupKey),
                 request: Self.requestMAC(request, mode: mode, normalized: normalized, keyring: keyring)
             )
         }
@@ -162,62 +153,6 @@ extension Vault {
         }
     }
 
-    /// Subject ids: 1 to 128 characters of A-Z a-z 0-9 . _ : - (docs/PROTOCOL.md). Narrow on purpose: an
-    /// identifier, never personal data, and safe to print in logs and audit records.
-    static func validateSubject(_ subject: String) throws(VaultError) {
-        let ok =
-            (1...maxSubjectBytes).contains(subject.utf8.count)
-            && subject.utf8.allSatisfy {
-                (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0)
-                    || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
-            }
-        guard ok else {
-            throw VaultError(
-                .invalidRequest,
-                "the subject id must be 1 to \(maxSubjectBytes) characters of A-Z a-z 0-9 . _ : -",
-                hint: "use your internal customer id, such as cust-42, never personal data"
-            ).with(field: "subject")
-        }
-    }
-
-    static func validate(_ limits: TokenLimits, now: Int64) throws(VaultError) {
-        if let purposes = limits.purposes {
-            guard !purposes.isEmpty else {
-                throw VaultError(
-                    .invalidRequest,
-                    "limits.purposes is empty, so the token could never be revealed",
-                    hint: "name at least one purpose, or leave purposes out"
-                )
-            }
-            for p in purposes { try validatePurpose(p) }
-        }
-        if let expires = limits.expiresAt, expires <= now {
-            throw VaultError(.invalidRequest, "limits.expires_at is not in the future", hint: "send a later time")
-        }
-        if let max = limits.maxReveals, max < 1 {
-            throw VaultError(
-                .invalidRequest,
-                "limits.max_reveals must be at least 1",
-                hint: "send 1 or more, or leave it out"
-            )
-        }
-    }
-
-    public static func validatePurpose(_ purpose: String) throws(VaultError) {
-        let ok =
-            (1...64).contains(purpose.utf8.count)
-            && purpose.utf8.allSatisfy {
-                (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
-            }
-        guard ok else {
-            throw VaultError(
-                .invalidRequest,
-                "a purpose must be 1 to 64 characters of a-z, 0-9 and -",
-                hint: "use a purpose name from the policy, such as charge or support"
-            )
-        }
-    }
-
     /// Keyed fingerprint of everything that defines a tokenize call (`Binding.requestMAC`), so a reused
     /// idempotency key with other parameters is caught. Over normalized values, so formatting differences do
     /// not count as different requests.
@@ -228,10 +163,10 @@ extension Vault {
         keyring: Keyring
     ) -> [UInt8] {
         var fields: [[UInt8]] = [
-            Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.utf8),
-            Array(request.scope.utf8),
+            Array(request.kind.rawValue.utf8), Array(mode.rawValue.utf8), Array(request.subject.name.utf8),
+            Array(request.scope.name.utf8),
         ]
-        fields.append(Array((request.limits.purposes ?? []).joined(separator: ",").utf8))
+        fields.append(Array((request.limits.purposes ?? []).map(\.name).joined(separator: ",").utf8))
         fields.append(Array("\(request.limits.expiresAt ?? -1)|\(request.limits.maxReveals ?? -1)".utf8))
         fields += normalized.map { Array($0.utf8) }
         let key = BLAKE2b.deriveKey(from: keyring.lookupKey, label: Binding.requestMACKeyLabel)

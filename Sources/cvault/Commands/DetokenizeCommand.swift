@@ -31,9 +31,12 @@ struct DetokenizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
+            let purpose = try Purpose(self.purpose)
             let tokens = argumentsOrStdin(self.tokens)
             if let path = socket.path {
-                let items = try await withClient(path) { try await $0.detokenize(tokens: tokens, purpose: purpose) }
+                let items = try await withClient(path) {
+                    try await $0.detokenize(tokens: tokens, purpose: purpose.name)
+                }
                 try printReveal(items, json: json)
                 return
             }

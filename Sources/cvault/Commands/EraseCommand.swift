@@ -18,8 +18,9 @@ struct EraseCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
+            let subject = try Subject(self.subject)
             if let path = socket.path {
-                print(try await withClient(path) { try await $0.erase(subject: subject) })
+                print(try await withClient(path) { try await $0.erase(subject: subject.name) })
                 return
             }
             let session = try await VaultSession.open(location, unseal, policy: policy)

@@ -54,7 +54,13 @@ extension PolicyCommand {
             try await reporting {
                 let holder = try VaultSession.loadPolicy(policy)
                 _ = try parseKind(kind)
-                print(holder.current.explain(identityName: identity, kind: try parseKind(kind), purpose: purpose))
+                print(
+                    holder.current.explain(
+                        identityName: identity,
+                        kind: try parseKind(kind),
+                        purpose: try Purpose(purpose)
+                    )
+                )
             }
         }
     }

@@ -54,7 +54,10 @@ struct TokenizeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Self.argumentsWarning + "\n")
         }
         try await reporting {
-            if let path = socket.path { return try await runRemote(path) }
+            // Parsed once, here, for both paths: the socket gets only what the vault's own types accept.
+            let subject = try Subject(self.subject)
+            let scope = try Scope(self.scope)
+            if let path = socket.path { return try await runRemote(path, subject: subject, scope: scope) }
             let request = try TokenizeRequest(
                 kind: parseKind(kind),
                 subject: subject,
@@ -70,22 +73,23 @@ struct TokenizeCommand: AsyncParsableCommand {
     }
 
     /// Socket mode: the same request through a running server, as this process's uid.
-    private func runRemote(_ path: String) async throws {
+    private func runRemote(_ path: String, subject: Subject, scope: Scope) async throws {
         let kind = try parseKind(kind)
         let local = try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals)
+        let idempotencyKey = try self.idempotencyKey.map { (text) throws(VaultError) in try IdempotencyKey(text) }
         let limits = VaultClient.TokenLimits(
-            purposes: local.purposes,
+            purposes: local.purposes?.map(\.name),
             expiresAt: local.expiresAt,
             maxReveals: local.maxReveals
         )
         let tokens = try await withClient(path) { client in
             try await client.tokenize(
                 kind: VaultClient.Kind(rawValue: kind.rawValue),
-                subject: subject,
+                subject: subject.name,
                 values: argumentsOrStdin(values),
                 limits: limits,
-                idempotencyKey: idempotencyKey,
-                scope: scope
+                idempotencyKey: idempotencyKey?.text,
+                scope: scope.name
             )
         }
         for token in tokens { print(token) }
@@ -105,7 +109,11 @@ func parseKind(_ text: String) throws(VaultError) -> Kind {
 
 func parseLimits(purposes: String?, expiresAt: String?, maxReveals: Int?) throws(VaultError) -> TokenLimits {
     var limits = TokenLimits()
-    limits.purposes = purposes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+    limits.purposes = try purposes.map { (list) throws(VaultError) in
+        try list.split(separator: ",").map { (name) throws(VaultError) in
+            try Purpose(String(name).trimmingCharacters(in: .whitespaces))
+        }
+    }
     if let expiresAt {
         guard let seconds = VaultClock.parseISO8601(expiresAt) else {
             throw VaultError(
