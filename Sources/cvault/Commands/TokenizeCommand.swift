@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VaultClient
 import VaultCore
 
 struct TokenizeCommand: AsyncParsableCommand {
@@ -54,41 +53,20 @@ struct TokenizeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Self.argumentsWarning + "\n")
         }
         try await reporting {
-            if let path = socket.path { return try await runRemote(path) }
-            let request = try TokenizeRequest(
-                kind: parseKind(kind),
-                subject: subject,
-                values: argumentsOrStdin(values),
-                limits: parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
-                scope: scope
-            )
-            let session = try await VaultSession.open(location, unseal, policy: policy)
-            let tokens = try await session.vault.tokenize(request, caller: session.caller)
-            try await session.finish()
-            for token in tokens { print(token) }
-        }
-    }
-
-    /// Socket mode: the same request through a running server, as this process's uid.
-    private func runRemote(_ path: String) async throws {
-        let kind = try parseKind(kind)
-        let local = try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals)
-        let limits = VaultClient.TokenLimits(
-            purposes: local.purposes,
-            expiresAt: local.expiresAt,
-            maxReveals: local.maxReveals
-        )
-        let tokens = try await withClient(path) { client in
-            try await client.tokenize(
-                kind: VaultClient.Kind(rawValue: kind.rawValue),
+            // Options first, standard input last: a bad option fails before anything waits for input.
+            let kind = try parseKind(kind)
+            let limits = try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals)
+            let request = TokenizeRequest(
+                kind: kind,
                 subject: subject,
                 values: argumentsOrStdin(values),
                 limits: limits,
                 idempotencyKey: idempotencyKey,
                 scope: scope
             )
+            let tokens = try await socket.operations(location, unseal, policy).tokenize(request)
+            for token in tokens { print(token) }
         }
-        for token in tokens { print(token) }
     }
 }
 
