@@ -96,14 +96,15 @@ enum Secret {
         what: String,
         _ body: (UnsafeRawBufferPointer) throws(VaultError) -> T
     ) throws(VaultError) -> T {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw VaultError(
+        let fd = try openFile(
+            path,
+            O_RDONLY,
+            or: VaultError(
                 .notInitialized,
                 "cannot read \(what) \(path)",
                 hint: "check that it exists and that you may read it"
             )
-        }
+        )
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: maxBytes + 1)
         defer { ConstantTime.wipe(&buffer) }
@@ -135,14 +136,15 @@ enum Secret {
         _ text: String,
         _ body: (UnsafeRawBufferPointer) throws(VaultError) -> T
     ) throws(VaultError) -> T {
-        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw VaultError(
+        let fd = try openFile(
+            "/dev/tty",
+            O_RDWR,
+            or: VaultError(
                 .invalidRequest,
                 "cannot open the terminal to ask for the passphrase",
                 hint: "set CVAULT_PASSPHRASE instead"
             )
-        }
+        )
         defer { close(fd) }
         _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
         var saved = termios()
@@ -174,5 +176,17 @@ enum Secret {
         return try buffer.withUnsafeBytes { raw in
             Result { () throws(VaultError) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
         }.get()
+    }
+
+    /// Opens `path` close-on-exec (no child process inherits a descriptor that reads a secret), or throws
+    /// `failure`: each caller says in its own words what could not be read.
+    private static func openFile(
+        _ path: String,
+        _ flags: Int32,
+        or failure: @autoclosure () -> VaultError
+    ) throws(VaultError) -> Int32 {
+        let fd = open(path, flags | O_CLOEXEC)
+        guard fd >= 0 else { throw failure() }
+        return fd
     }
 }

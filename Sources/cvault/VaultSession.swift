@@ -20,15 +20,11 @@ struct VaultSession {
         policy: PolicyOption
     ) async throws -> VaultSession {
         let policies = try loadPolicy(policy)
-        let store = try SQLiteStore.open(at: location.databasePath)
-        let keyring = try Keyring.open(
-            at: location.keyringPath,
-            credential: unseal.credential(keyringPath: location.keyringPath)
-        )
+        let (store, keyring) = try location.open(unseal)
         let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
         let caller = try vault.caller(uid: getuid())
         // Every load of a policy is recorded with the hash of the bytes in force, offline commands included.
-        try await vault.audit("policy_load", caller: caller, detail: policies.auditDetail("for an offline command"))
+        try await vault.recordPolicyLoad("for an offline command", caller: caller)
         return VaultSession(vault: vault, store: store, caller: caller)
     }
 
@@ -61,27 +57,54 @@ struct AdminSession {
     let store: SQLiteStore
 
     static func open(_ location: VaultLocation, _ unseal: UnsealOptions) async throws -> AdminSession {
-        let store = try SQLiteStore.open(at: location.databasePath)
-        let keyring = try Keyring.open(
-            at: location.keyringPath,
-            credential: unseal.credential(keyringPath: location.keyringPath)
-        )
-        let vault = Vault(
+        let (store, keyring) = try location.open(unseal)
+        return AdminSession(vault: vault(keyring: keyring, store: store), store: store)
+    }
+
+    /// Opens the vault for one admin operation, runs it, then seals the audit head and closes. When `body`
+    /// fails the session is left as it is, unless `sealingFailures` (the failure wrote a record worth sealing).
+    @discardableResult
+    static func perform<T>(
+        _ location: VaultLocation,
+        _ unseal: UnsealOptions,
+        sealingFailures: Bool = false,
+        _ body: (Vault) async throws -> T
+    ) async throws -> T {
+        let session = try await open(location, unseal)
+        let result: T
+        do {
+            result = try await body(session.vault)
+        } catch {
+            if sealingFailures { try? await session.finish() }
+            throw error
+        }
+        try await session.finish()
+        return result
+    }
+
+    /// A vault for admin work (`init`, `restore`, `keys`, `verify`): no policy grants anything through it.
+    static func vault(keyring: Keyring, store: SQLiteStore) -> Vault {
+        Vault(
             keyring: keyring,
             store: store,
             policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
             logger: quietLogger()
         )
-        return AdminSession(vault: vault, store: store)
-    }
-
-    func audit(_ event: String, outcome: String = "ok", detail: String) async throws {
-        try await vault.audit(event, caller: nil, uid: getuid(), outcome: outcome, detail: detail)
     }
 
     func finish() async throws {
         try await vault.sealAudit()
         await store.close()
+    }
+}
+
+extension VaultLocation {
+    /// The vault's files, opened the same way by every command and by the server: the database first, then
+    /// the keyring, unsealed with the credential `unseal` names.
+    func open(_ unseal: UnsealOptions) throws -> (store: SQLiteStore, keyring: Keyring) {
+        let store = try SQLiteStore.open(at: databasePath)
+        let keyring = try Keyring.open(at: keyringPath, credential: unseal.credential(keyringPath: keyringPath))
+        return (store, keyring)
     }
 }
 

@@ -20,8 +20,11 @@ extension Vault {
 
     /// Turns tokens back into values or masks, through the gate. The audit record of every decision is durable
     /// before this returns, and if it cannot be written nothing is revealed. The steps are `DetokenizeCall`'s.
-    public func detokenize(_ tokens: [String], purpose: Purpose, caller: Caller) async throws(VaultError) -> [RevealItem]
-    {
+    public func detokenize(
+        _ tokens: [String],
+        purpose: Purpose,
+        caller: Caller
+    ) async throws(VaultError) -> [RevealItem] {
         try await keys.withCurrentKeys { keyring in
             try await self.detokenize(tokens, purpose: purpose, caller: caller, keyring: keyring)
         }

@@ -9,9 +9,12 @@ import Glibc
 
 /// What a backup folder holds besides the database copy: enough to check the copy before restoring it.
 struct BackupManifest: Codable {
+    /// Names this layout: a restore refuses a folder that holds any other.
     var format = "cvault-backup-v1"
+    /// When the copy was made (ISO 8601) and the database it was made from, for the operator to read.
     var created: String
     var source: String
+    /// The copy's counts as written, which the restored database must show again (`matches`).
     var subjects: Int
     var tokens: Int
     var auditRecords: Int
@@ -27,6 +30,11 @@ struct BackupManifest: Codable {
         case databaseHash = "database_hash"
         case keyringGeneration = "keyring_generation"
         case kekVersionsNeeded = "kek_versions_needed"
+    }
+
+    /// Whether a database's counts are the ones this manifest recorded for its copy.
+    func matches(_ stats: StoreStats) -> Bool {
+        stats.subjects == subjects && stats.tokens == tokens && stats.auditRecords == auditRecords
     }
 
     static func hash(of path: String) throws(VaultError) -> String {
@@ -161,21 +169,14 @@ struct RestoreCommand: AsyncParsableCommand {
             let lost: AuditSealer.Head?
             do {
                 stats = try await store.read { try $0.stats() }
-                guard stats.subjects == manifest.subjects, stats.tokens == manifest.tokens,
-                    stats.auditRecords == manifest.auditRecords
-                else {
+                guard manifest.matches(stats) else {
                     throw VaultError(
                         .integrity,
                         "the restored database's counts differ from the manifest",
                         hint: "restore from another backup"
                     )
                 }
-                let vault = Vault(
-                    keyring: keyring,
-                    store: store,
-                    policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
-                    logger: quietLogger()
-                )
+                let vault = AdminSession.vault(keyring: keyring, store: store)
                 lost = try await vault.recordRestore(from: source, allowRollback: acceptRollback, uid: getuid())
                 await store.close()
             } catch {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import VaultClient
 import VaultCore
+import VaultJSON
 
 struct DetokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,46 +33,26 @@ struct DetokenizeCommand: AsyncParsableCommand {
         try await reporting {
             let purpose = try Purpose(self.purpose)
             let tokens = argumentsOrStdin(self.tokens)
-            if let path = socket.path {
-                let items = try await withClient(path) {
-                    try await $0.detokenize(tokens: tokens, purpose: purpose.name)
-                }
-                try printReveal(items, json: json)
-                return
-            }
-            let session = try await VaultSession.open(location, unseal, policy: policy)
-            let items = try await session.vault.detokenize(tokens, purpose: purpose, caller: session.caller)
-            try await session.finish()
-            try printReveal(items, json: json)
+            let lines = try await socket.operations(location, unseal, policy).detokenize(tokens, purpose: purpose)
+            try printReveal(lines, json: json)
         }
     }
 }
 
-/// Prints detokenize items from the vault (offline mode).
-func printReveal(_ items: [RevealItem], json: Bool) throws {
-    try printReveal(
-        items.map { item -> VaultClient.DetokenizeItem in
-            switch item {
-            case .value(let value, let mode): return .value(value, reveal: mode.rawValue)
-            case .error(let failure): return .error(failure.rawValue)
-            }
-        },
-        json: json
-    )
-}
-
-/// Prints detokenize items in order; shared by the offline and the socket paths, so both print the same.
-func printReveal(_ items: [VaultClient.DetokenizeItem], json: Bool) throws {
+/// Prints detokenize answers in order, the same for the local and the socket paths: a value (escaped for the
+/// terminal, or as a JSON line), or an empty line with the reason on standard error. Exits 3 if a row failed
+/// authentication, else 1 if any token was not revealed.
+func printReveal(_ lines: [RevealLine], json: Bool) throws {
     var worst: Int32 = 0
-    for (index, item) in items.enumerated() {
-        switch item {
+    for (index, line) in lines.enumerated() {
+        switch line {
         case .value(let value, let reveal):
             if json {
                 print(jsonLine(["value": value, "reveal": reveal]))
             } else {
                 print(escapedForTerminal(value))
             }
-        case .error(let failure):
+        case .refused(let failure):
             if json { print(jsonLine(["error": failure])) } else { print("") }
             FileHandle.standardError.write("cvault: error: token \(index): \(escapedForTerminal(failure))\n")
             worst = max(worst, failure == RevealFailure.integrity.rawValue ? 3 : 1)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import VaultClient
 import VaultCore
 
 struct EraseCommand: AsyncParsableCommand {
@@ -19,22 +18,7 @@ struct EraseCommand: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let subject = try Subject(self.subject)
-            if let path = socket.path {
-                print(try await withClient(path) { try await $0.erase(subject: subject.name) })
-                return
-            }
-            let session = try await VaultSession.open(location, unseal, policy: policy)
-            let erased: Int
-            do {
-                erased = try await session.vault.erase(subject: subject, caller: session.caller)
-            } catch let error as VaultError where error.reason == VaultError.notScrubbedReason {
-                // Committed and audited, not yet scrubbed: still seal the audit head and try the scrub once more
-                // on the way out, then say what happened.
-                try? await session.finish(checkpoint: true)
-                throw error
-            }
-            try await session.finish()
-            print(erased)
+            print(try await socket.operations(location, unseal, policy).erase(subject: subject))
         }
     }
 }

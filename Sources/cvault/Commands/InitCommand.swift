@@ -75,17 +75,8 @@ struct InitCommand: AsyncParsableCommand {
                 }
                 keyringCreated = true
                 if let shareDir { written = try writeShares(split, to: shareDir) }
-                let vault = Vault(
-                    keyring: keyring,
-                    store: store,
-                    policies: PolicyHolder(path: "", initial: .denyAll, logger: quietLogger()),
-                    logger: quietLogger()
-                )
-                try await vault.audit(
-                    "init",
-                    caller: nil,
-                    detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))"
-                )
+                let vault = AdminSession.vault(keyring: keyring, store: store)
+                try await vault.recordCreation()
                 try await vault.sealAudit()
                 await store.close()
             } catch {

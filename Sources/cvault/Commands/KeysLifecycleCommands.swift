@@ -18,19 +18,7 @@ extension KeysCommand {
 
         func run() async throws {
             try await reporting {
-                let session = try await AdminSession.open(location, unseal)
-                // Recorded before the keyring changes, so a kill between the two still leaves a trace.
-                try await session.audit(
-                    "key_rotate",
-                    outcome: "started",
-                    detail: "rotating from KEK v\(session.vault.keyring.activeKEKVersion)"
-                )
-                let rotated = try session.vault.keyring.rotateKEK()
-                try await session.audit(
-                    "key_rotate",
-                    detail: "KEK v\(rotated.activeKEKVersion) active, keyring generation \(rotated.generation)"
-                )
-                try await session.finish()
+                let rotated = try await AdminSession.perform(location, unseal) { try await $0.rotateKEK(uid: getuid()) }
                 print(
                     "KEK v\(rotated.activeKEKVersion) is active; older versions are decrypt-only. Run `cvault keys rewrap` to move data keys to it."
                 )
@@ -50,18 +38,9 @@ extension KeysCommand {
 
         func run() async throws {
             try await reporting {
-                let session = try await AdminSession.open(location, unseal)
-                try await session.audit(
-                    "key_rotate_token",
-                    outcome: "started",
-                    detail: "rotating from token key v\(session.vault.keyring.activeTokenKeyVersion)"
-                )
-                let rotated = try session.vault.keyring.rotateTokenKey()
-                try await session.audit(
-                    "key_rotate_token",
-                    detail: "token key v\(rotated.activeTokenKeyVersion) active"
-                )
-                try await session.finish()
+                let rotated = try await AdminSession.perform(location, unseal) {
+                    try await $0.rotateTokenKey(uid: getuid())
+                }
                 print("token key v\(rotated.activeTokenKeyVersion) is active for new deterministic tokens")
             }
         }
@@ -77,29 +56,10 @@ extension KeysCommand {
 
         func run() async throws {
             try await reporting {
-                let session = try await AdminSession.open(location, unseal)
-                let inUse = try await session.store.read { try $0.stats() }.dataKeysByKEK[version] ?? 0
-                try await session.audit(
-                    "key_retire",
-                    outcome: "started",
-                    detail: "KEK v\(version), \(inUse) data key(s) use it"
-                )
-                do {
-                    let retired = try session.vault.keyring.retireKEK(version: version, dataKeysUsingIt: inUse)
-                    try await session.audit(
-                        "key_retire",
-                        detail: "KEK v\(version) retired, keyring generation \(retired.generation)"
-                    )
-                } catch let error as VaultError {
-                    try? await session.audit(
-                        "key_retire",
-                        outcome: "refused",
-                        detail: "KEK v\(version): \(error.message)"
-                    )
-                    try? await session.finish()
-                    throw error
+                // A refusal is recorded: it is sealed too before the error says why.
+                try await AdminSession.perform(location, unseal, sealingFailures: true) {
+                    try await $0.retireKEK(version: version, uid: getuid())
                 }
-                try await session.finish()
                 print("KEK v\(version) retired: its material is gone from the keyring")
             }
         }
@@ -120,32 +80,27 @@ extension KeysCommand {
 
         func run() async throws {
             try await reporting {
-                let session = try await AdminSession.open(location, unseal)
-                let fresh: SecureBytes
-                if newPassphraseFile == nil, let secret = Secret.takeFromEnvironment("CVAULT_NEW_PASSPHRASE") {
-                    fresh = secret
-                } else if newPassphraseFile == nil && isatty(STDIN_FILENO) != 1 {
-                    throw VaultError(
-                        .invalidRequest,
-                        "no new passphrase given",
-                        hint: "pass --new-passphrase-file FILE or set CVAULT_NEW_PASSPHRASE"
-                    )
-                } else {
-                    fresh = try Passphrase.read(file: newPassphraseFile, confirm: true, ignoreEnvironment: true)
+                // The keyring opens first: a wrong current passphrase fails before the new one is asked for.
+                try await AdminSession.perform(location, unseal) {
+                    try await $0.changePassphrase(to: newPassphrase(), uid: getuid())
                 }
-                try await session.audit(
-                    "key_passphrase",
-                    outcome: "started",
-                    detail: "re-sealing the keyring under a new passphrase"
-                )
-                let resealed = try session.vault.keyring.resealed(passphrase: fresh)
-                try await session.audit(
-                    "key_passphrase",
-                    detail: "keyring re-sealed under a new passphrase, generation \(resealed.generation)"
-                )
-                try await session.finish()
                 print("keyring re-sealed under the new passphrase: the old passphrase (or shares) no longer opens it")
             }
+        }
+
+        /// The new passphrase: the file, else CVAULT_NEW_PASSPHRASE, else a prompt (twice) on a terminal.
+        private func newPassphrase() throws -> SecureBytes {
+            if newPassphraseFile == nil, let secret = Secret.takeFromEnvironment("CVAULT_NEW_PASSPHRASE") {
+                return secret
+            }
+            guard newPassphraseFile != nil || isatty(STDIN_FILENO) == 1 else {
+                throw VaultError(
+                    .invalidRequest,
+                    "no new passphrase given",
+                    hint: "pass --new-passphrase-file FILE or set CVAULT_NEW_PASSPHRASE"
+                )
+            }
+            return try Passphrase.read(file: newPassphraseFile, confirm: true, ignoreEnvironment: true)
         }
     }
 
@@ -163,10 +118,10 @@ extension KeysCommand {
 
         func run() async throws {
             try await reporting {
-                let session = try await AdminSession.open(location, unseal)
                 let bar = ProgressBar(json: json)
-                let result = try await session.vault.rewrap(batch: batch, caller: nil, uid: getuid()) { bar.show($0) }
-                try await session.finish()
+                let result = try await AdminSession.perform(location, unseal) {
+                    try await $0.rewrap(batch: batch, caller: nil, uid: getuid()) { bar.show($0) }
+                }
                 bar.finish(result)
             }
         }

@@ -15,6 +15,21 @@ struct PolicyCommand: AsyncParsableCommand {
 }
 
 extension PolicyCommand {
+    /// Prints every problem of the policy file's `bytes` on standard error, one per line with its place, and
+    /// fails if there is any: `check` and `reload` refuse a policy the same way.
+    static func requireNoProblems(
+        _ bytes: [UInt8],
+        file: String,
+        consequence: String,
+        hint: String
+    ) throws(VaultError) {
+        let problems = Policy.check(yaml: String(decoding: bytes, as: UTF8.self), file: file)
+        guard problems.isEmpty else {
+            for problem in problems { FileHandle.standardError.write("\(problem)\n") }
+            throw VaultError(.policy, "\(file) has \(problems.count) problem(s)\(consequence)", hint: hint)
+        }
+    }
+
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a policy file; print every problem with its line and exit 1 if there is any."
@@ -24,16 +39,12 @@ extension PolicyCommand {
 
         func run() async throws {
             try await reporting {
-                let text = try String(decoding: FileSafety.readAll(file, what: "policy file"), as: UTF8.self)
-                let problems = Policy.check(yaml: text, file: file)
-                guard problems.isEmpty else {
-                    for problem in problems { FileHandle.standardError.write("\(problem)\n") }
-                    throw VaultError(
-                        .policy,
-                        "\(file) has \(problems.count) problem(s)",
-                        hint: "fix them; a server never starts on a policy that fails this check"
-                    )
-                }
+                try PolicyCommand.requireNoProblems(
+                    FileSafety.readAll(file, what: "policy file"),
+                    file: file,
+                    consequence: "",
+                    hint: "fix them; a server never starts on a policy that fails this check"
+                )
                 let policy = try Policy.load(path: file)
                 print("\(file): ok (\(policy.identities.count) identities, \(policy.roles.count) roles)")
             }
@@ -53,14 +64,8 @@ extension PolicyCommand {
         func run() async throws {
             try await reporting {
                 let holder = try VaultSession.loadPolicy(policy)
-                _ = try parseKind(kind)
-                print(
-                    holder.current.explain(
-                        identityName: identity,
-                        kind: try parseKind(kind),
-                        purpose: try Purpose(purpose)
-                    )
-                )
+                let kind = try parseKind(kind)
+                print(holder.current.explain(identityName: identity, kind: kind, purpose: try Purpose(purpose)))
             }
         }
     }
@@ -87,15 +92,12 @@ extension PolicyCommand {
                     )
                 }
                 let bytes = try FileSafety.readAll(path, what: "policy file")
-                let problems = Policy.check(yaml: String(decoding: bytes, as: UTF8.self), file: path)
-                guard problems.isEmpty else {
-                    for problem in problems { FileHandle.standardError.write("\(problem)\n") }
-                    throw VaultError(
-                        .policy,
-                        "\(path) has \(problems.count) problem(s); the server keeps its current policy",
-                        hint: "fix them and reload again"
-                    )
-                }
+                try PolicyCommand.requireNoProblems(
+                    bytes,
+                    file: path,
+                    consequence: "; the server keeps its current policy",
+                    hint: "fix them and reload again"
+                )
                 let pidFile = location.dataFolder + "/cvault.pid"
                 let text = String(decoding: try FileSafety.readAll(pidFile, what: "server pid file"), as: UTF8.self)
                 guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, SIGHUP) == 0

@@ -81,46 +81,36 @@ struct ServeCommand: AsyncParsableCommand {
             }
             config.socketMode = mode
             config.socketGroup = try socketGroup.map(groupID)
-            guard maxRequestBytes >= 1024 else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--max-request-bytes must be at least 1024",
-                    hint: "the default is 1048576"
-                )
-            }
+            try requireOption(
+                maxRequestBytes >= 1024,
+                "--max-request-bytes must be at least 1024",
+                hint: "the default is 1048576"
+            )
             config.maxRequestBytes = maxRequestBytes
-            guard (1024...(1 << 40)).contains(maxResponseBytes) else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--max-response-bytes must be from 1024 to 2^40",
-                    hint: "the default is 33554432"
-                )
-            }
+            try requireOption(
+                (1024...(1 << 40)).contains(maxResponseBytes),
+                "--max-response-bytes must be from 1024 to 2^40",
+                hint: "the default is 33554432"
+            )
             config.maxResponseBytes = maxResponseBytes
-            guard (1...86_400).contains(idleTimeout) else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--idle-timeout must be from 1 to 86400 seconds",
-                    hint: "the default is 60"
-                )
-            }
+            try requireOption(
+                (1...86_400).contains(idleTimeout),
+                "--idle-timeout must be from 1 to 86400 seconds",
+                hint: "the default is 60"
+            )
             config.idleTimeout = .seconds(idleTimeout)
-            guard (1...1_000_000).contains(maxConnections), (1...1_000_000).contains(maxConnectionsPerUid) else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--max-connections and --max-connections-per-uid must be from 1 to 1000000",
-                    hint: "the defaults are 4096 and 1024"
-                )
-            }
+            try requireOption(
+                (1...1_000_000).contains(maxConnections) && (1...1_000_000).contains(maxConnectionsPerUid),
+                "--max-connections and --max-connections-per-uid must be from 1 to 1000000",
+                hint: "the defaults are 4096 and 1024"
+            )
             config.maxConnections = maxConnections
             config.maxConnectionsPerUID = maxConnectionsPerUid
-            guard (60...31_536_000).contains(idempotencyTtl) else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--idempotency-ttl must be 60 to 31536000 seconds (one year)",
-                    hint: "the default is 86400 (24 hours)"
-                )
-            }
+            try requireOption(
+                (60...31_536_000).contains(idempotencyTtl),
+                "--idempotency-ttl must be 60 to 31536000 seconds (one year)",
+                hint: "the default is 86400 (24 hours)"
+            )
 
             guard let policyPath = policy.path else {
                 throw VaultError(
@@ -138,11 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
-            let store = try SQLiteStore.open(at: location.databasePath)
-            let keyring = try Keyring.open(
-                at: location.keyringPath,
-                credential: unseal.credential(keyringPath: location.keyringPath)
-            )
+            let (store, keyring) = try location.open(unseal)
             let vault = Vault(
                 keyring: keyring,
                 store: store,
@@ -150,7 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: logger,
                 idempotencyLifetime: Int64(idempotencyTtl)
             )
-            try await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("at start"))
+            try await vault.recordPolicyLoad("at start")
 
             let pidFile = location.dataFolder + "/cvault.pid"
             let server = VaultServer(vault: vault, configuration: config, logger: logger) {
@@ -183,6 +169,11 @@ struct ServeCommand: AsyncParsableCommand {
             // The signals stay trapped to the end: a second SIGTERM during the final seal changes nothing.
             withExtendedLifetime(signals) {}
         }
+    }
+
+    /// Refuses an option value out of its range, saying which and what the default is.
+    private func requireOption(_ valid: Bool, _ message: String, hint: String) throws(VaultError) {
+        guard valid else { throw VaultError(.invalidRequest, message, hint: hint) }
     }
 
     private func groupID(_ text: String) throws(VaultError) -> gid_t {

@@ -20,12 +20,7 @@ struct ServeSignals: Service {
     func run() async {
         for await signal in signals {
             guard signal != .sighup else {
-                switch policies.reload() {
-                case .success:
-                    try? await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("on SIGHUP"))
-                case .failure(let error):
-                    try? await vault.audit("policy_load", caller: nil, outcome: "refused", reason: error.message)
-                }
+                await vault.reloadPolicy("on SIGHUP")
                 continue
             }
             logger.notice("shutting down", metadata: ["signal": "\(signal.rawValue)"])

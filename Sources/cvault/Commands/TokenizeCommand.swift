@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import VaultClient
 import VaultCore
 
 struct TokenizeCommand: AsyncParsableCommand {
@@ -54,45 +53,20 @@ struct TokenizeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Self.argumentsWarning + "\n")
         }
         try await reporting {
-            // Parsed once, here, for both paths: the socket gets only what the vault's own types accept.
-            let subject = try Subject(self.subject)
-            let scope = try Scope(self.scope)
-            if let path = socket.path { return try await runRemote(path, subject: subject, scope: scope) }
-            let request = try TokenizeRequest(
-                kind: parseKind(kind),
-                subject: subject,
-                values: argumentsOrStdin(values),
-                limits: parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
-                scope: scope
+            // Parsed once, here, for both paths, options first and standard input last: a bad option fails
+            // before anything waits for input, and the socket gets only what the vault's own types accept.
+            var request = TokenizeRequest(
+                kind: try parseKind(kind),
+                subject: try Subject(subject),
+                values: [],
+                limits: try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals),
+                idempotencyKey: try idempotencyKey.map { (text) throws(VaultError) in try IdempotencyKey(text) },
+                scope: try Scope(scope)
             )
-            let session = try await VaultSession.open(location, unseal, policy: policy)
-            let tokens = try await session.vault.tokenize(request, caller: session.caller)
-            try await session.finish()
+            request.values = argumentsOrStdin(values)
+            let tokens = try await socket.operations(location, unseal, policy).tokenize(request)
             for token in tokens { print(token) }
         }
-    }
-
-    /// Socket mode: the same request through a running server, as this process's uid.
-    private func runRemote(_ path: String, subject: Subject, scope: Scope) async throws {
-        let kind = try parseKind(kind)
-        let local = try parseLimits(purposes: purposes, expiresAt: expiresAt, maxReveals: maxReveals)
-        let idempotencyKey = try self.idempotencyKey.map { (text) throws(VaultError) in try IdempotencyKey(text) }
-        let limits = VaultClient.TokenLimits(
-            purposes: local.purposes?.map(\.name),
-            expiresAt: local.expiresAt,
-            maxReveals: local.maxReveals
-        )
-        let tokens = try await withClient(path) { client in
-            try await client.tokenize(
-                kind: VaultClient.Kind(rawValue: kind.rawValue),
-                subject: subject.name,
-                values: argumentsOrStdin(values),
-                limits: limits,
-                idempotencyKey: idempotencyKey?.text,
-                scope: scope.name
-            )
-        }
-        for token in tokens { print(token) }
     }
 }
 
