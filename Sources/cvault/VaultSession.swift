@@ -28,7 +28,7 @@ struct VaultSession {
         let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
         let caller = try vault.caller(uid: getuid())
         // Every load of a policy is recorded with the hash of the bytes in force, offline commands included.
-        try await vault.audit("policy_load", caller: caller, detail: policies.auditDetail("for an offline command"))
+        try await vault.audit(.policyLoad, caller: caller, detail: policies.auditDetail("for an offline command"))
         return VaultSession(vault: vault, store: store, caller: caller)
     }
 
@@ -75,7 +75,7 @@ struct AdminSession {
         return AdminSession(vault: vault, store: store)
     }
 
-    func audit(_ event: String, outcome: String = "ok", detail: String) async throws {
+    func audit(_ event: AuditEvent.Event, outcome: AuditEvent.Outcome = .ok, detail: String) async throws {
         try await vault.audit(event, caller: nil, uid: getuid(), outcome: outcome, detail: detail)
     }
 

@@ -12,11 +12,11 @@ struct AuditEventJSONTests {
     ]
 
     static var events: [AuditEvent] {
-        var all: [AuditEvent] = [AuditEvent(at: "2026-01-01T00:00:00Z", event: "init", outcome: "ok")]
+        var all: [AuditEvent] = [AuditEvent(at: "2026-01-01T00:00:00Z", event: .`init`, outcome: .ok)]
         for text in awkward {
             var e = AuditEvent(
                 at: "2026-11-23T08:00:00Z",
-                event: "detokenize",
+                event: .detokenize,
                 identity: text,
                 uid: 1001,
                 roles: [text, "r"],
@@ -26,17 +26,17 @@ struct AuditEventJSONTests {
                 subjects: ["cust-1", text],
                 purpose: text,
                 items: [
-                    AuditItem(token: text, kind: "card", decision: "plain"),
-                    AuditItem(token: "t", kind: nil, decision: text),
+                    AuditItem(token: text, kind: "card", decision: .plain),
+                    AuditItem(token: "t", kind: nil, decision: .notFound),
                 ],
-                outcome: "denied",
+                outcome: .denied,
                 reason: text,
                 detail: text
             )
             e.seq = 9_007_199_254_740_991
             all.append(e)
         }
-        all.append(AuditEvent(at: "x", event: "tokenize", roles: [], subjects: [], items: [], outcome: "ok"))
+        all.append(AuditEvent(at: "x", event: .tokenize, roles: [], subjects: [], items: [], outcome: .ok))
         return all
     }
 

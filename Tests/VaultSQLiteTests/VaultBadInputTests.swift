@@ -72,7 +72,7 @@ import Testing
             ] {
                 let error = await tokenize(TokenizeRequest(kind: .email, subject: subject, values: [email]))
                 #expect(error?.code == .invalidRequest, "subject of \(subject.utf8.count) bytes")
-                #expect(error?.field == "subject")
+                #expect(error?.field == .subject)
             }
             let noScope = await tokenize(TokenizeRequest(kind: .email, subject: "cust-1", values: [email], scope: ""))
             #expect(noScope?.code == .invalidRequest)

@@ -34,7 +34,7 @@ extension AuditEvent {
             Self.quote(detail, into: &out)
         }
         key("event")
-        Self.quote(event, into: &out)
+        Self.quote(event.rawValue, into: &out)
         if let identity {
             key("identity")
             Self.quote(identity, into: &out)
@@ -45,7 +45,7 @@ extension AuditEvent {
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 out += "{\"decision\":".utf8
-                Self.quote(item.decision, into: &out)
+                Self.quote(item.decision.rawValue, into: &out)
                 if let kind = item.kind {
                     out += ",\"kind\":".utf8
                     Self.quote(kind, into: &out)
@@ -65,7 +65,7 @@ extension AuditEvent {
             Self.quote(mode, into: &out)
         }
         key("outcome")
-        Self.quote(outcome, into: &out)
+        Self.quote(outcome.rawValue, into: &out)
         if let purpose {
             key("purpose")
             Self.quote(purpose, into: &out)

@@ -42,14 +42,7 @@ extension Vault {
         }
         let itemLimit = limits.maxBatch
         guard tokens.count <= itemLimit else {
-            var error = VaultError(
-                .tooLarge,
-                "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(itemLimit)",
-                hint: "split the batch"
-            )
-            error.limit = itemLimit
-            error.field = "tokens"
-            throw error
+            throw .tooLarge(count: tokens.count, limit: itemLimit, field: .tokens, identity: caller.identity.name)
         }
         let keyring = self.keyring
         let now = clock.now()
@@ -114,7 +107,7 @@ extension Vault {
                         purpose: purpose,
                         caller: caller,
                         now: now,
-                        outcome: "refused",
+                        outcome: .refused,
                         reason: refusal.reason
                     ),
                     to: writer,
@@ -149,7 +142,7 @@ extension Vault {
                 }
             }
             try AuditChain.append(
-                self.detokenizeEvent(items, purpose: purpose, caller: caller, now: now, outcome: "ok"),
+                self.detokenizeEvent(items, purpose: purpose, caller: caller, now: now, outcome: .ok),
                 to: writer,
                 sealer: signer,
                 now: now
@@ -175,30 +168,28 @@ extension Vault {
 
         /// Over `misses_per_minute`: the call's `not_found` items did not fit what was left.
         static func misses(_ identity: String, limit: Int, retryAfterMilliseconds: Int) -> Refusal {
-            var error = VaultError(
-                .rateLimited,
+            let error = VaultError.rateLimited(
                 "\(identity) is over its budget of \(limit) unknown tokens per minute",
                 hint:
                     "retry later; check that it is not sending tokens the vault does not hold (erased, expired or guessed), "
-                    + "or raise misses_per_minute for its role in the policy"
+                    + "or raise misses_per_minute for its role in the policy",
+                field: .missesPerMinute,
+                limit: limit,
+                retryAfterMilliseconds: retryAfterMilliseconds
             )
-            error.limit = limit
-            error.field = "misses_per_minute"
-            error.retryAfterMilliseconds = retryAfterMilliseconds
             return Refusal(reason: "miss budget", error: error)
         }
 
         /// Over `reveals_per_minute`: the call would reveal more than the bucket holds.
         static func reveals(_ identity: String, limit: Int, revealing: Int) -> Refusal {
-            var error = VaultError(
-                .rateLimited,
+            let error = VaultError.rateLimited(
                 "\(identity) is over its reveal rate of \(limit) values per minute",
-                hint: "retry later, or raise reveals_per_minute for its role in the policy"
+                hint: "retry later, or raise reveals_per_minute for its role in the policy",
+                field: .revealsPerMinute,
+                limit: limit,
+                // The bucket refills at limit/60 per second: enough for this call after about this long.
+                retryAfterMilliseconds: max(1, revealing * 60_000 / max(1, limit))
             )
-            error.limit = limit
-            error.field = "reveals_per_minute"
-            // The bucket refills at limit/60 per second: enough for this call after about this long.
-            error.retryAfterMilliseconds = max(1, revealing * 60_000 / max(1, limit))
             return Refusal(reason: "rate limited", error: error)
         }
     }
@@ -314,29 +305,26 @@ extension Vault {
         purpose: String,
         caller: Caller,
         now: Int64,
-        outcome: String,
+        outcome: AuditEvent.Outcome,
         reason: String? = nil
     ) -> AuditEvent {
         let audited = items.map { item -> AuditItem in
-            let decision: String
+            let decision: AuditItem.Decision
             switch item.outcome {
-            case _ where outcome == "refused": decision = "refused"
-            case .value(_, let mode): decision = mode.rawValue
-            case .error(let failure): decision = failure.rawValue
+            case _ where outcome == .refused: decision = .refused
+            case .value(_, let mode): decision = AuditItem.Decision(mode)
+            case .error(let failure): decision = AuditItem.Decision(failure)
             }
             return AuditItem(token: item.reference, kind: item.kind?.rawValue, decision: decision)
         }
         return AuditEvent(
             at: VaultClock.iso8601(now),
-            event: "detokenize",
-            identity: caller.identity.name,
-            uid: caller.uid,
-            roles: caller.identity.roles,
+            event: .detokenize,
             count: items.count,
             purpose: purpose,
             items: audited,
             outcome: outcome,
             reason: reason
-        )
+        ).asked(by: caller)
     }
 }

@@ -11,15 +11,12 @@ extension Vault {
         let now = clock.now()
         var event = AuditEvent(
             at: VaultClock.iso8601(now),
-            event: "erase",
-            identity: caller.identity.name,
-            uid: caller.uid,
-            roles: caller.identity.roles,
+            event: .erase,
             subjects: [subject],
-            outcome: "ok"
-        )
+            outcome: .ok
+        ).asked(by: caller)
         guard decision.isAllowed else {
-            event.outcome = "denied"
+            event.outcome = .denied
             event.reason = "denied by policy"
             try await appendAudit(event)
             throw VaultError(
@@ -42,8 +39,7 @@ extension Vault {
     }
 
     static func notScrubbed(subject: String, tokens: Int) -> VaultError {
-        var error = VaultError(
-            .storage,
+        .notScrubbed(
             "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
                 + "audited), but old copies of the deleted rows are not yet scrubbed from the database files: "
                 + "another connection kept reading an older state",
@@ -51,12 +47,5 @@ extension Vault {
                 + "next write once that reader ends); stop long readers (backups, sqlite3 shells) and retry "
                 + "the erase to confirm (it then answers 0)"
         )
-        error.reason = VaultError.notScrubbedReason
-        return error
     }
-}
-
-extension VaultError {
-    /// `reason` of the error an erase answers when it committed but its scrub could not finish yet.
-    public static let notScrubbedReason = "erased, not yet scrubbed"
 }

@@ -42,19 +42,17 @@ extension Vault {
         // The item count comes before the policy (docs/PROTOCOL.md §6.6).
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
-            var error = VaultError(
-                .tooLarge,
-                "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
-                hint: "split the batch"
+            throw .tooLarge(
+                count: request.values.count,
+                limit: maxBatch,
+                field: .values,
+                identity: caller.identity.name
             )
-            error.limit = maxBatch
-            error.field = "values"
-            throw error
         }
         let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)
         guard decision.isAllowed else {
             try await refuse(
-                "tokenize",
+                .tokenize,
                 caller,
                 kind: kind,
                 count: request.values.count,
@@ -72,10 +70,10 @@ extension Vault {
         }
         try Self.validateSubject(request.subject)
         guard !request.scope.isEmpty, request.scope.utf8.count <= 128, TokenFormat.isValidScope(request.scope) else {
-            throw VaultError(
-                .invalidRequest,
+            throw .invalidRequest(
                 "the scope must be 1 to 128 bytes without NUL characters",
-                hint: "leave it out for the default scope"
+                hint: "leave it out for the default scope",
+                field: .scope
             )
         }
         try Self.validate(request.limits, now: clock.now())
@@ -86,27 +84,24 @@ extension Vault {
         // A deterministic token is shared by every equal value, of this subject and others, so it cannot carry
         // one caller's limits: refuse them rather than let them be silently dropped or applied to everyone.
         guard mode != .deterministic || request.limits.isEmpty else {
-            throw VaultError(
-                .invalidRequest,
+            throw .invalidRequest(
                 "limits cannot be set on deterministic tokens: equal values share one token",
-                hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token"
-            ).with(field: "limits")
+                hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token",
+                field: .limits
+            )
         }
 
         let keyring = self.keyring
         let now = clock.now()
         let event = AuditEvent(
             at: VaultClock.iso8601(now),
-            event: "tokenize",
-            identity: caller.identity.name,
-            uid: caller.uid,
-            roles: caller.identity.roles,
+            event: .tokenize,
             kind: kind.rawValue,
             mode: mode.rawValue,
             count: normalized.count,
             subjects: [request.subject],
-            outcome: "ok"
-        )
+            outcome: .ok
+        ).asked(by: caller)
         let idempotency = request.idempotencyKey.map {
             (
                 key: Binding.idempotencyKey(identity: caller.identity.name, key: $0, lookupKey: keyring.lookupKey),
@@ -180,48 +175,59 @@ extension Vault {
                     || $0 == 0x2e || $0 == 0x5f || $0 == 0x3a || $0 == 0x2d
             }
         guard ok else {
-            throw VaultError(
-                .invalidRequest,
+            throw .invalidRequest(
                 "the subject id must be 1 to \(maxSubjectBytes) characters of A-Z a-z 0-9 . _ : -",
-                hint: "use your internal customer id, such as cust-42, never personal data"
-            ).with(field: "subject")
+                hint: "use your internal customer id, such as cust-42, never personal data",
+                field: .subject
+            )
         }
     }
 
     static func validate(_ limits: TokenLimits, now: Int64) throws(VaultError) {
         if let purposes = limits.purposes {
             guard !purposes.isEmpty else {
-                throw VaultError(
-                    .invalidRequest,
+                throw .invalidRequest(
                     "limits.purposes is empty, so the token could never be revealed",
-                    hint: "name at least one purpose, or leave purposes out"
+                    hint: "name at least one purpose, or leave purposes out",
+                    field: .limitsPurposes
                 )
             }
-            for p in purposes { try validatePurpose(p) }
+            for (i, p) in purposes.enumerated() { try validatePurpose(p, field: .limitsPurposes, index: i) }
         }
         if let expires = limits.expiresAt, expires <= now {
-            throw VaultError(.invalidRequest, "limits.expires_at is not in the future", hint: "send a later time")
+            throw .invalidRequest(
+                "limits.expires_at is not in the future",
+                hint: "send a later time",
+                field: .limitsExpiresAt
+            )
         }
         if let max = limits.maxReveals, max < 1 {
-            throw VaultError(
-                .invalidRequest,
+            throw .invalidRequest(
                 "limits.max_reveals must be at least 1",
-                hint: "send 1 or more, or leave it out"
+                hint: "send 1 or more, or leave it out",
+                field: .limitsMaxReveals
             )
         }
     }
 
-    public static func validatePurpose(_ purpose: String) throws(VaultError) {
+    /// `field` and `index`: where the purpose stands in the request (a detokenize's own, or one of a token's
+    /// limits).
+    public static func validatePurpose(
+        _ purpose: String,
+        field: VaultError.Field = .purpose,
+        index: Int? = nil
+    ) throws(VaultError) {
         let ok =
             (1...64).contains(purpose.utf8.count)
             && purpose.utf8.allSatisfy {
                 (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d
             }
         guard ok else {
-            throw VaultError(
-                .invalidRequest,
+            throw .invalidRequest(
                 "a purpose must be 1 to 64 characters of a-z, 0-9 and -",
-                hint: "use a purpose name from the policy, such as charge or support"
+                hint: "use a purpose name from the policy, such as charge or support",
+                field: field,
+                index: index
             )
         }
     }
@@ -247,7 +253,7 @@ extension Vault {
     }
 
     private func refuse(
-        _ event: String,
+        _ event: AuditEvent.Event,
         _ caller: Caller,
         kind: Kind?,
         count: Int?,
@@ -258,15 +264,12 @@ extension Vault {
             AuditEvent(
                 at: auditTime(),
                 event: event,
-                identity: caller.identity.name,
-                uid: caller.uid,
-                roles: caller.identity.roles,
                 kind: kind?.rawValue,
                 count: count,
                 subjects: subjects,
-                outcome: "denied",
+                outcome: .denied,
                 reason: reason
-            )
+            ).asked(by: caller)
         )
     }
 }

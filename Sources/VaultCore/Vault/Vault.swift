@@ -141,10 +141,10 @@ public final class Vault: Sendable {
 
     /// Records an event that is not a data operation (policy load, key operation, init).
     public func audit(
-        _ event: String,
+        _ event: AuditEvent.Event,
         caller: Caller?,
         uid: UInt32? = nil,
-        outcome: String = "ok",
+        outcome: AuditEvent.Outcome = .ok,
         reason: String? = nil,
         detail: String? = nil
     ) async throws(VaultError) {

@@ -82,7 +82,7 @@ struct InitCommand: AsyncParsableCommand {
                     logger: quietLogger()
                 )
                 try await vault.audit(
-                    "init",
+                    .`init`,
                     caller: nil,
                     detail: "kek v1, token key v1, audit key \(Hex.encode(keyring.auditPublicKey))"
                 )

@@ -20,13 +20,13 @@ extension KeysCommand {
                 let session = try await AdminSession.open(location, unseal)
                 // Recorded before the keyring changes, so a kill between the two still leaves a trace.
                 try await session.audit(
-                    "key_rotate",
-                    outcome: "started",
+                    .keyRotate,
+                    outcome: .started,
                     detail: "rotating from KEK v\(session.vault.keyring.activeKEKVersion)"
                 )
                 let rotated = try session.vault.keyring.rotateKEK()
                 try await session.audit(
-                    "key_rotate",
+                    .keyRotate,
                     detail: "KEK v\(rotated.activeKEKVersion) active, keyring generation \(rotated.generation)"
                 )
                 try await session.finish()
@@ -51,13 +51,13 @@ extension KeysCommand {
             try await reporting {
                 let session = try await AdminSession.open(location, unseal)
                 try await session.audit(
-                    "key_rotate_token",
-                    outcome: "started",
+                    .keyRotateToken,
+                    outcome: .started,
                     detail: "rotating from token key v\(session.vault.keyring.activeTokenKeyVersion)"
                 )
                 let rotated = try session.vault.keyring.rotateTokenKey()
                 try await session.audit(
-                    "key_rotate_token",
+                    .keyRotateToken,
                     detail: "token key v\(rotated.activeTokenKeyVersion) active"
                 )
                 try await session.finish()
@@ -79,20 +79,20 @@ extension KeysCommand {
                 let session = try await AdminSession.open(location, unseal)
                 let inUse = try await session.store.read { try $0.stats() }.dataKeysByKEK[version] ?? 0
                 try await session.audit(
-                    "key_retire",
-                    outcome: "started",
+                    .keyRetire,
+                    outcome: .started,
                     detail: "KEK v\(version), \(inUse) data key(s) use it"
                 )
                 do {
                     let retired = try session.vault.keyring.retireKEK(version: version, dataKeysUsingIt: inUse)
                     try await session.audit(
-                        "key_retire",
+                        .keyRetire,
                         detail: "KEK v\(version) retired, keyring generation \(retired.generation)"
                     )
                 } catch let error as VaultError {
                     try? await session.audit(
-                        "key_retire",
-                        outcome: "refused",
+                        .keyRetire,
+                        outcome: .refused,
                         detail: "KEK v\(version): \(error.message)"
                     )
                     try? await session.finish()
@@ -133,13 +133,13 @@ extension KeysCommand {
                     fresh = try Passphrase.read(file: newPassphraseFile, confirm: true, ignoreEnvironment: true)
                 }
                 try await session.audit(
-                    "key_passphrase",
-                    outcome: "started",
+                    .keyPassphrase,
+                    outcome: .started,
                     detail: "re-sealing the keyring under a new passphrase"
                 )
                 let resealed = try session.vault.keyring.resealed(passphrase: fresh)
                 try await session.audit(
-                    "key_passphrase",
+                    .keyPassphrase,
                     detail: "keyring re-sealed under a new passphrase, generation \(resealed.generation)"
                 )
                 try await session.finish()

@@ -149,7 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: logger,
                 idempotencyLifetime: Int64(idempotencyTtl)
             )
-            try await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("at start"))
+            try await vault.audit(.policyLoad, caller: nil, detail: policies.auditDetail("at start"))
 
             let server = VaultServer(vault: vault, configuration: config, logger: logger)
             let listener = try await server.start()
@@ -191,9 +191,9 @@ struct ServeCommand: AsyncParsableCommand {
                 if signal == SIGHUP {
                     switch policies.reload() {
                     case .success:
-                        try? await vault.audit("policy_load", caller: nil, detail: policies.auditDetail("on SIGHUP"))
+                        try? await vault.audit(.policyLoad, caller: nil, detail: policies.auditDetail("on SIGHUP"))
                     case .failure(let error):
-                        try? await vault.audit("policy_load", caller: nil, outcome: "refused", reason: error.message)
+                        try? await vault.audit(.policyLoad, caller: nil, outcome: .refused, reason: error.message)
                     }
                     continue
                 }
