@@ -3,8 +3,11 @@
 extension AuditEvent {
     /// What a record is about.
     public enum Event: String, Codable, Sendable, CaseIterable {
+        /// Values of one kind tokenized for one subject (or refused by the policy).
         case tokenize
+        /// Tokens revealed, one item per token with its decision.
         case detokenize
+        /// A subject crypto-shredded: its data key and tokens destroyed.
         case erase
         /// A policy loaded (at server start, on SIGHUP, for an offline command) or refused.
         case policyLoad = "policy_load"
@@ -43,36 +46,42 @@ extension AuditEvent {
 }
 
 extension AuditItem {
-    /// What one token of a detokenize got.
-    public enum Decision: String, Codable, Sendable, CaseIterable {
-        /// The value itself was revealed.
-        case plain
-        /// Only its mask was revealed.
-        case masked
-        /// The policy or the token's own limits did not allow it.
-        case denied
-        /// Unknown, erased or expired.
-        case notFound = "not_found"
-        /// The stored row failed authentication.
-        case integrity
+    /// What one token of a detokenize got: what it revealed, why it revealed nothing, or that the call was
+    /// refused whole. Its words are `RevealMode`'s and `RevealFailure`'s raw values, and `refused`.
+    public enum Decision: Sendable, Equatable {
+        /// The value or its mask.
+        case revealed(RevealMode)
+        /// Denied, not found, or failed authentication.
+        case notRevealed(RevealFailure)
         /// The whole call was refused by a rate: nothing was revealed.
         case refused
 
-        /// The decision for a revealed value.
-        public init(_ mode: RevealMode) {
-            switch mode {
-            case .plain: self = .plain
-            case .masked: self = .masked
-            }
-        }
+        public static let plain = Decision.revealed(.plain)
+        public static let masked = Decision.revealed(.masked)
+        public static let denied = Decision.notRevealed(.denied)
+        public static let notFound = Decision.notRevealed(.notFound)
+        public static let integrity = Decision.notRevealed(.integrity)
+    }
+}
 
-        /// The decision for an item that was not revealed.
-        public init(_ failure: RevealFailure) {
-            switch failure {
-            case .denied: self = .denied
-            case .notFound: self = .notFound
-            case .integrity: self = .integrity
-            }
+extension AuditItem.Decision: RawRepresentable, Codable {
+    public init?(rawValue: String) {
+        if rawValue == "refused" {
+            self = .refused
+        } else if let mode = RevealMode(rawValue: rawValue) {
+            self = .revealed(mode)
+        } else if let failure = RevealFailure(rawValue: rawValue) {
+            self = .notRevealed(failure)
+        } else {
+            return nil
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .revealed(let mode): return mode.rawValue
+        case .notRevealed(let failure): return failure.rawValue
+        case .refused: return "refused"
         }
     }
 }

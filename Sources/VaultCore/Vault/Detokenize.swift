@@ -312,8 +312,8 @@ extension Vault {
             let decision: AuditItem.Decision
             switch item.outcome {
             case _ where outcome == .refused: decision = .refused
-            case .value(_, let mode): decision = AuditItem.Decision(mode)
-            case .error(let failure): decision = AuditItem.Decision(failure)
+            case .value(_, let mode): decision = .revealed(mode)
+            case .error(let failure): decision = .notRevealed(failure)
             }
             return AuditItem(token: item.reference, kind: item.kind?.rawValue, decision: decision)
         }
