@@ -33,9 +33,11 @@ struct RPCError: Error, Sendable {
         return RPCError(code: -32602, data: data)
     }
 
-    /// Maps a domain error to its protocol code. Messages come from `VaultError`, which never holds a value,
-    /// a mask or a secret; `internal` errors say nothing but the request id (the detail goes to the log).
+    /// Maps a domain error to its protocol code, and its `Field` to the name in `data.field`. Messages come
+    /// from `VaultError`, which never holds a value, a mask or a secret; `internal` errors say nothing but the
+    /// request id (the detail goes to the log).
     static func from(_ error: VaultError, method: String, kind: String? = nil) -> RPCError {
+        let field = error.field.flatMap(\.wireName).map { ("field", JSONValue.string($0)) }
         switch error.code {
         case .invalidValue:
             var data: [(String, JSONValue)] = []
@@ -45,7 +47,7 @@ struct RPCError: Error, Sendable {
             return RPCError(code: -32602, data: data)
         case .invalidRequest, .policy:
             var data: [(String, JSONValue)] = []
-            if let field = error.field { data.append(("field", .string(field))) }
+            if let field { data.append(field) }
             if let index = error.index { data.append(("index", .int(Int64(index)))) }
             data.append(("reason", .string(error.message)))
             return RPCError(code: -32602, data: data)
@@ -61,18 +63,18 @@ struct RPCError: Error, Sendable {
                 ("retry_after_ms", .int(Int64(max(1, error.retryAfterMilliseconds ?? 1000))))
             ]
             if let limit = error.limit { data.append(("limit", .int(Int64(limit)))) }
-            if let field = error.field { data.append(("field", .string(field))) }
+            if let field { data.append(field) }
             return RPCError(code: -32003, data: data)
         case .tooLarge:
             var data: [(String, JSONValue)] = []
             if let limit = error.limit { data.append(("limit", .int(Int64(limit)))) }
-            if let field = error.field { data.append(("field", .string(field))) }
+            if let field { data.append(field) }
             return RPCError(code: -32004, data: data)
         case .sealed:
             return RPCError(code: -32005)
-        case .storage where error.reason == VaultError.notScrubbedReason:
+        case .storage where error.isNotScrubbed:
             // The erase is committed: the client must not read this as "nothing happened" (docs/PROTOCOL.md §6.3).
-            return RPCError(code: -32006, data: [("reason", .string(VaultError.notScrubbedReason))])
+            return RPCError(code: -32006, data: [("reason", .string(notScrubbedReason))])
         case .audit:
             // Public facts only (record numbers, hashes): the operator's client must see why reveals stopped.
             return RPCError(code: -32006, data: [("reason", .string(error.message))])
@@ -80,6 +82,10 @@ struct RPCError: Error, Sendable {
             return RPCError(code: -32006)
         }
     }
+
+    /// `data.reason` of the `-32006` an erase answers when it committed but its scrub could not finish yet
+    /// (docs/PROTOCOL.md §6.3).
+    static let notScrubbedReason = "erased, not yet scrubbed"
 
     /// `-32004` for an answer larger than `--max-response-bytes` (docs/PROTOCOL.md §5).
     static func responseTooLarge(limit: Int) -> RPCError {
@@ -104,5 +110,27 @@ struct RPCError: Error, Sendable {
         out.raw(",\"error\":", unlimited: unlimited)
         out.raw(error.bytes, unlimited: unlimited)
         out.raw("}", unlimited: unlimited)
+    }
+}
+
+extension VaultError.Field {
+    /// The field's name in `data.field` (docs/PROTOCOL.md); nil for an operator's input (a passphrase, a
+    /// rewrap batch, …), which no request carries.
+    var wireName: String? {
+        switch self {
+        case .values: return "values"
+        case .subject: return "subject"
+        case .scope: return "scope"
+        case .limits: return "limits"
+        case .limitsPurposes: return "limits.purposes"
+        case .limitsExpiresAt: return "limits.expires_at"
+        case .limitsMaxReveals: return "limits.max_reveals"
+        case .idempotencyKey: return "idempotency_key"
+        case .tokens: return "tokens"
+        case .purpose: return "purpose"
+        case .missesPerMinute: return "misses_per_minute"
+        case .revealsPerMinute: return "reveals_per_minute"
+        case .vaultFiles, .passphrase, .unsealShares, .shares, .rewrapBatch, .allowRollback: return nil
+        }
     }
 }

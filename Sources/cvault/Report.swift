@@ -13,7 +13,7 @@ func reporting<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as VaultError {
-        printError(error.message, hint: error.hint)
+        printError(error.cliMessage, hint: error.cliHint)
         throw ExitCode(exitCode(for: error.code))
     } catch let error as VaultClientError {
         // Socket mode: the server's message and what its `data` says (never a value: the server sends none).
@@ -38,6 +38,33 @@ private func hint(for error: VaultClientError) -> String? {
     case VaultClientError.sealed: return "the server's vault keys are not loaded"
     case VaultClientError.internalError: return "ask the operator to look up the request id in the server log"
     default: return nil
+    }
+}
+
+extension VaultError {
+    /// The CLI's words for a domain error. The domain names an operator's input by what it is
+    /// (`Field.rewrapBatch`, `.passphrase`, …); where the message or the fix must name the flag or variable
+    /// that gives it, the CLI says which.
+    var cliMessage: String {
+        switch (code, field) {
+        case (.invalidRequest, .rewrapBatch?):
+            return "--batch must be \(Vault.rewrapBatches.lowerBound) to \(Vault.rewrapBatches.upperBound)"
+        default: return message
+        }
+    }
+
+    var cliHint: String? {
+        switch (code, field) {
+        case (.notInitialized, .vaultFiles?): return "run `cvault init` first, or pass the right --keys/--data folder"
+        case (.invalidRequest, .shares?): return "for example --shares 5 --threshold 3"
+        case (.wrongPassphrase, .passphrase?):
+            return "check CVAULT_PASSPHRASE or --passphrase-file; \(VaultError.keyringUnchanged)"
+        case (.wrongPassphrase, .unsealShares?):
+            return limit.map { "give \($0) different shares with --unseal-share" } ?? hint
+        case (.audit, .allowRollback?):
+            return "pass --accept-rollback to restore it anyway; \(VaultError.rollbackWarning)"
+        default: return hint
+        }
     }
 }
 

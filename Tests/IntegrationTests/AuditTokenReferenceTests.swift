@@ -56,13 +56,13 @@ import Testing
             let prev = try #require(Hex.decode(String(rows[1])))
             var legacy = AuditEvent(
                 at: "2026-01-01T00:00:00Z",
-                event: "detokenize",
+                event: .detokenize,
                 identity: "operator",
                 uid: 0,
                 count: 1,
                 purpose: "demo",
-                items: [AuditItem(token: opaque, kind: "text", decision: "plain")],
-                outcome: "ok"
+                items: [AuditItem(token: opaque, kind: "text", decision: .plain)],
+                outcome: .ok
             )
             legacy.seq = seq
             let body = legacy.canonicalJSON()

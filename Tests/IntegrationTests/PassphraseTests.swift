@@ -20,7 +20,11 @@ struct PassphraseTests {
         #expect(run.status == 1)
         #expect(run.stdout == "")
         #expect(run.errorLines == ["cvault: error: the passphrase does not open keyring \(vault.keyring)"])
-        #expect(run.hintLines.count == 1)
+        #expect(
+            run.hintLines == [
+                "cvault: hint: check CVAULT_PASSPHRASE or --passphrase-file; the keyring itself is unchanged"
+            ]
+        )
         expectNoLeak(run, of: [wrong, vault.passphrase, "ada@example.com"], "wrong passphrase")
         let counts = try await vault.counts()
         #expect(counts.subjects == 0 && counts.tokens == 0, "nothing was stored")

@@ -60,7 +60,12 @@ import Testing
                 refused.errorLines.first?.contains("anchor (record \(anchor?.seq ?? -1)") == true,
                 "\(refused.stderr)"
             )
-            #expect(refused.hintLines.first?.contains("--accept-rollback") == true)
+            #expect(
+                refused.hintLines == [
+                    "cvault: hint: pass --accept-rollback to restore it anyway; read docs/OPERATIONS.md first "
+                        + "(reveal counts and erasures go back too)"
+                ]
+            )
             #expect(!FileManager.default.fileExists(atPath: vault.database), "a refused restore left a database")
 
             // With it: restored, said out loud, and recorded.

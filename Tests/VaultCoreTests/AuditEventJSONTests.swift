@@ -13,11 +13,11 @@ struct AuditEventJSONTests {
     ]
 
     static var events: [AuditEvent] {
-        var all: [AuditEvent] = [AuditEvent(at: "2026-01-01T00:00:00Z", event: "init", outcome: "ok")]
+        var all: [AuditEvent] = [AuditEvent(at: "2026-01-01T00:00:00Z", event: .`init`, outcome: .ok)]
         for text in awkward {
             var e = AuditEvent(
                 at: "2026-11-23T08:00:00Z",
-                event: "detokenize",
+                event: .detokenize,
                 identity: text,
                 uid: 1001,
                 roles: [text, "r"],
@@ -27,17 +27,17 @@ struct AuditEventJSONTests {
                 subjects: ["cust-1", text],
                 purpose: text,
                 items: [
-                    AuditItem(token: text, kind: "card", decision: "plain"),
-                    AuditItem(token: "t", kind: nil, decision: text),
+                    AuditItem(token: text, kind: "card", decision: .plain),
+                    AuditItem(token: "t", kind: nil, decision: .notFound),
                 ],
-                outcome: "denied",
+                outcome: .denied,
                 reason: text,
                 detail: text
             )
             e.seq = 9_007_199_254_740_991
             all.append(e)
         }
-        all.append(AuditEvent(at: "x", event: "tokenize", roles: [], subjects: [], items: [], outcome: "ok"))
+        all.append(AuditEvent(at: "x", event: .tokenize, roles: [], subjects: [], items: [], outcome: .ok))
         return all
     }
 
@@ -53,7 +53,7 @@ struct AuditEventJSONTests {
     static let tricky: AuditEvent = {
         var e = AuditEvent(
             at: "2026-11-23T08:00:00Z",
-            event: "detokenize",
+            event: .detokenize,
             identity: "svc \"q\" \\ /x",
             uid: 4_294_967_295,
             roles: ["r/1", "é😀"],
@@ -63,10 +63,10 @@ struct AuditEventJSONTests {
             subjects: ["cust\n1", "\u{2028}\u{2029}"],
             purpose: "bs\u{08}ff\u{0C}tab\t",
             items: [
-                AuditItem(token: "ref:00ff", kind: "card", decision: "plain"),
-                AuditItem(token: "nul\u{0}\u{1f}\u{7f}", kind: nil, decision: "not_found"),
+                AuditItem(token: "ref:00ff", kind: "card", decision: .plain),
+                AuditItem(token: "nul\u{0}\u{1f}\u{7f}", kind: nil, decision: .notFound),
             ],
-            outcome: "denied",
+            outcome: .denied,
             reason: "cr\r",
             detail: "\u{80}\u{9F}\u{FEFF}"
         )
@@ -82,7 +82,7 @@ struct AuditEventJSONTests {
             + #""outcome":"denied","purpose":"bs\bff\ftab\t","reason":"cr\r","roles":["r/1","é😀"],"#
             + #""seq":9007199254740991,"subjects":["cust\n1","\#u{2028}\#u{2029}"],"uid":4294967295}"#
         #expect(Array(Self.tricky.canonicalJSON().utf8) == Array(expected.utf8))
-        let minimal = AuditEvent(at: "2026-01-01T00:00:00Z", event: "init", outcome: "ok")
+        let minimal = AuditEvent(at: "2026-01-01T00:00:00Z", event: .`init`, outcome: .ok)
         #expect(minimal.canonicalJSON() == #"{"at":"2026-01-01T00:00:00Z","event":"init","outcome":"ok","seq":0}"#)
     }
 

@@ -10,7 +10,7 @@ import Testing
     /// A refusal: `.invalidRequest`, the field, and a one-line message.
     func expectRefused<T>(
         _ text: String,
-        field: String,
+        field: VaultError.Field,
         sourceLocation: SourceLocation = #_sourceLocation,
         _ make: (String) throws(VaultError) -> T
     ) {
@@ -34,7 +34,7 @@ import Testing
         "cust\u{0}42",
     ])
     func subjectsRefused(_ text: String) {
-        expectRefused(text, field: "subject") { (t) throws(VaultError) in try Subject(t) }
+        expectRefused(text, field: .subject) { (t) throws(VaultError) in try Subject(t) }
     }
 
     @Test(arguments: ["a", "charge", "fraud-review", "0-9", String(repeating: "p", count: 64)])
@@ -47,7 +47,7 @@ import Testing
         String(repeating: "a", count: 65),
     ])
     func purposesRefused(_ text: String) {
-        expectRefused(text, field: "purpose") { (t) throws(VaultError) in try Purpose(t) }
+        expectRefused(text, field: .purpose) { (t) throws(VaultError) in try Purpose(t) }
     }
 
     /// A scope follows the purpose rule exactly (docs/PROTOCOL.md §6 gives them one format), on every path.
@@ -58,7 +58,7 @@ import Testing
     func scopesFollowThePurposeRule(_ text: String) {
         let asPurpose = (try? Purpose(text)) != nil
         #expect(((try? Scope(text)) != nil) == asPurpose)
-        if !asPurpose { expectRefused(text, field: "scope") { (t) throws(VaultError) in try Scope(t) } }
+        if !asPurpose { expectRefused(text, field: .scope) { (t) throws(VaultError) in try Scope(t) } }
     }
 
     @Test func theDefaultScopeIsNamedDefault() {
@@ -73,7 +73,7 @@ import Testing
 
     @Test(arguments: ["", "order 1", "order\t1", "ördér", String(repeating: "k", count: 129), "key\u{7F}"])
     func idempotencyKeysRefused(_ text: String) {
-        expectRefused(text, field: "idempotency_key") { (t) throws(VaultError) in try IdempotencyKey(t) }
+        expectRefused(text, field: .idempotencyKey) { (t) throws(VaultError) in try IdempotencyKey(t) }
     }
 
     /// No refusal quotes what it refused.

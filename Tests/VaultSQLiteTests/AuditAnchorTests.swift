@@ -134,9 +134,9 @@ import Testing
             let fixture = try await AuditVault.thirtyRecords(in: folder)
             let (other, otherStore) = try reopen(fixture)
             for round in 0..<3 {
-                try await other.audit("status", caller: fixture.checkout)
+                try await other.audit(.policyLoad, caller: fixture.checkout)
                 fixture.clock.advance(by: 2)
-                try await fixture.vault.audit("status", caller: fixture.helpdesk)
+                try await fixture.vault.audit(.policyLoad, caller: fixture.helpdesk)
                 try await other.sealAudit()
                 try await fixture.vault.sealAudit()
                 #expect(fixture.vault.auditProblem == nil, "round \(round)")
@@ -161,9 +161,9 @@ import Testing
             let sealer = fixture.vault.auditSealer
             let event = AuditEvent(
                 at: VaultClock.iso8601(1_790_000_100),
-                event: "status",
+                event: .policyLoad,
                 identity: "checkout",
-                outcome: "ok"
+                outcome: .ok
             )
             fixture.clock.advance(by: 5)
             // The job appends (and seals, the last seal being old) and then fails: its savepoint is undone.
@@ -174,7 +174,7 @@ import Testing
                 }
             }
             #expect(try await fixture.rows().count == 30)
-            try await fixture.vault.audit("status", caller: fixture.checkout)
+            try await fixture.vault.audit(.policyLoad, caller: fixture.checkout)
             try await fixture.vault.sealAudit()
             #expect(fixture.vault.auditProblem == nil)
             #expect(try await fixture.rows().count == 31)
@@ -228,9 +228,9 @@ import Testing
             let sealer = fixture.vault.auditSealer
             let event = AuditEvent(
                 at: VaultClock.iso8601(1_790_000_000),
-                event: "status",
+                event: .policyLoad,
                 identity: "checkout",
-                outcome: "ok"
+                outcome: .ok
             )
             try await fixture.store.write { writer in
                 _ = try sealer.job {

@@ -171,12 +171,12 @@ import Testing
             let rows = try await fixture.rows()
             await fixture.store.close()
             let events = try rows.map { try #require(AuditEvent.decode($0.body)) }
-            #expect(events.map(\.event) == ["tokenize", "erase"])
+            #expect(events.map(\.event) == [.tokenize, .erase])
             #expect(
                 events[0].kind == "name" && events[0].count == 2 && events[0].subjects == ["cust-7"]
                     && events[0].identity == "checkout"
             )
-            #expect(events[1].count == 2 && events[1].identity == "helpdesk" && events[1].outcome == "ok")
+            #expect(events[1].count == 2 && events[1].identity == "helpdesk" && events[1].outcome == .ok)
             let bodies = rows.map(\.body).joined()
             let named = ["Lovelace", "Hopper", "Ada", "Grace"].filter { bodies.contains($0) }.count
             #expect(named == 0, "a name appears in an audit record")

@@ -43,7 +43,7 @@ import Testing
     /// Record 17's body with its outcome changed: a plausible edit that still parses.
     func forgedBody(_ row: AuditRow) throws -> String {
         var event = try #require(AuditEvent.decode(row.body))
-        event.outcome = event.outcome == "ok" ? "denied" : "ok"
+        event.outcome = event.outcome == .ok ? .denied : .ok
         event.identity = "someone-else"
         return event.canonicalJSON()
     }
@@ -183,7 +183,7 @@ import Testing
             // A fabricated record put in at 17, chained correctly to 16; the old 17...30 move up by one.
             var event = try #require(AuditEvent.decode(rows[16].body))
             event.seq = 17
-            event.event = "policy_load"
+            event.event = .policyLoad
             event.identity = "operator"
             let body = event.canonicalJSON()
             let fake = AuditRow(
@@ -387,9 +387,9 @@ import Testing
             let sealer = fixture.vault.auditSealer
             let event = AuditEvent(
                 at: VaultClock.iso8601(1_790_000_000),
-                event: "status",
+                event: .policyLoad,
                 identity: "checkout",
-                outcome: "ok"
+                outcome: .ok
             )
             try await fixture.store.write { writer in
                 for _ in 0..<1100 { try AuditChain.append(event, to: writer, sealer: sealer, now: 1_790_000_000) }
@@ -413,7 +413,7 @@ import Testing
         try await withTemporaryFolder { folder in
             let fixture = try await AuditVault.thirtyRecords(in: folder)
             // Five more at the same second: none is sealed as it is written.
-            for _ in 0..<5 { try await fixture.vault.audit("status", caller: fixture.checkout) }
+            for _ in 0..<5 { try await fixture.vault.audit(.policyLoad, caller: fixture.checkout) }
             await fixture.store.close()
             let report = try await verifyFile(fixture.databasePath, publicKey: fixture.publicKey)
             #expect(report.ok)

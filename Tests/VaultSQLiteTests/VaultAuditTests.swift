@@ -36,19 +36,19 @@ import Testing
             let rows = try await t.auditRows()
             let events = rows.compactMap { AuditEvent.decode($0.body) }
             #expect(events.count == rows.count, "every body decodes")
-            let detokenizes = events.filter { $0.event == "detokenize" }
+            let detokenizes = events.filter { $0.event == .detokenize }
             try #require(detokenizes.count == 2)
             let view = detokenizes[0]
             let glance = detokenizes[1]
             #expect(view.identity == "svc" && view.uid == UID.service && view.roles == ["service"])
             #expect(view.purpose == "view" && glance.purpose == "glance")
-            #expect(view.outcome == "ok" && view.count == batch.count)
+            #expect(view.outcome == .ok && view.count == batch.count)
             #expect(
-                view.items?.map(\.decision) == Array(repeating: "plain", count: Sample.all.count) + [
-                    "denied", "not_found", "not_found",
+                view.items?.map(\.decision) == Array(repeating: .plain, count: Sample.all.count) + [
+                    .denied, .notFound, .notFound,
                 ]
             )
-            #expect(glance.items?.map(\.decision) == Array(repeating: "masked", count: Sample.all.count))
+            #expect(glance.items?.map(\.decision) == Array(repeating: .masked, count: Sample.all.count))
             #expect(view.items?.map(\.kind) == Sample.all.map(\.kind.rawValue) + ["email", nil, nil])
             // Every token is recorded only as its keyed audit reference (opaque ones too), never as the look-up hash.
             let keyring = t.vault.keyring

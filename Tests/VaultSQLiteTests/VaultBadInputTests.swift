@@ -71,14 +71,14 @@ import Testing
             #expect(empty?.code == .invalidRequest)
 
             let tooMany = try (0...TokenLimits.maxPurposes).map { try Purpose("p-\($0)") }
-            let badLimits: [(String, TokenLimits, String)] = [
-                ("expiry now", TokenLimits(expiresAt: now), "limits.expires_at"),
-                ("expiry in the past", TokenLimits(expiresAt: now - 3600), "limits.expires_at"),
-                ("no purposes", TokenLimits(purposes: []), "limits.purposes"),
-                ("too many purposes", TokenLimits(purposes: tooMany), "limits.purposes"),
-                ("zero reveals", TokenLimits(maxReveals: 0), "limits.max_reveals"),
-                ("negative reveals", TokenLimits(maxReveals: -1), "limits.max_reveals"),
-                ("reveals past 2^31 - 1", TokenLimits(maxReveals: Int(Int32.max) + 1), "limits.max_reveals"),
+            let badLimits: [(String, TokenLimits, VaultError.Field)] = [
+                ("expiry now", TokenLimits(expiresAt: now), .limitsExpiresAt),
+                ("expiry in the past", TokenLimits(expiresAt: now - 3600), .limitsExpiresAt),
+                ("no purposes", TokenLimits(purposes: []), .limitsPurposes),
+                ("too many purposes", TokenLimits(purposes: tooMany), .limitsPurposes),
+                ("zero reveals", TokenLimits(maxReveals: 0), .limitsMaxReveals),
+                ("negative reveals", TokenLimits(maxReveals: -1), .limitsMaxReveals),
+                ("reveals past 2^31 - 1", TokenLimits(maxReveals: Int(Int32.max) + 1), .limitsMaxReveals),
             ]
             for (name, limits, field) in badLimits {
                 let error = await tokenize(
@@ -112,7 +112,7 @@ import Testing
             // Once the vault's clock passes it, the same instant is refused.
             t.clock.advance(by: 86_400)
             let late = await vaultError { _ = try await t.vault.tokenize(request, caller: svc) }
-            #expect(late?.field == "limits.expires_at")
+            #expect(late?.field == .limitsExpiresAt)
         }
     }
 

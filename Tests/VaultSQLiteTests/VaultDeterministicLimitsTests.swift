@@ -26,7 +26,7 @@ import Testing
                 )
             }
             #expect(error?.code == .invalidRequest)
-            #expect(error?.field == "limits")
+            #expect(error?.field == .limits)
             #expect(try await t.stats() == before)
         }
     }

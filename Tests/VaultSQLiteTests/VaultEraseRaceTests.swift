@@ -69,9 +69,9 @@ import Testing
             expectItems(items, [.error(.notFound), .value("stays", .plain)])
 
             let last = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.last {
-                $0.event == "detokenize"
+                $0.event == .detokenize
             }
-            #expect(last?.items?.map(\.decision) == ["not_found", "plain"], "the audit record says what was answered")
+            #expect(last?.items?.map(\.decision) == [.notFound, .plain], "the audit record says what was answered")
         }
     }
 }
@@ -101,7 +101,7 @@ import Testing
 
             let error = await vaultError { _ = try await t.vault.erase(subject: "cust-gone", caller: svc) }
             #expect(error?.code == .storage)
-            #expect(error?.reason == VaultError.notScrubbedReason)
+            #expect(error?.isNotScrubbed == true)
             #expect(try await t.stats() == Counts(subjects: 0, tokens: 0), "the erase is committed")
             let heldBack = Self.anyFileHolds(wrapped, in: t.folder + "/data")
             #expect(heldBack, "the old snapshot's pages are still in the WAL")

@@ -44,10 +44,10 @@ import Testing
             #expect(try await t.store.read { try $0.subject(named: "cust-gone") } == nil)
 
             let erases = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter {
-                $0.event == "erase"
+                $0.event == .erase
             }
             #expect(erases.map(\.count) == [Sample.all.count + 2, 0, 0])
-            #expect(erases.allSatisfy { $0.outcome == "ok" && $0.identity == "svc" })
+            #expect(erases.allSatisfy { $0.outcome == .ok && $0.identity == "svc" })
         }
     }
 
@@ -70,9 +70,9 @@ import Testing
             )
             // Each refusal is audited as denied.
             let erases = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter {
-                $0.event == "erase"
+                $0.event == .erase
             }
-            #expect(erases.map(\.outcome) == ["denied", "denied"])
+            #expect(erases.map(\.outcome) == [.denied, .denied])
             #expect(erases.map(\.identity) == ["reader", "nobody"])
         }
     }

@@ -78,7 +78,7 @@ import Testing
                     revealed += items.filter { if case .value = $0 { return true } else { return false } }.count
                 } catch let error as VaultError {
                     #expect(error.code == .rateLimited)
-                    #expect(error.limit == 1 && error.field == "misses_per_minute")
+                    #expect(error.limit == 1 && error.field == .missesPerMinute)
                     #expect((error.retryAfterMilliseconds ?? 0) > 0)
                     refusals += 1
                 }
@@ -95,12 +95,12 @@ import Testing
 
             // Every refusal is audited, naming the budget, with nothing revealed.
             let records = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }
-                .filter { $0.event == "detokenize" && $0.identity == "guesser" }
-            let refused = records.filter { $0.outcome == "refused" }
+                .filter { $0.event == .detokenize && $0.identity == "guesser" }
+            let refused = records.filter { $0.outcome == .refused }
             #expect(refused.count == refusals)
             #expect(
                 refused.allSatisfy {
-                    $0.reason == "miss budget" && ($0.items ?? []).allSatisfy { $0.decision == "refused" }
+                    $0.reason == "miss budget" && ($0.items ?? []).allSatisfy { $0.decision == .refused }
                 }
             )
 

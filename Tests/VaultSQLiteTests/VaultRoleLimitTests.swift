@@ -78,11 +78,11 @@ import Testing
             )
             // Refusals are audited, with nothing revealed.
             let refusals = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter {
-                $0.outcome == "refused"
+                $0.outcome == .refused
             }
             #expect(refusals.count == 3)
             #expect(
-                refusals.allSatisfy { $0.event == "detokenize" && $0.reason == "rate limited" && $0.identity == "svc" }
+                refusals.allSatisfy { $0.event == .detokenize && $0.reason == "rate limited" && $0.identity == "svc" }
             )
         }
     }

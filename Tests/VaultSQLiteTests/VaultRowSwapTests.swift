@@ -81,7 +81,7 @@ import Testing
             expectItems(masked, [.error(.integrity), .error(.integrity), .error(.integrity)], "masked:")
             // The integrity failures are audited as such.
             let last = try #require(try await t.auditRows().last.flatMap { AuditEvent.decode($0.body) })
-            #expect(last.items?.map(\.decision) == ["integrity", "integrity", "integrity"])
+            #expect(last.items?.map(\.decision) == [.integrity, .integrity, .integrity])
         }
     }
 

@@ -79,7 +79,7 @@ import Testing
             clock.advance(by: 86_400)
             expectItems(try await t.vault.detokenize(token, purpose: "view", caller: svc), [.error(.notFound)])
             let last = try #require(try await t.auditRows().last.flatMap { AuditEvent.decode($0.body) })
-            #expect(last.items?.map(\.decision) == ["not_found"])
+            #expect(last.items?.map(\.decision) == [.notFound])
         }
     }
 
@@ -123,8 +123,8 @@ import Testing
             #expect(row.map(\.token.reveals) == [limit])
             // The audit log agrees: exactly `limit` reveals of this token.
             let decisions = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }
-                .filter { $0.event == "detokenize" }.flatMap { $0.items ?? [] }.map(\.decision)
-            #expect(decisions.filter { $0 == "plain" || $0 == "masked" }.count == limit)
+                .filter { $0.event == .detokenize }.flatMap { $0.items ?? [] }.map(\.decision)
+            #expect(decisions.filter { $0 == .plain || $0 == .masked }.count == limit)
         }
     }
 }

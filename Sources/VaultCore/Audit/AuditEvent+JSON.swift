@@ -14,7 +14,7 @@ extension AuditEvent {
         json.member("at", at)
         json.memberIfPresent("count", count)
         json.memberIfPresent("detail", detail)
-        json.member("event", event)
+        json.member("event", event.rawValue)
         json.memberIfPresent("identity", identity)
         if let items {
             json.key("items")
@@ -24,7 +24,7 @@ extension AuditEvent {
         }
         json.memberIfPresent("kind", kind)
         json.memberIfPresent("mode", mode)
-        json.member("outcome", outcome)
+        json.member("outcome", outcome.rawValue)
         json.memberIfPresent("purpose", purpose)
         json.memberIfPresent("reason", reason)
         json.memberIfPresent("roles", roles)
@@ -39,7 +39,7 @@ extension AuditEvent {
 extension AuditItem {
     fileprivate func write(into json: inout JSONWriter) {
         json.beginObject()
-        json.member("decision", decision)
+        json.member("decision", decision.rawValue)
         json.memberIfPresent("kind", kind)
         json.member("token", token)
         json.endObject()

@@ -9,8 +9,7 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var seq: Int64 = 0
     /// ISO 8601 UTC.
     public var at: String
-    /// tokenize | detokenize | erase | policy_load | key_rotate | key_rewrap | key_retire | ... | init
-    public var event: String
+    public var event: Event
     public var identity: String?
     public var uid: UInt32?
     public var roles: [String]?
@@ -20,15 +19,15 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var subjects: [String]?
     public var purpose: String?
     public var items: [AuditItem]?
-    /// ok | denied | refused | error, with `reason` saying why.
-    public var outcome: String
+    /// With `reason` saying why, when it did not simply succeed.
+    public var outcome: Outcome
     public var reason: String?
     /// Public facts about the operation (a policy's hash, a key version).
     public var detail: String?
 
     public init(
         at: String,
-        event: String,
+        event: Event,
         identity: String? = nil,
         uid: UInt32? = nil,
         roles: [String]? = nil,
@@ -38,7 +37,7 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         subjects: [String]? = nil,
         purpose: String? = nil,
         items: [AuditItem]? = nil,
-        outcome: String,
+        outcome: Outcome,
         reason: String? = nil,
         detail: String? = nil
     ) {
@@ -71,6 +70,16 @@ public struct AuditItem: Codable, Sendable, Equatable {
     /// this rule hold opaque tokens as themselves; the chain keeps them as written.
     public var token: String
     public var kind: String?
-    /// plain | masked | denied | not_found | integrity
-    public var decision: String
+    public var decision: Decision
+}
+
+extension AuditEvent {
+    /// The same record, saying who asked: `caller`'s identity, uid and roles.
+    func asked(by caller: Caller) -> AuditEvent {
+        var record = self
+        record.identity = caller.identity.name
+        record.uid = caller.uid
+        record.roles = caller.identity.roles
+        return record
+    }
 }

@@ -33,7 +33,7 @@ public struct AuditExport: Sendable {
         if let since, let at = VaultClock.parseISO8601(event.at), at < since { return false }
         if let identity, event.identity != identity { return false }
         if let purpose, event.purpose != purpose { return false }
-        if let name, event.event != name { return false }
+        if let name, event.event.rawValue != name { return false }
         return true
     }
 }

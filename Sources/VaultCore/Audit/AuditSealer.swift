@@ -191,26 +191,26 @@ public final class AuditSealer: Sendable {
     @discardableResult
     func seal(_ row: AuditRow, writer: any StoreWriter, now: Int64) throws -> AuditSeal? {
         guard problem == nil else { return nil }
-        let seal = AuditSeal(
-            seq: row.seq,
-            hash: row.hash,
-            signature: signer.sign(AuditChain.sealMessage(seq: row.seq, hash: row.hash)),
-            at: now
-        )
+        let seal = signedSeal(of: row, at: now)
         try writer.appendAuditSeal(seal)
         state.withLock { $0.jobSeal = seal }
         return seal
     }
 
-    /// The operator's decision (`audit accept`, `restore --accept-rollback`): `row`, just appended on top of
-    /// the database's head, becomes the trusted head of a new epoch, and is sealed.
-    func rebase(on row: AuditRow, writer: any StoreWriter, now: Int64) throws {
-        let seal = AuditSeal(
+    /// `row`'s seal: its seq and hash signed with the audit key (docs/AUDIT.md, "Seals").
+    private func signedSeal(of row: AuditRow, at now: Int64) -> AuditSeal {
+        AuditSeal(
             seq: row.seq,
             hash: row.hash,
             signature: signer.sign(AuditChain.sealMessage(seq: row.seq, hash: row.hash)),
             at: now
         )
+    }
+
+    /// The operator's decision (`audit accept`, `restore --accept-rollback`): `row`, just appended on top of
+    /// the database's head, becomes the trusted head of a new epoch, and is sealed.
+    func rebase(on row: AuditRow, writer: any StoreWriter, now: Int64) throws {
+        let seal = signedSeal(of: row, at: now)
         try writer.appendAuditSeal(seal)
         state.withLock { s in
             s.epoch += 1

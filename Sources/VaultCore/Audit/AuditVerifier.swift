@@ -57,7 +57,7 @@ public enum AuditVerifier {
     /// Events that record an operator taking the log as it is: the chain before them may have lost records
     /// (`restore` with outcome `rollback`, `audit_accept`), which is reported, not failed.
     static func isRebase(_ event: AuditEvent) -> Bool {
-        event.event == "audit_accept" || (event.event == "restore" && event.outcome == "rollback")
+        event.event == .auditAccept || (event.event == .restore && event.outcome == .rollback)
     }
 
     /// Verifies the log. `head` is a head exported earlier (`cvault audit head`), `anchor` the vault's anchor
@@ -143,7 +143,7 @@ public enum AuditVerifier {
                     marks[row.seq] = nil
                 }
                 if isRebase(event) {
-                    report.rebases.append("\(event.event) at record \(row.seq): \(event.detail ?? "")")
+                    report.rebases.append("\(event.event.rawValue) at record \(row.seq): \(event.detail ?? "")")
                 }
                 if sealsBySeq[row.seq] != nil {
                     if let problem = stretch.close(at: row.seq, event: event) {

@@ -236,10 +236,10 @@ public final class Keyring: Sendable {
         count: Int
     ) throws(VaultError) -> (SealInfo, [UnsealShare]) {
         guard (2...16).contains(threshold), (threshold...16).contains(count) else {
-            throw VaultError(
-                .invalidRequest,
+            throw VaultError.invalidRequest(
                 "shares must be 2 to 16 with a threshold from 2 to the number of shares",
-                hint: "for example --shares 5 --threshold 3"
+                hint: "for example 5 shares with a threshold of 3",
+                field: .shares
             )
         }
         let secret = SecureBytes(randomCount: 32)
@@ -309,10 +309,11 @@ public final class Keyring: Sendable {
             } catch {
                 // AEAD failure cannot tell a wrong passphrase from an edited seal; the wrong passphrase is
                 // by far the likelier, and neither reveals anything.
-                throw VaultError(
+                throw VaultError.about(
+                    .passphrase,
                     .wrongPassphrase,
                     "the passphrase does not open keyring \(path)",
-                    hint: "check CVAULT_PASSPHRASE or --passphrase-file; the keyring itself is unchanged"
+                    hint: "check the passphrase given; " + VaultError.keyringUnchanged
                 )
             }
         }
@@ -351,6 +352,11 @@ public final class Keyring: Sendable {
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)
     }
+}
+
+extension VaultError {
+    /// Said with a wrong passphrase: a failed open changes nothing.
+    public static let keyringUnchanged = "the keyring itself is unchanged"
 }
 
 /// Lower-case hex, for public values (keys' public halves, hashes) in files and output.

@@ -145,10 +145,12 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
             )
         }
         guard shares.count >= threshold else {
-            throw VaultError(
+            throw VaultError.tooFew(
                 .wrongPassphrase,
                 "\(shares.count) share(s) given; this keyring needs \(threshold)",
-                hint: "give \(threshold) different shares with --unseal-share"
+                hint: "give \(threshold) different shares",
+                field: .unsealShares,
+                required: threshold
             )
         }
         return Shamir.combine(shares.prefix(threshold).map { ($0.index, $0.y) })

@@ -12,10 +12,11 @@ public enum FileSafety {
     public static func requirePrivate(_ path: String, what: String) throws(VaultError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw VaultError(
+            throw VaultError.about(
+                .vaultFiles,
                 .notInitialized,
                 "\(what) \(path) does not exist",
-                hint: "run `cvault init` first, or pass the right --keys/--data folder"
+                hint: "run `cvault init` first, or check where the vault's keys and data folders are"
             )
         }
         let mode = info.st_mode & 0o777

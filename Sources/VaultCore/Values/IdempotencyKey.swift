@@ -7,11 +7,11 @@
 public struct IdempotencyKey: Sendable, Hashable, ExpressibleByStringLiteral {
     static let rule = NameRule(
         lengths: 1...128,
-        refusal: VaultError(
-            .invalidRequest,
+        refusal: .invalidRequest(
             "an idempotency key must be 1 to 128 printable ASCII characters without spaces",
-            hint: "use a random id, such as a UUID, per logical request"
-        ).with(field: "idempotency_key")
+            hint: "use a random id, such as a UUID, per logical request",
+            field: .idempotencyKey
+        )
     ) { (0x21...0x7E).contains($0) }
 
     /// The key as given (already valid). Not printed: it is the caller's, and may be guessable.

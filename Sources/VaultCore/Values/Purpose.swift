@@ -6,11 +6,11 @@
 /// checked: the socket, the CLI and the policy parser parse into a `Purpose`, and everything after takes one.
 public struct Purpose: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
     static let rule = NameRule.lowercaseName(
-        VaultError(
-            .invalidRequest,
+        .invalidRequest(
             "a purpose must be 1 to 64 characters of a-z, 0-9 and -",
-            hint: "use a purpose name from the policy, such as charge or support"
-        ).with(field: "purpose")
+            hint: "use a purpose name from the policy, such as charge or support",
+            field: .purpose
+        )
     )
 
     /// The purpose as given (already valid).

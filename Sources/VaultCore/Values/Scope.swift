@@ -10,11 +10,11 @@ public struct Scope: Sendable, Hashable, CustomStringConvertible, ExpressibleByS
     public static let `default`: Scope = "default"
 
     static let rule = NameRule.lowercaseName(
-        VaultError(
-            .invalidRequest,
+        .invalidRequest(
             "a scope must be 1 to 64 characters of a-z, 0-9 and -",
-            hint: "leave it out for the default scope"
-        ).with(field: "scope")
+            hint: "leave it out for the default scope",
+            field: .scope
+        )
     )
 
     /// The scope as given (already valid).

@@ -9,11 +9,11 @@ public struct Subject: Sendable, Hashable, CustomStringConvertible, ExpressibleB
 
     static let rule = NameRule(
         lengths: 1...maxBytes,
-        refusal: VaultError(
-            .invalidRequest,
+        refusal: .invalidRequest(
             "the subject id must be 1 to \(maxBytes) characters of A-Z a-z 0-9 . _ : -",
-            hint: "use your internal customer id, such as cust-42, never personal data"
-        ).with(field: "subject")
+            hint: "use your internal customer id, such as cust-42, never personal data",
+            field: .subject
+        )
     ) { byte in
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

@@ -13,30 +13,33 @@ extension TokenLimits {
     func check(now: Int64) throws(VaultError) {
         if let purposes {
             guard !purposes.isEmpty else {
-                throw VaultError(
-                    .invalidRequest,
+                throw .invalidRequest(
                     "limits.purposes is empty, so the token could never be revealed",
-                    hint: "name at least one purpose, or leave purposes out"
-                ).with(field: "limits.purposes")
+                    hint: "name at least one purpose, or leave purposes out",
+                    field: .limitsPurposes
+                )
             }
             guard purposes.count <= Self.maxPurposes else {
-                throw VaultError(
-                    .invalidRequest,
+                throw .invalidRequest(
                     "limits.purposes names \(purposes.count) purposes; at most \(Self.maxPurposes) are allowed",
-                    hint: "name fewer purposes"
-                ).with(field: "limits.purposes")
+                    hint: "name fewer purposes",
+                    field: .limitsPurposes
+                )
             }
         }
         if let expiresAt, expiresAt <= now {
-            throw VaultError(.invalidRequest, "limits.expires_at is not in the future", hint: "send a later time")
-                .with(field: "limits.expires_at")
+            throw .invalidRequest(
+                "limits.expires_at is not in the future",
+                hint: "send a later time",
+                field: .limitsExpiresAt
+            )
         }
         if let maxReveals, !Self.maxRevealsRange.contains(maxReveals) {
-            throw VaultError(
-                .invalidRequest,
+            throw .invalidRequest(
                 "limits.max_reveals must be an integer from 1 to \(Self.maxRevealsRange.upperBound)",
-                hint: "send 1 or more, or leave it out"
-            ).with(field: "limits.max_reveals")
+                hint: "send 1 or more, or leave it out",
+                field: .limitsMaxReveals
+            )
         }
     }
 }

@@ -46,14 +46,12 @@ extension Vault {
         }
         let itemLimit = limits.maxBatch
         guard tokens.count <= itemLimit else {
-            var error = VaultError(
-                .tooLarge,
-                "\(tokens.count) tokens in one call; the limit for \(caller.identity.name) is \(itemLimit)",
-                hint: "split the batch"
+            throw VaultError.tooLarge(
+                count: tokens.count,
+                limit: itemLimit,
+                field: .tokens,
+                identity: caller.identity.name
             )
-            error.limit = itemLimit
-            error.field = "tokens"
-            throw error
         }
         // Where each token's row is: keyed hashes only, so worked out before the store is involved (and spread
         // over the cores for a large call).
@@ -86,30 +84,28 @@ extension DetokenizeCall {
 
         /// Over `misses_per_minute`: the call's `not_found` items did not fit what was left.
         static func misses(_ identity: String, limit: Int, retryAfterMilliseconds: Int) -> Refusal {
-            var error = VaultError(
-                .rateLimited,
+            let error = VaultError.rateLimited(
                 "\(identity) is over its budget of \(limit) unknown tokens per minute",
                 hint:
                     "retry later; check that it is not sending tokens the vault does not hold (erased, expired or guessed), "
-                    + "or raise misses_per_minute for its role in the policy"
+                    + "or raise misses_per_minute for its role in the policy",
+                field: .missesPerMinute,
+                limit: limit,
+                retryAfterMilliseconds: retryAfterMilliseconds
             )
-            error.limit = limit
-            error.field = "misses_per_minute"
-            error.retryAfterMilliseconds = retryAfterMilliseconds
             return Refusal(reason: "miss budget", error: error)
         }
 
         /// Over `reveals_per_minute`: the call would reveal more than the bucket holds.
         static func reveals(_ identity: String, limit: Int, revealing: Int) -> Refusal {
-            var error = VaultError(
-                .rateLimited,
+            let error = VaultError.rateLimited(
                 "\(identity) is over its reveal rate of \(limit) values per minute",
-                hint: "retry later, or raise reveals_per_minute for its role in the policy"
+                hint: "retry later, or raise reveals_per_minute for its role in the policy",
+                field: .revealsPerMinute,
+                limit: limit,
+                // The bucket refills at limit/60 per second: enough for this call after about this long.
+                retryAfterMilliseconds: max(1, revealing * 60_000 / max(1, limit))
             )
-            error.limit = limit
-            error.field = "reveals_per_minute"
-            // The bucket refills at limit/60 per second: enough for this call after about this long.
-            error.retryAfterMilliseconds = max(1, revealing * 60_000 / max(1, limit))
             return Refusal(reason: "rate limited", error: error)
         }
     }

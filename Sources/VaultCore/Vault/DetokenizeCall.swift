@@ -163,8 +163,8 @@ struct DetokenizeCall: Sendable {
     func record(_ writer: any StoreWriter, found: Found, snapshot: ReadSnapshot) throws -> Answered {
         switch found {
         case .refused(let refusal, let judged):
-            let items = judged.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: "refused") }
-            let refused = event(items, outcome: "refused", reason: refusal.reason)
+            let items = judged.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: .refused) }
+            let refused = event(items, outcome: .refused, reason: refusal.reason)
             try AuditChain.append(refused, to: writer, sealer: sealer, now: now)
             return .failure(refusal.error)
         case .answered(var answers):
@@ -176,7 +176,7 @@ struct DetokenizeCall: Sendable {
                 }
             }
             let items = answers.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: $0.decision) }
-            try AuditChain.append(event(items, outcome: "ok"), to: writer, sealer: sealer, now: now)
+            try AuditChain.append(event(items, outcome: .ok), to: writer, sealer: sealer, now: now)
             // The append itself may have found the chain broken: then this job is undone and nothing revealed.
             try sealer.requireIntact()
             return .success(answers.map(\.item))
@@ -200,8 +200,8 @@ struct DetokenizeCall: Sendable {
     }
 
     /// The call's audit record (docs/AUDIT.md): one item per token asked, in order.
-    func event(_ items: [AuditItem], outcome: String, reason: String? = nil) -> AuditEvent {
-        var event = AuditEvent("detokenize", by: caller, at: now, outcome: outcome)
+    func event(_ items: [AuditItem], outcome: AuditEvent.Outcome, reason: String? = nil) -> AuditEvent {
+        var event = AuditEvent(.detokenize, by: caller, at: now, outcome: outcome)
         event.count = items.count
         event.purpose = purpose.name
         event.items = items
@@ -212,10 +212,10 @@ struct DetokenizeCall: Sendable {
 
 extension DetokenizeCall.Answer {
     /// How the audit record names this answer: the reveal mode, or the failure.
-    var decision: String {
+    var decision: AuditItem.Decision {
         switch item {
-        case .value(_, let mode): mode.rawValue
-        case .error(let failure): failure.rawValue
+        case .value(_, let mode): .revealed(mode)
+        case .error(let failure): .notRevealed(failure)
         }
     }
 }

@@ -8,10 +8,10 @@ extension Vault {
     public func erase(subject: Subject, caller: Caller) async throws(VaultError) -> Int {
         let decision = policy.eraseDecision(identity: caller.identity)
         let now = clock.now()
-        var event = AuditEvent("erase", by: caller, at: now)
+        var event = AuditEvent(.erase, by: caller, at: now)
         event.subjects = [subject.name]
         guard decision.isAllowed else {
-            event.outcome = "denied"
+            event.outcome = .denied
             event.reason = "denied by policy"
             try await appendAudit(event)
             throw VaultError(
@@ -34,8 +34,7 @@ extension Vault {
     }
 
     static func notScrubbed(subject: Subject, tokens: Int) -> VaultError {
-        var error = VaultError(
-            .storage,
+        .notScrubbed(
             "subject \(subject) is erased (its data key and \(tokens) tokens are gone, and the erase is "
                 + "audited), but old copies of the deleted rows are not yet scrubbed from the database files: "
                 + "another connection kept reading an older state",
@@ -43,12 +42,5 @@ extension Vault {
                 + "next write once that reader ends); stop long readers (backups, sqlite3 shells) and retry "
                 + "the erase to confirm (it then answers 0)"
         )
-        error.reason = VaultError.notScrubbedReason
-        return error
     }
-}
-
-extension VaultError {
-    /// `reason` of the error an erase answers when it committed but its scrub could not finish yet.
-    public static let notScrubbedReason = "erased, not yet scrubbed"
 }

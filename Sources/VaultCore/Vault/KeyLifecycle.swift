@@ -12,7 +12,7 @@ extension Vault {
     public func recordCreation() async throws(VaultError) {
         let keyring = self.keyring
         try await audit(
-            "init",
+            .`init`,
             caller: nil,
             detail: "kek v\(keyring.activeKEKVersion), token key v\(keyring.activeTokenKeyVersion), "
                 + "audit key \(Hex.encode(keyring.auditPublicKey))"
@@ -49,7 +49,7 @@ extension Vault {
     /// before it is thrown; for the others the `started` record alone marks the attempt.
     private func change(_ change: KeyChange, uid: UInt32) async throws(VaultError) -> Keyring {
         let keyring = self.keyring
-        try await audit(change.event, caller: nil, uid: uid, outcome: "started", detail: change.started(keyring))
+        try await audit(change.event, caller: nil, uid: uid, outcome: .started, detail: change.started(keyring))
         do {
             let changed = try change.apply(to: keyring)
             try await audit(change.event, caller: nil, uid: uid, detail: change.done(changed))
@@ -60,7 +60,7 @@ extension Vault {
                     change.event,
                     caller: nil,
                     uid: uid,
-                    outcome: "refused",
+                    outcome: .refused,
                     detail: "KEK v\(version): \(error.message)"
                 )
             }
@@ -76,12 +76,12 @@ private enum KeyChange {
     case retireKEK(version: Int, dataKeysUsingIt: Int)
     case passphrase(SecureBytes)
 
-    var event: String {
+    var event: AuditEvent.Event {
         switch self {
-        case .rotateKEK: "key_rotate"
-        case .rotateTokenKey: "key_rotate_token"
-        case .retireKEK: "key_retire"
-        case .passphrase: "key_passphrase"
+        case .rotateKEK: .keyRotate
+        case .rotateTokenKey: .keyRotateToken
+        case .retireKEK: .keyRetire
+        case .passphrase: .keyPassphrase
         }
     }
 

@@ -5,7 +5,7 @@ extension Vault {
     /// Records the policy in force as loaded on `occasion` ("at start", "for an offline command"), as `caller`
     /// when one is resolved.
     public func recordPolicyLoad(_ occasion: String, caller: Caller? = nil) async throws(VaultError) {
-        try await audit("policy_load", caller: caller, detail: policies.auditDetail(occasion))
+        try await audit(.policyLoad, caller: caller, detail: policies.auditDetail(occasion))
     }
 
     /// Re-reads the policy file (a server's SIGHUP) and records the outcome: the new hash, or `refused` with
@@ -15,7 +15,7 @@ extension Vault {
         switch policies.reload() {
         case .success: try? await recordPolicyLoad(occasion)
         case .failure(let error):
-            try? await audit("policy_load", caller: nil, outcome: "refused", reason: error.message)
+            try? await audit(.policyLoad, caller: nil, outcome: .refused, reason: error.message)
         }
     }
 }

@@ -8,6 +8,9 @@ public struct RewrapProgress: Sendable, Equatable {
 }
 
 extension Vault {
+    /// How many data keys one rewrap transaction may move.
+    public static let rewrapBatches = 1...10_000
+
     /// Re-wraps every data key held under an older KEK version with the active one, `batch` keys per short
     /// transaction, while the vault keeps serving. Resumable by construction: each batch commits on its
     /// own, and a later run simply finds the keys not yet under the active version, so a kill at any moment
@@ -19,8 +22,12 @@ extension Vault {
         uid: UInt32? = nil,
         progress: @Sendable (RewrapProgress) -> Void = { _ in }
     ) async throws(VaultError) -> RewrapProgress {
-        guard (1...10_000).contains(batch) else {
-            throw VaultError(.invalidRequest, "--batch must be 1 to 10000", hint: "the default is 500")
+        guard Self.rewrapBatches.contains(batch) else {
+            throw VaultError.invalidRequest(
+                "the rewrap batch must be \(Self.rewrapBatches.lowerBound) to \(Self.rewrapBatches.upperBound)",
+                hint: "the default is 500",
+                field: .rewrapBatch
+            )
         }
         let keyring = self.keyring
         let active = keyring.activeKEKVersion
@@ -28,10 +35,10 @@ extension Vault {
         let total = stats.dataKeysByKEK.filter { $0.key != active }.values.reduce(0, +)
         var state = RewrapProgress(done: 0, total: total, activeVersion: active)
         try await audit(
-            "key_rewrap",
+            .keyRewrap,
             caller: caller,
             uid: uid,
-            outcome: "started",
+            outcome: .started,
             detail: "\(total) data keys to KEK v\(active)"
         )
         progress(state)
@@ -59,7 +66,7 @@ extension Vault {
             progress(state)
         }
         try await audit(
-            "key_rewrap",
+            .keyRewrap,
             caller: caller,
             uid: uid,
             detail: "\(state.done) data keys moved to KEK v\(active)"

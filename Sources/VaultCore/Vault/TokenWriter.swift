@@ -141,12 +141,12 @@ struct TokenWriter: Sendable {
             return nil
         }
         guard ConstantTime.equal(stored.requestMAC, requestMAC) else {
-            // docs/PROTOCOL.md §6.1: -32602 with data.field "idempotency_key".
-            throw VaultError(
-                .invalidRequest,
+            // A request error about the key itself, not the rest of the request: the key is what to change.
+            throw VaultError.invalidRequest(
                 "the key was used for a different request",
-                hint: "use a new idempotency key for a new request"
-            ).with(field: "idempotency_key")
+                hint: "use a new idempotency key for a new request",
+                field: .idempotencyKey
+            )
         }
         // The MAC covers the subject's name, so this is the subject the answer was stored for; its id must
         // match too (ids are never reused), or the row was moved.

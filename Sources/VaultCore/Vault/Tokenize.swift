@@ -41,19 +41,17 @@ extension Vault {
         try request.limits.check(now: clock.now())
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
-            var error = VaultError(
-                .tooLarge,
-                "\(request.values.count) values in one call; the limit for \(caller.identity.name) is \(maxBatch)",
-                hint: "split the batch"
+            throw VaultError.tooLarge(
+                count: request.values.count,
+                limit: maxBatch,
+                field: .values,
+                identity: caller.identity.name
             )
-            error.limit = maxBatch
-            error.field = "values"
-            throw error
         }
         let decision = policy.tokenizeDecision(identity: caller.identity, kind: kind)
         guard decision.isAllowed else {
             try await refuse(
-                "tokenize",
+                .tokenize,
                 caller,
                 kind: kind,
                 count: request.values.count,
@@ -76,15 +74,15 @@ extension Vault {
         // A deterministic token is shared by every equal value, of this subject and others, so it cannot carry
         // one caller's limits: refuse them rather than let them be silently dropped or applied to everyone.
         guard mode != .deterministic || request.limits.isEmpty else {
-            throw VaultError(
-                .invalidRequest,
+            throw VaultError.invalidRequest(
                 "limits cannot be set on deterministic tokens: equal values share one token",
-                hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token"
-            ).with(field: "limits")
+                hint: "leave out limits, or make \(kind.rawValue) opaque in the policy's kinds: to limit each token",
+                field: .limits
+            )
         }
 
         let now = clock.now()
-        var made = AuditEvent("tokenize", by: caller, at: now)
+        var made = AuditEvent(.tokenize, by: caller, at: now)
         made.kind = kind.rawValue
         made.mode = mode.rawValue
         made.count = normalized.count
@@ -174,14 +172,14 @@ extension Vault {
     }
 
     private func refuse(
-        _ event: String,
+        _ event: AuditEvent.Event,
         _ caller: Caller,
         kind: Kind?,
         count: Int?,
         subjects: [String]?,
         reason: String
     ) async throws(VaultError) {
-        var record = AuditEvent(event, by: caller, at: clock.now(), outcome: "denied")
+        var record = AuditEvent(event, by: caller, at: clock.now(), outcome: .denied)
         record.kind = kind?.rawValue
         record.count = count
         record.subjects = subjects

@@ -70,10 +70,10 @@ extension Vault {
         var records = tally.counts.keys.sorted().map { uid in
             AuditEvent(
                 at: at,
-                event: "connect",
+                event: .connect,
                 uid: uid,
                 count: tally.counts[uid] ?? 0,
-                outcome: "denied",
+                outcome: .denied,
                 reason: "unknown identity",
                 detail: "attempts since \(since)"
             )
@@ -82,9 +82,9 @@ extension Vault {
             records.append(
                 AuditEvent(
                     at: at,
-                    event: "connect",
+                    event: .connect,
                     count: tally.others,
-                    outcome: "denied",
+                    outcome: .denied,
                     reason: "unknown identity",
                     detail: "attempts since \(since) from further uids"
                 )

@@ -38,8 +38,8 @@ extension Vault {
         let lost = anchoredAuditHead
         let accepted = try await databaseAuditHead()
         try await rebaseAudit(
-            event: "audit_accept",
-            outcome: "ok",
+            event: .auditAccept,
+            outcome: .ok,
             reason: reason,
             uid: uid,
             detail: "lost anchored head \(lost); accepted the database's head \(accepted) (\(problem))"
@@ -60,7 +60,7 @@ extension Vault {
         let backupHead = try await databaseAuditHead()
         guard problem != nil else {
             try await audit(
-                "restore",
+                .restore,
                 caller: nil,
                 uid: uid,
                 detail: "from \(source); backup head \(backupHead); nothing lost"
@@ -70,17 +70,17 @@ extension Vault {
         }
         let lost = anchoredAuditHead
         guard allowRollback else {
-            throw VaultError(
+            throw VaultError.about(
+                .allowRollback,
                 .audit,
                 "the backup's audit log (head \(backupHead)) does not reach this vault's anchor (\(lost)): "
                     + "restoring it rolls the vault back (\(problem!))",
-                hint:
-                    "pass --accept-rollback to restore it anyway; read docs/OPERATIONS.md first (reveal counts and erasures go back too)"
+                hint: "allow the rollback to restore it anyway; " + VaultError.rollbackWarning
             )
         }
         try await rebaseAudit(
-            event: "restore",
-            outcome: "rollback",
+            event: .restore,
+            outcome: .rollback,
             reason: "restored an older backup",
             uid: uid,
             detail: "from \(source); lost head \(lost); backup head \(backupHead)"
@@ -89,8 +89,8 @@ extension Vault {
     }
 
     private func rebaseAudit(
-        event: String,
-        outcome: String,
+        event: AuditEvent.Event,
+        outcome: AuditEvent.Outcome,
         reason: String,
         uid: UInt32,
         detail: String
@@ -117,4 +117,9 @@ extension Vault {
             )
         }
     }
+}
+
+extension VaultError {
+    /// What a restore that rolls the vault back costs, said wherever it is offered.
+    public static let rollbackWarning = "read docs/OPERATIONS.md first (reveal counts and erasures go back too)"
 }

@@ -13,7 +13,7 @@ public struct Caller: Sendable, Equatable {
 extension AuditEvent {
     /// A record of `caller`'s `event` at `now` (Unix seconds): who (name, uid, roles) and when; the caller
     /// fills in what the operation adds.
-    init(_ event: String, by caller: Caller, at now: Int64, outcome: String = "ok") {
+    init(_ event: Event, by caller: Caller, at now: Int64, outcome: Outcome = .ok) {
         self.init(
             at: VaultClock.iso8601(now),
             event: event,
@@ -118,10 +118,10 @@ public final class Vault: Sendable {
 
     /// Records an event that is not a data operation (policy load, key operation, init).
     public func audit(
-        _ event: String,
+        _ event: AuditEvent.Event,
         caller: Caller?,
         uid: UInt32? = nil,
-        outcome: String = "ok",
+        outcome: AuditEvent.Outcome = .ok,
         reason: String? = nil,
         detail: String? = nil
     ) async throws(VaultError) {

@@ -33,7 +33,7 @@ struct LocalVault: VaultOperations {
         let erased: Int
         do {
             erased = try await session.vault.erase(subject: subject, caller: session.caller)
-        } catch  where error.reason == VaultError.notScrubbedReason {
+        } catch  where error.isNotScrubbed {
             // Committed and audited, not yet scrubbed: still seal the audit head and try the scrub once more
             // on the way out, then say what happened.
             try? await session.finish(checkpoint: true)
