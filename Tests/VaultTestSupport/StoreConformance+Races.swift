@@ -71,6 +71,38 @@ extension StoreConformance {
             #expect(answers.allSatisfy { $0.0 == .erasedSince || $0.1 }, "a write told .current found its rows")
             #expect(try await store.read { try $0.stats().subjects } == 0)
         },
+        Check("readThenWrite reports an erase that committed between its read and its write") { store in
+            for round in 0..<2 {
+                let subject = try await addSubject(store, "cust-\(round)")
+                let token = makeToken(subjectID: subject.id)
+                try await store.write { try $0.insertToken(token) }
+                let erased = DispatchSemaphore(value: 0)
+                let (snapshot, landed, exists) = try await store.readThenWrite(
+                    items: 1_000,
+                    read: { reader in
+                        let found = try reader.tokens(lookup: token.lookup).map(\.subject.id)
+                        Task {
+                            _ = try? await store.write { try $0.eraseSubject(named: subject.name) }
+                            erased.signal()
+                        }
+                        // Where the read runs apart from the write, the erase commits now. Where it runs inside
+                        // the write's own job, the erase waits behind it, and this bound lets the read go on.
+                        return (found, erased.wait(timeout: .now() + .seconds(1)) == .success)
+                    },
+                    write: { writer, read, snapshot in
+                        (snapshot, read.1, try read.0.allSatisfy { try writer.subjectExists(id: $0) })
+                    }
+                )
+                #expect(snapshot == .erasedSince || exists, "round \(round): a write told .current found its rows")
+                if landed {
+                    #expect(snapshot == .erasedSince && !exists, "round \(round): the erase landed in between")
+                } else {
+                    // Held up past the bound (the read ran in the write's job, or the machine is slow).
+                    await signalled(erased)
+                }
+                #expect(try await store.read { try $0.subject(named: subject.name) } == nil)
+            }
+        },
     ]
 
     static let rotation: [Check] = [

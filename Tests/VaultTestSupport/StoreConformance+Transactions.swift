@@ -114,6 +114,43 @@ extension StoreConformance {
             #expect(try await store.read { try $0.subject(named: subject.name)?.kekVersion } == 40)
         },
 
+        Check("a write waits for the write before it: it never runs beside an open one") { store in
+            let subject = try await addSubject(store, "cust-1", kek: 0)
+            let firstEntered = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let secondEntered = DispatchSemaphore(value: 0)
+            let bump: @Sendable (any StoreWriter) throws -> Void = { writer in
+                let current = try #require(try writer.subject(named: subject.name))
+                try writer.updateWrappedKey(
+                    subjectID: current.id,
+                    kekVersion: current.kekVersion + 1,
+                    wrappedKey: current.wrappedKey
+                )
+            }
+            let first = Task {
+                try await store.write { writer in
+                    firstEntered.signal()
+                    release.wait()
+                    try bump(writer)
+                }
+            }
+            await signalled(firstEntered)
+            let second = Task {
+                try await store.write { writer in
+                    secondEntered.signal()
+                    try bump(writer)
+                }
+            }
+            // A store that serializes writes never starts the second here, and this bound just passes; one
+            // that runs it beside the open write has it read the old version and lose an update.
+            let ranBeside = await signalled(secondEntered, within: .milliseconds(500))
+            release.signal()
+            try await first.value
+            try await second.value
+            #expect(!ranBeside, "the second write ran while the first was open")
+            #expect(try await store.read { try $0.subject(named: subject.name)?.kekVersion } == 2)
+        },
+
         Check("a read sees one snapshot while writes commit") { store in
             let subject = try await addSubject(store, "cust-1")
             try await withThrowingTaskGroup(of: Void.self) { group in

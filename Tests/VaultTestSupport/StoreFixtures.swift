@@ -56,6 +56,14 @@ public func signalled(_ semaphore: DispatchSemaphore) async {
     }
 }
 
+/// Whether `semaphore` is signalled within `bound`, waited for off Swift's cooperative pool. Only for what a
+/// correct store never does (the bound then just passes): a store that does it is caught within the bound.
+public func signalled(_ semaphore: DispatchSemaphore, within bound: DispatchTimeInterval) async -> Bool {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+        Thread { continuation.resume(returning: semaphore.wait(timeout: .now() + bound) == .success) }.start()
+    }
+}
+
 /// An error a test's closure throws on purpose, to see what a store keeps of it.
 public struct ThrownOnPurpose: Error, Equatable {
     public let tag: Int
