@@ -5,16 +5,6 @@ import VaultTestSupport
 
 @testable import VaultSQLite
 
-/// A fresh folder for one test, removed afterwards, and the database path inside it.
-@discardableResult
-func withTemporaryFolder<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array((NSTemporaryDirectory() + "cvault-store-XXXXXX").utf8CString)
-    guard let made = mkdtemp(&template) else { throw VaultError(.internal, "mkdtemp failed") }
-    let folder = String(cString: made)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    return try await body(folder)
-}
-
 /// Runs `body` on a newly created store, closing it afterwards.
 @discardableResult
 func withStore<T>(_ body: (SQLiteStore, String) async throws -> T) async throws -> T {
@@ -30,11 +20,6 @@ func withStore<T>(_ body: (SQLiteStore, String) async throws -> T) async throws 
             throw error
         }
     }
-}
-
-func fileMode(_ path: String) throws -> Int {
-    let attributes = try FileManager.default.attributesOfItem(atPath: path)
-    return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
 }
 
 func fileContains(_ path: String, _ needle: [UInt8]) -> Bool {

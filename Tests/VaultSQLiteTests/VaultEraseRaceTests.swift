@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 @testable import VaultSQLite
@@ -60,7 +61,7 @@ import Testing
             let kept = try await t.tokenize(.text, ["stays"], subject: "cust-keep", as: svc)
             let erased = try await t.tokenize(.text, ["goes away"], subject: "cust-gone", as: svc)
             let vault = t.vault
-            let racing = EraseBetweenStore(t.store) {
+            let racing = EraseBetweenStore(try t.sqliteStore()) {
                 let erased = try await vault.erase(subject: "cust-gone", caller: svc)
                 #expect(erased == 1)
             }

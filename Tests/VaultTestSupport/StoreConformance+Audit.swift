@@ -52,12 +52,12 @@ extension StoreConformance {
             #expect(zip(rows, rows.dropFirst()).allSatisfy { $1.prev == $0.hash }, "each record extends the one before")
         },
 
-        Check("seals append, list in order of seq, and the last one is the latest") { store in
+        Check("seals appended in any order list in order of seq, and the last one is the latest") { store in
             #expect(try await store.write { try $0.lastAuditSeal() } == nil)
             let seals = [10, 20, 30].map {
                 AuditSeal(seq: Int64($0), hash: randomBytes(32), signature: randomBytes(64), at: Int64($0))
             }
-            for seal in seals { try await store.write { try $0.appendAuditSeal(seal) } }
+            for seal in seals.reversed() { try await store.write { try $0.appendAuditSeal(seal) } }
             #expect(try await store.read { try $0.auditSeals() } == seals)
             #expect(try await store.write { try $0.lastAuditSeal() } == seals.last)
         },
