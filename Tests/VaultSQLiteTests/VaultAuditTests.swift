@@ -13,7 +13,7 @@ import VaultTestSupport
     }
 
     @Test func detokenizeRecordsWhoWhyAndEachDecisionButNoValue() async throws {
-        try await withVault(serviceYAML(kinds: [.card: .formatPreserving, .phone: .deterministic])) { t in
+        try await withVault(serviceYAML(kinds: [.card: .formatPreserving, .phone: .deterministic]), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             var tokens: [String] = []
             for sample in Sample.all {
@@ -84,7 +84,7 @@ import VaultTestSupport
     }
 
     @Test func aFailingAuditWriteRevealsNothingAndChangesNothing() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let email = Sample.of(.email)
             let card = Sample.of(.card)

@@ -56,7 +56,7 @@ import VaultTestSupport
     }
 
     @Test func aValueErasedBetweenTheLookUpAndTheRecordIsNotRevealed() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let kept = try await t.tokenize(.text, ["stays"], subject: "cust-keep", as: svc)
             let erased = try await t.tokenize(.text, ["goes away"], subject: "cust-gone", as: svc)
@@ -90,7 +90,7 @@ import VaultTestSupport
     }
 
     @Test func anEraseBlockedByAnOldSnapshotSaysItIsNotYetScrubbed() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             _ = try await t.tokenize(.text, ["to be erased"], subject: "cust-gone", as: svc)
             let wrapped = try #require(try await t.store.read { try $0.subject(named: "cust-gone") }).wrappedKey

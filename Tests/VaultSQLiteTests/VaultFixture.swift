@@ -12,16 +12,6 @@ extension TestStoreBackend {
     )
 }
 
-/// Runs `body` on a fresh vault on a real SQLite store deciding by `policyYAML`, then closes it and removes its
-/// folder.
-func withVault<T>(
-    _ policyYAML: String,
-    clock: TestClock = TestClock(),
-    _ body: (TestVault) async throws -> T
-) async throws -> T {
-    try await withVault(policyYAML, clock: clock, on: .sqlite, body)
-}
-
 extension TestVault {
     /// The SQLite database file.
     var databasePath: String { dataFolder + "/vault.db" }

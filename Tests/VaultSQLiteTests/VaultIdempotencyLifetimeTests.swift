@@ -14,7 +14,7 @@ import VaultTestSupport
     }
 
     @Test func eraseTakesTheSubjectsIdempotencyRecords() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let request = TokenizeRequest(kind: .text, subject: "cust-1", values: ["a note"], idempotencyKey: "order-1")
             let kept = TokenizeRequest(kind: .text, subject: "cust-2", values: ["a note"], idempotencyKey: "order-2")
@@ -38,7 +38,7 @@ import VaultTestSupport
     }
 
     @Test func aStoredAnswerOpensOnlyOnItsOwnRow() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let one = TokenizeRequest(kind: .text, subject: "cust-1", values: ["first"], idempotencyKey: "k-1")
             let two = TokenizeRequest(kind: .text, subject: "cust-1", values: ["second"], idempotencyKey: "k-2")
@@ -62,7 +62,7 @@ import VaultTestSupport
     }
 
     @Test func anExpiredKeyIsANewKeyAndItsRecordIsPurged() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let request = TokenizeRequest(kind: .text, subject: "cust-1", values: ["a note"], idempotencyKey: "order-1")
             let first = try await t.vault.tokenize(request, caller: svc)
@@ -89,7 +89,7 @@ import VaultTestSupport
     }
 
     @Test func eachCallWithAKeyPurgesAFewExpiredRecords() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let keys = (0..<(Vault.purgeBatchPerCall + 2)).map { "old-\($0)" }
             for key in keys {

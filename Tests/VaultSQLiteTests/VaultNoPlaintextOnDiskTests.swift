@@ -58,7 +58,7 @@ import VaultTestSupport
 
     @Test(arguments: TokenMode.allCases)
     func noValueReachesAnyFile(mode: TokenMode) async throws {
-        try await withVault(serviceYAML(mode: mode)) { t in
+        try await withVault(serviceYAML(mode: mode), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             var needles: [Needle] = []
             var tokens: [String] = []

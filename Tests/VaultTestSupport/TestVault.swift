@@ -122,18 +122,16 @@ public final class TestVault: @unchecked Sendable {
 public struct Counts: Equatable, CustomStringConvertible {
     public var subjects: Int
     public var tokens: Int
-    public init(subjects: Int, tokens: Int) {
-        self.subjects = subjects
-        self.tokens = tokens
-    }
+    public init(subjects: Int, tokens: Int) { (self.subjects, self.tokens) = (subjects, tokens) }
     public var description: String { "\(subjects) subjects, \(tokens) tokens" }
 }
 
 /// Runs `body` on a fresh vault on `backend` deciding by `policyYAML`, then closes it and removes its folder.
+/// The domain's tests run on the in-memory store; VaultSQLiteTests passes `.sqlite` where the files matter.
 public func withVault<T>(
     _ policyYAML: String,
     clock: TestClock = TestClock(),
-    on backend: TestStoreBackend,
+    on backend: TestStoreBackend = .inMemory,
     _ body: (TestVault) async throws -> T
 ) async throws -> T {
     let policy = try Policy.parse(yaml: policyYAML)
