@@ -58,11 +58,8 @@ public final class InMemoryVaultStore: VaultStore {
 
     /// Queued writes and reads finish first; every call after this one fails.
     public func close() async {
-        let queues = state.withLock { state -> [DispatchQueue] in
-            state.closed = true
-            return [writes, reads]
-        }
-        for queue in queues {
+        state.withLock { $0.closed = true }
+        for queue in [writes, reads] {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 queue.async(flags: .barrier) { done.resume() }
             }

@@ -185,8 +185,9 @@ extension StoreConformance {
                 try await store.write { writer -> Bool in
                     _ = try writer.insertSubject(name: "cust-open", kekVersion: 1, dekVersion: 1, wrappedKey: [1])
                     entered.signal()
-                    // A bound only so that a store whose reads wait for writes fails instead of hanging.
-                    return readDone.wait(timeout: .now() + .seconds(60)) == .success
+                    // A bound only so that a store whose reads wait for writes fails instead of hanging; generous,
+                    // because on a loaded machine the test's own task may wait a long time for a thread.
+                    return readDone.wait(timeout: .now() + .seconds(600)) == .success
                 }
             }
             await signalled(entered)
