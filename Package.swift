@@ -94,10 +94,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What every test target shares: fixtures, helpers, the in-memory store and the store conformance
+        // suite every `VaultStore` backend runs (docs/DESIGN.md, "The store contract").
+        .target(name: "VaultTestSupport", dependencies: ["VaultCore"], path: "Tests/VaultTestSupport"),
         .testTarget(name: "VaultJSONTests", dependencies: ["VaultJSON"]),
-        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"]),
-        .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient"]),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultTestSupport"]),
+        .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite", "VaultTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient", "VaultTestSupport"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["VaultFuzz"]),
     ]
 )

@@ -16,58 +16,37 @@ struct AttackCompromisedServiceTests {
         kinds:
           card: format-preserving
           ssn: format-preserving
-
         """
 
     /// uid 0 may do everything while the vault is filled.
-    static let operatorPolicy =
-        kinds + """
-            identities:
-              - name: operator
-                uid: 0
-                roles: [admin]
-            roles:
-              admin:
-                tokenize: [email, phone, card, ssn, name, address, date, text]
-                detokenize:
-                  - kinds: [email, phone, card, ssn, name, address, date, text]
-                    purposes: [ops]
-                    reveal: plain
-                erase: true
-
-            """
+    static let operatorPolicy = ServerPolicies.operatorOnly(kinds: kinds)
 
     /// uid 0 becomes `checkout`: tokenizes cards, sees cards plainly to charge them and masked SSNs to check
     /// them, nothing else; the operator moves to uid 1001.
     static func servicePolicy(maxBatch: Int, revealsPerMinute: Int) -> String {
-        kinds + """
-            identities:
-              - name: checkout
-                uid: 0
-                roles: [payments]
-              - name: operator
-                uid: 1001
-                roles: [admin]
-            roles:
-              payments:
-                tokenize: [card]
-                detokenize:
-                  - kinds: [card]
-                    purposes: [charge]
-                    reveal: plain
-                  - kinds: [ssn]
-                    purposes: [verify]
-                    reveal: masked
-                limits: { max_batch: \(maxBatch), reveals_per_minute: \(revealsPerMinute) }
-              admin:
-                tokenize: [email, phone, card, ssn, name, address, date, text]
-                detokenize:
-                  - kinds: [email, phone, card, ssn, name, address, date, text]
-                    purposes: [ops]
-                    reveal: plain
-                erase: true
+        """
+        \(kinds)
+        identities:
+          - name: checkout
+            uid: 0
+            roles: [payments]
+          - name: operator
+            uid: 1001
+            roles: [admin]
+        roles:
+          payments:
+            tokenize: [card]
+            detokenize:
+              - kinds: [card]
+                purposes: [charge]
+                reveal: plain
+              - kinds: [ssn]
+                purposes: [verify]
+                reveal: masked
+            limits: { max_batch: \(maxBatch), reveals_per_minute: \(revealsPerMinute) }
+        \(ServerPolicies.adminRole)
 
-            """
+        """
     }
 
     /// Swaps the policy and waits (bounded) until the server says uid 0 is `checkout`.

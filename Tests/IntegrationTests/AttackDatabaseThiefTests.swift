@@ -14,26 +14,15 @@ import Glibc
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct AttackDatabaseThiefTests {
     /// Every kind with a token mode of each shape: the format-preserving kinds' tokens are value-shaped.
-    static let policy = """
-        kinds:
-          card: format-preserving
-          ssn: format-preserving
-          phone: format-preserving
-          name: deterministic
-        identities:
-          - name: operator
-            uid: 0
-            roles: [admin]
-        roles:
-          admin:
-            tokenize: [email, phone, card, ssn, name, address, date, text]
-            detokenize:
-              - kinds: [email, phone, card, ssn, name, address, date, text]
-                purposes: [ops]
-                reveal: plain
-            erase: true
-
-        """
+    static let policy = ServerPolicies.operatorOnly(
+        kinds: """
+            kinds:
+              card: format-preserving
+              ssn: format-preserving
+              phone: format-preserving
+              name: deterministic
+            """
+    )
 
     static func mode(_ kind: String) -> String {
         switch kind {

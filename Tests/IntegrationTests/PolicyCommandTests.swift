@@ -1,42 +1,13 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 /// `cvault policy check` and `policy explain`, on the examples of docs/POLICY.md, whose printed output the
 /// tests hold the commands to. Neither command opens a vault.
 @Suite("cvault policy check and explain")
 struct PolicyCommandTests {
     /// docs/POLICY.md, "A complete example".
-    static let complete = """
-        kinds:                       # token type per kind; kinds not listed keep their default
-          email: deterministic
-          card: format-preserving
-        identities:
-          - name: checkout
-            uid: 1001                # the socket peer's uid
-            roles: [payments]
-          - name: helpdesk
-            uid: 1002
-            roles: [support]
-        roles:
-          payments:
-            tokenize: [card, email, name]
-            detokenize:
-              - kinds: [card]
-                purposes: [charge, refund]
-                reveal: plain        # plain | masked
-              - kinds: [email]
-                purposes: [receipt]
-                reveal: masked
-            erase: false
-          support:
-            tokenize: []
-            detokenize:
-              - kinds: [email, phone, name]
-                purposes: [support]
-                reveal: masked
-            erase: true
-
-        """
+    static let complete = PolicyExamples.complete
 
     /// docs/POLICY.md, "Checking a policy": six mistakes.
     static let broken = """

@@ -6,22 +6,18 @@ import Testing
 import Glibc
 #endif
 
-/// The policy most server tests run under (docs/POLICY.md): uid 0 may do everything (plain for purpose
-/// `ops`), uid 1001 is a narrower help desk (tokenize names only, masked emails, cards and names for
-/// `support`, no erase), uid 1002 is not an identity.
+/// The policies the server tests run under (docs/POLICY.md), built from the two pieces most of them share.
 enum ServerPolicies {
-    static let standard = """
-        kinds:
-          name: deterministic
-          card: format-preserving
-        identities:
+    /// uid 0 as `operator`, with role `admin` (an entry of `identities:`).
+    static let operatorIdentity = """
           - name: operator
             uid: 0
             roles: [admin]
-          - name: helpdesk
-            uid: 1001
-            roles: [support]
-        roles:
+        """
+
+    /// `admin` may do everything: tokenize every kind, see every kind plain for purpose `ops`, erase (an entry
+    /// of `roles:`).
+    static let adminRole = """
           admin:
             tokenize: [email, phone, card, ssn, name, address, date, text]
             detokenize:
@@ -29,6 +25,22 @@ enum ServerPolicies {
                 purposes: [ops]
                 reveal: plain
             erase: true
+        """
+
+    /// The one most server tests use: `operator` (uid 0) may do everything, and uid 1001 is a narrower help
+    /// desk (tokenize names only, masked emails, cards and names for `support`, no erase); uid 1002 is not an
+    /// identity.
+    static let standard = """
+        kinds:
+          name: deterministic
+          card: format-preserving
+        identities:
+        \(operatorIdentity)
+          - name: helpdesk
+            uid: 1001
+            roles: [support]
+        roles:
+        \(adminRole)
           support:
             tokenize: [name]
             detokenize:
@@ -37,6 +49,18 @@ enum ServerPolicies {
                 reveal: masked
 
         """
+
+    /// `operator` (uid 0) alone, under the token modes of `kinds` (a whole `kinds:` block).
+    static func operatorOnly(kinds: String) -> String {
+        """
+        \(kinds)
+        identities:
+        \(operatorIdentity)
+        roles:
+        \(adminRole)
+
+        """
+    }
 }
 
 /// One `cvault serve` process on its own vault, policy and socket, in its own folder under /tmp.

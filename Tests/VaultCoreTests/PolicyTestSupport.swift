@@ -1,43 +1,14 @@
 import Foundation
 import Logging
 import Synchronization
+import VaultTestSupport
 
 @testable import VaultCore
 
 /// Shared fixtures for the policy tests.
 enum PolicyFixtures {
-    /// The example from the brief and docs/POLICY.md, exactly as written there, comments included.
-    static let example = """
-        kinds:                       # token type per kind; kinds not listed keep their default
-          email: deterministic
-          card: format-preserving
-        identities:
-          - name: checkout
-            uid: 1001                # the socket peer's uid
-            roles: [payments]
-          - name: helpdesk
-            uid: 1002
-            roles: [support]
-        roles:
-          payments:
-            tokenize: [card, email, name]
-            detokenize:
-              - kinds: [card]
-                purposes: [charge, refund]
-                reveal: plain        # plain | masked
-              - kinds: [email]
-                purposes: [receipt]
-                reveal: masked
-            erase: false
-          support:
-            tokenize: []
-            detokenize:
-              - kinds: [email, phone, name]
-                purposes: [support]
-                reveal: masked
-            erase: true
-
-        """
+    /// The example of docs/POLICY.md, exactly as written there, comments included.
+    static let example = PolicyExamples.complete
 
     /// Four roles and five identities, one of them (`lead`) with two roles whose grants overlap.
     static let matrix = """

@@ -25,15 +25,3 @@ func withPrivateTestFolder<T>(_ body: (String) throws -> T) throws -> T {
     defer { try? FileManager.default.removeItem(atPath: folder) }
     return try body(folder)
 }
-
-/// Guarded-memory passphrase from a test string (the test's literal is not a secret).
-func testPassphrase(_ text: String) -> SecureBytes {
-    var bytes = Array(text.utf8)
-    return SecureBytes(consuming: &bytes)
-}
-
-/// The permission bits of `path`.
-func permissionBits(_ path: String) throws -> Int {
-    let attributes = try FileManager.default.attributesOfItem(atPath: path)
-    return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
-}

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 @testable import VaultSQLite
@@ -40,7 +41,7 @@ import Testing
                 keyring: fixture.keyring,
                 store: store,
                 policies: policies,
-                clock: fixture.clock.clock,
+                clock: fixture.clock.vaultClock,
                 logger: Logger(label: "test")
             ), store
         )

@@ -2,16 +2,10 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 @testable import VaultSQLite
-
-/// A clock the test moves by hand, so which records get sealed is decided by the test, not by timing.
-final class AuditTestClock: Sendable {
-    private let seconds = Mutex<Int64>(1_790_000_000)
-    var clock: VaultClock { VaultClock { self.seconds.withLock { $0 } } }
-    func advance(by delta: Int64) { seconds.withLock { $0 += delta } }
-}
 
 /// A real vault on a real SQLite file: keyring (fast KDF), store, policy, and a hand-moved clock.
 struct AuditVault {
@@ -53,7 +47,7 @@ struct AuditVault {
     let keyring: Keyring
     let store: SQLiteStore
     let vault: Vault
-    let clock: AuditTestClock
+    let clock: TestClock
     let checkout: Caller
     let helpdesk: Caller
 
@@ -72,8 +66,8 @@ struct AuditVault {
             initial: try Policy.parse(yaml: policyYAML),
             logger: logger
         )
-        let clock = AuditTestClock()
-        let vault = Vault(keyring: keyring, store: store, policies: policies, clock: clock.clock, logger: logger)
+        let clock = TestClock(1_790_000_000)
+        let vault = Vault(keyring: keyring, store: store, policies: policies, clock: clock.vaultClock, logger: logger)
         return AuditVault(
             folder: folder,
             databasePath: databasePath,
@@ -86,10 +80,7 @@ struct AuditVault {
         )
     }
 
-    static func passphrase() -> SecureBytes {
-        var bytes = Array("audit test passphrase".utf8)
-        return SecureBytes(consuming: &bytes)
-    }
+    static func passphrase() -> SecureBytes { testPassphrase("audit test passphrase") }
 
     /// Ten records: four tokenizes, four detokenizes (granted plain, granted masked, denied, not found), an
     /// erase and a refused erase. Every call appends exactly one record.

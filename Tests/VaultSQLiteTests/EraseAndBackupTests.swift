@@ -1,47 +1,11 @@
 import Foundation
 import Testing
 import VaultCore
+import VaultTestSupport
 
 @testable import VaultSQLite
 
 @Suite struct EraseAndBackupTests {
-    @Test func eraseRemovesTheSubjectAndCountsItsTokens() async throws {
-        try await withStore { store, _ in
-            let gone = try await addSubject(store, "cust-gone")
-            let kept = try await addSubject(store, "cust-kept")
-            let goneTokens = (0..<3).map { _ in makeToken(subjectID: gone.id) }
-            let keptTokens = (0..<2).map { _ in makeToken(subjectID: kept.id) }
-            // A deterministic lookup both subjects share: only the erased subject's row may go.
-            let shared = randomBytes(32)
-            try await store.write { writer in
-                for token in goneTokens + keptTokens { try writer.insertToken(token) }
-                try writer.insertToken(makeToken(subjectID: gone.id, lookup: shared, mode: .deterministic))
-                try writer.insertToken(makeToken(subjectID: kept.id, lookup: shared, mode: .deterministic))
-            }
-
-            #expect(try await store.write { try $0.eraseSubject(named: "cust-gone") } == 4)
-            #expect(try await store.write { try $0.eraseSubject(named: "cust-gone") } == 0)
-            #expect(try await store.write { try $0.eraseSubject(named: "nobody") } == 0)
-
-            let after = try await store.read { reader in
-                (
-                    gone: try reader.subject(named: "cust-gone"),
-                    kept: try reader.subject(named: "cust-kept"),
-                    goneRows: try goneTokens.map { try reader.tokens(lookup: $0.lookup).count },
-                    keptRows: try keptTokens.map { try reader.tokens(lookup: $0.lookup).count },
-                    shared: try reader.tokens(lookup: shared).map(\.subject.name),
-                    stats: try reader.stats()
-                )
-            }
-            #expect(after.gone == nil)
-            #expect(after.kept == kept)
-            #expect(after.goneRows == [0, 0, 0])
-            #expect(after.keptRows == [1, 1])
-            #expect(after.shared == ["cust-kept"])
-            #expect(after.stats.subjects == 1 && after.stats.tokens == 3)
-        }
-    }
-
     @Test func erasedBytesLeaveTheFilesAfterACheckpoint() async throws {
         try await withStore { store, path in
             // Distinctive ciphertexts and wrapped keys, easy to find in the raw file bytes.
@@ -89,7 +53,7 @@ import VaultCore
             }
             let copy = path + ".backup"
             try await store.backup(to: copy)
-            #expect(try fileMode(copy) == 0o600)
+            #expect(try permissionBits(copy) == 0o600)
 
             let restored = try SQLiteStore.open(at: copy)
             let found = try await restored.read { try $0.tokens(lookup: token.lookup) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
+import VaultTestSupport
 
 @testable import VaultSQLite
 
@@ -65,47 +66,6 @@ private struct JobFailed: Error {}
             // One commit per write would be 64; while one group's fsync runs, the next callers queue up.
             #expect(commits < 64)
             #expect(try await store.read { try $0.stats().tokens } == 64)
-        }
-    }
-
-    @Test func claimRevealIsExactUnderConcurrency() async throws {
-        try await withStore { store, _ in
-            let subject = try await addSubject(store, "cust-1")
-            let token = makeToken(subjectID: subject.id, limits: TokenLimits(maxReveals: 5))
-            try await store.write { try $0.insertToken(token) }
-            let granted = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<50 {
-                    group.addTask {
-                        try await store.write { try $0.claimReveal(tokenID: token.id) }
-                    }
-                }
-                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-            }
-            #expect(granted == 5)
-            #expect(try await store.read { try $0.tokens(lookup: token.lookup) }.first?.token.reveals == 5)
-        }
-    }
-
-    @Test func readsRunConcurrentlyWithWrites() async throws {
-        try await withStore { store, _ in
-            let subject = try await addSubject(store, "cust-1")
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<40 {
-                    group.addTask {
-                        if index.isMultiple(of: 2) {
-                            try await store.write { try $0.insertToken(makeToken(subjectID: subject.id)) }
-                        } else {
-                            // One snapshot per read: both counts agree even while writes commit.
-                            let (a, b) = try await store.read { reader in
-                                (try reader.stats().tokens, try reader.allTokens(after: nil, limit: 1_000).tokens.count)
-                            }
-                            #expect(a == b)
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            #expect(try await store.read { try $0.stats().tokens } == 20)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 @testable import VaultSQLite
@@ -55,12 +56,12 @@ import Testing
     }
 
     @Test func aValueErasedBetweenTheLookUpAndTheRecordIsNotRevealed() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let kept = try await t.tokenize(.text, ["stays"], subject: "cust-keep", as: svc)
             let erased = try await t.tokenize(.text, ["goes away"], subject: "cust-gone", as: svc)
             let vault = t.vault
-            let racing = EraseBetweenStore(t.store) {
+            let racing = EraseBetweenStore(try t.sqliteStore()) {
                 let erased = try await vault.erase(subject: "cust-gone", caller: svc)
                 #expect(erased == 1)
             }
@@ -89,7 +90,7 @@ import Testing
     }
 
     @Test func anEraseBlockedByAnOldSnapshotSaysItIsNotYetScrubbed() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             _ = try await t.tokenize(.text, ["to be erased"], subject: "cust-gone", as: svc)
             let wrapped = try #require(try await t.store.read { try $0.subject(named: "cust-gone") }).wrappedKey

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 
@@ -57,7 +58,7 @@ import Testing
 
     @Test(arguments: TokenMode.allCases)
     func noValueReachesAnyFile(mode: TokenMode) async throws {
-        try await withVault(serviceYAML(mode: mode)) { t in
+        try await withVault(serviceYAML(mode: mode), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             var needles: [Needle] = []
             var tokens: [String] = []

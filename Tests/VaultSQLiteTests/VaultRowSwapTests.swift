@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 
@@ -27,7 +28,7 @@ import Testing
 
     @Test(arguments: [TokenMode.opaque, .formatPreserving])
     func movedCiphertextsAndKeysFailIntegrity(mode: TokenMode) async throws {
-        try await withVault(serviceYAML(kinds: [.card: mode])) { t in
+        try await withVault(serviceYAML(kinds: [.card: mode]), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let cards = (0..<7).map { luhnCard(prefix: "4\($0)7", length: 16) }
             func tokenize(_ subject: Subject, _ values: ArraySlice<String>) async throws -> [String] {
@@ -86,7 +87,7 @@ import Testing
     }
 
     @Test func movedRowsAndRelabelledColumnsFailIntegrity() async throws {
-        try await withVault(serviceYAML(kinds: [.email: .deterministic])) { t in
+        try await withVault(serviceYAML(kinds: [.email: .deterministic]), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let emails = ["ana.one@example.org", "bo.two@example.org", "cy.three@example.org"]
             let a = try await t.tokenize(.email, emails, subject: "cust-a", as: svc)
@@ -133,7 +134,7 @@ import Testing
     @Test func controlTheUntamperedReopenStillReveals() async throws {
         // The same steps as above without the UPDATEs: reopening alone must not break anything, so the
         // integrity failures above come from the moves.
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.ssn)
             let token = try await t.tokenize(.ssn, [sample.raw], subject: "cust-a", as: svc)
@@ -151,7 +152,7 @@ extension VaultRowSwapTests {
     /// associated data, so lifting them in the database makes the row fail authentication instead of opening
     /// for a purpose it was never allowed. (The running `reveals` count is not bound: docs/DESIGN.md.)
     @Test func editedTokenLimitsFailAuthentication() async throws {
-        try await withVault(serviceYAML()) { t in
+        try await withVault(serviceYAML(), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let sample = Sample.of(.card)
             let token = try await t.vault.tokenize(
@@ -185,7 +186,7 @@ extension VaultRowSwapTests {
     /// nothing, and never another row's value.
     @Test func anOpaqueTokenFindsOnlyItsOwnRow() async throws {
         // 183 forged tokens, every one a miss on purpose: a miss budget above that (the default is 60).
-        try await withVault(serviceYAML(limits: "    limits: { misses_per_minute: 1000 }")) { t in
+        try await withVault(serviceYAML(limits: "    limits: { misses_per_minute: 1000 }"), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let values = ["first note", "second note", "third note"]
             let tokens = try await t.tokenize(.text, values, subject: "cust-a", as: svc)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 @testable import VaultSQLite
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func theCollisionCheckRedrawsATokenOfAnErasedSubject() async throws {
-        try await withVault(serviceYAML(kinds: [.card: .formatPreserving])) { t in
+        try await withVault(serviceYAML(kinds: [.card: .formatPreserving]), on: .sqlite) { t in
             let svc = try t.caller(UID.service)
             let card = Sample.of(.card)
             let old = try await t.tokenize(.card, [card.raw], subject: "cust-gone", as: svc)[0]

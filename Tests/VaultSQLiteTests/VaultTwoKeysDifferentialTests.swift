@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 @testable import VaultCore
 @testable import VaultSQLite
@@ -139,8 +140,8 @@ import Testing
 
     @Test(arguments: TokenMode.allCases)
     func twoVaultsWithDifferentKeysStoreNoSharedBytesOutsideThePublicFields(mode: TokenMode) async throws {
-        try await withVault(serviceYAML(mode: mode)) { a in
-            try await withVault(serviceYAML(mode: mode)) { b in
+        try await withVault(serviceYAML(mode: mode), on: .sqlite) { a in
+            try await withVault(serviceYAML(mode: mode), on: .sqlite) { b in
                 #expect(a.clock.now == b.clock.now, "both vaults see the same instants")
                 try await Self.feed(a, mode: mode)
                 try await Self.feed(b, mode: mode)
