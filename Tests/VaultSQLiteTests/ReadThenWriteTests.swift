@@ -8,7 +8,7 @@ import VaultTestSupport
 /// Where `readThenWrite` runs its read: in the write job when that is cheap, on a reader when the writer is busy.
 @Suite struct ReadThenWriteTests {
     /// The name of the store thread a closure ran on.
-    private static var threadName: String { Thread.current.name ?? "" }
+    private static var threadName: String { currentThreadName() }
 
     @Test func anIdleWriterReadsInsideTheWriteJob() async throws {
         try await withStore { store, _ in
