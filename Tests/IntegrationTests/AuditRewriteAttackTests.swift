@@ -24,7 +24,7 @@ import Glibc
             guard parts.count == 4, let seq = Int64(parts[0]), let prev = Hex.decode(parts[1]),
                 let hash = Hex.decode(parts[2]),
                 let body = Hex.decode(parts[3])
-            else { throw ServerTestFailure("unexpected sqlite3 row") }
+            else { throw HarnessError("unexpected sqlite3 row") }
             return AuditRow(seq: seq, prev: prev, hash: hash, body: String(decoding: body, as: UTF8.self))
         }
     }

@@ -265,7 +265,7 @@ struct KillAndSoakTests {
         }
         for _ in 0..<count {
             guard done.wait(timeout: .now() + .seconds(seconds + 120)) == .success else {
-                throw ServerTestFailure("a soak client did not finish in time")
+                throw HarnessError("a soak client did not finish in time")
             }
         }
     }

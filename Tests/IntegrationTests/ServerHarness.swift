@@ -92,7 +92,7 @@ final class ServerHarness: @unchecked Sendable {
     init(policy: String = ServerPolicies.standard, socketMode: String = "0666") throws {
         var template = Array("/tmp/cvs.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw ServerTestFailure("mkdtemp failed")
+            throw HarnessError("mkdtemp failed")
         }
         dir = String(cString: made)
         self.socketMode = socketMode
@@ -108,7 +108,7 @@ final class ServerHarness: @unchecked Sendable {
             directory: dir,
             timeout: 120
         )
-        guard result.status == 0 else { throw ServerTestFailure("cvault init failed: \(result.stderr)") }
+        guard result.status == 0 else { throw HarnessError("cvault init failed: \(result.stderr)") }
     }
 
     /// What every cvault process of this harness gets: the vault's folders and the (test) passphrase.
@@ -121,7 +121,7 @@ final class ServerHarness: @unchecked Sendable {
         let temporary = policyPath + ".new"
         try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
         chmod(temporary, 0o644)
-        guard rename(temporary, policyPath) == 0 else { throw ServerTestFailure("rename failed: errno \(errno)") }
+        guard rename(temporary, policyPath) == 0 else { throw HarnessError("rename failed: errno \(errno)") }
     }
 
     var serveArguments: [String] {
@@ -159,7 +159,7 @@ final class ServerHarness: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
             guard process.isRunning else {
-                throw ServerTestFailure(
+                throw HarnessError(
                     "cvault serve exited with \(process.terminationStatus) at start: \(serverLog())"
                 )
             }
@@ -171,7 +171,7 @@ final class ServerHarness: @unchecked Sendable {
             }
             usleep(50_000)
         }
-        throw ServerTestFailure("cvault serve did not answer health in time: \(serverLog())")
+        throw HarnessError("cvault serve did not answer health in time: \(serverLog())")
     }
 
     var process: Process? { state.withLock { $0.process } }
@@ -189,7 +189,7 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Waits (bounded) for the current server to exit; its status and whether it was killed by a signal.
     func waitForExit(timeout: TimeInterval = 60) throws -> (status: Int32, signaled: Bool) {
-        guard let process else { throw ServerTestFailure("no server process") }
+        guard let process else { throw HarnessError("no server process") }
         try waitForProcessExit(process, timeout: timeout)
         return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
     }
@@ -237,7 +237,7 @@ final class ServerHarness: @unchecked Sendable {
     func tokenize(kind: String, subject: String, values: [String]) throws -> [String] {
         let response = try call("tokenize", ["kind": kind, "subject": subject, "values": values])
         guard let tokens = response.resultObject?["tokens"] as? [String], tokens.count == values.count else {
-            throw ServerTestFailure("tokenize failed with code \(response.errorCode.map(String.init) ?? "none")")
+            throw HarnessError("tokenize failed with code \(response.errorCode.map(String.init) ?? "none")")
         }
         return tokens
     }
@@ -246,7 +246,7 @@ final class ServerHarness: @unchecked Sendable {
     func detokenize(_ tokens: [String], purpose: String = "ops") throws -> [[String: String]] {
         let response = try call("detokenize", ["tokens": tokens, "purpose": purpose])
         guard let items = response.resultObject?["items"] as? [[String: String]], items.count == tokens.count else {
-            throw ServerTestFailure("detokenize failed with code \(response.errorCode.map(String.init) ?? "none")")
+            throw HarnessError("detokenize failed with code \(response.errorCode.map(String.init) ?? "none")")
         }
         return items
     }
@@ -289,7 +289,7 @@ final class ServerHarness: @unchecked Sendable {
     /// On a new connection: the server answers, and every canary token still reveals its value.
     func canariesIntact() throws -> Bool {
         let (tokens, values) = canaryState.withLock { $0 }
-        guard !tokens.isEmpty else { throw ServerTestFailure("no canaries were seeded") }
+        guard !tokens.isEmpty else { throw HarnessError("no canaries were seeded") }
         let health = try call("health")
         guard (health.resultObject?["status"] as? String) == "ok" else { return false }
         return try allRevealPlain(tokens, as: values)
@@ -335,7 +335,7 @@ func spawn(
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     let out = open(stdout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     let err = open(stderr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard out >= 0, err >= 0 else { throw ServerTestFailure("cannot create output files") }
+    guard out >= 0, err >= 0 else { throw HarnessError("cannot create output files") }
     process.standardOutput = FileHandle(fileDescriptor: out, closeOnDealloc: true)
     process.standardError = FileHandle(fileDescriptor: err, closeOnDealloc: true)
     var pipe: Pipe?
@@ -359,7 +359,7 @@ func waitForProcessExit(_ process: Process, timeout: TimeInterval) throws {
     while process.isRunning {
         guard Date() < deadline else {
             kill(process.processIdentifier, SIGKILL)
-            throw ServerTestFailure("\(process.executableURL?.lastPathComponent ?? "process") did not exit in time")
+            throw HarnessError("\(process.executableURL?.lastPathComponent ?? "process") did not exit in time")
         }
         usleep(20_000)
     }
@@ -456,7 +456,7 @@ enum SharedServer {
     @TaskLocal static var current: ServerHarness?
 
     static func get() throws -> ServerHarness {
-        guard let current else { throw ServerTestFailure("no shared server: the suite needs the .sharedServer trait") }
+        guard let current else { throw HarnessError("no shared server: the suite needs the .sharedServer trait") }
         return current
     }
 }

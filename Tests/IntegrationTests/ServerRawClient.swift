@@ -6,13 +6,14 @@ import VaultClient
 import Glibc
 #endif
 
-/// Failures of the test clients (never carrying a value from the vault).
-struct ServerTestFailure: Error, CustomStringConvertible {
+/// What went wrong in the test harness itself (a socket, a process), as opposed to a failed expectation.
+/// Descriptions hold codes, counts and paths, never a value or a passphrase.
+struct HarnessError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
-/// A byte-level client on the server's Unix socket: plain Glibc calls with receive and send timeouts, so
+/// A byte-level client on the server's Unix socket (and under `RPCConnection`, the JSON-RPC one): plain Glibc calls with receive and send timeouts, so
 /// no test can hang on a server that stops answering. Not thread-safe: one per task or thread.
 final class RawConnection {
     let fd: Int32
@@ -31,7 +32,7 @@ final class RawConnection {
         do {
             fd = try UnixSocket.connect(path, timeoutSeconds: timeout)
         } catch {
-            throw ServerTestFailure(error.description)
+            throw HarnessError(error.description)
         }
     }
 
@@ -57,8 +58,8 @@ final class RawConnection {
                 let e = errno
                 if e == EINTR { continue }
                 if e == EPIPE || e == ECONNRESET { return false }
-                if e == EAGAIN || e == EWOULDBLOCK { throw ServerTestFailure("send timed out") }
-                throw ServerTestFailure("send failed: errno \(e)")
+                if e == EAGAIN || e == EWOULDBLOCK { throw HarnessError("send timed out") }
+                throw HarnessError("send failed: errno \(e)")
             }
             offset += n
         }
@@ -131,8 +132,8 @@ final class RawConnection {
                 peerClosed = true
                 return false
             }
-            if e == EAGAIN || e == EWOULDBLOCK { throw ServerTestFailure("no answer from the server in time") }
-            throw ServerTestFailure("recv failed: errno \(e)")
+            if e == EAGAIN || e == EWOULDBLOCK { throw HarnessError("no answer from the server in time") }
+            throw HarnessError("recv failed: errno \(e)")
         }
     }
 
@@ -156,7 +157,7 @@ final class RawConnection {
     /// The next response, parsed. Throws if the server closed instead.
     func readJSON() throws -> Any {
         guard let line = try readLine() else {
-            throw ServerTestFailure("the server closed the connection without answering")
+            throw HarnessError("the server closed the connection without answering")
         }
         return try parseJSON(line)
     }
@@ -164,7 +165,7 @@ final class RawConnection {
     /// The next response, which must be one JSON object.
     func readObject() throws -> [String: Any] {
         guard let object = try readJSON() as? [String: Any] else {
-            throw ServerTestFailure("the response is not a JSON object")
+            throw HarnessError("the response is not a JSON object")
         }
         return object
     }
@@ -196,7 +197,7 @@ func parseJSON(_ bytes: [UInt8]) throws -> Any {
     do {
         return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
     } catch {
-        throw ServerTestFailure("the server sent a line that is not JSON")
+        throw HarnessError("the server sent a line that is not JSON")
     }
 }
 

@@ -2,36 +2,17 @@ import Foundation
 import Synchronization
 import VaultClient
 
-/// What went wrong in the test harness itself (a socket, a process), as opposed to a failed expectation.
-/// Descriptions hold codes, counts and paths, never a value or a passphrase.
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// A blocking JSON-RPC client on a Unix socket, for one thread: newline-delimited JSON as in
 /// docs/PROTOCOL.md. Every send and receive has a timeout, so a stuck server fails a test instead of
 /// hanging it. Use it only from a thread of its own (`onThread`), never on Swift's cooperative pool.
 final class RPCConnection {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let connection: RawConnection
     private var nextID = 1
 
     init(socket path: String, timeoutSeconds: Int = 60) throws {
-        fd = try Self.openConnection(path, timeoutSeconds: timeoutSeconds)
+        connection = try RawConnection(path, timeout: timeoutSeconds)
+        connection.readChunkSize = 256 * 1024
     }
-
-    /// The connected descriptor. Failures close it here and throw before `self` exists, so `deinit` never
-    /// closes a number that may already belong to someone else (a parallel test's SQLite file).
-    private static func openConnection(_ path: String, timeoutSeconds: Int) throws -> Int32 {
-        do {
-            return try UnixSocket.connect(path, timeoutSeconds: timeoutSeconds)
-        } catch {
-            throw HarnessError(error.description)
-        }
-    }
-
-    deinit { close(fd) }
 
     /// One request; returns its `result` object, or throws naming the error code (never its data).
     func call(_ method: String, _ params: [String: Any] = [:]) throws -> [String: Any] {
@@ -47,8 +28,11 @@ final class RPCConnection {
             ["jsonrpc": "2.0", "id": first + i, "method": request.method, "params": request.params]
         }
         let line = try JSONSerialization.data(withJSONObject: requests.count == 1 ? objects[0] : objects)
-        try send(Array(line) + [0x0A])
-        let answer = try JSONSerialization.jsonObject(with: Data(try readLine()))
+        guard try connection.send(Array(line) + [0x0A]) else { throw HarnessError("the server closed the connection") }
+        guard let answerLine = try connection.readLine() else {
+            throw HarnessError("the server closed the connection")
+        }
+        let answer = try JSONSerialization.jsonObject(with: Data(answerLine))
         let responses: [[String: Any]]
         if requests.count == 1, let single = answer as? [String: Any] {
             responses = [single]
@@ -93,43 +77,6 @@ final class RPCConnection {
 
     /// `health`'s `active_kek`.
     func activeKEK() throws -> Int? { try call("health")["active_kek"] as? Int }
-
-    // MARK: Bytes
-
-    private func send(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HarnessError("write to the server failed: errno \(errno)")
-            }
-            offset += n
-        }
-    }
-
-    private func readLine() throws -> [UInt8] {
-        var scanned = 0
-        while true {
-            if let end = buffer[scanned...].firstIndex(of: 0x0A) {
-                let line = Array(buffer[..<end])
-                buffer.removeFirst(end + 1)
-                return line
-            }
-            scanned = buffer.count
-            var chunk = [UInt8](repeating: 0, count: 256 * 1024)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n == 0 { throw HarnessError("the server closed the connection") }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw HarnessError(
-                    errno == EAGAIN || errno == EWOULDBLOCK
-                        ? "no answer from the server in time" : "read failed: errno \(errno)"
-                )
-            }
-            buffer.append(contentsOf: chunk[..<n])
-        }
-    }
 }
 
 /// Runs blocking work (sockets, waiting for processes) on a thread of its own, so it never ties up one of

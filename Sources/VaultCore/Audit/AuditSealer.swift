@@ -373,7 +373,8 @@ public final class AuditSealer: Sendable {
 extension VaultError {
     static let auditBrokenHint =
         "run `cvault audit verify` to see what changed, then restore the database from a backup "
-        + "(`cvault restore`) or accept the log as it is (`cvault audit accept --reason TEXT`); see docs/OPERATIONS.md"
+        + "(`cvault restore`) or accept the log as it is, with a recorded reason (`cvault audit accept`); "
+        + "see docs/OPERATIONS.md"
 
     /// The audit log no longer extends the head this vault sealed: reveals stop until an operator acts.
     static func auditBroken(_ problem: String) -> VaultError {

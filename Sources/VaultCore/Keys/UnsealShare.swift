@@ -48,7 +48,7 @@ public struct UnsealShare: Sendable, CustomStringConvertible {
         let notAShare = VaultError(
             .invalidRequest,
             "\(source) is not a cvault unseal share",
-            hint: "give the share file written by `cvault init --shares`"
+            hint: "give a share file written when the vault was split into shares (`cvault init`)"
         )
         let malformed = VaultError(
             .invalidRequest,
