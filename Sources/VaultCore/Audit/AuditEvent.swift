@@ -74,12 +74,16 @@ public struct AuditItem: Codable, Sendable, Equatable {
 }
 
 extension AuditEvent {
-    /// The same record, saying who asked: `caller`'s identity, uid and roles.
-    func asked(by caller: Caller) -> AuditEvent {
-        var record = self
-        record.identity = caller.identity.name
-        record.uid = caller.uid
-        record.roles = caller.identity.roles
-        return record
+    /// A record of `caller`'s `event` at `now` (Unix seconds): who (name, uid, roles) and when; the caller
+    /// fills in what the operation adds.
+    init(_ event: Event, by caller: Caller, at now: Int64, outcome: Outcome = .ok) {
+        self.init(
+            at: VaultClock.iso8601(now),
+            event: event,
+            identity: caller.identity.name,
+            uid: caller.uid,
+            roles: caller.identity.roles,
+            outcome: outcome
+        )
     }
 }

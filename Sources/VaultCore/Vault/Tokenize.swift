@@ -38,7 +38,8 @@ extension Vault {
         let kind = request.kind
         // The limits are params (step 3 of docs/PROTOCOL.md §6.6), checked against the vault's clock; the item
         // count (4) comes before the policy (5).
-        try request.limits.check(now: clock.now())
+        let now = clock.now()
+        try request.limits.check(now: now)
         let maxBatch = policy.limits(for: caller.identity).maxBatch
         guard request.values.count <= maxBatch else {
             throw VaultError.tooLarge(
@@ -81,7 +82,6 @@ extension Vault {
             )
         }
 
-        let now = clock.now()
         var made = AuditEvent(.tokenize, by: caller, at: now)
         made.kind = kind.rawValue
         made.mode = mode.rawValue

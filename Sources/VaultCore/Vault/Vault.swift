@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 
 public typealias Identity = Policy.Identity
 
@@ -8,21 +7,6 @@ public typealias Identity = Policy.Identity
 public struct Caller: Sendable, Equatable {
     public let identity: Identity
     public let uid: UInt32
-}
-
-extension AuditEvent {
-    /// A record of `caller`'s `event` at `now` (Unix seconds): who (name, uid, roles) and when; the caller
-    /// fills in what the operation adds.
-    init(_ event: Event, by caller: Caller, at now: Int64, outcome: Outcome = .ok) {
-        self.init(
-            at: VaultClock.iso8601(now),
-            event: event,
-            identity: caller.identity.name,
-            uid: caller.uid,
-            roles: caller.identity.roles,
-            outcome: outcome
-        )
-    }
 }
 
 /// The vault: turns values into tokens and back, through the gate, with an audit record for everything.

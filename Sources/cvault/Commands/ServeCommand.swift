@@ -152,7 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                         .init(service: server),
                         .init(service: ServeHousekeeping(vault: vault, logger: logger)),
                         .init(
-                            service: ServeSignals(signals: signals, policies: policies, vault: vault, logger: logger),
+                            service: ServeSignals(signals: signals, vault: vault, logger: logger),
                             successTerminationBehavior: .gracefullyShutdownGroup
                         ),
                     ],

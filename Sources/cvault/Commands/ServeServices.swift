@@ -13,7 +13,6 @@ import VaultCore
 /// waits in the sequence, as one sent as soon as the socket answers does.
 struct ServeSignals: Service {
     let signals: UnixSignalsSequence
-    let policies: PolicyHolder
     let vault: Vault
     let logger: Logger
 
