@@ -1,4 +1,5 @@
 import Foundation
+import VaultTestSupport
 
 /// A `cvault` process the test does not wait for: a server, or a command to kill -9 half-way. Output goes to
 /// private files in `folder` (removed with it). Every wait is bounded.
@@ -23,7 +24,7 @@ final class BackgroundCVault: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
+        try launch(process)
     }
 
     var pid: Int32 { process.processIdentifier }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 /// What one run of the `cvault` binary did.
 struct CVaultRun: Sendable {
@@ -91,7 +92,7 @@ enum CVaultProcess {
                 // A death by signal reads like a shell's $?: 128 + the signal number.
                 continuation.resume(returning: finished.terminationReason == .uncaughtSignal ? 128 + code : code)
             }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+            do { try launch(process) } catch { continuation.resume(throwing: error) }
         }
         let stdout = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
         let stderr = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
@@ -137,7 +138,7 @@ enum CVaultProcess {
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
+        guard (try? launch(process)) != nil else { return nil }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }

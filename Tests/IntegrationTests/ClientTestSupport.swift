@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultClient
+import VaultTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +40,7 @@ func runCVault(_ arguments: [String], environment: [String: String] = [:], stdin
     process.standardOutput = out
     process.standardError = err
     process.standardInput = input
-    try process.run()
+    try launch(process)
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
     // Outputs here are small; read them whole once the pipes close.
@@ -106,7 +107,7 @@ final class ServerFixture: @unchecked Sendable {
         let log = folder + "/serve.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try process.run()
+        try launch(process)
         self.process = process
         // Up to 60 s: init and start each run Argon2id, and the machine may be busy.
         for _ in 0..<1200 {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VaultCore
+import VaultTestSupport
 
 /// One real vault of 100,000 values across 10,000 subjects, filled through a running `cvault serve`, shared by
 /// the key lifecycle tests (`KeyLifecycleTests`, serialized). Built once by the `.largeVault` suite trait.
@@ -170,7 +171,7 @@ final class LargeVault: Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try launch(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,

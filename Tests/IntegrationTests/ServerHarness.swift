@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VaultTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -345,7 +346,7 @@ func spawn(
     } else {
         process.standardInput = FileHandle.nullDevice
     }
-    try process.run()
+    try launch(process)
     if let pipe, let stdin {
         pipe.fileHandleForWriting.write(Data(stdin))
         try? pipe.fileHandleForWriting.close()

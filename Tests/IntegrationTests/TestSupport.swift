@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 /// Writes `text` to `path` with mode 0600.
 func writePrivateFile(_ path: String, _ text: String, mode: mode_t = 0o600) throws {
@@ -112,7 +113,7 @@ func sqlite3(
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = FileHandle.nullDevice
-    try process.run()
+    try launch(process)
     let out = output.fileHandleForReading.readDataToEndOfFile()
     let err = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

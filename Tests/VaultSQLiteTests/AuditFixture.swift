@@ -158,7 +158,7 @@ func tamper(_ databasePath: String, _ sql: String, sourceLocation: SourceLocatio
     let errors = Pipe()
     process.standardError = errors
     process.standardOutput = FileHandle.nullDevice
-    try process.run()
+    try launch(process)
     let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     #expect(process.terminationStatus == 0, "sqlite3 failed: \(message)", sourceLocation: sourceLocation)

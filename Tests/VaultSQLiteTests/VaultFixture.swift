@@ -33,7 +33,7 @@ extension TestVault {
         let output = Pipe()
         process.standardError = errors
         process.standardOutput = output
-        try process.run()
+        try launch(process)
         // Outputs are a few lines, far below a pipe's buffer, so reading after the exit cannot block it.
         process.waitUntilExit()
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
