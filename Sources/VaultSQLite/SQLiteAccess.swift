@@ -12,7 +12,8 @@ struct SQLiteAccess: StoreWriter {
     /// A token row joined with its subject; `decodeStoredToken` reads these columns in this order.
     private static let selectStoredToken = """
         SELECT t.id, t.addressed, t.lookup, t.subject_id, t.kind, t.mode, t.sealed, t.purposes, t.expires_at,
-               t.max_reveals, t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key
+               t.max_reveals, t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key,
+               s.restricted_at, s.restriction_reason
         FROM tokens t JOIN subjects s ON s.id = t.subject_id
         """
 
@@ -23,6 +24,7 @@ struct SQLiteAccess: StoreWriter {
     private static let tokensByLookup =
         selectStoredToken + " WHERE t.lookup = ? AND t.addressed = 0 ORDER BY t.subject_id"
     private static let tokensAfterID = selectStoredToken + " WHERE t.id > ? ORDER BY t.id LIMIT ?"
+    private static let tokensOfSubject = selectStoredToken + " WHERE t.subject_id = ? ORDER BY t.id"
 
     func token(id: Int64) throws -> StoredToken? {
         try db.queryOne(Self.tokenByID, [.int(id)], what: "looking up a token", row: Self.decodeStoredToken)
@@ -34,7 +36,7 @@ struct SQLiteAccess: StoreWriter {
 
     func subject(named name: String) throws -> SubjectRecord? {
         try db.queryOne(
-            "SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects WHERE name = ?",
+            "SELECT \(Self.subjectColumns) FROM subjects WHERE name = ?",
             [.text(name)],
             what: "looking up a subject",
             row: Self.decodeSubject
@@ -48,7 +50,7 @@ struct SQLiteAccess: StoreWriter {
                 what: "counting rows"
             ) { ($0.int(0), $0.int(1), $0.int(2)) } ?? (0, 0, 0)
         let byKEK = try db.query(
-            "SELECT kek_version, count(*) FROM subjects GROUP BY kek_version",
+            "SELECT kek_version, count(*) FROM subjects WHERE length(wrapped_key) > 0 GROUP BY kek_version",
             what: "counting data keys per KEK"
         ) { ($0.int(0), $0.int(1)) }
         return StoreStats(
@@ -79,8 +81,8 @@ struct SQLiteAccess: StoreWriter {
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord] {
         try db.query(
             """
-            SELECT id, name, kek_version, dek_version, wrapped_key FROM subjects
-            WHERE id > ? AND kek_version <> ? ORDER BY id LIMIT ?
+            SELECT \(Self.subjectColumns) FROM subjects
+            WHERE id > ? AND kek_version <> ? AND length(wrapped_key) > 0 ORDER BY id LIMIT ?
             """,
             [.int(id), .int(version), .int(limit)],
             what: "listing subjects to rewrap",
@@ -127,6 +129,76 @@ struct SQLiteAccess: StoreWriter {
     func subjectExists(id: Int64) throws -> Bool {
         try db.queryOne("SELECT 1 FROM subjects WHERE id = ?", [.int(id)], what: "checking a subject") { _ in true }
             ?? false
+    }
+
+    // MARK: Reading the customer's rights
+
+    func subject(id: Int64) throws -> SubjectRecord? {
+        try db.queryOne(
+            "SELECT \(Self.subjectColumns) FROM subjects WHERE id = ?",
+            [.int(id)],
+            what: "looking up a subject",
+            row: Self.decodeSubject
+        )
+    }
+
+    /// By the primary key of `consents`: one B-tree probe.
+    func consent(subjectID: Int64, purpose: Purpose) throws -> ConsentRecord? {
+        try db.queryOne(
+            "SELECT \(Self.consentColumns) FROM consents WHERE subject_id = ? AND purpose = ?",
+            [.int(subjectID), .text(purpose.name)],
+            what: "reading a consent decision",
+            row: Self.decodeConsent
+        )
+    }
+
+    func consents(subjectID: Int64) throws -> [ConsentRecord] {
+        try db.query(
+            "SELECT \(Self.consentColumns) FROM consents WHERE subject_id = ? ORDER BY purpose",
+            [.int(subjectID)],
+            what: "reading consent decisions",
+            row: Self.decodeConsent
+        )
+    }
+
+    func consentHistory(subjectID: Int64) throws -> [ConsentRecord] {
+        try db.query(
+            "SELECT \(Self.consentColumns) FROM consent_history WHERE subject_id = ? ORDER BY id",
+            [.int(subjectID)],
+            what: "reading a consent history",
+            row: Self.decodeConsent
+        )
+    }
+
+    func tokens(subjectID: Int64) throws -> [TokenRecord] {
+        try db.query(
+            Self.tokensOfSubject,
+            [.int(subjectID)],
+            what: "listing a subject's tokens",
+            row: { try Self.decodeStoredToken($0).token }
+        )
+    }
+
+    /// A range of `audit_subjects`' primary key, joined to the records by theirs.
+    func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow] {
+        try db.query(
+            """
+            SELECT a.seq, a.prev, a.hash, a.body FROM audit_subjects r JOIN audit a ON a.seq = r.seq
+            WHERE r.subject_ref = ? AND r.seq > ? ORDER BY r.seq LIMIT ?
+            """,
+            [.blob(subjectRef), .int(seq), .int(Int64(max(0, limit)))],
+            what: "reading a subject's audit records",
+            row: Self.decodeAuditRow
+        )
+    }
+
+    /// By `tokens_by_age`: a range of the index, never a scan of the table.
+    func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int {
+        try db.queryOne(
+            "SELECT count(*) FROM tokens WHERE kind = ? AND created_at < ?",
+            [.text(kind.rawValue), .int(cutoff)],
+            what: "counting expired tokens"
+        ) { $0.int(0) } ?? 0
     }
 
     // MARK: Writing
@@ -279,6 +351,13 @@ struct SQLiteAccess: StoreWriter {
             [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
             what: "appending an audit record"
         )
+        for subjectRef in row.subjectRefs {
+            try db.execute(
+                "INSERT OR IGNORE INTO audit_subjects(subject_ref, seq) VALUES (?, ?)",
+                [.blob(subjectRef), .int(row.seq)],
+                what: "indexing an audit record by subject"
+            )
+        }
         group?.head = .some(row)
     }
 
@@ -342,7 +421,111 @@ struct SQLiteAccess: StoreWriter {
         return db.changes
     }
 
+    // MARK: Writing the customer's rights
+
+    func insertSubjectWithoutKey(name: String) throws -> Int64 {
+        try insertSubject(name: name, kekVersion: 0, dekVersion: 0, wrappedKey: [])
+    }
+
+    /// Only a subject without a data key gets one: a key in use is never replaced (that would orphan its
+    /// values); rewrap uses `updateWrappedKey`.
+    func replaceDataKey(subjectID: Int64, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws {
+        try db.execute(
+            """
+            UPDATE subjects SET kek_version = ?, dek_version = ?, wrapped_key = ?
+            WHERE id = ? AND length(wrapped_key) = 0
+            """,
+            [.int(kekVersion), .int(dekVersion), .blob(wrappedKey), .int(subjectID)],
+            what: "giving a subject a data key"
+        )
+        guard db.changes == 1 else {
+            throw VaultError(.internal, "a subject that already has a data key was about to get another")
+        }
+    }
+
+    /// The history row's trigger (`consent_decided`) tells in-flight reveals that a decision changed.
+    func recordConsent(_ record: ConsentRecord) throws {
+        let values: [SQLValue] = [
+            .int(record.subjectID), .text(record.purpose.name), .text(record.state.rawValue), .int(record.at),
+            .text(record.source), .optionalInt(record.expiresAt),
+        ]
+        try db.execute(
+            """
+            INSERT INTO consents(subject_id, purpose, state, at, source, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(subject_id, purpose) DO UPDATE SET
+                state = excluded.state, at = excluded.at, source = excluded.source, expires_at = excluded.expires_at
+            """,
+            values,
+            what: "recording a consent decision"
+        )
+        try db.execute(
+            "INSERT INTO consent_history(subject_id, purpose, state, at, source, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            values,
+            what: "recording a consent decision"
+        )
+    }
+
+    func setRestriction(subjectID: Int64, _ restriction: Restriction?) throws {
+        try db.execute(
+            "UPDATE subjects SET restricted_at = ?, restriction_reason = ? WHERE id = ?",
+            [.optionalInt(restriction?.since), .optionalText(restriction?.reason), .int(subjectID)],
+            what: "setting a subject's restriction"
+        )
+    }
+
+    /// Oldest first by `tokens_by_age`. The subjects touched are collected before their tokens go, so only
+    /// they are checked for a last token; `erasures.generation` moves, so an in-flight reveal that read one of
+    /// these rows re-checks its subject.
+    func purgeTokens(kind: Kind, createdBefore cutoff: Int64, limit: Int) throws -> PurgedTokens {
+        let expired = try db.query(
+            "SELECT id, subject_id FROM tokens WHERE kind = ? AND created_at < ? ORDER BY created_at LIMIT ?",
+            [.text(kind.rawValue), .int(cutoff), .int(Int64(max(0, limit)))],
+            what: "finding expired tokens"
+        ) { ($0.int64(0), $0.int64(1)) }
+        guard !expired.isEmpty else { return PurgedTokens(tokens: 0, dataKeys: 0) }
+        for (id, _) in expired {
+            try db.execute(
+                """
+                INSERT OR IGNORE INTO token_tombstones(lookup, erased_at)
+                SELECT lookup, unixepoch() FROM tokens WHERE id = ? AND addressed = 0 AND mode = 'format-preserving'
+                """,
+                [.int(id)],
+                what: "keeping the tombstone of an expired token"
+            )
+            try db.execute("DELETE FROM tokens WHERE id = ?", [.int(id)], what: "purging an expired token")
+        }
+        var dataKeys = 0
+        for subjectID in Set(expired.map(\.1)).sorted() {
+            let left =
+                try db.queryOne(
+                    "SELECT 1 FROM tokens WHERE subject_id = ? LIMIT 1",
+                    [.int(subjectID)],
+                    what: "checking a subject's tokens"
+                ) { _ in true } ?? false
+            guard !left else { continue }
+            try db.execute(
+                "DELETE FROM idempotency WHERE subject_id = ?",
+                [.int(subjectID)],
+                what: "purging a subject's idempotency records"
+            )
+            try db.execute(
+                "UPDATE subjects SET wrapped_key = x'' WHERE id = ?",
+                [.int(subjectID)],
+                what: "destroying the data key of a subject with no tokens"
+            )
+            dataKeys += 1
+        }
+        try db.execute(
+            "UPDATE erasures SET generation = generation + 1 WHERE id = 1",
+            what: "recording a purge"
+        )
+        return PurgedTokens(tokens: expired.count, dataKeys: dataKeys)
+    }
+
     // MARK: Rows
+
+    /// The columns `decodeSubject` reads, in its order.
+    static let subjectColumns = "id, name, kek_version, dek_version, wrapped_key, restricted_at, restriction_reason"
 
     private static func decodeSubject(_ row: Row) -> SubjectRecord {
         SubjectRecord(
@@ -350,8 +533,14 @@ struct SQLiteAccess: StoreWriter {
             name: row.text(1),
             kekVersion: row.int(2),
             dekVersion: row.int(3),
-            wrappedKey: row.blob(4)
+            wrappedKey: row.blob(4),
+            restriction: decodeRestriction(row, at: 5)
         )
+    }
+
+    /// `restricted_at` and `restriction_reason` at `column` and the next.
+    private static func decodeRestriction(_ row: Row, at column: Int32) -> Restriction? {
+        row.optionalInt64(column).map { Restriction(since: $0, reason: row.optionalText(column + 1) ?? "") }
     }
 
     private static func decodeStoredToken(_ row: Row) throws -> StoredToken {
@@ -384,9 +573,30 @@ struct SQLiteAccess: StoreWriter {
             name: row.text(12),
             kekVersion: row.int(13),
             dekVersion: row.int(14),
-            wrappedKey: row.blob(15)
+            wrappedKey: row.blob(15),
+            restriction: decodeRestriction(row, at: 16)
         )
         return StoredToken(token: token, subject: subject)
+    }
+
+    static let consentColumns = "subject_id, purpose, state, at, source, expires_at"
+
+    private static func decodeConsent(_ row: Row) throws -> ConsentRecord {
+        guard let purpose = try? Purpose(row.text(1)), let state = ConsentRecord.State(rawValue: row.text(2)) else {
+            throw VaultError(
+                .storage,
+                "a consent row holds a purpose or state that is not one",
+                hint: "the database was altered; run `cvault verify`"
+            )
+        }
+        return ConsentRecord(
+            subjectID: row.int64(0),
+            purpose: purpose,
+            state: state,
+            at: row.int64(3),
+            source: row.text(4),
+            expiresAt: row.optionalInt64(5)
+        )
     }
 
     private static func decodeAuditRow(_ row: Row) -> AuditRow {

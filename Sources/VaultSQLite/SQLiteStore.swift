@@ -217,7 +217,7 @@ public final class SQLiteStore: VaultStore {
         if let between { try await between() }
         return try await self.write { writer in
             let now = try (writer as? SQLiteAccess)?.eraseGeneration()
-            return try write(writer, found, now == generation ? .current : .erasedSince)
+            return try write(writer, found, now == generation ? .current : .changedSince)
         }
     }
 

@@ -7,7 +7,7 @@ enum Schema {
     static let applicationID: Int64 = 0x6376_6C74
 
     /// Migration N (1-based) brings the schema from version N-1 to N. Append only; never edit a shipped one.
-    static let migrations: [[String]] = [version1, version2, version3]
+    static let migrations: [[String]] = [version1, version2, version3, version4]
 
     /// The version this code writes and understands.
     static var latestVersion: Int { migrations.count }
@@ -162,6 +162,68 @@ enum Schema {
         "INSERT INTO erasures(id, generation) VALUES (1, 0)",
         """
         CREATE TRIGGER subjects_erased AFTER DELETE ON subjects
+        BEGIN
+            UPDATE erasures SET generation = generation + 1 WHERE id = 1;
+        END
+        """,
+    ]
+
+    /// Version 4: the customer's rights (docs/PRIVACY.md).
+    /// - `subjects.restricted_at` and `restriction_reason`: a restriction of processing, on the row every
+    ///   reveal already joins, so judging it costs no query. A subject may now have no data key
+    ///   (`wrapped_key` empty): known by a consent decision first, or left with no token by retention.
+    /// - `consents` holds each subject's latest decision per purpose (what the gate reads, by its primary key);
+    ///   `consent_history` every decision in order (what a report shows). Both go with their subject.
+    /// - `audit_subjects` indexes each audit record under the keyed references of the subjects its body names
+    ///   (`subject_refs`), so a subject's records are found by a range of this table's key, never by reading
+    ///   the log. Records written before this version name no references and are not indexed.
+    /// - `tokens_by_age` lets retention find a kind's oldest tokens without a scan. Within a kind, new rows
+    ///   land at the right edge of the index, so it costs a tokenize little.
+    /// - `erasures.generation` now counts every change that can make a reveal's earlier read stale (an erase,
+    ///   a consent decision, a restriction set or lifted, a retention purge), each by a trigger or the purge's
+    ///   own statement, so `SQLiteStore.readThenWrite` tells the write `.changedSince` after any of them.
+    static let version4: [String] = [
+        "ALTER TABLE subjects ADD COLUMN restricted_at INTEGER",
+        "ALTER TABLE subjects ADD COLUMN restriction_reason TEXT",
+        """
+        CREATE TABLE consents(
+            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            purpose TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('granted', 'withdrawn')),
+            at INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            expires_at INTEGER,
+            PRIMARY KEY(subject_id, purpose)
+        ) WITHOUT ROWID, STRICT
+        """,
+        """
+        CREATE TABLE consent_history(
+            id INTEGER PRIMARY KEY,
+            subject_id INTEGER NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            purpose TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('granted', 'withdrawn')),
+            at INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            expires_at INTEGER
+        ) STRICT
+        """,
+        "CREATE INDEX consent_history_by_subject ON consent_history(subject_id, id)",
+        """
+        CREATE TABLE audit_subjects(
+            subject_ref BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY(subject_ref, seq)
+        ) WITHOUT ROWID, STRICT
+        """,
+        "CREATE INDEX tokens_by_age ON tokens(kind, created_at)",
+        """
+        CREATE TRIGGER consent_decided AFTER INSERT ON consent_history
+        BEGIN
+            UPDATE erasures SET generation = generation + 1 WHERE id = 1;
+        END
+        """,
+        """
+        CREATE TRIGGER subjects_restricted AFTER UPDATE OF restricted_at ON subjects
         BEGIN
             UPDATE erasures SET generation = generation + 1 WHERE id = 1;
         END

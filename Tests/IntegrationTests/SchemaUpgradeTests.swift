@@ -69,7 +69,7 @@ import Testing
                     "4111111111111111", "Grace Hopper", "error:denied", "error:not_found",
                 ]
             )
-            #expect(try Self.sql(vault, "PRAGMA user_version;") == "3")
+            #expect(try Self.sql(vault, "PRAGMA user_version;") == "4")
             #expect(
                 try Self.sql(vault, "SELECT count(*), sum(addressed) FROM tokens;") == "8|0",
                 "every earlier row is found by lookup"
@@ -101,7 +101,7 @@ import Testing
 
             let first = try await Self.reveal(vault, [Self.text1], purpose: "migration-test")
             #expect(first == ["hello world"])
-            #expect(try Self.sql(vault, "PRAGMA user_version;") == "3")
+            #expect(try Self.sql(vault, "PRAGMA user_version;") == "4")
             #expect(try Self.sql(vault, "SELECT count(*) FROM idempotency;") == "0")
             #expect(
                 filesContaining(needle, under: vault.root + "/data").isEmpty,

@@ -11,6 +11,8 @@ struct AuditVocabularyTests {
             AuditEvent.Event.allCases.map(\.rawValue) == [
                 "tokenize", "detokenize", "erase", "policy_load", "init", "key_rotate", "key_rotate_token",
                 "key_rewrap", "key_retire", "key_passphrase", "connect", "restore", "audit_accept",
+                "consent_grant", "consent_withdraw", "subject_restrict", "subject_unrestrict", "subject_report",
+                "subject_export", "purge",
             ]
         )
     }
@@ -20,8 +22,14 @@ struct AuditVocabularyTests {
     }
 
     @Test func decisionWordsAreTheLogFormat() {
-        let decisions: [AuditItem.Decision] = [.plain, .masked, .denied, .notFound, .integrity, .refused]
-        #expect(decisions.map(\.rawValue) == ["plain", "masked", "denied", "not_found", "integrity", "refused"])
+        let decisions: [AuditItem.Decision] = [
+            .plain, .masked, .denied, .notFound, .integrity, .noConsent, .restricted, .refused,
+        ]
+        #expect(
+            decisions.map(\.rawValue) == [
+                "plain", "masked", "denied", "not_found", "integrity", "no_consent", "restricted", "refused",
+            ]
+        )
         #expect(decisions.map { AuditItem.Decision(rawValue: $0.rawValue) } == decisions)
         #expect(AuditItem.Decision(rawValue: "revealed") == nil)
     }

@@ -119,7 +119,7 @@ import VaultTestSupport
                 },
                 write: told
             )
-            #expect(erased == .erasedSince)
+            #expect(erased == .changedSince)
             #expect(try await store.readOnReaderThenWrite(read: read, between: nil, write: told) == .current)
         }
     }

@@ -49,7 +49,7 @@ import VaultTestSupport
             }) {
                 try await hook()
             }
-            return try await base.write { writer in try write(writer, found, .erasedSince) }
+            return try await base.write { writer in try write(writer, found, .changedSince) }
         }
 
         func close() async {}

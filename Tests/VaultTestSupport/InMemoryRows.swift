@@ -17,8 +17,14 @@ struct InMemoryRows: StoreReader, Sendable {
     /// The largest subject id and token id ever committed: ids are never handed out twice.
     var lastSubjectID: Int64 = 0
     var lastTokenID: Int64 = 0
-    /// Subjects ever erased (what `readThenWrite` compares).
-    var erasures: Int64 = 0
+    /// Latest consent decision per subject and purpose name, and every decision in order.
+    var consentsBySubject: [Int64: [String: ConsentRecord]] = [:]
+    var consentLog: [ConsentRecord] = []
+    /// Audit seqs per subject reference, in order (the index `auditRows(concerning:)` reads).
+    var auditBySubject: [[UInt8]: [Int64]] = [:]
+    /// Changes that can make a reveal's read stale: erases, consent decisions, restrictions, purges (what
+    /// `readThenWrite` compares).
+    var changes: Int64 = 0
 
     static let closedError = VaultError(.storage, "store is closed")
 
@@ -38,7 +44,10 @@ struct InMemoryRows: StoreReader, Sendable {
             subjects: subjects.count,
             tokens: tokens.count,
             auditRecords: audit.count,
-            dataKeysByKEK: Dictionary(subjects.values.map { ($0.kekVersion, 1) }, uniquingKeysWith: +)
+            dataKeysByKEK: Dictionary(
+                subjects.values.filter(\.hasDataKey).map { ($0.kekVersion, 1) },
+                uniquingKeysWith: +
+            )
         )
     }
 
@@ -50,9 +59,10 @@ struct InMemoryRows: StoreReader, Sendable {
 
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord] {
         Array(
-            subjects.values.filter { $0.id > id && $0.kekVersion != version }.sorted { $0.id < $1.id }.prefix(
-                max(0, limit)
-            )
+            subjects.values.filter { $0.id > id && $0.kekVersion != version && $0.hasDataKey }.sorted { $0.id < $1.id }
+                .prefix(
+                    max(0, limit)
+                )
         )
     }
 
@@ -67,6 +77,33 @@ struct InMemoryRows: StoreReader, Sendable {
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? { idempotencyRecords[keyHash] }
 
     func subjectExists(id: Int64) throws -> Bool { subjects[id] != nil }
+
+    func subject(id: Int64) throws -> SubjectRecord? { subjects[id] }
+
+    func consent(subjectID: Int64, purpose: Purpose) throws -> ConsentRecord? {
+        consentsBySubject[subjectID]?[purpose.name]
+    }
+
+    func consents(subjectID: Int64) throws -> [ConsentRecord] {
+        (consentsBySubject[subjectID] ?? [:]).values.sorted { $0.purpose.name < $1.purpose.name }
+    }
+
+    func consentHistory(subjectID: Int64) throws -> [ConsentRecord] {
+        consentLog.filter { $0.subjectID == subjectID }
+    }
+
+    func tokens(subjectID: Int64) throws -> [TokenRecord] {
+        tokens.values.filter { $0.subjectID == subjectID }.sorted { $0.id < $1.id }
+    }
+
+    func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow] {
+        let seqs = Set((auditBySubject[subjectRef] ?? []).filter { $0 > seq })
+        return Array(audit.filter { seqs.contains($0.seq) }.prefix(max(0, limit)))
+    }
+
+    func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int {
+        tokens.values.filter { $0.kind == kind && $0.createdAt < cutoff }.count
+    }
 
     private func joined(_ token: TokenRecord) -> StoredToken? {
         subjects[token.subjectID].map { StoredToken(token: token, subject: $0) }
@@ -102,6 +139,19 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
     }
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? { try rows.idempotency(keyHash: keyHash) }
     func subjectExists(id: Int64) throws -> Bool { try rows.subjectExists(id: id) }
+    func subject(id: Int64) throws -> SubjectRecord? { try rows.subject(id: id) }
+    func consent(subjectID: Int64, purpose: Purpose) throws -> ConsentRecord? {
+        try rows.consent(subjectID: subjectID, purpose: purpose)
+    }
+    func consents(subjectID: Int64) throws -> [ConsentRecord] { try rows.consents(subjectID: subjectID) }
+    func consentHistory(subjectID: Int64) throws -> [ConsentRecord] { try rows.consentHistory(subjectID: subjectID) }
+    func tokens(subjectID: Int64) throws -> [TokenRecord] { try rows.tokens(subjectID: subjectID) }
+    func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow] {
+        try rows.auditRows(concerning: subjectRef, after: seq, limit: limit)
+    }
+    func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int {
+        try rows.countTokens(kind: kind, createdBefore: cutoff)
+    }
 
     // MARK: Writing
 
@@ -174,9 +224,11 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
             if token.mode == .formatPreserving { rows.tombstones.insert(token.lookup) }
         }
         rows.idempotencyRecords = rows.idempotencyRecords.filter { $0.value.subjectID != id }
+        rows.consentsBySubject[id] = nil
+        rows.consentLog.removeAll { $0.subjectID == id }
         rows.subjects[id] = nil
         rows.subjectIDs[name] = nil
-        rows.erasures += 1
+        rows.changes += 1
         return erased.count
     }
 
@@ -192,6 +244,9 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
             rows.audit.sort { $0.seq < $1.seq }
         } else {
             rows.audit.append(row)
+        }
+        for subjectRef in Set(row.subjectRefs) {
+            rows.auditBySubject[subjectRef, default: []].append(row.seq)
         }
     }
 
@@ -221,6 +276,56 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
         .prefix(max(0, limit))
         for record in expired { rows.idempotencyRecords[record.keyHash] = nil }
         return expired.count
+    }
+
+    func insertSubjectWithoutKey(name: String) throws -> Int64 {
+        try insertSubject(name: name, kekVersion: 0, dekVersion: 0, wrappedKey: [])
+    }
+
+    func replaceDataKey(subjectID: Int64, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws {
+        guard var subject = rows.subjects[subjectID], !subject.hasDataKey else {
+            throw VaultError(.internal, "a subject that already has a data key was about to get another")
+        }
+        subject.kekVersion = kekVersion
+        subject.dekVersion = dekVersion
+        subject.wrappedKey = wrappedKey
+        rows.subjects[subjectID] = subject
+    }
+
+    func recordConsent(_ record: ConsentRecord) throws {
+        guard rows.subjects[record.subjectID] != nil else { throw Self.refused("a consent's subject does not exist") }
+        rows.consentsBySubject[record.subjectID, default: [:]][record.purpose.name] = record
+        rows.consentLog.append(record)
+        rows.changes += 1
+    }
+
+    func setRestriction(subjectID: Int64, _ restriction: Restriction?) throws {
+        guard var subject = rows.subjects[subjectID] else { return }
+        subject.restriction = restriction
+        rows.subjects[subjectID] = subject
+        rows.changes += 1
+    }
+
+    func purgeTokens(kind: Kind, createdBefore cutoff: Int64, limit: Int) throws -> PurgedTokens {
+        let expired = rows.tokens.values.filter { $0.kind == kind && $0.createdAt < cutoff }
+            .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.prefix(max(0, limit))
+        guard !expired.isEmpty else { return PurgedTokens(tokens: 0, dataKeys: 0) }
+        for token in expired {
+            rows.tokens[token.id] = nil
+            guard token.addressing == .lookup else { continue }
+            rows.byLookup[token.lookup]?.removeAll { $0 == token.id }
+            if rows.byLookup[token.lookup]?.isEmpty == true { rows.byLookup[token.lookup] = nil }
+            if token.mode == .formatPreserving { rows.tombstones.insert(token.lookup) }
+        }
+        var dataKeys = 0
+        for subjectID in Set(expired.map(\.subjectID))
+        where !rows.tokens.values.contains(where: { $0.subjectID == subjectID }) {
+            rows.idempotencyRecords = rows.idempotencyRecords.filter { $0.value.subjectID != subjectID }
+            rows.subjects[subjectID]?.wrappedKey = []
+            dataKeys += 1
+        }
+        rows.changes += 1
+        return PurgedTokens(tokens: expired.count, dataKeys: dataKeys)
     }
 
     /// A constraint the rows would break, as SQLite reports its own: `.storage`, naming no value.

@@ -47,12 +47,12 @@ public final class InMemoryVaultStore: VaultStore {
         read: @escaping @Sendable (any StoreReader) throws -> R,
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
-        let (found, erasures) = try await submit(to: reads) { [self] in
+        let (found, changes) = try await submit(to: reads) { [self] in
             let rows = self.state.withLock { $0.rows }
-            return (try read(rows), rows.erasures)
+            return (try read(rows), rows.changes)
         }
         return try await transaction { writer in
-            try write(writer, found, writer.rows.erasures == erasures ? .current : .erasedSince)
+            try write(writer, found, writer.rows.changes == changes ? .current : .changedSince)
         }
     }
 

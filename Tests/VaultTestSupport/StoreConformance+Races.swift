@@ -14,7 +14,7 @@ extension StoreConformance {
                     read: { try $0.subject(named: "cust-1") },
                     write: { _, found, snapshot in (found, snapshot) }
                 )
-                #expect(found == subject && snapshot == .current || snapshot == .erasedSince)
+                #expect(found == subject && snapshot == .current || snapshot == .changedSince)
                 await #expect(throws: ThrownOnPurpose.self) {
                     try await store.readThenWrite(
                         items: items,
@@ -63,12 +63,12 @@ extension StoreConformance {
                     group.addTask {
                         await signalled(readDone)
                         _ = try await store.write { try $0.eraseSubject(named: subject.name) }
-                        return (.erasedSince, true)
+                        return (.changedSince, true)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(answers.allSatisfy { $0.0 == .erasedSince || $0.1 }, "a write told .current found its rows")
+            #expect(answers.allSatisfy { $0.0 == .changedSince || $0.1 }, "a write told .current found its rows")
             #expect(try await store.read { try $0.stats().subjects } == 0)
         },
         Check("readThenWrite reports an erase that committed between its read and its write") { store in
@@ -93,9 +93,9 @@ extension StoreConformance {
                         (snapshot, read.1, try read.0.allSatisfy { try writer.subjectExists(id: $0) })
                     }
                 )
-                #expect(snapshot == .erasedSince || exists, "round \(round): a write told .current found its rows")
+                #expect(snapshot == .changedSince || exists, "round \(round): a write told .current found its rows")
                 if landed {
-                    #expect(snapshot == .erasedSince && !exists, "round \(round): the erase landed in between")
+                    #expect(snapshot == .changedSince && !exists, "round \(round): the erase landed in between")
                 } else {
                     // Held up past the bound (the read ran in the write's job, or the machine is slow).
                     await signalled(erased)

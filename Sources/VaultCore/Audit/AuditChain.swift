@@ -77,7 +77,13 @@ public enum AuditChain {
         event.seq = (head?.seq ?? 0) + 1
         let body = event.canonicalJSON()
         let prev = head?.hash ?? genesis
-        let row = AuditRow(seq: event.seq, prev: prev, hash: hash(prev: prev, body: body), body: body)
+        let row = AuditRow(
+            seq: event.seq,
+            prev: prev,
+            hash: hash(prev: prev, body: body),
+            body: body,
+            subjectRefs: event.subjectRefBytes
+        )
         try writer.appendAudit(row)
         return row
     }

@@ -29,6 +29,20 @@ extension AuditEvent {
         case restore
         /// An operator accepted a broken audit log as it is.
         case auditAccept = "audit_accept"
+        /// A customer's consent granted for purposes (docs/PRIVACY.md).
+        case consentGrant = "consent_grant"
+        /// A customer's consent withdrawn for purposes (or for all: the deregister button).
+        case consentWithdraw = "consent_withdraw"
+        /// A subject's processing restricted (GDPR Art. 18).
+        case subjectRestrict = "subject_restrict"
+        /// A subject's restriction lifted.
+        case subjectUnrestrict = "subject_unrestrict"
+        /// A subject's access report issued (Art. 15).
+        case subjectReport = "subject_report"
+        /// A subject's values exported to it (Art. 20).
+        case subjectExport = "subject_export"
+        /// Tokens past their kind's retention removed, one record per batch with counts.
+        case purge
     }
 
     /// How it ended; `reason` says why when it did not simply succeed.
@@ -51,7 +65,7 @@ extension AuditItem {
     public enum Decision: Sendable, Equatable {
         /// The value or its mask.
         case revealed(RevealMode)
-        /// Denied, not found, or failed authentication.
+        /// Denied, not found, failed authentication, no consent, or restricted.
         case notRevealed(RevealFailure)
         /// The whole call was refused by a rate: nothing was revealed.
         case refused
@@ -61,6 +75,8 @@ extension AuditItem {
         public static let denied = Decision.notRevealed(.denied)
         public static let notFound = Decision.notRevealed(.notFound)
         public static let integrity = Decision.notRevealed(.integrity)
+        public static let noConsent = Decision.notRevealed(.noConsent)
+        public static let restricted = Decision.notRevealed(.restricted)
     }
 }
 

@@ -17,6 +17,13 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var mode: String?
     public var count: Int?
     public var subjects: [String]?
+    /// The keyed references (`Binding.subjectReference`) of every subject the record concerns, each once, in
+    /// order of first mention; items point into it (`AuditItem.subject`). The store indexes the record under
+    /// each, so a subject's report finds its records without reading the log. In the body, so the chain
+    /// covers it: deleting an index row cannot hide a disclosure without the chain showing it.
+    public var subjectRefs: [String]?
+    /// Several purposes (a consent decision names each it covers).
+    public var purposes: [String]?
     public var purpose: String?
     public var items: [AuditItem]?
     /// With `reason` saying why, when it did not simply succeed.
@@ -35,6 +42,8 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         mode: String? = nil,
         count: Int? = nil,
         subjects: [String]? = nil,
+        subjectRefs: [String]? = nil,
+        purposes: [String]? = nil,
         purpose: String? = nil,
         items: [AuditItem]? = nil,
         outcome: Outcome,
@@ -50,11 +59,24 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         self.mode = mode
         self.count = count
         self.subjects = subjects
+        self.subjectRefs = subjectRefs
+        self.purposes = purposes
         self.purpose = purpose
         self.items = items
         self.outcome = outcome
         self.reason = reason
         self.detail = detail
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at, event, identity, uid, roles, kind, mode, count, subjects, purposes, purpose, items, outcome
+        case reason, detail
+        case subjectRefs = "subject_refs"
+    }
+
+    /// The index keys of `subjectRefs` (`AuditRow.subjectRefs`); a malformed one is left out.
+    var subjectRefBytes: [[UInt8]] {
+        (subjectRefs ?? []).compactMap(Binding.subjectReferenceBytes)
     }
 
     static func decode(_ body: String) -> AuditEvent? {
@@ -71,6 +93,16 @@ public struct AuditItem: Codable, Sendable, Equatable {
     public var token: String
     public var kind: String?
     public var decision: Decision
+    /// Which of the record's `subjectRefs` the token's row belongs to (an index into it); nil when no row
+    /// was found, and in records written before subjects were referenced.
+    public var subject: Int?
+
+    public init(token: String, kind: String? = nil, decision: Decision, subject: Int? = nil) {
+        self.token = token
+        self.kind = kind
+        self.decision = decision
+        self.subject = subject
+    }
 }
 
 extension AuditEvent {
@@ -85,5 +117,26 @@ extension AuditEvent {
             roles: caller.identity.roles,
             outcome: outcome
         )
+    }
+}
+
+extension AuditEvent {
+    /// Names `subject` as one the record concerns: by its id in `subjects` (as records always have) and by its
+    /// keyed reference in `subjectRefs`, under which the store indexes the record. Returns the reference's
+    /// index, for items.
+    @discardableResult
+    mutating func concern(_ subject: Subject, keyring: Keyring) -> Int {
+        if !(subjects ?? []).contains(subject.name) { subjects = (subjects ?? []) + [subject.name] }
+        return refer(to: keyring.subjectReference(subject))
+    }
+
+    /// Adds `reference` to `subjectRefs` if it is not there yet; returns its index. For records that must not
+    /// name the subject in clear (a detokenize names tokens only by references).
+    mutating func refer(to reference: String) -> Int {
+        var refs = subjectRefs ?? []
+        if let index = refs.firstIndex(of: reference) { return index }
+        refs.append(reference)
+        subjectRefs = refs
+        return refs.count - 1
     }
 }

@@ -33,6 +33,8 @@ public final class Keyring: Sendable {
     /// Keys the references that name tokens in the audit log (`Binding.auditReference`). Derived from the
     /// look-up key like `addressKey`, but a key of its own: see `Binding.auditReference` for why.
     let auditReferenceKey: SecureBytes
+    /// Keys the references that index audit records by subject (`Binding.subjectReference`).
+    let subjectReferenceKey: SecureBytes
 
     public static let minimumPassphraseBytes = 12
 
@@ -44,6 +46,10 @@ public final class Keyring: Sendable {
         self.auditSigner = Ed25519.SigningKey(seed: material.auditSeed)
         self.addressKey = BLAKE2b.deriveKey(from: material.lookupKey, label: TokenFormat.addressKeyLabel)
         self.auditReferenceKey = BLAKE2b.deriveKey(from: material.lookupKey, label: Binding.auditReferenceKeyLabel)
+        self.subjectReferenceKey = BLAKE2b.deriveKey(
+            from: material.lookupKey,
+            label: Binding.subjectReferenceKeyLabel
+        )
         ProcessHardening.disableCoreDumps()
     }
 
@@ -58,6 +64,11 @@ public final class Keyring: Sendable {
     func kek(version: Int) -> SecureBytes? { material.keks[version] }
     var activeTokenKey: SecureBytes { material.tokenKeys[activeTokenKeyVersion]! }
     var lookupKey: SecureBytes { material.lookupKey }
+
+    /// How audit records name `subject` for the index (`Binding.subjectReference`).
+    public func subjectReference(_ subject: Subject) -> String {
+        Binding.subjectReference(subject.name, key: subjectReferenceKey)
+    }
 
     // MARK: Create and open
 

@@ -11,16 +11,30 @@ public struct SubjectRecord: Sendable, Equatable {
     public var kekVersion: Int
     /// The data key's own version, bound into its values' associated data.
     public var dekVersion: Int
-    /// `nonce || ciphertext || tag` of the 32-byte data key.
+    /// `nonce || ciphertext || tag` of the 32-byte data key; empty when the subject has no data key (it holds
+    /// no values: it was known first by a consent decision, or retention removed its last token).
     public var wrappedKey: [UInt8]
+    /// Set while the subject's processing is restricted (`Vault.restrict`).
+    public var restriction: Restriction?
 
-    public init(id: Int64, name: String, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) {
+    public init(
+        id: Int64,
+        name: String,
+        kekVersion: Int,
+        dekVersion: Int,
+        wrappedKey: [UInt8],
+        restriction: Restriction? = nil
+    ) {
         self.id = id
         self.name = name
         self.kekVersion = kekVersion
         self.dekVersion = dekVersion
         self.wrappedKey = wrappedKey
+        self.restriction = restriction
     }
+
+    /// Whether the subject has a data key (and may therefore have values).
+    public var hasDataKey: Bool { !wrappedKey.isEmpty }
 }
 
 /// Limits a token carries from birth, whatever the policy later says.
@@ -117,11 +131,17 @@ public struct AuditRow: Sendable, Equatable {
     public var hash: [UInt8]
     /// Canonical JSON of the event. Never holds a value, a mask or key material.
     public var body: String
-    public init(seq: Int64, prev: [UInt8], hash: [UInt8], body: String) {
+    /// The keyed references (`Binding.subjectReference`) of the subjects the record concerns, as its body
+    /// names them (`subject_refs`): the store indexes the record under each, so a subject's records are found
+    /// without reading the log (`StoreReader.auditRows(concerning:after:limit:)`). Not stored beside the body
+    /// as a second truth: the body, which the chain hashes, is what they come from.
+    public var subjectRefs: [[UInt8]]
+    public init(seq: Int64, prev: [UInt8], hash: [UInt8], body: String, subjectRefs: [[UInt8]] = []) {
         self.seq = seq
         self.prev = prev
         self.hash = hash
         self.body = body
+        self.subjectRefs = subjectRefs
     }
 }
 
@@ -164,13 +184,15 @@ public struct IdempotencyRecord: Sendable, Equatable {
     }
 }
 
-/// What the write of `VaultStore.readThenWrite` is told about erasures since its read.
+/// What the write of `VaultStore.readThenWrite` is told about subjects changed since its read.
 public enum ReadSnapshot: Sendable, Equatable {
-    /// No subject can have been erased between the read and the write: the read ran inside the write's own
-    /// transaction, or the store saw that no erase committed in between.
+    /// No subject can have changed between the read and the write: the read ran inside the write's own
+    /// transaction, or the store saw that no erase, consent decision, restriction or retention purge committed
+    /// in between.
     case current
-    /// Subjects may have been erased since the read: rows it found may be gone.
-    case erasedSince
+    /// Subjects may have changed since the read: rows it found may be gone, and a subject's consent or
+    /// restriction may no longer be what the read saw.
+    case changedSince
 }
 
 /// Counts for `cvault status` and `keys list`.

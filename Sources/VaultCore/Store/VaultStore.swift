@@ -30,7 +30,7 @@ public protocol VaultStore: Sendable {
     /// `read` runs: inside the same write job (one hand-off, and the same snapshot as `write`), or first on a
     /// reader, so a long read does not hold other writes back. `write` must therefore re-check whatever may
     /// have changed in between, and is told whether a subject may have been erased meanwhile (`ReadSnapshot`:
-    /// after `.erasedSince`, rows the read found may be gone).
+    /// after `.changedSince`, rows the read found may be gone).
     /// `items` says how much work `read` is (tokens), to help the choice.
     func readThenWrite<R: Sendable, T: Sendable>(
         items: Int,
@@ -49,7 +49,7 @@ extension VaultStore {
         write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
     ) async throws -> T {
         let found = try await self.read(read)
-        return try await self.write { writer in try write(writer, found, .erasedSince) }
+        return try await self.write { writer in try write(writer, found, .changedSince) }
     }
 }
 
@@ -75,6 +75,24 @@ public protocol StoreReader {
     /// Whether the subject with this id still exists. Ids are never reused and a subject's rows are deleted
     /// only with it (erase), so this says whether rows read earlier for it are still there.
     func subjectExists(id: Int64) throws -> Bool
+
+    // MARK: The customer's rights (docs/PRIVACY.md)
+
+    /// The subject with this id (by its primary key), nil once erased.
+    func subject(id: Int64) throws -> SubjectRecord?
+    /// The subject's latest consent decision for `purpose`, nil if it never made one.
+    func consent(subjectID: Int64, purpose: Purpose) throws -> ConsentRecord?
+    /// The subject's latest decision for each purpose it ever decided on, by purpose name.
+    func consents(subjectID: Int64) throws -> [ConsentRecord]
+    /// Every consent decision of the subject, oldest first.
+    func consentHistory(subjectID: Int64) throws -> [ConsentRecord]
+    /// The subject's token rows, by id.
+    func tokens(subjectID: Int64) throws -> [TokenRecord]
+    /// Audit records whose body names `subjectRef` among its `subject_refs`, with `seq > after`, in order, at
+    /// most `limit`: found by an index, never by reading the log.
+    func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow]
+    /// How many tokens of `kind` were created before `cutoff` (Unix seconds): what a purge would remove.
+    func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int
 }
 
 /// What a write may do. It can also read, and sees its own transaction's changes.
@@ -108,4 +126,22 @@ public protocol StoreWriter: StoreReader {
     /// Deletes at most `limit` idempotency records created before `cutoff` (Unix seconds), oldest first;
     /// returns how many went.
     func purgeIdempotency(createdBefore cutoff: Int64, limit: Int) throws -> Int
+
+    // MARK: The customer's rights (docs/PRIVACY.md)
+
+    /// Inserts a subject with no data key (`SubjectRecord.hasDataKey` false) and returns its id: a subject
+    /// known by a consent decision or a restriction before any of its values. Fails if the name exists.
+    func insertSubjectWithoutKey(name: String) throws -> Int64
+    /// Gives a subject that has no data key a new one (with a data-key version above any it had), so values
+    /// can be tokenized for it again.
+    func replaceDataKey(subjectID: Int64, kekVersion: Int, dekVersion: Int, wrappedKey: [UInt8]) throws
+    /// Records a consent decision: it becomes the subject's latest for its purpose and joins its history.
+    func recordConsent(_ record: ConsentRecord) throws
+    /// Sets (or, with nil, lifts) the subject's restriction.
+    func setRestriction(subjectID: Int64, _ restriction: Restriction?) throws
+    /// Deletes at most `limit` tokens of `kind` created before `cutoff` (Unix seconds), oldest first, with a
+    /// tombstone of each format-preserving one (as erase keeps); then destroys the data key (and the stored
+    /// tokenize answers) of every subject left with no token. A subject's consent and restriction stay: they
+    /// are the customer's choices, not their data.
+    func purgeTokens(kind: Kind, createdBefore cutoff: Int64, limit: Int) throws -> PurgedTokens
 }

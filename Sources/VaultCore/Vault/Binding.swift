@@ -60,6 +60,30 @@ enum Binding {
         return "ref:" + Hex.encode(BLAKE2b.hash(out.bytes, key: key, outputLength: 16))
     }
 
+    /// Label deriving the subject-reference key from the look-up key.
+    static let subjectReferenceKeyLabel = "cvault.subject.ref.key.v1"
+
+    /// How an audit record names a subject it concerns for the index (`AuditEvent.subjectRefs`): `sref:` +
+    /// hex of keyed BLAKE2b-128 of the subject id under the subject-reference key. Keyed, so that the index
+    /// says nothing to someone holding only the database; derived from the look-up key, which never rotates,
+    /// so a subject's reference is the same for the vault's whole life and a report finds its oldest records
+    /// (and its records after an erase, which destroys the subject's own key but not this one). A key of its
+    /// own, so a reference equals no stored look-up hash. 16 bytes, for the reason `auditReference` gives.
+    public static func subjectReference(_ subject: String, key: SecureBytes) -> String {
+        var out = Encoder(label: "cvault.subject.ref.v1", capacity: 24 + subject.utf8.count)
+        out.field(subject.utf8)
+        return subjectReferencePrefix + Hex.encode(BLAKE2b.hash(out.bytes, key: key, outputLength: 16))
+    }
+
+    static let subjectReferencePrefix = "sref:"
+
+    /// The index key of a reference written by `subjectReference`, nil for anything else.
+    static func subjectReferenceBytes(_ reference: String) -> [UInt8]? {
+        guard reference.hasPrefix(subjectReferencePrefix) else { return nil }
+        let bytes = Hex.decode(String(reference.dropFirst(subjectReferencePrefix.count)))
+        return bytes?.count == 16 ? bytes : nil
+    }
+
     /// Key under which a tokenize answer is kept for idempotent replays, scoped to the caller.
     static func idempotencyKey(identity: String, key: String, lookupKey: SecureBytes) -> [UInt8] {
         BLAKE2b.hash(

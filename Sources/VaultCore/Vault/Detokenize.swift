@@ -12,6 +12,11 @@ public enum RevealFailure: String, Sendable, Equatable {
     case notFound = "not_found"
     /// The stored row fails authentication (altered or moved).
     case integrity
+    /// The purpose needs the customer's consent (the policy's `consent_required`) and the subject holds no
+    /// current grant for it (docs/PRIVACY.md).
+    case noConsent = "no_consent"
+    /// The subject has restricted processing, and the purpose is not one the policy exempts.
+    case restricted
 }
 
 extension Vault {

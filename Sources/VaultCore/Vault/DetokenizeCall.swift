@@ -43,21 +43,32 @@ struct DetokenizeCall: Sendable {
     /// One token after the gate. The kind is that of the row found, even when nothing is revealed: the audit
     /// record names it.
     enum Judged: Sendable {
-        case notFound(reference: String, kind: Kind?)
-        case denied(reference: String, kind: Kind)
+        /// `subject` and `kind` are the row's when a row was found (expired, or hidden by its own limits).
+        case notFound(reference: String, kind: Kind?, subject: String?)
+        case denied(reference: String, kind: Kind, subject: String)
         case granted(reference: String, StoredToken, RevealGrant)
 
         var reference: String {
             switch self {
-            case .notFound(let reference, _), .denied(let reference, _), .granted(let reference, _, _): reference
+            case .notFound(let reference, _, _), .denied(let reference, _, _), .granted(let reference, _, _):
+                reference
             }
         }
 
         var kind: Kind? {
             switch self {
-            case .notFound(_, let kind): kind
-            case .denied(_, let kind): kind
+            case .notFound(_, let kind, _): kind
+            case .denied(_, let kind, _): kind
             case .granted(_, let stored, _): stored.token.kind
+            }
+        }
+
+        /// The id of the subject whose row was found, for the audit record's subject references.
+        var subject: String? {
+            switch self {
+            case .notFound(_, _, let subject): subject
+            case .denied(_, _, let subject): subject
+            case .granted(_, let stored, _): stored.subject.name
             }
         }
     }
@@ -66,6 +77,8 @@ struct DetokenizeCall: Sendable {
     struct Answer: Sendable {
         var reference: String
         var kind: Kind?
+        /// The id of the subject whose row was found (`Judged.subject`).
+        var subject: String?
         var item: RevealItem
         /// For a revealed value: the row, to count if it has a reveal budget, and its subject, to confirm
         /// still there if an erase committed since the look-ups.
@@ -101,10 +114,12 @@ struct DetokenizeCall: Sendable {
     func judge(_ address: Address, rows: [StoredToken], decisions: DecisionCache) -> Judged {
         let reference = address.reference
         let unexpired = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true }
-        guard let stored = unexpired ?? rows.first else { return .notFound(reference: reference, kind: nil) }
+        guard let stored = unexpired ?? rows.first else {
+            return .notFound(reference: reference, kind: nil, subject: nil)
+        }
         switch Gate.judge(stored, purpose: purpose, decisions: decisions, now: now) {
-        case .notFound: return .notFound(reference: reference, kind: stored.token.kind)
-        case .deny: return .denied(reference: reference, kind: stored.token.kind)
+        case .notFound: return .notFound(reference: reference, kind: stored.token.kind, subject: stored.subject.name)
+        case .deny: return .denied(reference: reference, kind: stored.token.kind, subject: stored.subject.name)
         case .grant(let grant): return .granted(reference: reference, stored, grant)
         }
     }
@@ -135,7 +150,9 @@ struct DetokenizeCall: Sendable {
     /// authentication is an `integrity` item; a KEK this keyring lacks is `KeyringOutdated` (the call is
     /// retried with the keyring reloaded).
     func open(_ judged: Judged) throws -> Answer {
-        let answer = { (item: RevealItem) in Answer(reference: judged.reference, kind: judged.kind, item: item) }
+        let answer = { (item: RevealItem) in
+            Answer(reference: judged.reference, kind: judged.kind, subject: judged.subject, item: item)
+        }
         switch judged {
         case .notFound: return answer(.error(.notFound))
         case .denied: return answer(.error(.denied))
@@ -163,19 +180,22 @@ struct DetokenizeCall: Sendable {
     func record(_ writer: any StoreWriter, found: Found, snapshot: ReadSnapshot) throws -> Answered {
         switch found {
         case .refused(let refusal, let judged):
-            let items = judged.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: .refused) }
-            let refused = event(items, outcome: .refused, reason: refusal.reason)
+            let refused = event(
+                judged.map { ($0.reference, $0.kind, $0.subject, .refused) },
+                outcome: .refused,
+                reason: refusal.reason
+            )
             try AuditChain.append(refused, to: writer, sealer: sealer, now: now)
             return .failure(refusal.error)
         case .answered(var answers):
-            if snapshot == .erasedSince { try forgetErased(&answers, writer: writer) }
+            if snapshot == .changedSince { try forgetErased(&answers, writer: writer) }
             for i in answers.indices {
                 guard let revealed = answers[i].revealed, revealed.limited else { continue }
                 if try !writer.claimReveal(tokenID: revealed.tokenID) {
                     answers[i].item = .error(.denied)
                 }
             }
-            let items = answers.map { AuditItem(token: $0.reference, kind: $0.kind?.rawValue, decision: $0.decision) }
+            let items = answers.map { ($0.reference, $0.kind, $0.subject, $0.decision) }
             try AuditChain.append(event(items, outcome: .ok), to: writer, sealer: sealer, now: now)
             // The append itself may have found the chain broken: then this job is undone and nothing revealed.
             try sealer.requireIntact()
@@ -199,12 +219,33 @@ struct DetokenizeCall: Sendable {
         }
     }
 
-    /// The call's audit record (docs/AUDIT.md): one item per token asked, in order.
-    func event(_ items: [AuditItem], outcome: AuditEvent.Outcome, reason: String? = nil) -> AuditEvent {
+    /// The call's audit record (docs/AUDIT.md): one item per token asked, in order, each pointing at the
+    /// reference of the subject whose row it found (a subject's report finds the record by it). Each distinct
+    /// subject is hashed once.
+    func event(
+        _ items: [(reference: String, kind: Kind?, subject: String?, decision: AuditItem.Decision)],
+        outcome: AuditEvent.Outcome,
+        reason: String? = nil
+    ) -> AuditEvent {
         var event = AuditEvent(.detokenize, by: caller, at: now, outcome: outcome)
         event.count = items.count
         event.purpose = purpose.name
-        event.items = items
+        var indexes: [String: Int] = [:]
+        let audited = items.map { item in
+            let subject = item.subject.map { name in
+                if let known = indexes[name] { return known }
+                let index = event.refer(to: Binding.subjectReference(name, key: keyring.subjectReferenceKey))
+                indexes[name] = index
+                return index
+            }
+            return AuditItem(
+                token: item.reference,
+                kind: item.kind?.rawValue,
+                decision: item.decision,
+                subject: subject
+            )
+        }
+        event.items = audited
         event.reason = reason
         return event
     }

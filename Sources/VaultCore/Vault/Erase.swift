@@ -9,7 +9,7 @@ extension Vault {
         let decision = policy.eraseDecision(identity: caller.identity)
         let now = clock.now()
         var event = AuditEvent(.erase, by: caller, at: now)
-        event.subjects = [subject.name]
+        event.concern(subject, keyring: keys.current)
         guard decision.isAllowed else {
             event.outcome = .denied
             event.reason = "denied by policy"

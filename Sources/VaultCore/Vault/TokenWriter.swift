@@ -105,11 +105,13 @@ struct TokenWriter: Sendable {
         return token
     }
 
-    /// The subject's record and unwrapped data key, creating both for a new subject. Runs inside the write
-    /// transaction, so two concurrent first writes for one subject cannot make two keys.
+    /// The subject's record and unwrapped data key, creating both for a new subject, and a new key for a
+    /// subject that has none (known first by a consent decision, or whose last token retention removed). Runs
+    /// inside the write transaction, so two concurrent first writes for one subject cannot make two keys.
     func subjectKey(_ store: any StoreWriter) throws -> (SubjectRecord, SecureBytes) {
-        if let record = try store.subject(named: subject.name) {
-            return (record, try VaultCipher.dataKey(of: record, keyring: keyring))
+        let known = try store.subject(named: subject.name)
+        if let known, known.hasDataKey {
+            return (known, try VaultCipher.dataKey(of: known, keyring: keyring))
         }
         guard try keys.activeKEKIsCurrent(keyring) else {
             // KeyringHolder.withCurrentKeys reloads the keyring and runs the request again; nothing was written.
@@ -128,8 +130,28 @@ struct TokenWriter: Sendable {
             ad: Binding.wrappedKey(subject: subject.name, kekVersion: version),
             key: keyring.activeKEK
         )
-        let id = try store.insertSubject(name: subject.name, kekVersion: version, dekVersion: 1, wrappedKey: wrapped)
-        return (SubjectRecord(id: id, name: subject.name, kekVersion: version, dekVersion: 1, wrappedKey: wrapped), dek)
+        guard var record = known else {
+            let id = try store.insertSubject(
+                name: subject.name,
+                kekVersion: version,
+                dekVersion: 1,
+                wrappedKey: wrapped
+            )
+            return (
+                SubjectRecord(id: id, name: subject.name, kekVersion: version, dekVersion: 1, wrappedKey: wrapped), dek
+            )
+        }
+        // A version above any the subject had: no value sealed under an earlier key can open under this one.
+        record.dekVersion += 1
+        record.kekVersion = version
+        record.wrappedKey = wrapped
+        try store.replaceDataKey(
+            subjectID: record.id,
+            kekVersion: version,
+            dekVersion: record.dekVersion,
+            wrappedKey: wrapped
+        )
+        return (record, dek)
     }
 
     // MARK: Idempotency

@@ -56,7 +56,8 @@ extension Vault {
                 caller,
                 kind: kind,
                 count: request.values.count,
-                subjects: [request.subject.name],
+                subject: request.subject,
+                keyring: keyring,
                 reason: "denied by policy"
             )
             throw VaultError(
@@ -86,7 +87,7 @@ extension Vault {
         made.kind = kind.rawValue
         made.mode = mode.rawValue
         made.count = normalized.count
-        made.subjects = [request.subject.name]
+        made.concern(request.subject, keyring: keyring)
         let event = made
         let idempotency = request.idempotencyKey.map {
             (
@@ -176,13 +177,14 @@ extension Vault {
         _ caller: Caller,
         kind: Kind?,
         count: Int?,
-        subjects: [String]?,
+        subject: Subject,
+        keyring: Keyring,
         reason: String
     ) async throws(VaultError) {
         var record = AuditEvent(event, by: caller, at: clock.now(), outcome: .denied)
         record.kind = kind?.rawValue
         record.count = count
-        record.subjects = subjects
+        record.concern(subject, keyring: keyring)
         record.reason = reason
         try await appendAudit(record)
     }
