@@ -66,7 +66,7 @@ struct PolicyCommandTests {
             let run = try await folder.cvault("policy", "check", "policy.yaml")
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stderr == "")
-            #expect(run.lines == ["policy.yaml: ok (2 identities, 2 roles)"])
+            #expect(run.lines == ["policy.yaml: ok (4 identities, 4 roles)"])
         }
     }
 
@@ -82,7 +82,7 @@ struct PolicyCommandTests {
                     "policy.yaml:3:9: token mode format-preserving is not available for kind name (only for email, phone, card, ssn)",
                     "policy.yaml:7:13: identities[0].roles names unknown role \"payment\" (roles: payments, support)",
                     "policy.yaml:9:10: uid 1001 is already used by identity \"checkout\" (line 5); the socket peer's uid must pick one identity",
-                    "policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? keys: tokenize, detokenize, erase, limits)",
+                    "policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? keys: tokenize, detokenize, erase, limits, consent, restrict, report)",
                     "policy.yaml:18:12: roles.support.erase must be true or false, found \"yes\"",
                     "policy.yaml:19:26: roles.support.limits.max_batch must be an integer from 1 to 1000000, found \"0\"",
                 ]
@@ -126,8 +126,8 @@ struct PolicyCommandTests {
                 allowed.lines == [
                     "identity checkout: uid 1001, line 5, roles: payments",
                     "detokenize card for purpose \"charge\": allowed, reveals plain",
-                    "  granted by roles.payments.detokenize[0] (line 15)",
-                    "tokenize card: allowed by roles.payments.tokenize (line 13)",
+                    "  granted by roles.payments.detokenize[0] (line 21)",
+                    "tokenize card: allowed by roles.payments.tokenize (line 19)",
                     "erase: denied: no rule grants erase to identity checkout (roles: payments)",
                     "tokens as format-preserving (kinds.card)",
                     "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
@@ -154,7 +154,7 @@ struct PolicyCommandTests {
                     "detokenize card for purpose \"charge\": denied",
                     "  no rule grants detokenize of card for purpose charge to identity helpdesk (roles: support)",
                     "tokenize card: denied: no rule grants tokenize of card to identity helpdesk (roles: support)",
-                    "erase: allowed by roles.support.erase (line 28)",
+                    "erase: allowed by roles.support.erase (line 37)",
                     "tokens as format-preserving (kinds.card)",
                     "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
                     "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
@@ -174,7 +174,10 @@ struct PolicyCommandTests {
                 "support"
             )
             #expect(unknown.status == 0)
-            #expect(unknown.lines.first == "identity \"nobody\": not in the policy (identities: checkout, helpdesk)")
+            #expect(
+                unknown.lines.first
+                    == "identity \"nobody\": not in the policy (identities: checkout, helpdesk, newsletter, prefcentre)"
+            )
             #expect(unknown.lines.dropFirst().allSatisfy { $0.hasSuffix("denied (unknown identity)") })
         }
     }
