@@ -182,6 +182,50 @@ struct PolicyCommandTests {
         }
     }
 
+    @Test("explain says when the purpose needs consent or is exempt from restriction")
+    func explainConsentAndExemption() async throws {
+        try await inPolicyFolder(Self.complete) { folder in
+            let marketing = try await folder.cvault(
+                "policy",
+                "explain",
+                "--identity",
+                "newsletter",
+                "--kind",
+                "email",
+                "--purpose",
+                "marketing"
+            )
+            #expect(marketing.status == 0, "\(marketing.stderr)")
+            #expect(
+                Array(marketing.lines.prefix(4)) == [
+                    "identity newsletter: uid 1003, line 11, roles: marketing",
+                    "detokenize email for purpose \"marketing\": allowed, reveals plain",
+                    "  granted by roles.marketing.detokenize[0] (line 42)",
+                    "  and the subject must hold a current consent grant for marketing (consent_required)",
+                ]
+            )
+            let hold = try await folder.cvault(
+                "policy",
+                "explain",
+                "--identity",
+                "helpdesk",
+                "--kind",
+                "card",
+                "--purpose",
+                "legal-hold"
+            )
+            #expect(hold.status == 0, "\(hold.stderr)")
+            #expect(
+                Array(hold.lines.prefix(4)) == [
+                    "identity helpdesk: uid 1002, line 8, roles: support",
+                    "detokenize card for purpose \"legal-hold\": allowed, reveals plain",
+                    "  granted by roles.support.detokenize[1] (line 34)",
+                    "  and is allowed for a restricted subject too (restriction_exempt)",
+                ]
+            )
+        }
+    }
+
     @Test("explain with two granting rules names both; the most revealing wins")
     func explainTwoRoles() async throws {
         try await inPolicyFolder(Self.twoRoles) { folder in

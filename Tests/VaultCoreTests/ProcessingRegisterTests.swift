@@ -122,6 +122,17 @@ import Testing
         #expect(register.json.hasPrefix("{\n  \"consent_required\" : [\n    \"marketing\"\n  ],\n"))
     }
 
+    /// docs/OPERATIONS.md shows the register of the same example; it must be this one.
+    @Test func theRunbookShowsThisRegister() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let runbook = try String(contentsOf: root.appendingPathComponent("docs/OPERATIONS.md"), encoding: .utf8)
+        let after = try #require(
+            runbook.components(separatedBy: "$ cvault policy register --policy policy.yaml\n").dropFirst().first
+        )
+        #expect(after.components(separatedBy: "```").first == Self.expectedText + "\n")
+    }
+
     /// Where two rules of one role grant the same kind and purpose, the register shows the mode the gate
     /// decides (the most revealing); a role no identity holds is listed as such; a kind named only under
     /// `retention:` is listed; kinds no rule names are left out.
