@@ -17,8 +17,7 @@ extension VaultClient {
         /// Those the server's policy does not require consent for (recorded all the same; maybe a typo).
         public var notRequired: [String]
         public init(granted: [String], notRequired: [String]) {
-            self.granted = granted
-            self.notRequired = notRequired
+            (self.granted, self.notRequired) = (granted, notRequired)
         }
     }
 
@@ -67,19 +66,13 @@ extension VaultClient {
         public var current: [Current]
         /// Oldest first.
         public var history: [Decision]
-        public init(current: [Current], history: [Decision]) {
-            self.current = current
-            self.history = history
-        }
+        public init(current: [Current], history: [Decision]) { (self.current, self.history) = (current, history) }
     }
 
     /// The answer of `restrict`: the restriction in force (for a subject already restricted, its first one).
     public struct Restriction: Sendable, Equatable {
         public var since: String
         public var reason: String
-        public init(since: String, reason: String) {
-            self.since = since
-            self.reason = reason
-        }
+        public init(since: String, reason: String) { (self.since, self.reason) = (since, reason) }
     }
 }

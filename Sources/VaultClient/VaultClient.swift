@@ -151,10 +151,8 @@ public final class VaultClient: Sendable {
         params.add("source", string: source)
         if let expiresAt { params.add("expires_at", string: TokenLimits.timestamp(expiresAt)) }
         let result = try await call(method: "consent.grant", params: params)
-        guard let granted = result["granted"].flatMap(Self.strings) else {
-            throw malformed("consent.grant result has no granted array")
-        }
-        return ConsentGranted(granted: granted, notRequired: result["not_required"].flatMap(Self.strings) ?? [])
+        let notRequired = result["not_required"] == nil ? [] : try strings(result, "not_required", of: "consent.grant")
+        return ConsentGranted(granted: try strings(result, "granted", of: "consent.grant"), notRequired: notRequired)
     }
 
     /// Records `subject`'s withdrawal of `purposes` (`.all`: every purpose at once); returns the purposes
@@ -167,18 +165,16 @@ public final class VaultClient: Sendable {
         case .listed(let names): params.add("purposes", strings: names)
         }
         params.add("source", string: source)
-        let result = try await call(method: "consent.withdraw", params: params)
-        guard let withdrawn = result["withdrawn"].flatMap(Self.strings) else {
-            throw malformed("consent.withdraw result has no withdrawn array")
-        }
-        return withdrawn
+        return try strings(
+            try await call(method: "consent.withdraw", params: params),
+            "withdrawn",
+            of: "consent.withdraw"
+        )
     }
 
     /// `subject`'s consent: the state per purpose and the full history. Needs `consent: true` or `report: true`.
     public func consentList(subject: String) async throws -> ConsentState {
-        var params = RequestParams()
-        params.add("subject", string: subject)
-        let result = try await call(method: "consent.list", params: params)
+        let result = try await call(method: "consent.list", params: .subject(subject))
         guard case .array(let current)? = result["current"], case .array(let history)? = result["history"] else {
             throw malformed("consent.list result lacks current or history")
         }
@@ -225,20 +221,21 @@ public final class VaultClient: Sendable {
 
     /// Lifts `subject`'s restriction; returns whether one was in force. Needs `restrict: true`.
     public func unrestrict(subject: String) async throws -> Bool {
-        var params = RequestParams()
-        params.add("subject", string: subject)
-        let result = try await call(method: "subject.unrestrict", params: params)
+        let result = try await call(method: "subject.unrestrict", params: .subject(subject))
         guard case .bool(let was)? = result["was_restricted"] else {
             throw malformed("subject.unrestrict result has no was_restricted")
         }
         return was
     }
 
-    /// The strings of a JSON array of strings, nil for anything else.
-    private static func strings(_ value: JSONValue) -> [String]? {
-        guard case .array(let items) = value else { return nil }
+    /// The array of strings `member` of `method`'s result; a malformed response if it is anything else.
+    private func strings(_ result: JSONValue, _ member: String, of method: String) throws -> [String] {
+        guard case .array(let items)? = result[member] else {
+            throw malformed("\(method) result has no \(member) array")
+        }
         let strings = items.compactMap(\.stringValue)
-        return strings.count == items.count ? strings : nil
+        guard strings.count == items.count else { throw malformed("\(method) result's \(member) are not all strings") }
+        return strings
     }
 
     /// The identity and roles the server gave this process's uid.
@@ -319,6 +316,13 @@ struct RequestParams {
     init() { params.beginObject() }
 
     mutating func add(_ name: String, string: String) { params.member(name, string) }
+
+    /// Params holding only `subject`.
+    static func subject(_ subject: String) -> RequestParams {
+        var params = RequestParams()
+        params.add("subject", string: subject)
+        return params
+    }
 
     mutating func add(_ name: String, strings: [String]) { params.member(name, strings) }
 

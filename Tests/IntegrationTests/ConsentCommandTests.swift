@@ -6,7 +6,7 @@ import Testing
 @Suite(.serialized) struct ConsentCommandTests {
     static let policy = RightsServerPolicies.story(
         consentRequired: ["marketing", "digest"],
-        operatorRoles: ["loader", "preferences", "dpo"]
+        operatorRoles: ["service", "preferences", "dpo"]
     )
 
     /// The CLI on `server`'s vault: offline (`--policy`) or online (`--socket`).
@@ -86,13 +86,13 @@ import Testing
         )
         #expect(restricted.status == 0 && restricted.stdout.hasPrefix("restricted since "), "\(restricted.stderr)")
         try server.start()
-        #expect(try server.detokenize([token], purpose: "ops") == [["error": "restricted"]])
+        #expect(try server.detokenize([token], purpose: "view") == [["error": "restricted"]])
         #expect(
             try server.detokenize([token], purpose: "legal-hold") == [["value": "ada@example.com", "reveal": "plain"]]
         )
         let lifted = try Self.run(server, online: true, ["subject", "unrestrict", "--subject", "cust-9"])
         #expect(lifted.status == 0 && lifted.stdout == "unrestricted\n")
-        #expect(try server.detokenize([token], purpose: "ops") == [["value": "ada@example.com", "reveal": "plain"]])
+        #expect(try server.detokenize([token], purpose: "view") == [["value": "ada@example.com", "reveal": "plain"]])
 
         let export = try server.cvault(["audit", "export"])
         let events = export.stdout.split(separator: "\n").compactMap {

@@ -2,57 +2,20 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+import VaultTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The policies of the consent and restriction tests against a real server.
+/// The policies of the consent and restriction tests against a real server (`rightsYAML`).
 enum RightsServerPolicies {
-    /// uid 0 (`prefcentre`) tokenizes, records consent and reveals emails for `ops` and `marketing`; uid 1003
-    /// (`newsletter`) reveals emails for `marketing` only; uid 1004 (`preferences`) records consent and sees
-    /// nothing; uid 1005 (`dpo`) restricts and reports. `consentRequired` is the `consent_required:` list
-    /// (empty: the key is left out); `legal-hold` is exempt from restriction.
-    /// `operatorRoles` replaces uid 0's roles.
+    /// `consentRequired` as `rightsYAML` takes it; uid 0 has `operatorRoles`.
     static func story(
         consentRequired: [String] = ["marketing"],
-        operatorRoles: [String] = ["loader", "preferences"]
+        operatorRoles: [String] = ["service", "preferences"]
     ) -> String {
-        """
-        identities:
-          - name: prefcentre
-            uid: 0
-            roles: [\(operatorRoles.joined(separator: ", "))]
-          - name: newsletter
-            uid: 1003
-            roles: [marketing]
-          - name: preferences
-            uid: 1004
-            roles: [preferences]
-          - name: dpo
-            uid: 1005
-            roles: [dpo]
-        roles:
-          loader:
-            tokenize: [email]
-            detokenize:
-              - kinds: [email]
-                purposes: [ops, marketing, digest, legal-hold]
-                reveal: plain
-          preferences:
-            consent: true
-          marketing:
-            detokenize:
-              - kinds: [email]
-                purposes: [marketing, digest]
-                reveal: plain
-          dpo:
-            restrict: true
-            report: true
-        \(consentRequired.isEmpty ? "" : "consent_required: [\(consentRequired.joined(separator: ", "))]")
-        restriction_exempt: [legal-hold]
-
-        """
+        rightsYAML(consentRequired: consentRequired, identities: rightsServerIdentities(operatorRoles: operatorRoles))
     }
 }
 

@@ -8,11 +8,6 @@ import VaultTestSupport
 @Suite struct VaultConsentTests {
     static let email = "ada@example.com"
 
-    /// The records of `event`, decoded, in order.
-    static func records(_ t: TestVault, _ event: AuditEvent.Event) async throws -> [AuditEvent] {
-        try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter { $0.event == event }
-    }
-
     @Test func aRevealForAConsentPurposeNeedsACurrentGrantWhateverTheRole() async throws {
         try await withVault(rightsYAML()) { t in
             let svc = try t.caller(RightsUID.service)
@@ -65,7 +60,7 @@ import VaultTestSupport
                 [.error(.noConsent)]
             )
 
-            let decisions = try await Self.records(t, .detokenize).compactMap { $0.items?.first?.decision }
+            let decisions = try await t.auditEvents(.detokenize).compactMap { $0.items?.first?.decision }
             #expect(decisions == [.noConsent, .noConsent, .noConsent, .plain, .plain, .plain, .noConsent, .noConsent])
         }
     }
@@ -92,7 +87,7 @@ import VaultTestSupport
                 try await t.vault.detokenize([yes[0], no[0], yes[1]], purpose: "marketing", caller: newsletter),
                 [.value("yes@example.com", .plain), .error(.noConsent), .value("yes2@example.com", .plain)]
             )
-            let last = try #require(try await Self.records(t, .detokenize).last)
+            let last = try #require(try await t.auditEvents(.detokenize).last)
             #expect(last.items?.map(\.decision) == [.plain, .noConsent, .plain])
             #expect(last.items?.map(\.subject) == [0, 1, 0], "each item points at its subject's reference")
         }
@@ -142,7 +137,7 @@ import VaultTestSupport
             )
             #expect(fresh == ["digest", "marketing"])
 
-            let record = try #require(try await Self.records(t, .consentWithdraw).first)
+            let record = try #require(try await t.auditEvents(.consentWithdraw).first)
             #expect(record.purposes == ["digest", "marketing", "surveys"], "the record names what was withdrawn")
             #expect(record.detail == "source email-footer, every purpose")
         }
@@ -265,8 +260,8 @@ import VaultTestSupport
                 let list = await vaultError { _ = try await t.vault.consentState(subject: "cust-42", caller: caller) }
                 #expect(list?.code == .denied)
             }
-            let grants = try await Self.records(t, .consentGrant)
-            let withdrawals = try await Self.records(t, .consentWithdraw)
+            let grants = try await t.auditEvents(.consentGrant)
+            let withdrawals = try await t.auditEvents(.consentWithdraw)
             #expect(grants.map(\.outcome) == [.denied, .denied, .denied])
             #expect(withdrawals.map(\.outcome) == [.denied, .denied, .denied])
             #expect(grants.map(\.identity) == ["svc", "newsletter", "nobody"])
@@ -293,8 +288,8 @@ import VaultTestSupport
                 source: "footer",
                 caller: prefs
             )
-            let grant = try #require(try await Self.records(t, .consentGrant).first)
-            let withdrawal = try #require(try await Self.records(t, .consentWithdraw).first)
+            let grant = try #require(try await t.auditEvents(.consentGrant).first)
+            let withdrawal = try #require(try await t.auditEvents(.consentWithdraw).first)
             #expect(grant.outcome == .ok && withdrawal.outcome == .ok)
             #expect(grant.identity == "prefs" && grant.uid == RightsUID.preferences && grant.roles == ["preferences"])
             #expect(grant.purposes == ["digest", "marketing"])

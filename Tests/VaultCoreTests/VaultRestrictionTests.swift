@@ -8,10 +8,6 @@ import VaultTestSupport
 @Suite struct VaultRestrictionTests {
     static let email = "ada@example.com"
 
-    static func records(_ t: TestVault, _ event: AuditEvent.Event) async throws -> [AuditEvent] {
-        try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter { $0.event == event }
-    }
-
     @Test func aRestrictedSubjectIsRevealedOnlyForAnExemptPurpose() async throws {
         let clock = TestClock()
         try await withVault(rightsYAML(), clock: clock) { t in
@@ -44,16 +40,16 @@ import VaultTestSupport
             )
             #expect(try await t.vault.unrestrict(subject: "cust-42", caller: dpo) == false, "nothing left to lift")
 
-            let items = try await Self.records(t, .detokenize).compactMap { $0.items?.map(\.decision) }
+            let items = try await t.auditEvents(.detokenize).compactMap { $0.items?.map(\.decision) }
             #expect(items == [[.restricted, .plain], [.plain], [.plain]])
-            let restricts = try await Self.records(t, .subjectRestrict)
+            let restricts = try await t.auditEvents(.subjectRestrict)
             #expect(
                 restricts.map(\.detail) == [
                     "reason accuracy-contested",
                     "reason objection, already restricted since \(VaultClock.iso8601(held.since))",
                 ]
             )
-            let lifts = try await Self.records(t, .subjectUnrestrict)
+            let lifts = try await t.auditEvents(.subjectUnrestrict)
             #expect(lifts.map(\.detail) == ["restricted since \(VaultClock.iso8601(held.since))", "not restricted"])
             let ref = t.keyring.subjectReference("cust-42")
             #expect(
@@ -91,7 +87,7 @@ import VaultTestSupport
                 #expect(lift?.code == .denied)
             }
             expectItems(try await t.vault.detokenize(token, purpose: "view", caller: svc), [.value(Self.email, .plain)])
-            let refused = try await Self.records(t, .subjectRestrict) + Self.records(t, .subjectUnrestrict)
+            let refused = try await t.auditEvents(.subjectRestrict) + t.auditEvents(.subjectUnrestrict)
             #expect(refused.count == 4)
             #expect(refused.allSatisfy { $0.outcome == .denied && $0.reason == "denied by policy" })
             #expect(refused.allSatisfy { $0.subjectRefs == [t.keyring.subjectReference("cust-42")] })
@@ -108,15 +104,9 @@ import VaultTestSupport
             let nobody = try t.caller(RightsUID.nobody)
             let email = try await t.tokenize(.email, [Self.email], subject: "cust-42", as: svc)
             let name = try await t.tokenize(.name, ["Ada Lovelace"], subject: "cust-42", as: svc)
-            let limited = try await t.vault.tokenize(
-                TokenizeRequest(
-                    kind: .email,
-                    subject: "cust-42",
-                    values: [Self.email],
-                    limits: TokenLimits(purposes: ["view"])
-                ),
-                caller: svc
-            )
+            var viewOnly = TokenizeRequest(kind: .email, subject: "cust-42", values: [Self.email])
+            viewOnly.limits.purposes = ["view"]
+            let limited = try await t.vault.tokenize(viewOnly, caller: svc)
             _ = try await t.vault.restrict(subject: "cust-42", reason: "objection", caller: dpo)
             // Restricted and without consent: not found beats all, the policy's denial beats the subject's word,
             // and the restriction is named before the missing grant.

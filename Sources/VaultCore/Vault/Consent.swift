@@ -28,37 +28,17 @@ extension Vault {
                 field: .consentExpiresAt
             )
         }
-        var event = AuditEvent(.consentGrant, by: caller, at: now)
-        event.concern(subject, keyring: keys.current)
-        event.purposes = purposes.map(\.name)
-        event.detail = "source \(source)" + (expiresAt.map { ", expires \(VaultClock.iso8601($0))" } ?? "")
         let policy = self.policy
-        try await requireAllowed(
-            policy.consentDecision(identity: caller.identity),
-            event,
-            what: "record consent",
-            permission: "consent"
+        let granted = try await decide(
+            .granted,
+            purposes,
+            of: subject,
+            source: source,
+            expiresAt: expiresAt,
+            by: caller,
+            at: now
         )
-        let sealer = auditSealer
-        let recorded = event
-        try await write { writer in
-            let subjectID =
-                try writer.subject(named: subject.name)?.id ?? writer.insertSubjectWithoutKey(name: subject.name)
-            for purpose in purposes {
-                try writer.recordConsent(
-                    ConsentRecord(
-                        subjectID: subjectID,
-                        purpose: purpose,
-                        state: .granted,
-                        at: now,
-                        source: source.name,
-                        expiresAt: expiresAt
-                    )
-                )
-            }
-            try AuditChain.append(recorded, to: writer, sealer: sealer, now: now)
-        }
-        return ConsentGranted(granted: purposes, notRequired: purposes.filter { !policy.needsConsent($0) })
+        return ConsentGranted(granted: granted, notRequired: granted.filter { !policy.needsConsent($0) })
     }
 
     /// Records `subject`'s withdrawal of `purposes` (or of every purpose: `.all`), from `source`. Returns the
@@ -73,48 +53,47 @@ extension Vault {
         let now = clock.now()
         var named: [Purpose]?
         if case .listed(let names) = purposes { named = try Self.consentPurposes(names) }
-        let listed = named
-        var event = AuditEvent(.consentWithdraw, by: caller, at: now)
-        event.concern(subject, keyring: keys.current)
-        event.purposes = listed?.map(\.name)
-        event.detail = "source \(source)" + (listed == nil ? ", every purpose" : "")
+        return try await decide(.withdrawn, named, of: subject, source: source, expiresAt: nil, by: caller, at: now)
+    }
+
+    /// Records one decision (`state`) of `subject` for `purposes` (nil: every purpose it ever decided on and
+    /// every one the policy requires consent for, worked out inside the write), from `source`, audited as
+    /// `consent_grant` or `consent_withdraw`; returns the purposes decided on, in name order.
+    private func decide(
+        _ state: ConsentRecord.State,
+        _ purposes: [Purpose]?,
+        of subject: Subject,
+        source: ConsentSource,
+        expiresAt: Int64?,
+        by caller: Caller,
+        at now: Int64
+    ) async throws(VaultError) -> [Purpose] {
         let policy = self.policy
-        try await requireAllowed(
-            policy.consentDecision(identity: caller.identity),
-            event,
-            what: "record consent",
-            permission: "consent"
-        )
-        let sealer = auditSealer
-        let started = event
-        return try await write { writer in
-            let known = try writer.subject(named: subject.name)
-            let withdrawn: [Purpose]
-            if let listed {
-                withdrawn = listed
-            } else {
-                let decided = try known.map { try writer.consents(subjectID: $0.id).map(\.purpose) } ?? []
-                withdrawn = Set(decided).union(policy.consentRequired).sorted()
-            }
-            var done = started
-            done.purposes = withdrawn.map(\.name)
-            if !withdrawn.isEmpty {
-                let subjectID = try known?.id ?? writer.insertSubjectWithoutKey(name: subject.name)
-                for purpose in withdrawn {
-                    try writer.recordConsent(
-                        ConsentRecord(
-                            subjectID: subjectID,
-                            purpose: purpose,
-                            state: .withdrawn,
-                            at: now,
-                            source: source.name
-                        )
-                    )
+        return try await recordChoice(
+            state == .granted ? .consentGrant : .consentWithdraw,
+            about: subject,
+            by: caller,
+            at: now,
+            decision: policy.consentDecision(identity: caller.identity),
+            refusal: PermissionRefusal(what: "record consent", permission: "consent"),
+            describe: { event in
+                event.purposes = purposes?.map(\.name)
+                event.detail =
+                    "source \(source)" + (purposes == nil ? ", every purpose" : "")
+                    + (expiresAt.map { ", expires \(VaultClock.iso8601($0))" } ?? "")
+            },
+            write: { writer, event in
+                var decided = purposes ?? []
+                if purposes == nil {
+                    let known = try writer.subject(named: subject.name)
+                    let earlier = try known.map { try writer.consents(subjectID: $0.id).map(\.purpose) } ?? []
+                    decided = Set(earlier).union(policy.consentRequired).sorted()
+                    event.purposes = decided.map(\.name)
                 }
+                try Self.record(state, decided, of: subject, at: now, source: source, expiresAt: expiresAt, in: writer)
+                return decided
             }
-            try AuditChain.append(done, to: writer, sealer: sealer, now: now)
-            return withdrawn
-        }
+        )
     }
 
     /// `subject`'s consent now: the state per purpose and the full history (empty for a subject the vault
@@ -148,26 +127,35 @@ extension Vault {
         }
     }
 
-    // MARK: Helpers shared with restriction
+    // MARK: Helpers
 
-    /// Goes on when `decision` allows; otherwise appends `event` as denied by policy and throws `.denied`
-    /// saying the caller may not do `what` and which permission would let it.
-    func requireAllowed(
-        _ decision: PolicyDecision,
-        _ event: AuditEvent,
-        what: String,
-        permission: String
-    ) async throws(VaultError) {
-        guard !decision.isAllowed else { return }
-        var denied = event
-        denied.outcome = .denied
-        denied.reason = "denied by policy"
-        try await appendAudit(denied)
-        throw VaultError(
-            .denied,
-            "\(event.identity ?? "this identity") may not \(what)",
-            hint: "set `\(permission): true` on one of its roles in the policy"
-        )
+    /// Records a decision (`state`, at `now`, from `source`) for each of `purposes`, as the subject's latest
+    /// for it and in its history; creates the subject without a data key if the vault does not know it yet
+    /// (nothing is created for no purpose).
+    static func record(
+        _ state: ConsentRecord.State,
+        _ purposes: [Purpose],
+        of subject: Subject,
+        at now: Int64,
+        source: ConsentSource,
+        expiresAt: Int64?,
+        in writer: any StoreWriter
+    ) throws {
+        guard !purposes.isEmpty else { return }
+        let subjectID =
+            try writer.subject(named: subject.name)?.id ?? writer.insertSubjectWithoutKey(name: subject.name)
+        for purpose in purposes {
+            try writer.recordConsent(
+                ConsentRecord(
+                    subjectID: subjectID,
+                    purpose: purpose,
+                    state: state,
+                    at: now,
+                    source: source.name,
+                    expiresAt: expiresAt
+                )
+            )
+        }
     }
 
     /// The purposes of a grant or withdrawal, each once, in name order: at least one, at most

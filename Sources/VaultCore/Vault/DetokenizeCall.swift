@@ -100,7 +100,7 @@ struct DetokenizeCall: Sendable {
     /// Steps 2 to 5, in the store's read.
     func lookUp(_ reader: any StoreReader) throws -> Found {
         let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
-        let consents = ConsentProbe(reader, purpose: purpose, now: now)
+        let consents = ConsentProbe(reader, policy: policy, purpose: purpose, now: now)
         let judged = try addresses.map { address in
             try judge(
                 address,
@@ -156,7 +156,7 @@ struct DetokenizeCall: Sendable {
     /// is asked of the store only for a purpose that needs it. The same rule in the read and in the write.
     func withheld(_ subject: SubjectRecord, consents: ConsentProbe) throws -> RevealFailure? {
         if subject.restriction != nil, !policy.isRestrictionExempt(purpose) { return .restricted }
-        if policy.needsConsent(purpose), try !consents.permits(subjectID: subject.id) { return .noConsent }
+        if consents.required, try !consents.permits(subjectID: subject.id) { return .noConsent }
         return nil
     }
 
@@ -246,7 +246,7 @@ struct DetokenizeCall: Sendable {
     /// for a purpose that needs consent its grant probed, once per distinct subject, and only when the store
     /// says such a change committed since the look-ups (rare).
     private func recheckSubjects(_ answers: inout [Answer], writer: any StoreWriter) throws {
-        let consents = ConsentProbe(writer, purpose: purpose, now: now)
+        let consents = ConsentProbe(writer, policy: policy, purpose: purpose, now: now)
         var verdicts: [Int64: RevealFailure?] = [:]
         for i in answers.indices {
             guard let subjectID = answers[i].revealed?.subjectID else { continue }
@@ -343,12 +343,16 @@ extension DetokenizeCall {
 /// The consent grants one call's judging asks about (one store, one purpose, one instant), each subject's
 /// asked once. Lives inside one call on one thread, like `DecisionCache`.
 final class ConsentProbe {
+    /// Whether the call's purpose needs consent under the call's policy: asked once per call, so a purpose
+    /// that needs none costs each token nothing.
+    let required: Bool
     private let reader: any StoreReader
     private let purpose: Purpose
     private let now: Int64
     private var known: [Int64: Bool] = [:]
 
-    init(_ reader: any StoreReader, purpose: Purpose, now: Int64) {
+    init(_ reader: any StoreReader, policy: Policy, purpose: Purpose, now: Int64) {
+        self.required = policy.needsConsent(purpose)
         self.reader = reader
         self.purpose = purpose
         self.now = now

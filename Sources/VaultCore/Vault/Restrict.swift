@@ -12,59 +12,49 @@ extension Vault {
         caller: Caller
     ) async throws(VaultError) -> Restriction {
         let now = clock.now()
-        var event = AuditEvent(.subjectRestrict, by: caller, at: now)
-        event.concern(subject, keyring: keys.current)
-        event.detail = "reason \(reason)"
-        try await requireAllowed(
-            policy.restrictDecision(identity: caller.identity),
-            event,
-            what: "restrict subjects",
-            permission: "restrict"
-        )
-        let sealer = auditSealer
-        let started = event
-        return try await write { writer in
-            var done = started
-            let known = try writer.subject(named: subject.name)
-            let restriction: Restriction
-            if let held = known?.restriction {
-                restriction = held
-                done.detail = (done.detail ?? "") + ", already restricted since \(VaultClock.iso8601(held.since))"
-            } else {
-                restriction = Restriction(since: now, reason: reason.name)
-                let subjectID = try known?.id ?? writer.insertSubjectWithoutKey(name: subject.name)
-                try writer.setRestriction(subjectID: subjectID, restriction)
+        return try await recordChoice(
+            .subjectRestrict,
+            about: subject,
+            by: caller,
+            at: now,
+            decision: policy.restrictDecision(identity: caller.identity),
+            refusal: PermissionRefusal(what: "restrict subjects", permission: "restrict"),
+            describe: { $0.detail = "reason \(reason)" },
+            write: { writer, event in
+                let known = try writer.subject(named: subject.name)
+                if let held = known?.restriction {
+                    event.detail = "reason \(reason), already restricted since \(VaultClock.iso8601(held.since))"
+                    return held
+                }
+                let restriction = Restriction(since: now, reason: reason.name)
+                try writer.setRestriction(
+                    subjectID: try known?.id ?? writer.insertSubjectWithoutKey(name: subject.name),
+                    restriction
+                )
+                return restriction
             }
-            try AuditChain.append(done, to: writer, sealer: sealer, now: now)
-            return restriction
-        }
+        )
     }
 
     /// Lifts `subject`'s restriction. Returns whether one was in force (false for a subject not restricted or
     /// not known: nothing changes, and the request is audited all the same).
     public func unrestrict(subject: Subject, caller: Caller) async throws(VaultError) -> Bool {
-        let now = clock.now()
-        var event = AuditEvent(.subjectUnrestrict, by: caller, at: now)
-        event.concern(subject, keyring: keys.current)
-        try await requireAllowed(
-            policy.restrictDecision(identity: caller.identity),
-            event,
-            what: "unrestrict subjects",
-            permission: "restrict"
-        )
-        let sealer = auditSealer
-        let started = event
-        return try await write { writer in
-            var done = started
-            let known = try writer.subject(named: subject.name)
-            if let known, let held = known.restriction {
+        try await recordChoice(
+            .subjectUnrestrict,
+            about: subject,
+            by: caller,
+            at: clock.now(),
+            decision: policy.restrictDecision(identity: caller.identity),
+            refusal: PermissionRefusal(what: "unrestrict subjects", permission: "restrict"),
+            write: { writer, event in
+                guard let known = try writer.subject(named: subject.name), let held = known.restriction else {
+                    event.detail = "not restricted"
+                    return false
+                }
                 try writer.setRestriction(subjectID: known.id, nil)
-                done.detail = "restricted since \(VaultClock.iso8601(held.since))"
-            } else {
-                done.detail = "not restricted"
+                event.detail = "restricted since \(VaultClock.iso8601(held.since))"
+                return true
             }
-            try AuditChain.append(done, to: writer, sealer: sealer, now: now)
-            return known?.restriction != nil
-        }
+        )
     }
 }

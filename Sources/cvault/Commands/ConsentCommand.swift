@@ -33,16 +33,13 @@ struct ConsentGrantCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let subject = try Subject(self.subject)
-            let purposes = try parsePurposes(self.purposes)
-            let source = try ConsentSource(self.source)
-            let expiresAt = try expiresAt.map { (text) throws(VaultError) in try parseTime(text, flag: "--expires-at") }
-            let granted = try await side.operations.grantConsent(
-                subject: subject,
-                purposes: purposes,
-                source: source,
-                expiresAt: expiresAt
+            let grant = ConsentGrantRequest(
+                subject: try Subject(subject),
+                purposes: try parsePurposes(purposes),
+                source: try ConsentSource(source),
+                expiresAt: try expiresAt.map { (text) throws(VaultError) in try parseTime(text, flag: "--expires-at") }
             )
+            let granted = try await side.operations.grantConsent(grant)
             for purpose in granted.notRequired {
                 FileHandle.standardError.write(
                     "cvault: warning: purpose \(purpose) is not required by the current policy "

@@ -6,12 +6,7 @@ import VaultCore
 /// are the client's models of the protocol's answers (docs/PROTOCOL.md §6.7 to §6.11), which the local side
 /// builds from the domain's, so both sides print the same.
 protocol RightsOperations: Sendable {
-    func grantConsent(
-        subject: Subject,
-        purposes: [Purpose],
-        source: ConsentSource,
-        expiresAt: Int64?
-    ) async throws -> VaultClient.ConsentGranted
+    func grantConsent(_ grant: ConsentGrantRequest) async throws -> VaultClient.ConsentGranted
     func withdrawConsent(subject: Subject, purposes: ConsentPurposes, source: ConsentSource) async throws -> [String]
     func consentList(subject: Subject) async throws -> VaultClient.ConsentState
     func restrict(subject: Subject, reason: RestrictionReason) async throws -> VaultClient.Restriction
@@ -19,19 +14,23 @@ protocol RightsOperations: Sendable {
     func unrestrict(subject: Subject) async throws -> Bool
 }
 
+/// A consent grant as `cvault consent grant` parsed it.
+struct ConsentGrantRequest: Sendable {
+    var subject: Subject
+    var purposes: [Purpose]
+    var source: ConsentSource
+    /// Unix seconds; nil: until withdrawn.
+    var expiresAt: Int64?
+}
+
 extension LocalVault {
-    func grantConsent(
-        subject: Subject,
-        purposes: [Purpose],
-        source: ConsentSource,
-        expiresAt: Int64?
-    ) async throws -> VaultClient.ConsentGranted {
+    func grantConsent(_ grant: ConsentGrantRequest) async throws -> VaultClient.ConsentGranted {
         let granted = try await perform { vault, caller in
             try await vault.grantConsent(
-                subject: subject,
-                purposes: purposes,
-                source: source,
-                expiresAt: expiresAt,
+                subject: grant.subject,
+                purposes: grant.purposes,
+                source: grant.source,
+                expiresAt: grant.expiresAt,
                 caller: caller
             )
         }
@@ -95,18 +94,13 @@ extension LocalVault {
 }
 
 extension RemoteVault {
-    func grantConsent(
-        subject: Subject,
-        purposes: [Purpose],
-        source: ConsentSource,
-        expiresAt: Int64?
-    ) async throws -> VaultClient.ConsentGranted {
+    func grantConsent(_ grant: ConsentGrantRequest) async throws -> VaultClient.ConsentGranted {
         try await withClient { client in
             try await client.grantConsent(
-                subject: subject.name,
-                purposes: purposes.map(\.name),
-                source: source.name,
-                expiresAt: expiresAt
+                subject: grant.subject.name,
+                purposes: grant.purposes.map(\.name),
+                source: grant.source.name,
+                expiresAt: grant.expiresAt
             )
         }
     }
