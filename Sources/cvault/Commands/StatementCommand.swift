@@ -18,14 +18,13 @@ extension StatementCommand {
             discussion: "Needs only the file. See docs/AUDIT.md (Signed statements) and docs/OPERATIONS.md."
         )
 
-        @Argument(help: "The statement file.") var file: String
-        @Option(
-            help: ArgumentHelp(
-                "The vault's audit public key (hex) the statement must be signed with; an operator prints it with `cvault keys list`.",
-                valueName: "hex"
-            )
+        static let publicKeyHelp = ArgumentHelp(
+            "The vault's audit public key (hex) the statement must be signed with; an operator prints it with `cvault keys list`.",
+            valueName: "hex"
         )
-        var publicKey: String?
+
+        @Argument(help: "The statement file.") var file: String
+        @Option(help: publicKeyHelp) var publicKey: String?
 
         func run() async throws {
             try await reporting {
