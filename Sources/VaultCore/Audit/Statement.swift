@@ -84,7 +84,7 @@ public struct Statement: Sendable, Equatable {
             throw VaultError(
                 .tooLarge,
                 "the statement would be \(file.count) bytes; a statement is at most \(maxFileBytes)",
-                hint: "this is a bug: report bodies are bounded"
+                hint: "statements are capped so that a verifier can refuse a larger file without reading it"
             )
         }
         return Statement(unsigned, signature: signature, fileBytes: file)
