@@ -88,12 +88,7 @@ import VaultTestSupport
             let a = try await t.tokenize(.email, ["a1@example.com", "a2@example.com"], subject: "cust-a", as: svc)
             let b = try await t.tokenize(.email, ["b1@example.com"], subject: "cust-b", as: svc)
             let c = try await t.tokenize(.email, ["c1@example.com"], subject: "cust-c", as: svc)
-            _ = try await t.vault.grantConsent(
-                subject: "cust-a",
-                purposes: ["marketing"],
-                source: "form",
-                caller: prefs
-            )
+            try await t.grant(["marketing"], to: "cust-a", as: prefs)
             _ = try await t.vault.restrict(subject: "cust-c", reason: "objection", caller: dpo)
             let all = a + b + c
 
