@@ -17,15 +17,21 @@ enum Gate {
         case notFound
     }
 
-    /// Decides one token of a detokenize call. Checked in this order: exists, not expired, the policy grants
-    /// this kind for this purpose to one of the caller's roles, the token's own purposes allow the purpose,
-    /// and its reveal budget is not used up (re-checked atomically when the reveal is counted).
+    /// Decides one token of a detokenize call. Checked in this order: exists, not expired, not past its kind's
+    /// retention (`Retention`: `not_found` from that second on, before any purge removes the row), the policy
+    /// grants this kind for this purpose to one of the caller's roles, the token's own purposes allow the
+    /// purpose, and its reveal budget is not used up (re-checked atomically when the reveal is counted).
     /// The policy's decisions for this call's caller and purpose are remembered per kind (`DecisionCache`): a
     /// call of many tokens asks the policy once per kind instead of once per token.
     static func judge(_ stored: StoredToken?, purpose: Purpose, decisions: DecisionCache, now: Int64) -> Verdict {
         guard let stored else { return .notFound }
         let limits = stored.token.limits
         if let expiry = limits.expiresAt, expiry <= now { return .notFound }
+        if let retention = decisions.retention(for: stored.token.kind),
+            Retention.isPast(createdAt: stored.token.createdAt, retention: retention, now: now)
+        {
+            return .notFound
+        }
         let decision = decisions.decision(for: stored.token.kind)
         guard decision.isAllowed, let mode = decision.reveal else { return .deny }
         if let purposes = limits.purposes, !purposes.contains(purpose) { return .deny }
@@ -47,6 +53,10 @@ final class DecisionCache {
         self.caller = caller
         self.purpose = purpose
     }
+
+    /// The kind's retention in seconds (`Policy.retention(for:)`), nil for a kind kept until erased: one
+    /// dictionary look-up, no store access.
+    func retention(for kind: Kind) -> Int64? { policy.retention(for: kind) }
 
     func decision(for kind: Kind) -> PolicyDecision {
         if let cached = known[kind] { return cached }
