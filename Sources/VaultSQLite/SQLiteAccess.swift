@@ -523,6 +523,14 @@ struct SQLiteAccess: StoreWriter {
         return PurgedTokens(tokens: expired.count, dataKeys: dataKeys, subjectIDs: subjectIDs)
     }
 
+    func renewToken(id: Int64, createdAt: Int64) throws {
+        try db.execute(
+            "UPDATE tokens SET created_at = ? WHERE id = ?",
+            [.int(createdAt), .int(id)],
+            what: "renewing a token's retention"
+        )
+    }
+
     // MARK: Rows
 
     /// The columns `decodeSubject` reads, in its order.

@@ -132,6 +132,27 @@ import VaultTestSupport
         }
     }
 
+    @Test func aDeterministicValueGivenAgainAfterItsRetentionRevealsAgain() async throws {
+        let clock = TestClock()
+        try await withVault(Self.policy, clock: clock) { t in
+            let svc = try t.caller(UID.service)
+            let first = try await t.tokenize(.email, ["a@x.org"], subject: "cust-1", as: svc)
+            let createdAt = try #require(try await t.rows(first[0]).first?.token.createdAt)
+            // Within its retention, the same value again changes nothing.
+            clock.advance(by: 5 * Self.day)
+            #expect(try await t.tokenize(.email, ["a@x.org"], subject: "cust-1", as: svc) == first)
+            #expect(try await t.rows(first[0]).first?.token.createdAt == createdAt)
+            // Past it, not yet purged: the token is not_found, and giving the value again starts its retention
+            // again, so the token the tokenize answers reveals.
+            clock.advance(by: 5 * Self.day)
+            expectItems(try await t.vault.detokenize(first, purpose: "view", caller: svc), [.error(.notFound)])
+            #expect(try await t.tokenize(.email, ["a@x.org"], subject: "cust-1", as: svc) == first)
+            expectItems(try await t.vault.detokenize(first, purpose: "view", caller: svc), [.value("a@x.org", .plain)])
+            #expect(try await t.rows(first[0]).map(\.token.createdAt) == [clock.now])
+            #expect(try await t.vault.purgeExpired().totalTokens == 0, "the renewed row is not due")
+        }
+    }
+
     @Test func aPolicyWithoutRetentionPurgesNothing() async throws {
         let clock = TestClock()
         try await withVault(serviceYAML(), clock: clock) { t in

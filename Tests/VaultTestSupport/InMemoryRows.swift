@@ -328,6 +328,10 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
         return PurgedTokens(tokens: expired.count, dataKeys: dataKeys, subjectIDs: subjectIDs)
     }
 
+    func renewToken(id: Int64, createdAt: Int64) throws {
+        rows.tokens[id]?.createdAt = createdAt
+    }
+
     /// A constraint the rows would break, as SQLite reports its own: `.storage`, naming no value.
     private static func refused(_ what: String) -> VaultError { VaultError(.storage, "refused: \(what)") }
 }

@@ -254,5 +254,23 @@ extension StoreConformance {
                 }
             }
         },
+        Check("renewing a token moves its creation time, and only that, and only its own") { store in
+            let subject = try await addSubject(store, "cust-1")
+            let renewed = makeToken(subjectID: subject.id)
+            let other = makeToken(subjectID: subject.id)
+            try await store.write { writer in
+                try writer.insertToken(renewed)
+                try writer.insertToken(other)
+            }
+            let before = renewed.createdAt + 1
+            #expect(try await store.read { try $0.countTokens(kind: .email, createdBefore: before) } == 2)
+            try await store.write { try $0.renewToken(id: renewed.id, createdAt: before + 100) }
+            try await store.write { try $0.renewToken(id: Int64.max, createdAt: 1) }
+            let rows = try await store.read { try $0.tokens(subjectID: subject.id) }
+            var expected = renewed
+            expected.createdAt = before + 100
+            #expect(rows == [expected, other].sorted { $0.id < $1.id })
+            #expect(try await store.read { try $0.countTokens(kind: .email, createdBefore: before) } == 1)
+        },
     ]
 }

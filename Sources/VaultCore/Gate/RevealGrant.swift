@@ -47,16 +47,19 @@ final class DecisionCache {
     private let caller: Caller
     private let purpose: Purpose
     private var known: [Kind: PolicyDecision] = [:]
+    /// Whether the policy keeps any kind for a limited time.
+    private let retains: Bool
 
     init(policy: Policy, caller: Caller, purpose: Purpose) {
         self.policy = policy
         self.caller = caller
         self.purpose = purpose
+        retains = !policy.retention.isEmpty
     }
 
     /// The kind's retention in seconds (`Policy.retention(for:)`), nil for a kind kept until erased: one
-    /// dictionary look-up, no store access.
-    func retention(for kind: Kind) -> Int64? { policy.retention(for: kind) }
+    /// dictionary look-up, no store access, and none at all under a policy without `retention:`.
+    func retention(for kind: Kind) -> Int64? { retains ? policy.retention(for: kind) : nil }
 
     func decision(for kind: Kind) -> PolicyDecision {
         if let cached = known[kind] { return cached }
