@@ -72,6 +72,8 @@ import VaultTestSupport
             _ = try await vault.tokenize("text", subject: "cust-s", ["three"])
             let refused = try await vault.cvault("erase", "--subject", "cust-s", "--receipt", path)
             #expect(refused.status != 0 && refused.errorLines.first?.contains("nothing was erased") == true)
+            let nowhere = try await vault.cvault("erase", "--subject", "cust-s", "--receipt", vault.root + "/no/r.json")
+            #expect(nowhere.status != 0 && nowhere.errorLines.first?.contains("nothing was erased") == true)
             #expect(try await vault.counts().tokens == 1)
         }
     }

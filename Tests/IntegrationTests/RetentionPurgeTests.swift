@@ -90,63 +90,97 @@ import VaultTestSupport
         }
     }
 
-    @Test func aPurgeKilledMidwayAndRunAgainFinishesTheJob() async throws {
-        let subjects = 30
-        let perSubject = 100
-        let batch = 5
-        try await VaultFixture.with(policy: Self.policy) { vault in
-            try await vault.withServer { server in
-                let socket = server.socket
-                try await onThread {
-                    let client = try RPCConnection(socket: socket)
-                    for s in 0..<subjects {
-                        _ = try client.tokenize(
-                            kind: "text",
-                            subject: "old-\(s)",
-                            values: (0..<perSubject).map { "v\(s).\($0)" }
-                        )
-                    }
-                    _ = try client.tokenize(kind: "text", subject: "young-1", values: (0..<10).map { "y\($0)" })
-                }
-                #expect(await server.stop() == 0)
-            }
-            try Self.age(vault, subjectsLike: "old-")
-            let expired = subjects * perSubject
-            let due = "SELECT count(*) FROM tokens WHERE created_at < unixepoch() - \(30 * Self.day);"
-            #expect(try Self.count(vault, due) == expired)
+    /// 30 subjects of 100 text tokens each past their retention, and 10 young ones: what the kill tests purge.
+    static let oldSubjects = 30
+    static let expired = oldSubjects * 100
+    static let due = "SELECT count(*) FROM tokens WHERE created_at < unixepoch() - \(30 * day);"
+    static let purgeRecords = "SELECT count(*) FROM audit WHERE body LIKE '%\"event\":\"purge\"%';"
 
-            // Killed as soon as its first batch is recorded, far from the end (600 batches).
+    static func seedExpired(_ vault: VaultFixture) async throws {
+        try await vault.withServer { server in
+            let socket = server.socket
+            try await onThread {
+                let client = try RPCConnection(socket: socket)
+                for s in 0..<oldSubjects {
+                    _ = try client.tokenize(kind: "text", subject: "old-\(s)", values: (0..<100).map { "v\(s).\($0)" })
+                }
+                _ = try client.tokenize(kind: "text", subject: "young-1", values: (0..<10).map { "y\($0)" })
+            }
+            #expect(await server.stop() == 0)
+        }
+        try age(vault, subjectsLike: "old-")
+        #expect(try count(vault, due) == expired)
+    }
+
+    /// Waits (bounded) until `process` has recorded its first purge batch, then kills it with SIGKILL, and
+    /// checks what the kill left: each committed batch whole (its rows gone, its record there), the one in
+    /// flight undone, far from the end. Returns how many tokens the committed batches removed.
+    static func killAfterFirstBatch(_ process: BackgroundCVault, _ vault: VaultFixture, batch: Int) async throws -> Int
+    {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while process.isRunning, try count(vault, purgeRecords) == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let kill = await process.kill9()
+        #expect(kill.killed, "still running when killed: \(process.errorLines)")
+        let purges = try auditEvents(vault).filter { $0.event == .purge }
+        let removed = purges.compactMap(\.count).reduce(0, +)
+        #expect(!purges.isEmpty && removed < expired)
+        #expect(purges.allSatisfy { $0.count == batch })
+        #expect(try count(vault, due) == expired - removed, "the counts add up after the kill")
+        return removed
+    }
+
+    /// After the purge was finished: nothing due, every young token kept, the records add up to every expired
+    /// token and every emptied subject's key, and the log verifies.
+    static func expectFinished(_ vault: VaultFixture) async throws {
+        #expect(try count(vault, due) == 0)
+        #expect(try count(vault, "SELECT count(*) FROM tokens;") == 10, "none of the young tokens went")
+        let purges = try auditEvents(vault).filter { $0.event == .purge }
+        #expect(purges.compactMap(\.count).reduce(0, +) == expired)
+        #expect(purges.compactMap { $0.perKind?["text"]?.dataKeys }.reduce(0, +) == oldSubjects)
+        #expect(try count(vault, "SELECT count(*) FROM subjects WHERE length(wrapped_key) > 0;") == 1)
+        try await expectAuditIntact(vault)
+    }
+
+    @Test func aPurgeKilledMidwayAndRunAgainFinishesTheJob() async throws {
+        try await VaultFixture.with(policy: Self.policy) { vault in
+            try await Self.seedExpired(vault)
+            // 600 batches of 5: killed as soon as the first is recorded.
             let purging = try BackgroundCVault(
-                ["purge", "--batch", "\(batch)"],
+                ["purge", "--batch", "5"],
                 environment: vault.environment,
                 folder: vault.root,
                 name: "purge"
             )
-            let firstBatch = "SELECT count(*) FROM audit WHERE body LIKE '%\"event\":\"purge\"%';"
-            let deadline = ContinuousClock.now + .seconds(120)
-            while purging.isRunning, try Self.count(vault, firstBatch) == 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            let kill = await purging.kill9()
-            #expect(kill.killed, "the purge was still running when killed: \(purging.stderr)")
-
-            // Each committed batch is whole: its rows are gone and its record says so; the one in flight is not.
-            let killedPurges = try Self.auditEvents(vault).filter { $0.event == .purge }
-            let removedBeforeKill = killedPurges.compactMap(\.count).reduce(0, +)
-            #expect(!killedPurges.isEmpty && removedBeforeKill < expired)
-            #expect(killedPurges.allSatisfy { $0.count == batch })
-            #expect(try Self.count(vault, due) == expired - removedBeforeKill, "the counts add up after the kill")
-
-            let again = try await vault.cvault("purge", "--batch", "\(batch)")
+            let removed = try await Self.killAfterFirstBatch(purging, vault, batch: 5)
+            let again = try await vault.cvault("purge", "--batch", "5")
             #expect(again.status == 0, "\(again.stderr)")
-            #expect(again.lines.first?.hasPrefix("removed \(expired - removedBeforeKill) tokens and ") == true)
-            #expect(try Self.count(vault, due) == 0)
-            #expect(try Self.count(vault, "SELECT count(*) FROM tokens;") == 10, "none of the young tokens went")
-            let purges = try Self.auditEvents(vault).filter { $0.event == .purge }
-            #expect(purges.compactMap(\.count).reduce(0, +) == expired)
-            #expect(purges.compactMap { $0.perKind?["text"]?.dataKeys }.reduce(0, +) == subjects)
-            #expect(try Self.count(vault, "SELECT count(*) FROM subjects WHERE length(wrapped_key) > 0;") == 1)
-            try await Self.expectAuditIntact(vault)
+            #expect(again.lines.first?.hasPrefix("removed \(Self.expired - removed) tokens and ") == true)
+            try await Self.expectFinished(vault)
+        }
+    }
+
+    @Test func aServerKilledMidPurgeFinishesTheJobWhenStartedAgain() async throws {
+        try await VaultFixture.with(policy: Self.policy) { vault in
+            try await Self.seedExpired(vault)
+            let options = ["--purge-interval", "1", "--purge-batch", "5"]
+            let folder = try makeSocketFolder()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let killed = try await ServerProcess.start(
+                environment: vault.environment,
+                folder: vault.root,
+                socket: folder + "/s.sock",
+                extra: options
+            )
+            _ = try await Self.killAfterFirstBatch(killed.process, vault, batch: 5)
+            try await vault.withServer(extra: options) { _ in
+                let deadline = ContinuousClock.now + .seconds(120)
+                while try Self.count(vault, Self.due) > 0, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            try await Self.expectFinished(vault)
         }
     }
 

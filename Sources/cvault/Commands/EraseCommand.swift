@@ -28,12 +28,22 @@ struct EraseCommand: AsyncParsableCommand {
         try await reporting {
             let subject = try Subject(self.subject)
             // Refused before anything is erased: once the erase is done, a receipt that cannot be written is lost.
-            if let receipt, FileManager.default.fileExists(atPath: receipt) {
-                throw VaultError(
-                    .invalidRequest,
-                    "\(receipt) already exists; nothing was erased",
-                    hint: "name a new file for the receipt"
-                )
+            if let receipt {
+                let folder = (receipt as NSString).deletingLastPathComponent
+                if FileManager.default.fileExists(atPath: receipt) {
+                    throw VaultError(
+                        .invalidRequest,
+                        "\(receipt) already exists; nothing was erased",
+                        hint: "name a new file for the receipt"
+                    )
+                }
+                guard FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder) else {
+                    throw VaultError(
+                        .invalidRequest,
+                        "cannot write the receipt into \(folder.isEmpty ? "." : folder); nothing was erased",
+                        hint: "name a file in a folder that exists and that you may write to"
+                    )
+                }
             }
             let erased = try await socket.operations(location, unseal, policy).erase(subject: subject)
             print(erased.erased)
