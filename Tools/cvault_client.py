@@ -486,6 +486,11 @@ class VaultClient:
         """Lifts `subject`'s restriction; whether one was in force."""
         return _member(self.call("subject.unrestrict", {"subject": subject}), "was_restricted")
 
+    def erase_with_receipt(self, subject: str) -> dict:
+        """`erase`, answering `{"erased": N, "receipt": TEXT}`: TEXT is the erasure receipt file exactly as
+        the vault signed it; write its UTF-8 bytes unchanged and `cvault statement verify` checks it."""
+        return self.call("erase", {"subject": subject})
+
     def whoami(self) -> dict:
         """`{"identity": …, "roles": […]}`."""
         return self.call("whoami")
@@ -559,7 +564,8 @@ output:
                `!not_found`, `!integrity`, `!restricted`, `!no_consent`). A value that is empty, starts
                with `!` or `"`, or contains a control character (e.g. a newline in an address) or
                U+2028/U+2029 is printed as a JSON string literal instead, so every line is unambiguous.
-  erase        the number of tokens erased
+  erase        the number of tokens erased; with --receipt FILE the erasure receipt is written to FILE
+               (a new file), byte for byte as the vault signed it
   whoami, health, --json
                the result as JSON
   raw          sends stdin byte for byte, closes its side, prints every response line until the server
@@ -608,6 +614,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("erase", parents=[common], help="destroy every token of a subject")
     p.add_argument("--subject", required=True)
+    p.add_argument("--receipt", metavar="FILE", help="write the erasure receipt to this new file")
 
     sub.add_parser("whoami", parents=[common], help="the caller's identity and roles")
     sub.add_parser("health", parents=[common], help="the server's status")
@@ -696,8 +703,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return 0 if all_revealed else 3
 
             if args.command == "erase":
-                result = client.call("erase", {"subject": args.subject})
+                if args.receipt is not None and os.path.lexists(args.receipt):
+                    _err(f"error: {args.receipt} already exists; nothing was erased")
+                    return 1
+                result = client.erase_with_receipt(args.subject)
                 _out(_json(result) if as_json else str(_member(result, "erased")))
+                if args.receipt is not None:
+                    receipt = _member(result, "receipt")
+                    if not isinstance(receipt, str):
+                        raise VaultClientError("malformed result: `receipt` is not a string")
+                    with open(args.receipt, "xb") as f:
+                        f.write(receipt.encode("utf-8"))
                 return 0
 
             if args.command in ("whoami", "health"):

@@ -89,6 +89,19 @@ extension VaultClient {
         }
     }
 
+    /// The answer of `erase`.
+    public struct Erased: Sendable, Equatable {
+        /// How many tokens went.
+        public let erased: Int
+        /// The erasure receipt, exactly as the server issued it: write its UTF-8 bytes to a file unchanged and
+        /// `cvault statement verify` checks it. Nil from a server too old to issue one.
+        public let receipt: String?
+        public init(erased: Int, receipt: String?) {
+            self.erased = erased
+            self.receipt = receipt
+        }
+    }
+
     /// The answer of `health`.
     public struct Health: Sendable, Equatable {
         /// `"ok"`, `"sealed"` when the vault's keys are not loaded, or `"degraded"` when the audit log is broken.

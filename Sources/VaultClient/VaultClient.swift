@@ -128,11 +128,18 @@ public final class VaultClient: Sendable {
     /// Destroys every token of `subject` and its data key; returns how many tokens went (0 for an unknown
     /// or already-erased subject).
     public func erase(subject: String) async throws -> Int {
+        try await eraseWithReceipt(subject: subject).erased
+    }
+
+    /// `erase`, with the erasure receipt the server answers (docs/PROTOCOL.md §6.3).
+    public func eraseWithReceipt(subject: String) async throws -> Erased {
         var params = RequestParams()
         params.add("subject", string: subject)
         let result = try await call(method: "erase", params: params)
         guard case .int(let erased)? = result["erased"] else { throw malformed("erase result has no count") }
-        return Int(erased)
+        var receipt: String?
+        if case .string(let text)? = result["receipt"] { receipt = text }
+        return Erased(erased: Int(erased), receipt: receipt)
     }
 
     // MARK: Consent and restriction (docs/PROTOCOL.md §6.7 to §6.11)

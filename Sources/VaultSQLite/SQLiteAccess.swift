@@ -478,7 +478,7 @@ struct SQLiteAccess: StoreWriter {
     /// these rows re-checks its subject.
     func purgeTokens(kind: Kind, createdBefore cutoff: Int64, limit: Int) throws -> PurgedTokens {
         let expired = try db.query(
-            "SELECT id, subject_id FROM tokens WHERE kind = ? AND created_at < ? ORDER BY created_at LIMIT ?",
+            "SELECT id, subject_id FROM tokens WHERE kind = ? AND created_at < ? ORDER BY created_at, id LIMIT ?",
             [.text(kind.rawValue), .int(cutoff), .int(Int64(max(0, limit)))],
             what: "finding expired tokens"
         ) { ($0.int64(0), $0.int64(1)) }
@@ -495,7 +495,8 @@ struct SQLiteAccess: StoreWriter {
             try db.execute("DELETE FROM tokens WHERE id = ?", [.int(id)], what: "purging an expired token")
         }
         var dataKeys = 0
-        for subjectID in Set(expired.map(\.1)).sorted() {
+        let subjectIDs = Set(expired.map(\.1)).sorted()
+        for subjectID in subjectIDs {
             let left =
                 try db.queryOne(
                     "SELECT 1 FROM tokens WHERE subject_id = ? LIMIT 1",
@@ -519,7 +520,15 @@ struct SQLiteAccess: StoreWriter {
             "UPDATE erasures SET generation = generation + 1 WHERE id = 1",
             what: "recording a purge"
         )
-        return PurgedTokens(tokens: expired.count, dataKeys: dataKeys)
+        return PurgedTokens(tokens: expired.count, dataKeys: dataKeys, subjectIDs: subjectIDs)
+    }
+
+    func renewToken(id: Int64, createdAt: Int64) throws {
+        try db.execute(
+            "UPDATE tokens SET created_at = ? WHERE id = ?",
+            [.int(createdAt), .int(id)],
+            what: "renewing a token's retention"
+        )
     }
 
     // MARK: Rows

@@ -317,9 +317,14 @@ final class RPCDispatcher: Sendable {
             let items = try await vault.detokenize(tokens, purpose: purpose, caller: caller)
             return .items(items)
         case "erase":
-            let erased = try await vault.erase(subject: try params.subject(), caller: caller)
-            count = erased
-            return .object([("erased", .int(Int64(erased)))])
+            // `erased` as it always was; `receipt` is the erasure receipt's file, byte for byte, as a string
+            // (docs/PROTOCOL.md §6.3): a client writes it out as it is and `cvault statement verify` checks it.
+            let erasure = try await vault.erase(subject: try params.subject(), caller: caller)
+            count = erasure.erased
+            return .object([
+                ("erased", .int(Int64(erasure.erased))),
+                ("receipt", .string(String(decoding: erasure.receipt.fileBytes, as: UTF8.self))),
+            ])
         case "consent.grant", "consent.withdraw", "consent.list", "subject.restrict", "subject.unrestrict":
             return .object(try await rights(method, params, caller: caller))
         case "whoami":

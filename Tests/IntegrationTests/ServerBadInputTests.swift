@@ -233,7 +233,7 @@ extension ServerSharedSuite {
             #expect(integral.resultObject?["tokens"] is [String])
             #expect(
                 try connection.call(requestLine(id: 5, method: "erase", params: ["subject": "bad-numbers"]))
-                    .resultObject as? [String: Int] == ["erased": 1],
+                    .resultObject?["erased"] as? Int == 1,
                 "only the valid call stored anything"
             )
             try expectServerIntact()
@@ -360,7 +360,7 @@ extension ServerSharedSuite {
             }
             try expectServerIntact()
             #expect(
-                try server.call("erase", ["subject": "half-written"]).resultObject as? [String: Int] == ["erased": 0]
+                try server.call("erase", ["subject": "half-written"]).resultObject?["erased"] as? Int == 0
             )
         }
 

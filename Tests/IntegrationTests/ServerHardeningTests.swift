@@ -327,7 +327,7 @@ struct ServerHardeningTests {
         let items = try connection.call("[" + tokenize(1) + "," + tokenize(2) + "]")
         #expect(items.idIsNull && items.errorCode == -32004 && items.errorData?["field"] as? String == "batch")
         #expect(
-            try server.call("erase", ["subject": "batch-refused"]).resultObject as? [String: Int] == ["erased": 0],
+            try server.call("erase", ["subject": "batch-refused"]).resultObject?["erased"] as? Int == 0,
             "nothing of the refused batch ran"
         )
         // At the limit it runs.

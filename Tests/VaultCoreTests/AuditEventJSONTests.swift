@@ -38,6 +38,30 @@ struct AuditEventJSONTests {
             all.append(e)
         }
         all.append(AuditEvent(at: "x", event: .tokenize, roles: [], subjects: [], items: [], outcome: .ok))
+        // What erase and purge records add: per-kind tallies (nested, sorted by kind) and a data key version.
+        all.append(
+            AuditEvent(
+                at: "2026-11-23T08:00:00Z",
+                event: .purge,
+                count: 7,
+                subjectRefs: ["sref:00ff"],
+                outcome: .ok,
+                perKind: [
+                    "text": AuditKindTally(tokens: 4, dataKeys: 1, cutoff: "2026-08-25T08:00:01Z"),
+                    "email": AuditKindTally(tokens: 3, dataKeys: 0, cutoff: "2024-11-23T08:00:01Z"),
+                ]
+            )
+        )
+        all.append(
+            AuditEvent(
+                at: "2026-11-23T08:00:00Z",
+                event: .erase,
+                count: 3,
+                outcome: .ok,
+                perKind: ["card": AuditKindTally(tokens: 1), "address": AuditKindTally(tokens: 2)],
+                dekVersion: 2
+            )
+        )
         return all
     }
 

@@ -17,7 +17,7 @@ import VaultTestSupport
             let extra = try await t.tokenize(.text, ["one", "two"], subject: "cust-gone", as: svc)
             let before = try await t.stats()
 
-            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == Sample.all.count + 2)
+            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc).erased == Sample.all.count + 2)
             #expect(
                 try await t.stats()
                     == Counts(subjects: before.subjects - 1, tokens: before.tokens - Sample.all.count - 2)
@@ -40,8 +40,8 @@ import VaultTestSupport
                 "kept subject:"
             )
             // A second erase, and an unknown subject, erase nothing.
-            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == 0)
-            #expect(try await t.vault.erase(subject: "cust-never", caller: svc) == 0)
+            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc).erased == 0)
+            #expect(try await t.vault.erase(subject: "cust-never", caller: svc).erased == 0)
             #expect(try await t.store.read { try $0.subject(named: "cust-gone") } == nil)
 
             let erases = try await t.auditRows().compactMap { AuditEvent.decode($0.body) }.filter {

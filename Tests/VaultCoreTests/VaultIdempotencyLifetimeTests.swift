@@ -21,7 +21,7 @@ import VaultTestSupport
             _ = try await t.vault.tokenize(kept, caller: svc)
             let record = try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) }
             #expect(record?.subjectID != nil)
-            #expect(try await t.vault.erase(subject: "cust-1", caller: svc) == 1)
+            #expect(try await t.vault.erase(subject: "cust-1", caller: svc).erased == 1)
             #expect(
                 try await t.store.read { try $0.idempotency(keyHash: Self.keyHash(t, "order-1")) } == nil,
                 "the erased subject's record is gone"

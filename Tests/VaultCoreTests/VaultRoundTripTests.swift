@@ -179,7 +179,7 @@ import VaultTestSupport
             // Each subject has its own row under its own data key.
             #expect(try await t.stats() == Counts(subjects: 2, tokens: Sample.all.count * 2))
 
-            #expect(try await t.vault.erase(subject: "cust-a", caller: svc) == Sample.all.count)
+            #expect(try await t.vault.erase(subject: "cust-a", caller: svc).erased == Sample.all.count)
             #expect(try await t.stats() == Counts(subjects: 1, tokens: Sample.all.count))
             for sample in Sample.all {
                 let token = try await t.tokenize(sample.kind, [sample.raw], subject: "cust-b", as: svc)
@@ -189,9 +189,9 @@ import VaultTestSupport
                     "\(sample) after erasing the other subject:"
                 )
             }
-            #expect(try await t.vault.erase(subject: "cust-b", caller: svc) == Sample.all.count)
+            #expect(try await t.vault.erase(subject: "cust-b", caller: svc).erased == Sample.all.count)
             let last = try await t.tokenize(.email, [Sample.of(.email).raw], subject: "cust-c", as: svc)
-            #expect(try await t.vault.erase(subject: "cust-c", caller: svc) == 1)
+            #expect(try await t.vault.erase(subject: "cust-c", caller: svc).erased == 1)
             expectItems(try await t.vault.detokenize(last, purpose: "view", caller: svc), [.error(.notFound)])
         }
     }

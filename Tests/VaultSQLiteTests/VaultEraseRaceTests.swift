@@ -62,7 +62,7 @@ import VaultTestSupport
             let erased = try await t.tokenize(.text, ["goes away"], subject: "cust-gone", as: svc)
             let vault = t.vault
             let racing = EraseBetweenStore(try t.sqliteStore()) {
-                let erased = try await vault.erase(subject: "cust-gone", caller: svc)
+                let erased = try await vault.erase(subject: "cust-gone", caller: svc).erased
                 #expect(erased == 1)
             }
             let raced = Vault(keyring: t.keyring, store: racing, policies: t.policies, clock: t.clock.vaultClock)
@@ -108,7 +108,10 @@ import VaultTestSupport
             #expect(heldBack, "the old snapshot's pages are still in the WAL")
 
             try reader.execute("COMMIT", what: "test")
-            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == 0, "the same erase again scrubs")
+            #expect(
+                try await t.vault.erase(subject: "cust-gone", caller: svc).erased == 0,
+                "the same erase again scrubs"
+            )
             let remains = Self.anyFileHolds(wrapped, in: t.folder + "/data")
             #expect(!remains, "the wrapped key is still in a file after the scrub")
         }

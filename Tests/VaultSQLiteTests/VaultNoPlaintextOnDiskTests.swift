@@ -105,7 +105,7 @@ import VaultTestSupport
                 try await t.vault.detokenize(limitedTokens, purpose: "charge", caller: svc),
                 [.value(limited.values[0], .plain)]
             )
-            #expect(try await t.vault.erase(subject: "cust-3", caller: svc) == Self.erasedValues.count)
+            #expect(try await t.vault.erase(subject: "cust-3", caller: svc).erased == Self.erasedValues.count)
             try await t.vault.sealAudit()
 
             // Open: recent rows live in the WAL, which must exist and have been scanned.

@@ -57,7 +57,7 @@ import VaultTestSupport
             let svc = try t.caller(UID.service)
             let card = Sample.of(.card)
             let old = try await t.tokenize(.card, [card.raw], subject: "cust-gone", as: svc)[0]
-            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc) == 1)
+            #expect(try await t.vault.erase(subject: "cust-gone", caller: svc).erased == 1)
 
             // The first draw is forced to the erased subject's token; the check must refuse it and draw again.
             let draws = DrawLog()

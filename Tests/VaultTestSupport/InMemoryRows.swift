@@ -318,14 +318,18 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
             if token.mode == .formatPreserving { rows.tombstones.insert(token.lookup) }
         }
         var dataKeys = 0
-        for subjectID in Set(expired.map(\.subjectID))
-        where !rows.tokens.values.contains(where: { $0.subjectID == subjectID }) {
+        let subjectIDs = Set(expired.map(\.subjectID)).sorted()
+        for subjectID in subjectIDs where !rows.tokens.values.contains(where: { $0.subjectID == subjectID }) {
             rows.idempotencyRecords = rows.idempotencyRecords.filter { $0.value.subjectID != subjectID }
             rows.subjects[subjectID]?.wrappedKey = []
             dataKeys += 1
         }
         rows.changes += 1
-        return PurgedTokens(tokens: expired.count, dataKeys: dataKeys)
+        return PurgedTokens(tokens: expired.count, dataKeys: dataKeys, subjectIDs: subjectIDs)
+    }
+
+    func renewToken(id: Int64, createdAt: Int64) throws {
+        rows.tokens[id]?.createdAt = createdAt
     }
 
     /// A constraint the rows would break, as SQLite reports its own: `.storage`, naming no value.

@@ -178,19 +178,19 @@ extension StoreConformance {
             // Oldest first, `limit` at a time.
             #expect(
                 try await store.write { try $0.purgeTokens(kind: .email, createdBefore: 200, limit: 1) }
-                    == PurgedTokens(tokens: 1, dataKeys: 0)
+                    == PurgedTokens(tokens: 1, dataKeys: 0, subjectIDs: [emptied.id])
             )
             #expect(try await store.read { try $0.tokens(lookup: old[0].lookup).isEmpty })
             #expect(try await store.read { try $0.tokens(lookup: old[2].lookup).count } == 1)
             #expect(
                 try await store.write { try $0.purgeTokens(kind: .email, createdBefore: 200, limit: 10) }
-                    == PurgedTokens(tokens: 1, dataKeys: 0)
+                    == PurgedTokens(tokens: 1, dataKeys: 0, subjectIDs: [kept.id])
             )
             // The card at 101 is the emptied subject's last token; the kept subject's card (at 100) is older,
             // so a limit of one takes it first.
             #expect(
                 try await store.write { try $0.purgeTokens(kind: .card, createdBefore: 200, limit: 10) }
-                    == PurgedTokens(tokens: 2, dataKeys: 1)
+                    == PurgedTokens(tokens: 2, dataKeys: 1, subjectIDs: [emptied.id, kept.id].sorted())
             )
             #expect(
                 try await store.write { try $0.purgeTokens(kind: .card, createdBefore: 200, limit: 10) }
@@ -253,6 +253,24 @@ extension StoreConformance {
                     await signalled(changed)
                 }
             }
+        },
+        Check("renewing a token moves its creation time, and only that, and only its own") { store in
+            let subject = try await addSubject(store, "cust-1")
+            let renewed = makeToken(subjectID: subject.id)
+            let other = makeToken(subjectID: subject.id)
+            try await store.write { writer in
+                try writer.insertToken(renewed)
+                try writer.insertToken(other)
+            }
+            let before = renewed.createdAt + 1
+            #expect(try await store.read { try $0.countTokens(kind: .email, createdBefore: before) } == 2)
+            try await store.write { try $0.renewToken(id: renewed.id, createdAt: before + 100) }
+            try await store.write { try $0.renewToken(id: Int64.max, createdAt: 1) }
+            let rows = try await store.read { try $0.tokens(subjectID: subject.id) }
+            var expected = renewed
+            expected.createdAt = before + 100
+            #expect(rows == [expected, other].sorted { $0.id < $1.id })
+            #expect(try await store.read { try $0.countTokens(kind: .email, createdBefore: before) } == 1)
         },
     ]
 }

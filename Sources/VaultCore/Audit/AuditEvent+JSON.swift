@@ -13,6 +13,7 @@ extension AuditEvent {
         json.beginObject()
         json.member("at", at)
         json.memberIfPresent("count", count)
+        json.memberIfPresent("dek_version", dekVersion)
         json.memberIfPresent("detail", detail)
         json.member("event", event.rawValue)
         json.memberIfPresent("identity", identity)
@@ -25,6 +26,15 @@ extension AuditEvent {
         json.memberIfPresent("kind", kind)
         json.memberIfPresent("mode", mode)
         json.member("outcome", outcome.rawValue)
+        if let perKind {
+            json.key("per_kind")
+            json.beginObject()
+            for (kind, tally) in perKind.sorted(by: { $0.key < $1.key }) {
+                json.key(kind)
+                tally.write(into: &json)
+            }
+            json.endObject()
+        }
         json.memberIfPresent("purpose", purpose)
         json.memberIfPresent("purposes", purposes)
         json.memberIfPresent("reason", reason)
@@ -35,6 +45,16 @@ extension AuditEvent {
         json.memberIfPresent("uid", uid.map(Int64.init))
         json.endObject()
         return json.text
+    }
+}
+
+extension AuditKindTally {
+    fileprivate func write(into json: inout JSONWriter) {
+        json.beginObject()
+        json.memberIfPresent("cutoff", cutoff)
+        json.memberIfPresent("data_keys", dataKeys)
+        json.member("tokens", tokens)
+        json.endObject()
     }
 }
 

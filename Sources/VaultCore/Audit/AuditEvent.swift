@@ -31,6 +31,11 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var reason: String?
     /// Public facts about the operation (a policy's hash, a key version).
     public var detail: String?
+    /// What an erase or a retention purge removed, per kind (by the kind's name): the counts a subject's report
+    /// and a regulator read after the rows are gone.
+    public var perKind: [String: AuditKindTally]?
+    /// An erase: the version of the data key it destroyed (absent when the subject held none).
+    public var dekVersion: Int?
 
     public init(
         at: String,
@@ -48,7 +53,9 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         items: [AuditItem]? = nil,
         outcome: Outcome,
         reason: String? = nil,
-        detail: String? = nil
+        detail: String? = nil,
+        perKind: [String: AuditKindTally]? = nil,
+        dekVersion: Int? = nil
     ) {
         self.at = at
         self.event = event
@@ -66,12 +73,16 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         self.outcome = outcome
         self.reason = reason
         self.detail = detail
+        self.perKind = perKind
+        self.dekVersion = dekVersion
     }
 
     enum CodingKeys: String, CodingKey {
         case seq, at, event, identity, uid, roles, kind, mode, count, subjects, purposes, purpose, items, outcome
         case reason, detail
         case subjectRefs = "subject_refs"
+        case perKind = "per_kind"
+        case dekVersion = "dek_version"
     }
 
     /// The index keys of `subjectRefs` (`AuditRow.subjectRefs`); a malformed one is left out.
@@ -81,6 +92,27 @@ public struct AuditEvent: Codable, Sendable, Equatable {
 
     static func decode(_ body: String) -> AuditEvent? {
         try? JSONDecoder().decode(AuditEvent.self, from: Data(body.utf8))
+    }
+}
+
+/// What an erase or a retention purge removed of one kind, as its audit record holds it (`per_kind`).
+public struct AuditKindTally: Codable, Sendable, Equatable {
+    /// Token rows deleted.
+    public var tokens: Int
+    /// A purge: data keys destroyed because a subject's last token went with this kind's rows.
+    public var dataKeys: Int?
+    /// A purge: the kind's cutoff (ISO 8601 UTC): the tokens created before it were past the kind's retention.
+    public var cutoff: String?
+
+    public init(tokens: Int, dataKeys: Int? = nil, cutoff: String? = nil) {
+        self.tokens = tokens
+        self.dataKeys = dataKeys
+        self.cutoff = cutoff
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokens, cutoff
+        case dataKeys = "data_keys"
     }
 }
 

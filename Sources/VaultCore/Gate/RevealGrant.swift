@@ -17,20 +17,34 @@ enum Gate {
         case notFound
     }
 
-    /// Decides one token of a detokenize call. Checked in this order: exists, not expired, the policy grants
-    /// this kind for this purpose to one of the caller's roles, the token's own purposes allow the purpose,
-    /// and its reveal budget is not used up (re-checked atomically when the reveal is counted).
+    /// Decides one token of a detokenize call. Checked in this order: exists, not expired, not past its kind's
+    /// retention (`Retention`: `not_found` from that second on, before any purge removes the row), the policy
+    /// grants this kind for this purpose to one of the caller's roles, the token's own purposes allow the
+    /// purpose, and its reveal budget is not used up (re-checked atomically when the reveal is counted).
     /// The policy's decisions for this call's caller and purpose are remembered per kind (`DecisionCache`): a
     /// call of many tokens asks the policy once per kind instead of once per token.
     static func judge(_ stored: StoredToken?, purpose: Purpose, decisions: DecisionCache, now: Int64) -> Verdict {
-        guard let stored else { return .notFound }
+        guard let stored, isLive(stored, decisions: decisions, now: now) else { return .notFound }
         let limits = stored.token.limits
-        if let expiry = limits.expiresAt, expiry <= now { return .notFound }
         let decision = decisions.decision(for: stored.token.kind)
         guard decision.isAllowed, let mode = decision.reveal else { return .deny }
         if let purposes = limits.purposes, !purposes.contains(purpose) { return .deny }
         if let max = limits.maxReveals, stored.token.reveals >= max { return .deny }
         return .grant(RevealGrant(mode: mode))
+    }
+}
+
+extension Gate {
+    /// Whether the row still exists for a reveal: neither past its own expiry nor past its kind's retention.
+    /// A deterministic token shared by several subjects is answered from the first live row.
+    static func isLive(_ stored: StoredToken, decisions: DecisionCache, now: Int64) -> Bool {
+        if let expiry = stored.token.limits.expiresAt, expiry <= now { return false }
+        if let retention = decisions.retention(for: stored.token.kind),
+            Retention.isPast(createdAt: stored.token.createdAt, retention: retention, now: now)
+        {
+            return false
+        }
+        return true
     }
 }
 
@@ -41,12 +55,19 @@ final class DecisionCache {
     private let caller: Caller
     private let purpose: Purpose
     private var known: [Kind: PolicyDecision] = [:]
+    /// Whether the policy keeps any kind for a limited time.
+    private let retains: Bool
 
     init(policy: Policy, caller: Caller, purpose: Purpose) {
         self.policy = policy
         self.caller = caller
         self.purpose = purpose
+        retains = !policy.retention.isEmpty
     }
+
+    /// The kind's retention in seconds (`Policy.retention(for:)`), nil for a kind kept until erased: one
+    /// dictionary look-up, no store access, and none at all under a policy without `retention:`.
+    func retention(for kind: Kind) -> Int64? { retains ? policy.retention(for: kind) : nil }
 
     func decision(for kind: Kind) -> PolicyDecision {
         if let cached = known[kind] { return cached }

@@ -54,9 +54,13 @@ public struct PurgedTokens: Sendable, Equatable {
     public var tokens: Int
     /// Subjects whose last token went, whose data keys were therefore destroyed.
     public var dataKeys: Int
+    /// The subjects whose tokens went, by id, each once, ascending: the purge's audit record names them, so
+    /// each subject's report shows what retention removed of it.
+    public var subjectIDs: [Int64]
 
-    public init(tokens: Int, dataKeys: Int) {
+    public init(tokens: Int, dataKeys: Int, subjectIDs: [Int64] = []) {
         self.tokens = tokens
         self.dataKeys = dataKeys
+        self.subjectIDs = subjectIDs
     }
 }

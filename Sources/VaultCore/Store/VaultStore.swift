@@ -144,4 +144,8 @@ public protocol StoreWriter: StoreReader {
     /// tokenize answers) of every subject left with no token. A subject's consent and restriction stay: they
     /// are the customer's choices, not their data.
     func purgeTokens(kind: Kind, createdBefore cutoff: Int64, limit: Int) throws -> PurgedTokens
+    /// Sets a token row's creation time to `createdAt`: its value was tokenized again for its subject after
+    /// its retention had passed, so its retention starts again, as if the row had been purged and stored anew
+    /// (`TokenWriter`). Nothing else of the row changes; an id with no row is left alone.
+    func renewToken(id: Int64, createdAt: Int64) throws
 }

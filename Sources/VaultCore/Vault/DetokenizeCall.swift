@@ -126,7 +126,8 @@ struct DetokenizeCall: Sendable {
         return try reader.tokens(lookup: lookup)
     }
 
-    /// The gate's verdict on the first unexpired row (or, for the audit record's kind, the first row), then
+    /// The gate's verdict on the first live row (`Gate.isLive`: not expired, not past its kind's retention; or,
+    /// for the audit record's kind, the first row), then
     /// the subject's own word on a grant (`withheld`).
     func judge(
         _ address: Address,
@@ -135,8 +136,8 @@ struct DetokenizeCall: Sendable {
         consents: ConsentProbe
     ) throws -> Judged {
         let reference = address.reference
-        let unexpired = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true }
-        guard let stored = unexpired ?? rows.first else {
+        let live = rows.first { Gate.isLive($0, decisions: decisions, now: now) }
+        guard let stored = live ?? rows.first else {
             return .notFound(reference: reference, kind: nil, subject: nil)
         }
         switch Gate.judge(stored, purpose: purpose, decisions: decisions, now: now) {

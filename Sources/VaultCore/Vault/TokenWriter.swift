@@ -11,6 +11,8 @@ struct TokenWriter: Sendable {
     /// Where `keyring` came from: asked, before a new data key is wrapped, whether its active KEK is still
     /// the active one on disk (`KeyringHolder.activeKEKIsCurrent`).
     let keys: KeyringHolder
+    /// The kind's retention in seconds (`Policy.retention(for:)`), nil when kept until erased.
+    var retention: Int64? = nil
     /// Draws a format-preserving token for a normalized value (nil: the kind has none). Always
     /// `TokenFormat.formatPreserving` outside tests, which replace it to force a collision; no input reaches it.
     var draw: @Sendable (Kind, String) -> String? = { TokenFormat.formatPreserving(kind: $0, normalized: $1) }
@@ -62,7 +64,15 @@ struct TokenWriter: Sendable {
                 // The token exists: the same value was tokenized before (by this subject or another). Confirm
                 // it really is the same value, so a hash collision can never map two values to one token.
                 guard try VaultCipher.matches(first, value: value, keyring: keyring) else { throw Self.collision }
-                if existing.contains(where: { $0.subject.id == record.id }) { return token }
+                if let own = existing.first(where: { $0.subject.id == record.id }) {
+                    // Past its retention the row is `not_found` until purged: the value given again starts its
+                    // retention again, as a purge and a new row would, rather than answer a token that reveals
+                    // nothing. A row within its retention is left as it is (no write on this path).
+                    if let retention, Retention.isPast(createdAt: own.token.createdAt, retention: retention, now: now) {
+                        try store.renewToken(id: own.token.id, createdAt: now)
+                    }
+                    return token
+                }
             }
         case .formatPreserving:
             // Small token spaces (a card keeps its last four digits): redraw on collision.

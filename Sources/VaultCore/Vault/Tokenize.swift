@@ -103,7 +103,8 @@ extension Vault {
             scope: request.scope,
             limits: request.limits,
             now: now,
-            keys: keys
+            keys: keys,
+            retention: policy.retention(for: kind)
         )
         let lifetime = idempotencyLifetime
         return try await writeUnmapped { store in

@@ -56,6 +56,14 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "seconds"
         )
     ) var idempotencyTtl = Int(Vault.defaultIdempotencyLifetime)
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between retention purges (tokens past the policy's retention:, docs/DESIGN.md).",
+            valueName: "seconds"
+        )
+    ) var purgeInterval = 60
+    @Option(help: ArgumentHelp("Tokens per retention purge batch (one audit record each).", valueName: "n"))
+    var purgeBatch = Vault.defaultPurgeBatch
 
     func run() async throws {
         try await reporting {
@@ -112,6 +120,13 @@ struct ServeCommand: AsyncParsableCommand {
                 hint: "the default is 86400 (24 hours)"
             )
 
+            try requireOption(
+                (1...86_400).contains(purgeInterval) && Vault.purgeBatches.contains(purgeBatch),
+                "--purge-interval must be 1 to 86400 seconds and --purge-batch \(Vault.purgeBatches.lowerBound) to "
+                    + "\(Vault.purgeBatches.upperBound)",
+                hint: "the defaults are 60 and \(Vault.defaultPurgeBatch)"
+            )
+
             guard let policyPath = policy.path else {
                 throw VaultError(
                     .policy,
@@ -151,6 +166,14 @@ struct ServeCommand: AsyncParsableCommand {
                     services: [
                         .init(service: server),
                         .init(service: ServeHousekeeping(vault: vault, logger: logger)),
+                        .init(
+                            service: ServeRetention(
+                                vault: vault,
+                                interval: .seconds(purgeInterval),
+                                batch: purgeBatch,
+                                logger: logger
+                            )
+                        ),
                         .init(
                             service: ServeSignals(signals: signals, vault: vault, logger: logger),
                             successTerminationBehavior: .gracefullyShutdownGroup

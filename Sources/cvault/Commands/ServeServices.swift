@@ -87,3 +87,44 @@ struct ServeHousekeeping: Service {
         }
     }
 }
+
+/// The retention purge of `cvault serve`, as one service of its group (docs/DESIGN.md, "Retention"): every
+/// `interval`, a pass of `Vault.purgeExpired` in batches of `batch` tokens, each one write with one audit record.
+/// Between two batches it pauses as long as the last one took (at least `minimumPause`), so the purge holds the
+/// writer at most about half the time and the requests queued behind a batch go first. It stops at the start
+/// of the graceful shutdown; a pass cut short there, or by a kill, is finished by the next one.
+struct ServeRetention: Service {
+    let vault: Vault
+    let interval: Duration
+    let batch: Int
+    let logger: Logger
+
+    static let minimumPause = Duration.milliseconds(10)
+
+    func run() async {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            do {
+                let tally = try await vault.purgeExpired(batch: batch) { took in
+                    try? await Task.sleep(for: max(took, Self.minimumPause))
+                    return !Task.isCancelled
+                }
+                guard tally.totalTokens > 0 else { continue }
+                logger.info(
+                    "retention purge",
+                    metadata: [
+                        "tokens": "\(tally.totalTokens)", "data_keys": "\(tally.totalDataKeys)",
+                        "batches": "\(tally.records)", "scrubbed": "\(tally.scrubbed)",
+                    ]
+                )
+            } catch {
+                logger.error("retention purge failed; the next pass retries", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -28,11 +28,12 @@ struct LocalVault: VaultOperations {
         }
     }
 
-    func erase(subject: Subject) async throws -> Int {
+    func erase(subject: Subject) async throws -> ErasedAnswer {
         let session = try await open()
-        let erased: Int
+        let erased: ErasedAnswer
         do {
-            erased = try await session.vault.erase(subject: subject, caller: session.caller)
+            let erasure = try await session.vault.erase(subject: subject, caller: session.caller)
+            erased = ErasedAnswer(erased: erasure.erased, receipt: erasure.receipt.fileBytes)
         } catch  where error.isNotScrubbed {
             // Committed and audited, not yet scrubbed: still seal the audit head and try the scrub once more
             // on the way out, then say what happened.

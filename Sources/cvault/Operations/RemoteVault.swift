@@ -34,8 +34,9 @@ struct RemoteVault: VaultOperations {
         }
     }
 
-    func erase(subject: Subject) async throws -> Int {
-        try await withClient { try await $0.erase(subject: subject.name) }
+    func erase(subject: Subject) async throws -> ErasedAnswer {
+        let erased = try await withClient { try await $0.eraseWithReceipt(subject: subject.name) }
+        return ErasedAnswer(erased: erased.erased, receipt: erased.receipt.map { Array($0.utf8) })
     }
 
     /// Runs `body` with a client of the server, then closes the connection whether `body` succeeded or not.

@@ -14,8 +14,15 @@ protocol VaultOperations: RightsOperations {
     /// One line per token, in order: the value, or why it was not revealed.
     func detokenize(_ tokens: [String], purpose: Purpose) async throws -> [RevealLine]
 
-    /// How many tokens went with the subject's data key.
-    func erase(subject: Subject) async throws -> Int
+    /// How many tokens went with the subject's data key, and the erasure receipt.
+    func erase(subject: Subject) async throws -> ErasedAnswer
+}
+
+/// An erase's answer as the CLI prints it: the count, and the receipt file's bytes as the vault issued them.
+struct ErasedAnswer: Sendable, Equatable {
+    var erased: Int
+    /// Nil only from a server too old to issue receipts.
+    var receipt: [UInt8]?
 }
 
 /// One detokenize answer as the CLI prints it: the words are the protocol's (`reveal` is a `RevealMode`,
