@@ -55,6 +55,18 @@ struct PolicyCommandTests {
 
         """
 
+    /// `cvault policy explain` for one identity, kind and purpose, the policy from CVAULT_POLICY.
+    static func explain(
+        in folder: VaultFixture,
+        _ identity: String,
+        _ kind: String,
+        _ purpose: String
+    )
+        async throws -> CVaultRun
+    {
+        try await folder.cvault("policy", "explain", "--identity", identity, "--kind", kind, "--purpose", purpose)
+    }
+
     /// Writes `yaml` as `policy.yaml` in a fresh folder and runs `cvault ARGS` there (no vault, no passphrase).
     func inPolicyFolder(_ yaml: String, _ body: (VaultFixture) async throws -> Void) async throws {
         try await VaultFixture.with(initialized: false, policy: yaml) { folder in try await body(folder) }
@@ -66,7 +78,7 @@ struct PolicyCommandTests {
             let run = try await folder.cvault("policy", "check", "policy.yaml")
             #expect(run.status == 0, "\(run.stderr)")
             #expect(run.stderr == "")
-            #expect(run.lines == ["policy.yaml: ok (2 identities, 2 roles)"])
+            #expect(run.lines == ["policy.yaml: ok (4 identities, 4 roles)"])
         }
     }
 
@@ -82,7 +94,7 @@ struct PolicyCommandTests {
                     "policy.yaml:3:9: token mode format-preserving is not available for kind name (only for email, phone, card, ssn)",
                     "policy.yaml:7:13: identities[0].roles names unknown role \"payment\" (roles: payments, support)",
                     "policy.yaml:9:10: uid 1001 is already used by identity \"checkout\" (line 5); the socket peer's uid must pick one identity",
-                    "policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? keys: tokenize, detokenize, erase, limits)",
+                    "policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? keys: tokenize, detokenize, erase, limits, consent, restrict, report)",
                     "policy.yaml:18:12: roles.support.erase must be true or false, found \"yes\"",
                     "policy.yaml:19:26: roles.support.limits.max_batch must be an integer from 1 to 1000000, found \"0\"",
                 ]
@@ -126,8 +138,8 @@ struct PolicyCommandTests {
                 allowed.lines == [
                     "identity checkout: uid 1001, line 5, roles: payments",
                     "detokenize card for purpose \"charge\": allowed, reveals plain",
-                    "  granted by roles.payments.detokenize[0] (line 15)",
-                    "tokenize card: allowed by roles.payments.tokenize (line 13)",
+                    "  granted by roles.payments.detokenize[0] (line 21)",
+                    "tokenize card: allowed by roles.payments.tokenize (line 19)",
                     "erase: denied: no rule grants erase to identity checkout (roles: payments)",
                     "tokens as format-preserving (kinds.card)",
                     "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
@@ -154,7 +166,7 @@ struct PolicyCommandTests {
                     "detokenize card for purpose \"charge\": denied",
                     "  no rule grants detokenize of card for purpose charge to identity helpdesk (roles: support)",
                     "tokenize card: denied: no rule grants tokenize of card to identity helpdesk (roles: support)",
-                    "erase: allowed by roles.support.erase (line 28)",
+                    "erase: allowed by roles.support.erase (line 37)",
                     "tokens as format-preserving (kinds.card)",
                     "limits: max_batch 1000, reveals_per_minute unlimited, misses_per_minute 60 (defaults)",
                     "tokens may carry their own purposes, expiry and reveal count, which narrow this further",
@@ -174,8 +186,36 @@ struct PolicyCommandTests {
                 "support"
             )
             #expect(unknown.status == 0)
-            #expect(unknown.lines.first == "identity \"nobody\": not in the policy (identities: checkout, helpdesk)")
+            #expect(
+                unknown.lines.first
+                    == "identity \"nobody\": not in the policy (identities: checkout, helpdesk, newsletter, prefcentre)"
+            )
             #expect(unknown.lines.dropFirst().allSatisfy { $0.hasSuffix("denied (unknown identity)") })
+        }
+    }
+
+    @Test("explain says when the purpose needs consent or is exempt from restriction")
+    func explainConsentAndExemption() async throws {
+        try await inPolicyFolder(Self.complete) { folder in
+            let expected = [
+                ["newsletter", "email", "marketing"]: [
+                    "identity newsletter: uid 1003, line 11, roles: marketing",
+                    "detokenize email for purpose \"marketing\": allowed, reveals plain",
+                    "  granted by roles.marketing.detokenize[0] (line 42)",
+                    "  and the subject must hold a current consent grant for marketing (consent_required)",
+                ],
+                ["helpdesk", "card", "legal-hold"]: [
+                    "identity helpdesk: uid 1002, line 8, roles: support",
+                    "detokenize card for purpose \"legal-hold\": allowed, reveals plain",
+                    "  granted by roles.support.detokenize[1] (line 34)",
+                    "  and is allowed for a restricted subject too (restriction_exempt)",
+                ],
+            ]
+            for (asked, lines) in expected {
+                let run = try await Self.explain(in: folder, asked[0], asked[1], asked[2])
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(Array(run.lines.prefix(4)) == lines)
+            }
         }
     }
 

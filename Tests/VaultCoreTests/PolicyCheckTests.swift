@@ -13,6 +13,18 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
+    /// The case's file has exactly one problem, at the case's line and column, whose message contains the
+    /// case's text.
+    func expectExactlyThisProblem(sourceLocation: SourceLocation = #_sourceLocation) {
+        let problems = Policy.check(yaml: yaml)
+        #expect(problems.count == 1, "\(problems)", sourceLocation: sourceLocation)
+        guard let problem = problems.first else { return }
+        #expect(problem.line == line, "\(problem)", sourceLocation: sourceLocation)
+        #expect(problem.column == column, "\(problem)", sourceLocation: sourceLocation)
+        #expect(problem.message.contains(message), "\(problem)", sourceLocation: sourceLocation)
+        #expect(problem.description.hasPrefix("policy.yaml:\(line):\(column): "), sourceLocation: sourceLocation)
+    }
+
     init(_ name: String, at line: Int, _ column: Int, _ message: String, _ yaml: String) {
         self.name = name
         self.yaml = yaml
@@ -202,7 +214,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
             at: 3,
             5,
             "unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? "
-                + "keys: tokenize, detokenize, erase, limits)",
+                + "keys: tokenize, detokenize, erase, limits, consent, restrict, report)",
             """
             roles:
               payments:
@@ -213,7 +225,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
             "unknown top-level key",
             at: 1,
             1,
-            "unknown key \"role\" in the policy (did you mean \"roles\"? keys: kinds, identities, roles)",
+            "unknown key \"role\" in the policy (did you mean \"roles\"? keys: kinds, identities, roles, consent_required, restriction_exempt, retention)",
             """
             role: {}
             """
@@ -678,13 +690,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: cases)
     func reportsTheProblemAtItsLine(_ testCase: ProblemCase) {
-        let problems = Policy.check(yaml: testCase.yaml)
-        #expect(problems.count == 1, "\(problems)")
-        guard let problem = problems.first else { return }
-        #expect(problem.line == testCase.line, "\(problem)")
-        #expect(problem.column == testCase.column, "\(problem)")
-        #expect(problem.message.contains(testCase.message), "\(problem)")
-        #expect(problem.description.hasPrefix("policy.yaml:\(testCase.line):\(testCase.column): "))
+        testCase.expectExactlyThisProblem()
     }
 
     @Test func theExampleIsAcceptedExactlyAsWritten() throws {
@@ -700,7 +706,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
         #expect(checkout.roles == ["payments"])
         #expect(checkout.line == 5)
         #expect(policy.identity(named: "helpdesk")?.uid == 1002)
-        #expect(policy.identity(uid: 1003) == nil)
+        #expect(policy.identity(uid: 1005) == nil)
 
         let payments = try #require(policy.roles["payments"])
         #expect(payments.tokenize == [.card, .email, .name])
@@ -708,7 +714,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
         #expect(payments.detokenize[0].kinds == [.card])
         #expect(payments.detokenize[0].purposes == ["charge", "refund"])
         #expect(payments.detokenize[0].reveal == .plain)
-        #expect(payments.detokenize[0].line == 15)
+        #expect(payments.detokenize[0].line == 21)
         #expect(payments.detokenize[1].reveal == .masked)
         #expect(payments.erase == false)
         #expect(payments.limits == .defaults)
@@ -778,7 +784,7 @@ struct ProblemCase: Sendable, CustomTestStringConvertible {
                 "/etc/cvault/policy.yaml:9:10: uid 1001 is already used by identity \"checkout\" (line 5); "
                     + "the socket peer's uid must pick one identity",
                 "/etc/cvault/policy.yaml:13:5: unknown key \"detokenise\" in roles.payments (did you mean \"detokenize\"? "
-                    + "keys: tokenize, detokenize, erase, limits)",
+                    + "keys: tokenize, detokenize, erase, limits, consent, restrict, report)",
                 "/etc/cvault/policy.yaml:14:12: roles.payments.erase must be true or false, found \"maybe\"",
                 "/etc/cvault/policy.yaml:15:26: roles.payments.limits.max_batch must be an integer from 1 to 1000000, "
                     + "found \"0\"",

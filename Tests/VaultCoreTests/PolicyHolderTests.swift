@@ -49,8 +49,8 @@ import Testing
             return
         }
         #expect(error.code == .policy)
-        #expect(error.message.contains("\(path):14:5: unknown key \"detokenise\" in roles.payments"))
-        #expect(error.message.contains("\(path):24:5: unknown key \"detokenise\" in roles.support"))
+        #expect(error.message.contains("\(path):20:5: unknown key \"detokenise\" in roles.payments"))
+        #expect(error.message.contains("\(path):30:5: unknown key \"detokenise\" in roles.support"))
         #expect(holder.current == loaded)
 
         let last = try #require(records.records.last)
@@ -59,7 +59,7 @@ import Testing
         #expect(last.metadata["policy.path"] == path)
         #expect(last.metadata["error.code"] == "policy")
         #expect(records.records.first?.level == .info)
-        #expect(records.records.first?.metadata["policy.identities"] == "2")
+        #expect(records.records.first?.metadata["policy.identities"] == "4")
 
         // Fixed again: the new file takes over.
         try write("identities: []\n")

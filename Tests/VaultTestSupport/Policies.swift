@@ -14,6 +14,12 @@ public enum PolicyExamples {
           - name: helpdesk
             uid: 1002
             roles: [support]
+          - name: newsletter
+            uid: 1003
+            roles: [marketing]
+          - name: prefcentre
+            uid: 1004
+            roles: [preferences]
         roles:
           payments:
             tokenize: [card, email, name]
@@ -31,7 +37,22 @@ public enum PolicyExamples {
               - kinds: [email, phone, name]
                 purposes: [support]
                 reveal: masked
+              - kinds: [email, name, card]
+                purposes: [legal-hold]
+                reveal: plain
             erase: true
+            restrict: true
+            report: true
+          marketing:
+            detokenize:
+              - kinds: [email]
+                purposes: [marketing]
+                reveal: plain
+          preferences:
+            consent: true
+        consent_required: [marketing]      # revealed only for customers who consented
+        restriction_exempt: [legal-hold]   # still revealed while a customer is restricted
+        retention: {email: 730d, card: 400d, text: 90d}
 
         """
 }

@@ -12,11 +12,22 @@ extension Policy {
 
     /// May `identity` erase a subject (all its values and tokens)?
     public func eraseDecision(identity: Identity) -> PolicyDecision {
-        guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
-        for role in roles(of: member) where role.erase {
-            return .allowed(by: PolicyDecision.Rule(path: "roles.\(role.name).erase", line: role.eraseLine))
-        }
-        return .denied("no rule grants erase to identity \(member.name) \(rolesNote(member))")
+        permissionDecision(identity: identity, "erase", granted: \.erase, line: \.eraseLine)
+    }
+
+    /// May `identity` record a subject's consent grants and withdrawals (`consent.grant`, `consent.withdraw`)?
+    public func consentDecision(identity: Identity) -> PolicyDecision {
+        permissionDecision(identity: identity, "consent", granted: \.consent, line: \.consentLine)
+    }
+
+    /// May `identity` restrict or unrestrict a subject?
+    public func restrictDecision(identity: Identity) -> PolicyDecision {
+        permissionDecision(identity: identity, "restrict", granted: \.restrict, line: \.restrictLine)
+    }
+
+    /// May `identity` produce a subject's access report?
+    public func reportDecision(identity: Identity) -> PolicyDecision {
+        permissionDecision(identity: identity, "report", granted: \.report, line: \.reportLine)
     }
 
     /// May `identity` turn tokens of `kind` back into values for `purpose`, and shown how?
@@ -46,6 +57,21 @@ extension Policy {
     }
 
     // MARK: - Helpers
+
+    /// A yes/no role permission (`erase: true` and the like): allowed by the first of the identity's roles
+    /// that grants it, named `roles.NAME.KEY` at the key's line; denied when none does.
+    private func permissionDecision(
+        identity: Identity,
+        _ key: String,
+        granted: KeyPath<Role, Bool>,
+        line: KeyPath<Role, Int>
+    ) -> PolicyDecision {
+        guard let member = member(identity) else { return .denied(notInPolicy(identity)) }
+        for role in roles(of: member) where role[keyPath: granted] {
+            return .allowed(by: PolicyDecision.Rule(path: "roles.\(role.name).\(key)", line: role[keyPath: line]))
+        }
+        return .denied("no rule grants \(key) to identity \(member.name) \(rolesNote(member))")
+    }
 
     /// A grant found for a detokenize request.
     struct Grant {

@@ -34,6 +34,13 @@ extension Policy {
         } else {
             lines.append("  \(detokenize.reason)")
         }
+        // Consent and restriction are per subject, so the vault decides them at reveal time; say they apply.
+        if needsConsent(purpose) {
+            lines.append("  and the subject must hold a current consent grant for \(purpose) (consent_required)")
+        }
+        if isRestrictionExempt(purpose) {
+            lines.append("  and is allowed for a restricted subject too (restriction_exempt)")
+        }
 
         let tokenize = tokenizeDecision(identity: identity, kind: kind)
         lines.append("tokenize \(kind.rawValue): " + verdict(tokenize))

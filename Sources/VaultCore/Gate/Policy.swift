@@ -11,16 +11,35 @@ public struct Policy: Sendable, Equatable {
     public let identities: [Identity]
     /// By role name.
     public let roles: [String: Role]
+    /// Purposes for which a reveal (plain or masked) needs the subject's current consent grant, whatever
+    /// the caller's role (`consent_required:`). Each is used by some detokenize rule.
+    public let consentRequired: Set<Purpose>
+    /// Purposes a restricted subject (GDPR Art. 18) may still be revealed for, such as `legal-hold`
+    /// (`restriction_exempt:`). Each is used by some detokenize rule and none needs consent.
+    public let restrictionExempt: Set<Purpose>
+    /// How long a token of each kind is kept, in seconds (`retention:`); a kind not listed is kept until
+    /// erased. Each figure is from 1 second to `Policy.maxRetentionSeconds`.
+    public let retention: [Kind: Int64]
 
     // Indexes built once, because the gate looks an identity up on every request.
     private let identityByUID: [UInt32: Int]
     private let identityByName: [String: Int]
 
     /// Internal: only the parser (which has checked every invariant above) and tests build policies.
-    init(kinds: [Kind: TokenMode], identities: [Identity], roles: [String: Role]) {
+    init(
+        kinds: [Kind: TokenMode],
+        identities: [Identity],
+        roles: [String: Role],
+        consentRequired: Set<Purpose> = [],
+        restrictionExempt: Set<Purpose> = [],
+        retention: [Kind: Int64] = [:]
+    ) {
         self.kinds = kinds
         self.identities = identities
         self.roles = roles
+        self.consentRequired = consentRequired
+        self.restrictionExempt = restrictionExempt
+        self.retention = retention
         var byUID: [UInt32: Int] = [:]
         var byName: [String: Int] = [:]
         for (index, identity) in identities.enumerated() {
@@ -37,9 +56,32 @@ public struct Policy: Sendable, Equatable {
     /// holds before its first policy loads.
     public static let denyAll = Policy(kinds: [:], identities: [], roles: [:])
 
+    /// The longest retention a policy may set, in days: 100 years of 365 days. Longer is no storage limit
+    /// (GDPR Art. 5(1)(e)) and most likely a slip of the unit; a kind kept until erased is simply left out
+    /// of `retention:`.
+    public static let maxRetentionDays: Int64 = 36_500
+    /// `maxRetentionDays` in seconds.
+    public static let maxRetentionSeconds: Int64 = maxRetentionDays * 86_400
+
     /// The token mode for `kind`: the file's choice, or `.opaque` (which says nothing about the value).
     public func tokenMode(for kind: Kind) -> TokenMode {
         kinds[kind] ?? .opaque
+    }
+
+    /// Whether a reveal for `purpose` needs the subject's current consent grant. The grant itself is per
+    /// subject and is checked by the vault at reveal time; the policy only says which purposes need one.
+    public func needsConsent(_ purpose: Purpose) -> Bool {
+        consentRequired.contains(purpose)
+    }
+
+    /// Whether a subject under restriction may still be revealed for `purpose`.
+    public func isRestrictionExempt(_ purpose: Purpose) -> Bool {
+        restrictionExempt.contains(purpose)
+    }
+
+    /// How long tokens of `kind` are kept, in seconds, or nil when they are kept until erased.
+    public func retention(for kind: Kind) -> Int64? {
+        retention[kind]
     }
 
     /// The identity whose socket peer uid is `uid`, if any.
@@ -73,14 +115,59 @@ extension Policy {
         public let detokenize: [DetokenizeRule]
         /// Whether this role may erase a subject.
         public let erase: Bool
+        /// Whether this role may record a subject's consent grants and withdrawals (a preference centre).
+        public let consent: Bool
+        /// Whether this role may restrict and unrestrict a subject (GDPR Art. 18).
+        public let restrict: Bool
+        /// Whether this role may produce a subject's access report (GDPR Art. 15).
+        public let report: Bool
         /// The role's limits, with defaults filled in for keys the file leaves out.
         public let limits: RoleLimits
-        /// Lines of the role and of its `tokenize`, `erase` and `limits` keys (0 when absent), so a decision
-        /// can point at the line that made it.
+        /// Lines of the role and of its `tokenize`, `erase`, `limits`, `consent`, `restrict` and `report`
+        /// keys (0 when absent), so a decision can point at the line that made it.
         public let line: Int
         public let tokenizeLine: Int
         public let eraseLine: Int
         public let limitsLine: Int
+        public let consentLine: Int
+        public let restrictLine: Int
+        public let reportLine: Int
+
+        /// Internal: only the parser and tests build roles. The permissions added after `erase` default to
+        /// not granted.
+        init(
+            name: String,
+            tokenize: Set<Kind>,
+            detokenize: [DetokenizeRule],
+            erase: Bool,
+            limits: RoleLimits,
+            line: Int,
+            tokenizeLine: Int,
+            eraseLine: Int,
+            limitsLine: Int,
+            consent: Bool = false,
+            restrict: Bool = false,
+            report: Bool = false,
+            consentLine: Int = 0,
+            restrictLine: Int = 0,
+            reportLine: Int = 0
+        ) {
+            self.name = name
+            self.tokenize = tokenize
+            self.detokenize = detokenize
+            self.erase = erase
+            self.limits = limits
+            self.line = line
+            self.tokenizeLine = tokenizeLine
+            self.eraseLine = eraseLine
+            self.limitsLine = limitsLine
+            self.consent = consent
+            self.restrict = restrict
+            self.report = report
+            self.consentLine = consentLine
+            self.restrictLine = restrictLine
+            self.reportLine = reportLine
+        }
     }
 
     /// One entry of a role's `detokenize` list: these kinds, for these purposes, revealed this way.

@@ -21,9 +21,10 @@ extension PolicyParser {
         var erase = false
         var limits = RoleLimits.defaults
         var lines = (tokenize: 0, erase: 0, limits: 0)
+        var permissions: [String: (granted: Bool, line: Int)] = [:]
         // A role with no grants is fine (`payments: {}`): it denies everything, like an unknown one.
         if let body = mapping(entry.value, path) {
-            let fields = fields(of: body, in: path, allowed: ["tokenize", "detokenize", "erase", "limits"])
+            let fields = fields(of: body, in: path, allowed: Self.roleKeys)
             if let field = fields["tokenize"] {
                 tokenize = kindList(field.value, "\(path).tokenize")
                 lines.tokenize = Self.line(of: field.key)
@@ -39,6 +40,12 @@ extension PolicyParser {
                 limits = self.limits(field.value, path: "\(path).limits")
                 lines.limits = Self.line(of: field.key)
             }
+            // The customer-rights permissions read like `erase`: a missing key or a broken value grants nothing.
+            for key in ["consent", "restrict", "report"] {
+                if let field = fields[key] {
+                    permissions[key] = (bool(field.value, "\(path).\(key)") ?? false, Self.line(of: field.key))
+                }
+            }
         }
         return Policy.Role(
             name: entry.name,
@@ -49,9 +56,18 @@ extension PolicyParser {
             line: Self.line(of: entry.key),
             tokenizeLine: lines.tokenize,
             eraseLine: lines.erase,
-            limitsLine: lines.limits
+            limitsLine: lines.limits,
+            consent: permissions["consent"]?.granted ?? false,
+            restrict: permissions["restrict"]?.granted ?? false,
+            report: permissions["report"]?.granted ?? false,
+            consentLine: permissions["consent"]?.line ?? 0,
+            restrictLine: permissions["restrict"]?.line ?? 0,
+            reportLine: permissions["report"]?.line ?? 0
         )
     }
+
+    /// The keys of a role, in the order docs/POLICY.md describes them.
+    static let roleKeys = ["tokenize", "detokenize", "erase", "limits", "consent", "restrict", "report"]
 
     private mutating func rules(_ node: Yams.Node, path: String) -> [Policy.DetokenizeRule] {
         guard let items = sequence(node, path, of: "rules") else { return [] }
@@ -63,7 +79,7 @@ extension PolicyParser {
             // All three keys are required: a rule that left out `purposes` or `reveal` has no safe reading.
             let kinds = require("kinds", in: fields, of: item, rulePath).map { kindList($0.value, "\(rulePath).kinds") }
             let purposes = require("purposes", in: fields, of: item, rulePath)
-                .map { purposeList($0.value, path: "\(rulePath).purposes") }
+                .map { Set(purposeItems($0.value, path: "\(rulePath).purposes").map(\.purpose)) }
             let reveal = require("reveal", in: fields, of: item, rulePath)
                 .flatMap { revealMode($0.value, path: "\(rulePath).reveal") }
             guard let kinds, let purposes, let reveal else { continue }
@@ -81,14 +97,16 @@ extension PolicyParser {
     }
 
     /// Each purpose through `Purpose`, the rule a request's purpose meets, so a rule can name only purposes a
-    /// caller can ask for.
-    private mutating func purposeList(_ node: Yams.Node, path: String) -> Set<Purpose> {
+    /// caller can ask for; with its node, so a later check can point at the item. A purpose listed twice is
+    /// kept once (at its first place).
+    mutating func purposeItems(_ node: Yams.Node, path: String) -> [(purpose: Purpose, node: Yams.Node)] {
         guard let items = sequence(node, path, of: "purposes") else { return [] }
-        var purposes: Set<Purpose> = []
+        var purposes: [(purpose: Purpose, node: Yams.Node)] = []
+        var seen: Set<Purpose> = []
         for item in items {
             guard let text = string(item, "each purpose in \(path)") else { continue }
             if let purpose = try? Purpose(text) {
-                purposes.insert(purpose)
+                if seen.insert(purpose).inserted { purposes.append((purpose, item)) }
             } else {
                 report(item, "purpose \(Self.quote(text)) must be 1 to 64 characters of a-z, 0-9 and '-'")
             }

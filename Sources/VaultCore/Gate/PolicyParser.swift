@@ -71,14 +71,28 @@ struct PolicyParser {
         // An empty file (or one holding only comments or `---`) is a valid policy that grants nothing.
         guard let root, !Self.isNull(root) else { return .denyAll }
         guard let top = mapping(root, "the policy") else { return .denyAll }
-        let fields = fields(of: top, in: "the policy", allowed: ["kinds", "identities", "roles"])
+        let fields = fields(of: top, in: "the policy", allowed: Self.topLevelKeys)
         let kinds = fields["kinds"].map { kindModes($0.value) } ?? [:]
         // nil when `roles:` is there but not a mapping: its problem is reported, and identities naming
         // roles are then not also reported as naming unknown ones.
         let roles = fields["roles"].map { self.roles($0.value) } ?? [:]
         let identities = fields["identities"].map { self.identities($0.value, roles: roles) } ?? []
-        return Policy(kinds: kinds, identities: identities, roles: roles ?? [:])
+        let consent = fields["consent_required"].map { purposeItems($0.value, path: "consent_required") } ?? []
+        let exempt = fields["restriction_exempt"].map { purposeItems($0.value, path: "restriction_exempt") } ?? []
+        let retention = fields["retention"].map { self.retention($0.value) } ?? [:]
+        checkSubjectPurposes(consent: consent, exempt: exempt, roles: roles)
+        return Policy(
+            kinds: kinds,
+            identities: identities,
+            roles: roles ?? [:],
+            consentRequired: Set(consent.map(\.purpose)),
+            restrictionExempt: Set(exempt.map(\.purpose)),
+            retention: retention
+        )
     }
+
+    /// The keys of the top level, in the order docs/POLICY.md describes them.
+    static let topLevelKeys = ["kinds", "identities", "roles", "consent_required", "restriction_exempt", "retention"]
 
     /// Yams' error as a problem at its own line and column.
     private mutating func syntaxError(_ error: any Error, in yaml: String) {
@@ -134,7 +148,7 @@ struct PolicyParser {
     }
 
     /// The kind called `name`, or a problem listing the kinds.
-    private mutating func kind(named name: String, at node: Yams.Node) -> Kind? {
+    mutating func kind(named name: String, at node: Yams.Node) -> Kind? {
         if let kind = Kind(rawValue: name) { return kind }
         let kinds = Kind.allCases.map(\.rawValue).joined(separator: ", ")
         report(node, "unknown kind \(Self.quote(name)) (kinds: \(kinds))")

@@ -9,8 +9,8 @@ import Glibc
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Check, explain and reload the access policy (docs/POLICY.md).",
-        subcommands: [Check.self, Explain.self, Reload.self]
+        abstract: "Check, explain and reload the access policy, and print its record of processing (docs/POLICY.md).",
+        subcommands: [Check.self, Explain.self, Register.self, Reload.self]
     )
 }
 
@@ -67,6 +67,29 @@ extension PolicyCommand {
                 let kind = try parseKind(kind)
                 print(holder.current.explain(identityName: identity, kind: kind, purpose: try Purpose(purpose)))
             }
+        }
+    }
+}
+
+extension PolicyCommand {
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the record of processing (GDPR Art. 30) generated from the policy.",
+            discussion:
+                "Per kind: who may tokenize and reveal it, for which purposes and how, which purposes need consent or are exempt from restriction, the retention and what the token reveals; then who may erase, record consent, restrict and report."
+        )
+
+        @Flag(help: "Print JSON instead of text.") var json = false
+        @OptionGroup var policy: PolicyOption
+
+        func run() async throws {
+            try await reporting { print(try register(json: json)) }
+        }
+
+        /// The register of the policy in force for the CLI (`--policy` or `CVAULT_POLICY`), built by the domain.
+        private func register(json: Bool) throws -> String {
+            let register = ProcessingRegister(policy: try VaultSession.loadPolicy(policy).current)
+            return json ? register.json : register.text
         }
     }
 }
