@@ -96,9 +96,9 @@ let package = Package(
         ),
         // What every test target shares: fixtures, helpers, the in-memory store and the store conformance
         // suite every `VaultStore` backend runs (docs/DESIGN.md, "The store contract").
-        .target(name: "VaultTestSupport", dependencies: ["VaultCore"], path: "Tests/VaultTestSupport"),
+        .target(name: "VaultTestSupport", dependencies: ["VaultCore", "VaultJSON"], path: "Tests/VaultTestSupport"),
         .testTarget(name: "VaultJSONTests", dependencies: ["VaultJSON"]),
-        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultTestSupport"]),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultJSON", "VaultTestSupport"]),
         .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite", "VaultTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient", "VaultTestSupport"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["VaultFuzz"]),

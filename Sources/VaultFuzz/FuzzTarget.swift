@@ -24,6 +24,8 @@ package enum FuzzTarget: String, CaseIterable, Sendable, CustomStringConvertible
     case keyring
     /// Lines of share text through the share parser and Shamir combination.
     case shares
+    /// A signed statement file (an access report, an erasure receipt) through `Statement.verify`.
+    case statement
 
     package var description: String { rawValue }
 
@@ -36,6 +38,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable, CustomStringConvertible
         case .tokens: TokensHarness.run(bytes)
         case .keyring: KeyringHarness.run(bytes)
         case .shares: SharesHarness.run(bytes)
+        case .statement: StatementHarness.run(bytes)
         }
     }
 

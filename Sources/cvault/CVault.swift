@@ -28,7 +28,7 @@ struct CVault: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, TokenizeCommand.self, DetokenizeCommand.self, EraseCommand.self,
             StatusCommand.self, KeysCommand.self, PolicyCommand.self, AuditCommand.self, ServeCommand.self,
-            BackupCommand.self, RestoreCommand.self, VerifyCommand.self, BenchCommand.self,
+            BackupCommand.self, RestoreCommand.self, VerifyCommand.self, StatementCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -235,8 +235,12 @@ func readAnchor(explicit: String?, location: VaultLocation) throws(VaultError) -
 }
 
 func auditPublicKey(_ location: VaultLocation, override: String?) throws(VaultError) -> [UInt8] {
-    let hex: String
-    if let override { hex = override } else { hex = try KeyringFile.read(at: location.keyringPath).auditPublicKey }
+    if let override { return try auditPublicKey(hex: override) }
+    return try auditPublicKey(hex: KeyringFile.read(at: location.keyringPath).auditPublicKey)
+}
+
+/// An audit public key given in hex (`--public-key`, or the keyring file's).
+func auditPublicKey(hex: String) throws(VaultError) -> [UInt8] {
     guard let key = Hex.decode(hex), key.count == Ed25519.publicKeyBytes else {
         throw VaultError(
             .invalidRequest,
