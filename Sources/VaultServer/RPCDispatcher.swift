@@ -320,6 +320,8 @@ final class RPCDispatcher: Sendable {
             let erased = try await vault.erase(subject: try params.subject(), caller: caller)
             count = erased
             return .object([("erased", .int(Int64(erased)))])
+        case "subject.report": return try await subjectReport(params, caller: caller)
+        case "subject.export": return try await subjectExport(params, caller: caller, count: &count)
         case "whoami":
             return .object([
                 ("identity", .string(caller.identity.name)),

@@ -40,17 +40,24 @@ final class DecisionCache {
     private let policy: Policy
     private let caller: Caller
     private let purpose: Purpose
+    /// A subject's export (`Vault.export`) hands out values, never masks: a kind granted only masked for the
+    /// purpose is denied.
+    private let plainOnly: Bool
     private var known: [Kind: PolicyDecision] = [:]
 
-    init(policy: Policy, caller: Caller, purpose: Purpose) {
+    init(policy: Policy, caller: Caller, purpose: Purpose, plainOnly: Bool = false) {
         self.policy = policy
         self.caller = caller
         self.purpose = purpose
+        self.plainOnly = plainOnly
     }
 
     func decision(for kind: Kind) -> PolicyDecision {
         if let cached = known[kind] { return cached }
-        let decision = policy.detokenizeDecision(identity: caller.identity, kind: kind, purpose: purpose)
+        var decision = policy.detokenizeDecision(identity: caller.identity, kind: kind, purpose: purpose)
+        if plainOnly, decision.isAllowed, decision.reveal != .plain {
+            decision = .denied("\(kind.rawValue) is granted only masked for purpose \(purpose): an export needs plain")
+        }
         known[kind] = decision
         return decision
     }

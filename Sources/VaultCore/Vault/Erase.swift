@@ -11,11 +11,8 @@ extension Vault {
         var event = AuditEvent(.erase, by: caller, at: now)
         event.concern(subject, keyring: keys.current)
         guard decision.isAllowed else {
-            event.outcome = .denied
-            event.reason = "denied by policy"
-            try await appendAudit(event)
-            throw VaultError(
-                .denied,
+            throw try await refuse(
+                event,
                 "\(caller.identity.name) may not erase subjects",
                 hint: "set `erase: true` on one of its roles in the policy"
             )

@@ -43,7 +43,7 @@ struct LocalVault: VaultOperations {
         return erased
     }
 
-    private func open() async throws -> VaultSession {
+    func open() async throws -> VaultSession {
         try await VaultSession.open(location, unseal, policy: policy)
     }
 }

@@ -39,7 +39,7 @@ struct RemoteVault: VaultOperations {
     }
 
     /// Runs `body` with a client of the server, then closes the connection whether `body` succeeded or not.
-    private func withClient<T>(_ body: (VaultClient) async throws -> T) async throws -> T {
+    func withClient<T>(_ body: (VaultClient) async throws -> T) async throws -> T {
         let client = VaultClient(socketPath: socketPath)
         let result: Result<T, any Error>
         do { result = .success(try await body(client)) } catch { result = .failure(error) }
