@@ -5,7 +5,8 @@ import VaultJSON
 /// What `cvault subject report` and `cvault subject export` ask of a vault, on either side (`LocalVault`,
 /// `RemoteVault`): the report as the signed statement (checked on arrival from a server, so a command never
 /// writes out a file that would not verify), the export as the protocol's JSON (§6.13), which the local side
-/// builds with the same code the server answers with, so both sides print the same.
+/// builds with the same code the server answers with, so both sides print the same. `VaultOperations` refines it,
+/// so both adapters conform where they are declared; their methods are here.
 protocol SubjectAccessOperations: Sendable {
     func report(subject: Subject) async throws -> Statement
     func export(subject: Subject, purpose: Purpose) async throws -> JSONValue
