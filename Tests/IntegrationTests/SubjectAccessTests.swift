@@ -49,6 +49,11 @@ import Glibc
         }
     }
 
+    /// `exported` of an export printed as JSON (by `cvault subject export` or the Python client).
+    static func exported(json text: String) throws -> [String] {
+        exported(try JSONSerialization.jsonObject(with: Data(text.utf8)))
+    }
+
     @Test func theReportOverTheSocketVerifiesAndATamperedCopyDoesNot() async throws {
         let server = try ServerHarness(policy: Self.policy)
         defer { server.destroy() }
@@ -95,12 +100,12 @@ import Glibc
         )
         #expect(cli.status == 0, "\(cli.stderr)")
         #expect(
-            Self.exported(try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)))
+            try Self.exported(json: cli.stdout)
                 == Self.exported(export["result"])
         )
         let pyExport = try server.python(["subject-export", "--subject", "cust-42", "--purpose", "subject-access"])
         #expect(
-            Self.exported(try JSONSerialization.jsonObject(with: Data(pyExport.stdout.utf8)))
+            try Self.exported(json: pyExport.stdout)
                 == Self.exported(export["result"])
         )
 
@@ -118,7 +123,7 @@ import Glibc
         )
         #expect(offlineExport.status == 0, "\(offlineExport.stderr)")
         #expect(
-            Self.exported(try JSONSerialization.jsonObject(with: Data(offlineExport.stdout.utf8)))
+            try Self.exported(json: offlineExport.stdout)
                 == Self.exported(export["result"])
         )
         #expect(try server.cvault(["audit", "verify"]).status == 0)

@@ -34,7 +34,8 @@ extension Vault {
         let allowed = event
         let read: ReportRead
         do {
-            read = try await readThenWriteUnmapped(items: 1) { reader in
+            // At least a page of records to read: a busy store reads them on a reader, not in the write.
+            read = try await readThenWriteUnmapped(items: Self.reportPage) { reader in
                 try Self.records(concerning: index, after: 0, reader)
             } write: { writer, earlier, _ in
                 let records = earlier + (try Self.records(concerning: index, after: earlier.last?.seq ?? 0, writer))
