@@ -442,6 +442,50 @@ class VaultClient:
         """Destroys every token of `subject`; returns how many (0 for an unknown subject)."""
         return _member(self.call("erase", {"subject": subject}), "erased")
 
+    # The customer's choices (docs/PROTOCOL.md §6.7 to §6.11).
+
+    def grant_consent(self, subject: str, purposes: Sequence[str], source: str,
+                      expires_at: Optional[str] = None) -> dict:
+        """Records `subject`'s consent to `purposes`, made at `source` (a short label such as
+        `signup-form-v3`), until `expires_at` ("YYYY-MM-DDTHH:MM:SSZ"; None: until withdrawn). Returns
+        `{"granted": [...]}`, with `"not_required": [...]` for purposes the policy does not require consent for."""
+        if isinstance(purposes, (str, bytes)):
+            raise TypeError("purposes must be a list of strings, not a single string")
+        params: dict = {"subject": subject, "purposes": list(purposes), "source": source}
+        if expires_at is not None:
+            params["expires_at"] = expires_at
+        result = self.call("consent.grant", params)
+        _member(result, "granted")
+        return result
+
+    def withdraw_consent(self, subject: str, purposes: Any, source: str) -> List[str]:
+        """Records `subject`'s withdrawal of `purposes` (a list, or "*" for every purpose: the deregister
+        button); returns the purposes withdrawn. Once this has returned, no reveal for them succeeds."""
+        if isinstance(purposes, bytes) or (isinstance(purposes, str) and purposes != "*"):
+            raise TypeError('purposes must be a list of strings, or "*" for every purpose')
+        wire = purposes if purposes == "*" else list(purposes)
+        return _member(self.call("consent.withdraw", {"subject": subject, "purposes": wire, "source": source}),
+                       "withdrawn")
+
+    def consent_list(self, subject: str) -> dict:
+        """`{"current": [{"purpose", "state", "since", "source", "required", "expires_at"?}, ...],
+        "history": [{"purpose", "state", "at", "source", "expires_at"?}, ...]}`."""
+        result = self.call("consent.list", {"subject": subject})
+        _member(result, "current")
+        _member(result, "history")
+        return result
+
+    def restrict(self, subject: str, reason: str) -> dict:
+        """Restricts `subject`'s processing (GDPR Art. 18) for `reason` (a short label);
+        `{"restricted": true, "since": ..., "reason": ...}`."""
+        result = self.call("subject.restrict", {"subject": subject, "reason": reason})
+        _member(result, "since")
+        return result
+
+    def unrestrict(self, subject: str) -> bool:
+        """Lifts `subject`'s restriction; whether one was in force."""
+        return _member(self.call("subject.unrestrict", {"subject": subject}), "was_restricted")
+
     def whoami(self) -> dict:
         """`{"identity": …, "roles": […]}`."""
         return self.call("whoami")

@@ -135,6 +135,109 @@ public final class VaultClient: Sendable {
         return Int(erased)
     }
 
+    // MARK: Consent and restriction (docs/PROTOCOL.md §6.7 to §6.11)
+
+    /// Records `subject`'s consent to `purposes`, made at `source` (a short label such as `signup-form-v3`),
+    /// until `expiresAt` (Unix seconds; nil: until withdrawn). Needs a role with `consent: true`.
+    public func grantConsent(
+        subject: String,
+        purposes: [String],
+        source: String,
+        expiresAt: Int64? = nil
+    ) async throws -> ConsentGranted {
+        var params = RequestParams()
+        params.add("subject", string: subject)
+        params.add("purposes", strings: purposes)
+        params.add("source", string: source)
+        if let expiresAt { params.add("expires_at", string: TokenLimits.timestamp(expiresAt)) }
+        let result = try await call(method: "consent.grant", params: params)
+        let notRequired = result["not_required"] == nil ? [] : try strings(result, "not_required", of: "consent.grant")
+        return ConsentGranted(granted: try strings(result, "granted", of: "consent.grant"), notRequired: notRequired)
+    }
+
+    /// Records `subject`'s withdrawal of `purposes` (`.all`: every purpose at once); returns the purposes
+    /// withdrawn. Once this has returned, no reveal of the subject for them succeeds.
+    public func withdrawConsent(subject: String, purposes: WithdrawnPurposes, source: String) async throws -> [String] {
+        var params = RequestParams()
+        params.add("subject", string: subject)
+        switch purposes {
+        case .all: params.add("purposes", string: "*")
+        case .listed(let names): params.add("purposes", strings: names)
+        }
+        params.add("source", string: source)
+        return try strings(
+            try await call(method: "consent.withdraw", params: params),
+            "withdrawn",
+            of: "consent.withdraw"
+        )
+    }
+
+    /// `subject`'s consent: the state per purpose and the full history. Needs `consent: true` or `report: true`.
+    public func consentList(subject: String) async throws -> ConsentState {
+        let result = try await call(method: "consent.list", params: .subject(subject))
+        guard case .array(let current)? = result["current"], case .array(let history)? = result["history"] else {
+            throw malformed("consent.list result lacks current or history")
+        }
+        var state = ConsentState(current: [], history: [])
+        for entry in current {
+            guard case .string(let purpose)? = entry["purpose"], case .string(let s)? = entry["state"],
+                case .string(let since)? = entry["since"], case .string(let source)? = entry["source"],
+                case .bool(let required)? = entry["required"]
+            else { throw malformed("a consent.list state lacks a member") }
+            state.current.append(
+                .init(
+                    purpose: purpose,
+                    state: s,
+                    since: since,
+                    source: source,
+                    expiresAt: entry["expires_at"]?.stringValue,
+                    required: required
+                )
+            )
+        }
+        for entry in history {
+            guard case .string(let purpose)? = entry["purpose"], case .string(let s)? = entry["state"],
+                case .string(let at)? = entry["at"], case .string(let source)? = entry["source"]
+            else { throw malformed("a consent.list decision lacks a member") }
+            state.history.append(
+                .init(purpose: purpose, state: s, at: at, source: source, expiresAt: entry["expires_at"]?.stringValue)
+            )
+        }
+        return state
+    }
+
+    /// Restricts `subject`'s processing (GDPR Art. 18) for `reason` (a short label); returns the restriction
+    /// in force. Needs `restrict: true`.
+    public func restrict(subject: String, reason: String) async throws -> Restriction {
+        var params = RequestParams()
+        params.add("subject", string: subject)
+        params.add("reason", string: reason)
+        let result = try await call(method: "subject.restrict", params: params)
+        guard case .string(let since)? = result["since"], case .string(let held)? = result["reason"] else {
+            throw malformed("subject.restrict result lacks since or reason")
+        }
+        return Restriction(since: since, reason: held)
+    }
+
+    /// Lifts `subject`'s restriction; returns whether one was in force. Needs `restrict: true`.
+    public func unrestrict(subject: String) async throws -> Bool {
+        let result = try await call(method: "subject.unrestrict", params: .subject(subject))
+        guard case .bool(let was)? = result["was_restricted"] else {
+            throw malformed("subject.unrestrict result has no was_restricted")
+        }
+        return was
+    }
+
+    /// The array of strings `member` of `method`'s result; a malformed response if it is anything else.
+    private func strings(_ result: JSONValue, _ member: String, of method: String) throws -> [String] {
+        guard case .array(let items)? = result[member] else {
+            throw malformed("\(method) result has no \(member) array")
+        }
+        let strings = items.compactMap(\.stringValue)
+        guard strings.count == items.count else { throw malformed("\(method) result's \(member) are not all strings") }
+        return strings
+    }
+
     /// The identity and roles the server gave this process's uid.
     public func whoami() async throws -> Identity {
         let result = try await call(method: "whoami", params: RequestParams())
@@ -213,6 +316,13 @@ struct RequestParams {
     init() { params.beginObject() }
 
     mutating func add(_ name: String, string: String) { params.member(name, string) }
+
+    /// Params holding only `subject`.
+    static func subject(_ subject: String) -> RequestParams {
+        var params = RequestParams()
+        params.add("subject", string: subject)
+        return params
+    }
 
     mutating func add(_ name: String, strings: [String]) { params.member(name, strings) }
 

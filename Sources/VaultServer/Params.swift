@@ -180,4 +180,53 @@ struct Params {
         }
         return limits
     }
+
+    // MARK: Consent and restriction (§6.7 to §6.11)
+
+    /// `purposes` of `consent.grant`: a required, non-empty array of purposes.
+    func purposes() throws(RPCError) -> [Purpose] {
+        try Self.purposes(try strings("purposes"))
+    }
+
+    /// `purposes` of `consent.withdraw`: the string `"*"` (every purpose), or a non-empty array of purposes.
+    func withdrawnPurposes() throws(RPCError) -> ConsentPurposes {
+        if case .string(let text)? = member("purposes") {
+            guard text == "*" else {
+                throw RPCError.invalidParams(
+                    field: "purposes",
+                    reason: "must be an array of purposes, or \"*\" for all"
+                )
+            }
+            return .all
+        }
+        return .listed(try Self.purposes(try strings("purposes")))
+    }
+
+    private static func purposes(_ names: [String]) throws(RPCError) -> [Purpose] {
+        var purposes: [Purpose] = []
+        purposes.reserveCapacity(names.count)
+        for (i, name) in names.enumerated() {
+            purposes.append(try parse("purposes", index: i) { () throws(VaultError) in try Purpose(name) })
+        }
+        return purposes
+    }
+
+    func consentSource() throws(RPCError) -> ConsentSource {
+        let s = try string("source")
+        return try Self.parse("source") { () throws(VaultError) in try ConsentSource(s) }
+    }
+
+    /// `expires_at` of `consent.grant`: absent, or a *timestamp*; that it lies ahead is the vault's check.
+    func consentExpiry() throws(RPCError) -> Int64? {
+        guard let text = try optionalString("expires_at") else { return nil }
+        guard let seconds = Self.timestamp(text) else {
+            throw RPCError.invalidParams(field: "expires_at", reason: "must be a time like 2027-01-01T00:00:00Z")
+        }
+        return seconds
+    }
+
+    func restrictionReason() throws(RPCError) -> RestrictionReason {
+        let s = try string("reason")
+        return try Self.parse("reason") { () throws(VaultError) in try RestrictionReason(s) }
+    }
 }

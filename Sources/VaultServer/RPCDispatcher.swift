@@ -320,6 +320,8 @@ final class RPCDispatcher: Sendable {
             let erased = try await vault.erase(subject: try params.subject(), caller: caller)
             count = erased
             return .object([("erased", .int(Int64(erased)))])
+        case "consent.grant", "consent.withdraw", "consent.list", "subject.restrict", "subject.unrestrict":
+            return .object(try await rights(method, params, caller: caller))
         case "subject.report": return try await subjectReport(params, caller: caller)
         case "subject.export": return try await subjectExport(params, caller: caller, count: &count)
         case "whoami":

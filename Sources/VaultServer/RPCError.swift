@@ -128,6 +128,10 @@ extension VaultError.Field {
         case .idempotencyKey: return "idempotency_key"
         case .tokens: return "tokens"
         case .purpose: return "purpose"
+        case .purposes: return "purposes"
+        case .consentSource: return "source"
+        case .consentExpiresAt: return "expires_at"
+        case .restrictionReason: return "reason"
         case .missesPerMinute: return "misses_per_minute"
         case .revealsPerMinute: return "reveals_per_minute"
         case .vaultFiles, .passphrase, .unsealShares, .shares, .rewrapBatch, .allowRollback: return nil

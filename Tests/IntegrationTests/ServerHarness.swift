@@ -413,9 +413,16 @@ extension ServerHarness {
     }
 
     /// Runs Tools/cvault_client.py (the independent Python client) against this server, as `uid` (through
-    /// setpriv when not root), with /usr/bin/python3.
-    func python(_ arguments: [String], uid: UInt32 = 0, stdin: [UInt8]? = nil) throws -> ProcessResult {
-        var command = ["/usr/bin/python3", clientScript, "--socket", socketPath, "--timeout", "30"] + arguments
+    /// setpriv when not root), with /usr/bin/python3. `script`: another script in the folder instead (one that
+    /// imports the client), given the same `--socket PATH --timeout 30` first.
+    func python(
+        _ arguments: [String],
+        uid: UInt32 = 0,
+        stdin: [UInt8]? = nil,
+        script: String? = nil
+    ) throws -> ProcessResult {
+        var command =
+            ["/usr/bin/python3", script ?? clientScript, "--socket", socketPath, "--timeout", "30"] + arguments
         if uid != 0 {
             command = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups"] + command
         }

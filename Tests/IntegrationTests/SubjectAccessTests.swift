@@ -49,9 +49,10 @@ import Glibc
         }
     }
 
-    /// `exported` of an export printed as JSON (by `cvault subject export` or the Python client).
-    static func exported(json text: String) throws -> [String] {
-        exported(try JSONSerialization.jsonObject(with: Data(text.utf8)))
+    /// Expects `run` (`cvault subject export` or the Python client) to have printed the export `expected`.
+    static func expectExport(_ run: ProcessResult, _ expected: [String], _ what: String) throws {
+        #expect(run.status == 0, "\(what): \(run.stderr)")
+        #expect(exported(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) == expected, "\(what)")
     }
 
     @Test func theReportOverTheSocketVerifiesAndATamperedCopyDoesNot() async throws {
@@ -94,20 +95,12 @@ import Glibc
 
         // The export through the gate: emails plain, names only masked for subject-access, so not exported.
         let export = try server.call("subject.export", ["subject": "cust-42", "purpose": "subject-access"])
-        #expect(Self.exported(export["result"]) == ["email \(Self.values[0])", "name !denied"])
-        let cli = try server.cvault(
-            ["subject", "export", "--socket", server.socketPath, "--subject", "cust-42", "--purpose", "subject-access"]
-        )
-        #expect(cli.status == 0, "\(cli.stderr)")
-        #expect(
-            try Self.exported(json: cli.stdout)
-                == Self.exported(export["result"])
-        )
-        let pyExport = try server.python(["subject-export", "--subject", "cust-42", "--purpose", "subject-access"])
-        #expect(
-            try Self.exported(json: pyExport.stdout)
-                == Self.exported(export["result"])
-        )
+        let expected = ["email \(Self.values[0])", "name !denied"]
+        #expect(Self.exported(export["result"]) == expected)
+        let exportArguments = ["--subject", "cust-42", "--purpose", "subject-access"]
+        let cli = try server.cvault(["subject", "export", "--socket", server.socketPath] + exportArguments)
+        try Self.expectExport(cli, expected, "cvault subject export --socket")
+        try Self.expectExport(try server.python(["subject-export"] + exportArguments), expected, "the Python client")
 
         // Offline, on the vault's files: the same answers, and the report now lists the exports.
         server.stop()
@@ -118,14 +111,8 @@ import Glibc
         Self.expectNoSecret(offline.stdout, secrets, "the offline report")
         #expect(try Self.verify(Array(offline.stdout.utf8), "offline.json", on: server).status == 0)
         #expect(offline.stdout.contains("\"subject_export\""))
-        let offlineExport = try server.cvault(
-            ["subject", "export", "--policy", server.policyPath, "--subject", "cust-42", "--purpose", "subject-access"]
-        )
-        #expect(offlineExport.status == 0, "\(offlineExport.stderr)")
-        #expect(
-            try Self.exported(json: offlineExport.stdout)
-                == Self.exported(export["result"])
-        )
+        let offlineExport = try server.cvault(["subject", "export", "--policy", server.policyPath] + exportArguments)
+        try Self.expectExport(offlineExport, expected, "cvault subject export offline")
         #expect(try server.cvault(["audit", "verify"]).status == 0)
     }
 }

@@ -320,4 +320,88 @@ import VaultTestSupport
             #expect(!String(decoding: report.fileBytes, as: UTF8.self).contains(email))
         }
     }
+
+    /// `prefs` (2007) records consent and restrictions; `svc` reveals emails for `marketing` (which needs
+    /// consent) and `legal-hold` (exempt from restriction).
+    static let choices = """
+        identities:
+          - {name: svc, uid: 2001, roles: [service]}
+          - {name: auditor, uid: 2004, roles: [dpo]}
+          - {name: access, uid: 2005, roles: [portability]}
+          - {name: prefs, uid: 2007, roles: [preferences]}
+        roles:
+          service:
+            tokenize: [email]
+            detokenize:
+              - {kinds: [email], purposes: [marketing, legal-hold], reveal: plain}
+          dpo:
+            report: true
+          portability:
+            detokenize:
+              - {kinds: [email], purposes: [subject-access], reveal: plain}
+          preferences:
+            consent: true
+            restrict: true
+        consent_required: [marketing]
+        restriction_exempt: [legal-hold]
+
+        """
+
+    @Test func consentAndRestrictionAreReportedAsEnforcedAndARestrictedExportIsRefused() async throws {
+        try await withVault(Self.choices) { t in
+            let svc = try t.caller(Who.svc)
+            let prefs = try t.caller(2007)
+            let access = try t.caller(Who.access)
+            let value = "ada.choices@example.com"
+            let token = try await t.tokenize(.email, [value], subject: "cust-42", as: svc)
+            var answers: [RevealItem] = []
+            answers += try await t.vault.detokenize(token, purpose: "marketing", caller: svc)
+            _ = try await t.vault.grantConsent(
+                subject: "cust-42",
+                purposes: ["marketing"],
+                source: "signup",
+                caller: prefs
+            )
+            answers += try await t.vault.detokenize(token, purpose: "marketing", caller: svc)
+            _ = try await t.vault.withdrawConsent(subject: "cust-42", purposes: .all, source: "footer", caller: prefs)
+            answers += try await t.vault.detokenize(token, purpose: "marketing", caller: svc)
+            _ = try await t.vault.restrict(subject: "cust-42", reason: "accuracy-contested", caller: prefs)
+            answers += try await t.vault.detokenize(token, purpose: "legal-hold", caller: svc)
+            answers += try await t.vault.detokenize(token, purpose: "marketing", caller: svc)
+            #expect(
+                answers == [
+                    .error(.noConsent), .value(value, .plain), .error(.noConsent), .value(value, .plain),
+                    .error(.restricted),
+                ]
+            )
+            // Restricted: the export hands out nothing.
+            let refused = try await t.vault.export(subject: "cust-42", purpose: "subject-access", caller: access)
+            #expect(refused.items.map(\.result) == [.error(.restricted)])
+
+            let body = try await t.vault.report(subject: "cust-42", caller: try t.caller(Who.auditor)).body.json
+            let ref = t.keyring.auditReference(of: token[0])
+            let row = try #require(Self.list(body, "tokens").first?["reference"]?.stringValue)
+            #expect(
+                Self.seen(body) == [
+                    "svc marketing email \(ref) no_consent", "svc marketing email \(ref) plain",
+                    "svc marketing email \(ref) no_consent", "svc legal-hold email \(ref) plain",
+                    "svc marketing email \(ref) restricted", "access subject-access email \(row) restricted",
+                ]
+            )
+            #expect(
+                Self.list(body, "events").map { $0["event"]?.stringValue ?? "" } == [
+                    "tokenize", "consent_grant", "consent_withdraw", "subject_restrict", "subject_export",
+                    "subject_report",
+                ]
+            )
+            #expect(Self.list(body, "consent").map { $0["state"] } == [.string("withdrawn")])
+            #expect(Self.list(body, "consent_history").map { $0["state"]?.stringValue } == ["granted", "withdrawn"])
+            #expect(body["restriction"]?["reason"] == .string("accuracy-contested"))
+
+            // Lifted: the export goes through.
+            _ = try await t.vault.unrestrict(subject: "cust-42", caller: prefs)
+            let exported = try await t.vault.export(subject: "cust-42", purpose: "subject-access", caller: access)
+            #expect(exported.items.map(\.result) == [.value(value, .plain)])
+        }
+    }
 }

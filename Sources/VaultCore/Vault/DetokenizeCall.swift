@@ -5,15 +5,22 @@
 /// 1. **Address** (`Address`): where each token's row is, from keyed hashes of the token alone, before the
 ///    store is involved (spread over the cores for a large call).
 /// 2. **Look up** (`rows`): the rows each token names.
-/// 3. **Judge** (`judge`): the gate's verdict on each row (one policy decision per kind); only a grant can
-///    open a value.
+/// 3. **Judge** (`judge`): the gate's verdict on each row (one policy decision per kind), then the subject's
+///    own word (`withheld`): a restricted subject is revealed only for an exempt purpose, and a purpose that
+///    needs consent only for a subject holding a current grant (one probe per distinct subject, and only for
+///    such a purpose). Only a grant that passes both can open a value.
 /// 4. **Budget** (`budget`): the call's misses are charged to the identity's miss budget, so guessing at
 ///    tokens costs before anything is revealed; then its grants are taken from the role's reveal rate,
 ///    counted before anything is decrypted (refused, never queued). Either refusing refuses the call whole.
 /// 5. **Open** (`open`): only what the gate granted is decrypted.
-/// 6. **Record** (`record`, in the write): re-checks what can change after the look-ups (a subject erased
-///    since their snapshot; limited reveals, claimed atomically) and appends the audit record, refused or
-///    not. The store makes it durable before the answer leaves.
+/// 6. **Record** (`record`, in the write): re-checks what can change after the look-ups (a subject erased,
+///    restricted or withdrawing consent since their snapshot; limited reveals, claimed atomically) and
+///    appends the audit record, refused or not. The store makes it durable before the answer leaves, so a
+///    consent decision or restriction that answered before this write is in force for it.
+///
+/// When several reasons keep a token closed, the item names the first of: `not_found`, `denied` (the
+/// policy or the token's own limits), `restricted`, `no_consent`. A caller the policy denies learns nothing
+/// of the subject's choices, and a restriction (every purpose) is named before a missing grant (one).
 struct DetokenizeCall: Sendable {
     /// Step 1, done before the call is made: where each asked token's row is, in the order asked.
     let addresses: [Address]
@@ -49,11 +56,14 @@ struct DetokenizeCall: Sendable {
         /// `subject` and `kind` are the row's when a row was found (expired, or hidden by its own limits).
         case notFound(reference: String, kind: Kind?, subject: String?)
         case denied(reference: String, kind: Kind, subject: String)
+        /// Granted by the policy, kept closed by the subject: `restricted` or `no_consent`.
+        case withheld(reference: String, kind: Kind, subject: String, RevealFailure)
         case granted(reference: String, StoredToken, RevealGrant)
 
         var reference: String {
             switch self {
-            case .notFound(let reference, _, _), .denied(let reference, _, _), .granted(let reference, _, _):
+            case .notFound(let reference, _, _), .denied(let reference, _, _), .withheld(let reference, _, _, _),
+                .granted(let reference, _, _):
                 reference
             }
         }
@@ -61,7 +71,7 @@ struct DetokenizeCall: Sendable {
         var kind: Kind? {
             switch self {
             case .notFound(_, let kind, _): kind
-            case .denied(_, let kind, _): kind
+            case .denied(_, let kind, _), .withheld(_, let kind, _, _): kind
             case .granted(_, let stored, _): stored.token.kind
             }
         }
@@ -70,7 +80,7 @@ struct DetokenizeCall: Sendable {
         var subject: String? {
             switch self {
             case .notFound(_, _, let subject): subject
-            case .denied(_, _, let subject): subject
+            case .denied(_, _, let subject), .withheld(_, _, let subject, _): subject
             case .granted(_, let stored, _): stored.subject.name
             }
         }
@@ -93,8 +103,14 @@ struct DetokenizeCall: Sendable {
     /// Steps 2 to 5, in the store's read.
     func lookUp(_ reader: any StoreReader) throws -> Found {
         let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose, plainOnly: export != nil)
+        let consents = ConsentProbe(reader, policy: policy, purpose: purpose, now: now)
         let judged = try addresses.map { address in
-            judge(address, rows: try Self.rows(at: address, reader: reader), decisions: decisions)
+            try judge(
+                address,
+                rows: try Self.rows(at: address, reader: reader),
+                decisions: decisions,
+                consents: consents
+            )
         }
         if let refusal = budget(judged) { return .refused(refusal, judged) }
         let opened = Parallel.map(judged) { judged in Result { try open(judged) } }
@@ -117,8 +133,14 @@ struct DetokenizeCall: Sendable {
         return rows.filter { $0.token.id == only }
     }
 
-    /// The gate's verdict on the first unexpired row (or, for the audit record's kind, the first row).
-    func judge(_ address: Address, rows: [StoredToken], decisions: DecisionCache) -> Judged {
+    /// The gate's verdict on the first unexpired row (or, for the audit record's kind, the first row), then
+    /// the subject's own word on a grant (`withheld`).
+    func judge(
+        _ address: Address,
+        rows: [StoredToken],
+        decisions: DecisionCache,
+        consents: ConsentProbe
+    ) throws -> Judged {
         let reference = address.reference
         let unexpired = rows.first { row in row.token.limits.expiresAt.map { $0 > now } ?? true }
         guard let stored = unexpired ?? rows.first else {
@@ -127,8 +149,22 @@ struct DetokenizeCall: Sendable {
         switch Gate.judge(stored, purpose: purpose, decisions: decisions, now: now) {
         case .notFound: return .notFound(reference: reference, kind: stored.token.kind, subject: stored.subject.name)
         case .deny: return .denied(reference: reference, kind: stored.token.kind, subject: stored.subject.name)
-        case .grant(let grant): return .granted(reference: reference, stored, grant)
+        case .grant(let grant):
+            if let failure = try withheld(stored.subject, consents: consents) {
+                return .withheld(reference: reference, kind: stored.token.kind, subject: stored.subject.name, failure)
+            }
+            return .granted(reference: reference, stored, grant)
         }
+    }
+
+    /// Why `subject` keeps a granted token closed for this call's purpose, or nil: `restricted` while its
+    /// processing is restricted and the purpose is not exempt, else `no_consent` when the purpose needs
+    /// consent and the subject holds no current grant. The restriction comes with the subject's row; consent
+    /// is asked of the store only for a purpose that needs it. The same rule in the read and in the write.
+    func withheld(_ subject: SubjectRecord, consents: ConsentProbe) throws -> RevealFailure? {
+        if subject.restriction != nil, !policy.isRestrictionExempt(purpose) { return .restricted }
+        if consents.required, try !consents.permits(subjectID: subject.id) { return .noConsent }
+        return nil
     }
 
     /// The call's refusal by the miss budget or the reveal rate, or nil when both let it through. The misses
@@ -163,6 +199,7 @@ struct DetokenizeCall: Sendable {
         switch judged {
         case .notFound: return answer(.error(.notFound))
         case .denied: return answer(.error(.denied))
+        case .withheld(_, _, _, let failure): return answer(.error(failure))
         case .granted(_, let stored, let grant):
             let value: String
             do {
@@ -195,7 +232,7 @@ struct DetokenizeCall: Sendable {
             try AuditChain.append(refused, to: writer, sealer: sealer, now: now)
             return .failure(refusal.error)
         case .answered(var answers):
-            if snapshot == .changedSince { try forgetErased(&answers, writer: writer) }
+            if snapshot == .changedSince { try recheckSubjects(&answers, writer: writer) }
             for i in answers.indices {
                 guard let revealed = answers[i].revealed, revealed.limited else { continue }
                 if try !writer.claimReveal(tokenID: revealed.tokenID) {
@@ -210,17 +247,29 @@ struct DetokenizeCall: Sendable {
         }
     }
 
-    /// Look-ups on an earlier snapshot may have found rows erased since: no value of an erased subject is
-    /// revealed (or audited as revealed). One primary-key probe per distinct subject, and only when the store
-    /// says an erase committed since the look-ups (rare).
-    private func forgetErased(_ answers: inout [Answer], writer: any StoreWriter) throws {
-        var present: [Int64: Bool] = [:]
+    /// Look-ups on an earlier snapshot may have found subjects that were erased, restricted or withdrew
+    /// consent since: the write sees every decision that answered before it, so no value is revealed (or
+    /// audited as revealed) against one. Each revealed item's subject is read again by its primary key, and
+    /// for a purpose that needs consent its grant probed, once per distinct subject, and only when the store
+    /// says such a change committed since the look-ups (rare).
+    private func recheckSubjects(_ answers: inout [Answer], writer: any StoreWriter) throws {
+        let consents = ConsentProbe(writer, policy: policy, purpose: purpose, now: now)
+        var verdicts: [Int64: RevealFailure?] = [:]
         for i in answers.indices {
             guard let subjectID = answers[i].revealed?.subjectID else { continue }
-            let exists = try present[subjectID] ?? writer.subjectExists(id: subjectID)
-            present[subjectID] = exists
-            if !exists {
-                answers[i].item = .error(.notFound)
+            let verdict: RevealFailure?
+            if let known = verdicts[subjectID] {
+                verdict = known
+            } else if let subject = try writer.subject(id: subjectID) {
+                verdict = try withheld(subject, consents: consents)
+                verdicts[subjectID] = verdict
+            } else {
+                // Erased since the look-ups.
+                verdict = .notFound
+                verdicts[subjectID] = verdict
+            }
+            if let verdict {
+                answers[i].item = .error(verdict)
                 answers[i].revealed = nil
             }
         }
@@ -309,5 +358,32 @@ extension DetokenizeCall {
             self.carriedID = carriedID
             self.row = row
         }
+    }
+}
+
+/// The consent grants one call's judging asks about (one store, one purpose, one instant), each subject's
+/// asked once. Lives inside one call on one thread, like `DecisionCache`.
+final class ConsentProbe {
+    /// Whether the call's purpose needs consent under the call's policy: asked once per call, so a purpose
+    /// that needs none costs each token nothing.
+    let required: Bool
+    private let reader: any StoreReader
+    private let purpose: Purpose
+    private let now: Int64
+    private var known: [Int64: Bool] = [:]
+
+    init(_ reader: any StoreReader, policy: Policy, purpose: Purpose, now: Int64) {
+        self.required = policy.needsConsent(purpose)
+        self.reader = reader
+        self.purpose = purpose
+        self.now = now
+    }
+
+    /// Whether the subject's latest decision for the purpose is a grant in force at `now`.
+    func permits(subjectID: Int64) throws -> Bool {
+        if let cached = known[subjectID] { return cached }
+        let permits = try reader.consent(subjectID: subjectID, purpose: purpose)?.permits(at: now) ?? false
+        known[subjectID] = permits
+        return permits
     }
 }

@@ -11,11 +11,7 @@ extension Vault {
         var event = AuditEvent(.erase, by: caller, at: now)
         event.concern(subject, keyring: keys.current)
         guard decision.isAllowed else {
-            throw try await refuse(
-                event,
-                "\(caller.identity.name) may not erase subjects",
-                hint: "set `erase: true` on one of its roles in the policy"
-            )
+            try await refuse(event, PermissionRefusal(what: "erase subjects", permission: "erase"), caller: caller)
         }
         let signer = auditSealer
         let allowed = event

@@ -18,10 +18,10 @@ extension Vault {
         var event = AuditEvent(.subjectReport, by: caller, at: now)
         event.concern(subject, keyring: keyring)
         guard policy.reportDecision(identity: caller.identity).isAllowed else {
-            throw try await refuse(
+            try await refuse(
                 event,
-                "\(caller.identity.name) may not issue access reports",
-                hint: "set `report: true` on one of its roles in the policy"
+                PermissionRefusal(what: "issue access reports", permission: "report"),
+                caller: caller
             )
         }
         // A report vouches for the log: on a chain rewritten under this process, fail closed.

@@ -27,6 +27,15 @@ extension VaultError {
         case tokens
         /// The purpose declared for a reveal.
         case purpose
+        // A consent decision or a restriction (docs/PRIVACY.md).
+        /// The purposes a consent decision covers.
+        case purposes
+        /// Where the customer made the choice.
+        case consentSource
+        /// When a consent grant stops counting.
+        case consentExpiresAt
+        /// Why a subject's processing is restricted.
+        case restrictionReason
         // A role's limits in the policy.
         /// Unknown tokens an identity may send per minute.
         case missesPerMinute

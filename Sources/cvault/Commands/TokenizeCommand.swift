@@ -81,23 +81,25 @@ func parseKind(_ text: String) throws(VaultError) -> Kind {
     return kind
 }
 
+/// A comma-separated list of purposes (`--purposes charge,refund`), spaces around each name ignored.
+func parsePurposes(_ list: String) throws(VaultError) -> [Purpose] {
+    try list.split(separator: ",").map { (name) throws(VaultError) in
+        try Purpose(String(name).trimmingCharacters(in: .whitespaces))
+    }
+}
+
 func parseLimits(purposes: String?, expiresAt: String?, maxReveals: Int?) throws(VaultError) -> TokenLimits {
     var limits = TokenLimits()
-    limits.purposes = try purposes.map { (list) throws(VaultError) in
-        try list.split(separator: ",").map { (name) throws(VaultError) in
-            try Purpose(String(name).trimmingCharacters(in: .whitespaces))
-        }
-    }
-    if let expiresAt {
-        guard let seconds = VaultClock.parseISO8601(expiresAt) else {
-            throw VaultError(
-                .invalidRequest,
-                "--expires-at is not an ISO 8601 time",
-                hint: "write it like 2027-01-01T00:00:00Z"
-            )
-        }
-        limits.expiresAt = seconds
-    }
+    limits.purposes = try purposes.map { (list) throws(VaultError) in try parsePurposes(list) }
+    limits.expiresAt = try expiresAt.map { (text) throws(VaultError) in try parseTime(text, flag: "--expires-at") }
     limits.maxReveals = maxReveals
     return limits
+}
+
+/// An ISO 8601 time given to `flag`, in Unix seconds.
+func parseTime(_ text: String, flag: String) throws(VaultError) -> Int64 {
+    guard let seconds = VaultClock.parseISO8601(text) else {
+        throw VaultError(.invalidRequest, "\(flag) is not an ISO 8601 time", hint: "write it like 2027-01-01T00:00:00Z")
+    }
+    return seconds
 }

@@ -1,13 +1,13 @@
 import VaultCore
 
-/// What the data commands (`tokenize`, `detokenize`, `erase`) ask of a vault, whichever side does the work:
+/// What the data commands (`tokenize`, `detokenize`, `erase`, and the customer's choices: `RightsOperations`) ask of a vault, whichever side does the work:
 /// the vault's files opened by this process (`LocalVault`) or a running `cvault serve` over its socket
 /// (`RemoteVault`). A command parses its options into these requests, picks the side once
 /// (`SocketOption.operations`), makes one call and prints the answer, so both sides print the same.
 ///
 /// Requests are the domain's validated types, parsed once at the edge; answers are the CLI's own types, which
 /// both adapters produce.
-protocol VaultOperations: SubjectAccessOperations {
+protocol VaultOperations: RightsOperations, SubjectAccessOperations {
     /// One token per value, in order; the batch is atomic.
     func tokenize(_ request: TokenizeRequest) async throws -> [String]
 
