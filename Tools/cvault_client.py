@@ -433,7 +433,7 @@ class VaultClient:
 
     def detokenize(self, tokens: Sequence[str], purpose: str) -> List[dict]:
         """One item per token, in order: `{"value": …, "reveal": "plain"|"masked"}` or
-        `{"error": "denied"|"not_found"|"integrity"}`."""
+        `{"error": "denied"|"not_found"|"integrity"|"restricted"|"no_consent"}`."""
         if isinstance(tokens, (str, bytes)):
             raise TypeError("tokens must be a list of strings, not a single string")
         return _member(self.call("detokenize", {"tokens": list(tokens), "purpose": purpose}), "items")
@@ -572,9 +572,9 @@ EPILOG = """\
 output:
   tokenize     one token per line, in order
   detokenize   one line per token, in order: the value (plain or masked), or `!<error>` (`!denied`,
-               `!not_found`, `!integrity`). A value that is empty, starts with `!` or `"`, or contains a
-               control character (e.g. a newline in an address) or U+2028/U+2029 is printed as a JSON
-               string literal instead, so every line is unambiguous.
+               `!not_found`, `!integrity`, `!restricted`, `!no_consent`). A value that is empty, starts
+               with `!` or `"`, or contains a control character (e.g. a newline in an address) or
+               U+2028/U+2029 is printed as a JSON string literal instead, so every line is unambiguous.
   erase        the number of tokens erased
   whoami, health, --json
                the result as JSON

@@ -53,8 +53,8 @@ extension VaultClient {
     public enum DetokenizeItem: Sendable, Equatable {
         /// The value or its mask; `reveal` is `"plain"` or `"masked"` (see `Reveal`).
         case value(String, reveal: String)
-        /// Not revealed: `"not_found"`, `"denied"` or `"integrity"` (see `RevealError`); a newer server may
-        /// send other names.
+        /// Not revealed: `"not_found"`, `"denied"`, `"integrity"`, `"restricted"` or `"no_consent"` (see
+        /// `RevealError`); a newer server may send other names.
         case error(String)
 
         public var value: String? { if case .value(let v, _) = self { return v } else { return nil } }
@@ -73,6 +73,10 @@ extension VaultClient {
         public static let notFound = "not_found"
         public static let denied = "denied"
         public static let integrity = "integrity"
+        /// The subject's processing is restricted and the purpose is not exempt.
+        public static let restricted = "restricted"
+        /// The purpose needs the subject's consent and it holds no current grant.
+        public static let noConsent = "no_consent"
     }
 
     /// The answer of `whoami`.

@@ -63,9 +63,11 @@ final class FuzzWorkspace: Sendable {
             tokenize: [email, phone, card, ssn, name, address, date, text]
             detokenize:
               - kinds: [email, phone, card, ssn, name, address, date, text]
-                purposes: [demo, billing]
+                purposes: [demo, billing, marketing]
                 reveal: plain
             erase: true
+            consent: true
+            restrict: true
           support:
             tokenize: [email, name]
             detokenize:
@@ -73,6 +75,7 @@ final class FuzzWorkspace: Sendable {
                 purposes: [support]
                 reveal: masked
             limits: { max_batch: 50, reveals_per_minute: 100000 }
+        consent_required: [marketing]
         """
 
     /// Values tokenized at start, one per kind, for subject `seed`.

@@ -38,6 +38,7 @@ import Testing
             status: 1
         )
         try step(["consent", "withdraw", "--subject", subject, "--source", "x"], status: 64)
+        try step(["consent", "list", "--subject", subject, "--json"])
         return out.map {
             $0.replacingOccurrences(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"#, with: "T", options: .regularExpression)
         }
@@ -69,6 +70,12 @@ import Testing
         )
         #expect(offline[8].contains("cvault: error: a consent source must be 1 to 64 characters"))
         #expect(offline[9].contains("give either --purposes or --all"))
+        let listed = try #require(try parseJSON(Array(offline[10].utf8)) as? [String: Any])
+        let current = listed["current"] as? [[String: Any]]
+        #expect(current?.map { $0["purpose"] as? String } == ["digest", "marketing", "surveys"])
+        #expect(current?.map { $0["state"] as? String } == ["withdrawn", "withdrawn", "withdrawn"])
+        #expect(current?.map { $0["required"] as? Bool } == [true, true, false])
+        #expect((listed["history"] as? [[String: Any]])?.map { $0["state"] as? String }.count == 7)
     }
 
     @Test func aRestrictionSetOfflineHoldsForTheServerAndIsAudited() throws {

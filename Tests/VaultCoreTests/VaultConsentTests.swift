@@ -27,12 +27,7 @@ import VaultTestSupport
             // A purpose that needs no consent behaves as before.
             expectItems(try await t.vault.detokenize(token, purpose: "view", caller: svc), [.value(Self.email, .plain)])
 
-            let granted = try await t.vault.grantConsent(
-                subject: "cust-42",
-                purposes: ["marketing"],
-                source: "signup-form-v3",
-                caller: prefs
-            )
+            let granted = try await t.grant(["marketing"], to: "cust-42", source: "signup-form-v3", as: prefs)
             #expect(granted == ConsentGranted(granted: ["marketing"], notRequired: []))
             expectItems(
                 try await t.vault.detokenize(token, purpose: "marketing", caller: newsletter),
@@ -77,12 +72,7 @@ import VaultTestSupport
                 as: svc
             )
             let no = try await t.tokenize(.email, ["no@example.com"], subject: "cust-no", as: svc)
-            _ = try await t.vault.grantConsent(
-                subject: "cust-yes",
-                purposes: ["marketing"],
-                source: "form",
-                caller: prefs
-            )
+            try await t.grant(["marketing"], to: "cust-yes", as: prefs)
             expectItems(
                 try await t.vault.detokenize([yes[0], no[0], yes[1]], purpose: "marketing", caller: newsletter),
                 [.value("yes@example.com", .plain), .error(.noConsent), .value("yes2@example.com", .plain)]
@@ -99,11 +89,11 @@ import VaultTestSupport
             let prefs = try t.caller(RightsUID.preferences)
             let newsletter = try t.caller(RightsUID.newsletter)
             let token = try await t.tokenize(.email, [Self.email], subject: "cust-42", as: svc)
-            let granted = try await t.vault.grantConsent(
-                subject: "cust-42",
-                purposes: ["marketing", "digest", "surveys"],
+            let granted = try await t.grant(
+                ["marketing", "digest", "surveys"],
+                to: "cust-42",
                 source: "signup-form-v3",
-                caller: prefs
+                as: prefs
             )
             #expect(granted.granted == ["digest", "marketing", "surveys"])
             #expect(granted.notRequired == ["surveys"], "a purpose the policy does not require is named")
@@ -198,12 +188,7 @@ import VaultTestSupport
             let prefs = try t.caller(RightsUID.preferences)
             let dpo = try t.caller(RightsUID.dpo)
             let t0 = clock.now
-            _ = try await t.vault.grantConsent(
-                subject: "cust-42",
-                purposes: ["marketing", "digest"],
-                source: "signup",
-                caller: prefs
-            )
+            try await t.grant(["marketing", "digest"], to: "cust-42", source: "signup", as: prefs)
             clock.advance(by: 10)
             _ = try await t.vault.withdrawConsent(
                 subject: "cust-42",
@@ -212,7 +197,7 @@ import VaultTestSupport
                 caller: prefs
             )
             clock.advance(by: 10)
-            _ = try await t.vault.grantConsent(subject: "cust-42", purposes: ["surveys"], source: "app", caller: prefs)
+            try await t.grant(["surveys"], to: "cust-42", source: "app", as: prefs)
 
             // A role with report: true may read it too.
             let state = try await t.vault.consentState(subject: "cust-42", caller: dpo)
@@ -237,12 +222,7 @@ import VaultTestSupport
             let nobody = try t.caller(RightsUID.nobody)
             for caller in [svc, newsletter, nobody] {
                 let grant = await vaultError {
-                    _ = try await t.vault.grantConsent(
-                        subject: "cust-42",
-                        purposes: ["marketing"],
-                        source: "form",
-                        caller: caller
-                    )
+                    try await t.grant(["marketing"], to: "cust-42", as: caller)
                 }
                 #expect(grant?.code == .denied)
                 #expect(grant?.hint?.contains("consent: true") == true)
@@ -310,12 +290,7 @@ import VaultTestSupport
             let svc = try t.caller(RightsUID.service)
             let prefs = try t.caller(RightsUID.preferences)
             let newsletter = try t.caller(RightsUID.newsletter)
-            _ = try await t.vault.grantConsent(
-                subject: "cust-early",
-                purposes: ["marketing"],
-                source: "signup",
-                caller: prefs
-            )
+            try await t.grant(["marketing"], to: "cust-early", source: "signup", as: prefs)
             let before = try #require(try await t.store.read { try $0.subject(named: "cust-early") })
             #expect(!before.hasDataKey, "a consent decision creates no data key")
 
@@ -334,7 +309,7 @@ import VaultTestSupport
         try await withVault(rightsYAML()) { t in
             let prefs = try t.caller(RightsUID.preferences)
             let none = await vaultError {
-                _ = try await t.vault.grantConsent(subject: "cust-42", purposes: [], source: "form", caller: prefs)
+                try await t.grant([], to: "cust-42", as: prefs)
             }
             #expect(none?.code == .invalidRequest && none?.field == .purposes)
             let many = try (0...Vault.maxConsentPurposes).map { (n) throws(VaultError) in try Purpose("p\(n)") }

@@ -122,12 +122,7 @@ import VaultTestSupport
             expectItems(try await t.vault.detokenize(email, purpose: "marketing", caller: svc), [.error(.restricted)])
             _ = try await t.vault.unrestrict(subject: "cust-42", caller: dpo)
             expectItems(try await t.vault.detokenize(email, purpose: "marketing", caller: svc), [.error(.noConsent)])
-            _ = try await t.vault.grantConsent(
-                subject: "cust-42",
-                purposes: ["marketing"],
-                source: "form",
-                caller: prefs
-            )
+            try await t.grant(["marketing"], to: "cust-42", as: prefs)
             expectItems(
                 try await t.vault.detokenize(email + limited, purpose: "marketing", caller: svc),
                 [.value(Self.email, .plain), .error(.denied)]

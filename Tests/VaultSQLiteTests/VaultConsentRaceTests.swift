@@ -18,12 +18,7 @@ import VaultTestSupport
             let withdrawing = try await t.tokenize(.email, ["goes@example.com"], subject: "cust-withdraws", as: svc)
             let staying = try await t.tokenize(.email, ["stays@example.com"], subject: "cust-stays", as: svc)
             for subject: Subject in ["cust-withdraws", "cust-stays"] {
-                _ = try await t.vault.grantConsent(
-                    subject: subject,
-                    purposes: ["marketing"],
-                    source: "form",
-                    caller: prefs
-                )
+                try await t.grant(["marketing"], to: subject, as: prefs)
             }
             let vault = t.vault
             let racing = Between(try t.sqliteStore()) {

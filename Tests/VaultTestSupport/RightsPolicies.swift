@@ -70,6 +70,17 @@ public enum RightsUID {
 }
 
 extension TestVault {
+    /// `vault.grantConsent` of `purposes` for `subject` from `source`, as `caller`, without an end.
+    @discardableResult
+    public func grant(
+        _ purposes: [Purpose],
+        to subject: Subject,
+        source: ConsentSource = "form",
+        as caller: Caller
+    ) async throws -> ConsentGranted {
+        try await vault.grantConsent(subject: subject, purposes: purposes, source: source, caller: caller)
+    }
+
     /// The audit records of `event`, decoded, in order.
     public func auditEvents(_ event: AuditEvent.Event) async throws -> [AuditEvent] {
         try await auditRows().compactMap { AuditEvent.decode($0.body) }.filter { $0.event == event }
