@@ -241,6 +241,10 @@ import VaultTestSupport
             #expect(body["erased"]?["seq"] == .int(erase.seq))
             #expect(body["erased"]?["hash"] == .string(Hex.encode(erase.hash)))
             #expect(body["erased"]?["count"] == .int(1))
+            // Every public member of the record, none naming subjects or tokens.
+            #expect(body["erased"]?["subjects"] == nil && body["erased"]?["subject_refs"] == nil)
+            #expect(Self.list(body, "events").first?["token_type"] == .string("opaque"))
+            #expect(Self.list(body, "events").first?["kind"] == .string("name"))
             // The disclosure before the erase is still reported.
             #expect(Self.seen(body).map { $0.split(separator: " ").last } == ["plain"])
             #expect(

@@ -85,26 +85,17 @@ extension AccessReport.Disclosure {
 }
 
 extension AccessReport.Event {
-    /// The record's public members (who, when, what, how it ended, counts and names of kinds and purposes),
-    /// with its seq and hash; not its items or the other subjects it may name.
+    /// Members of a record a report leaves out: its items (tokens, some of other subjects) and the other
+    /// subjects it may name.
+    static let omitted: Set<String> = ["items", "subjects", "subject_refs"]
+
+    /// Every other member of the record as stored (who, when, what, how it ended, counts, kinds, purposes,
+    /// public details, and whatever public fact a later record type adds), `mode` as `token_type`, and the
+    /// record's hash.
     var json: JSONValue {
-        var members: [String: JSONValue] = [
-            "seq": .int(seq),
-            "hash": .string(hash),
-            "at": .string(record.at),
-            "event": .string(record.event.rawValue),
-            "outcome": .string(record.outcome.rawValue),
-        ]
-        members["identity"] = record.identity.map(JSONValue.string)
-        members["uid"] = record.uid.map { .int(Int64($0)) }
-        members["roles"] = record.roles.map { .array($0.map(JSONValue.string)) }
-        members["reason"] = record.reason.map(JSONValue.string)
-        members["kind"] = record.kind.map(JSONValue.string)
-        members["token_type"] = record.mode.map(JSONValue.string)
-        members["count"] = record.count.map { .int(Int64($0)) }
-        members["purpose"] = record.purpose.map(JSONValue.string)
-        members["purposes"] = record.purposes.map { .array($0.map(JSONValue.string)) }
-        members["detail"] = record.detail.map(JSONValue.string)
-        return .object(members)
+        var out = members.filter { !Self.omitted.contains($0.key) }
+        if let mode = out.removeValue(forKey: "mode") { out["token_type"] = mode }
+        out["hash"] = .string(hash)
+        return .object(out)
     }
 }

@@ -92,6 +92,8 @@ public struct AccessReport: Sendable, Equatable {
         /// too).
         public var hash: String
         public var record: AuditEvent
+        /// The record's members as stored (a member a later version added included), for the report's body.
+        public var members: [String: JSONValue]
     }
 }
 
@@ -126,9 +128,9 @@ extension AccessReport {
         disclosures = []
         events = []
         for row in records {
-            let record = try Self.checked(row)
+            let (record, members) = try Self.checked(row)
             if record.event != .detokenize {
-                events.append(Event(seq: row.seq, hash: Hex.encode(row.hash), record: record))
+                events.append(Event(seq: row.seq, hash: Hex.encode(row.hash), record: record, members: members))
             }
             // An export is an event of its own, and each of its items a disclosure.
             if record.event == .detokenize || record.event == .subjectExport {
@@ -139,11 +141,11 @@ extension AccessReport {
         status = row != nil ? .held : erasure != nil ? .erased : .unknown
     }
 
-    /// The record a stored row holds, refused unless its hash and seq are its own: the report names the
-    /// record by seq and hash, so they must be the ones the chain has for this body.
-    static func checked(_ row: AuditRow) throws(VaultError) -> AuditEvent {
+    /// The record a stored row holds, and its members as stored, refused unless its hash and seq are its own:
+    /// the report names the record by seq and hash, so they must be the ones the chain has for this body.
+    static func checked(_ row: AuditRow) throws(VaultError) -> (AuditEvent, [String: JSONValue]) {
         guard AuditChain.hash(prev: row.prev, body: row.body) == row.hash, let record = AuditEvent.decode(row.body),
-            record.seq == row.seq
+            record.seq == row.seq, case .object(let members)? = JSONParser.parse(Array(row.body.utf8))
         else {
             throw VaultError(
                 .integrity,
@@ -151,7 +153,7 @@ extension AccessReport {
                 hint: "run `cvault audit verify` and investigate before issuing reports"
             )
         }
-        return record
+        return (record, members)
     }
 
     /// The items of a detokenize or export record that point at this subject's reference; the other items
