@@ -499,6 +499,22 @@ class VaultClient:
         """`{"status": "ok"|"sealed", "version": …, "active_kek": int|None}`."""
         return self.call("health")
 
+    # -- the customer's access (docs/PROTOCOL.md §6.12-6.13) --------------------------------------------------
+
+    def subject_report(self, subject: str) -> bytes:
+        """The subject's access report: the signed statement's file, byte for byte. Write it out as it is;
+        `cvault statement verify FILE` checks it (any change, even of whitespace, fails)."""
+        statement = _member(self.call("subject.report", {"subject": subject}), "statement")
+        if not isinstance(statement, str):
+            raise VaultClientError("subject.report result has no statement string")
+        return statement.encode("utf-8")
+
+    def subject_export(self, subject: str, purpose: str) -> dict:
+        """Every value of `subject` in plain for `purpose` (by convention subject-access):
+        `{"subject", "purpose", "items": [{"reference", "kind", "token_type", "created_at",
+        "value" | "error"}]}`."""
+        return self.call("subject.export", {"subject": subject, "purpose": purpose})
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
@@ -616,6 +632,14 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", required=True)
     p.add_argument("--receipt", metavar="FILE", help="write the erasure receipt to this new file")
 
+    p = sub.add_parser("subject-report", parents=[common], help="a customer's signed access report")
+    p.add_argument("--subject", required=True)
+    p.add_argument("--out", metavar="FILE", help="write the statement file here (default: print it)")
+
+    p = sub.add_parser("subject-export", parents=[common], help="every value of a customer, as JSON")
+    p.add_argument("--subject", required=True)
+    p.add_argument("--purpose", required=True, help="e.g. subject-access")
+
     sub.add_parser("whoami", parents=[common], help="the caller's identity and roles")
     sub.add_parser("health", parents=[common], help="the server's status")
     sub.add_parser("raw", parents=[common], help="send raw lines from stdin, print the response lines")
@@ -714,6 +738,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         raise VaultClientError("malformed result: `receipt` is not a string")
                     with open(args.receipt, "xb") as f:
                         f.write(receipt.encode("utf-8"))
+                return 0
+
+            if args.command == "subject-report":
+                statement = client.subject_report(args.subject)
+                if args.out is not None:
+                    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(statement)
+                else:
+                    sys.stdout.buffer.write(statement)
+                return 0
+
+            if args.command == "subject-export":
+                _out(_json(client.subject_export(args.subject, args.purpose)))
                 return 0
 
             if args.command in ("whoami", "health"):

@@ -327,6 +327,8 @@ final class RPCDispatcher: Sendable {
             ])
         case "consent.grant", "consent.withdraw", "consent.list", "subject.restrict", "subject.unrestrict":
             return .object(try await rights(method, params, caller: caller))
+        case "subject.report": return try await subjectReport(params, caller: caller)
+        case "subject.export": return try await subjectExport(params, caller: caller, count: &count)
         case "whoami":
             return .object([
                 ("identity", .string(caller.identity.name)),

@@ -54,15 +54,19 @@ final class DecisionCache {
     private let policy: Policy
     private let caller: Caller
     private let purpose: Purpose
+    /// A subject's export (`Vault.export`) hands out values, never masks: a kind granted only masked for the
+    /// purpose is denied.
+    private let plainOnly: Bool
     private var known: [Kind: PolicyDecision] = [:]
     /// Whether the policy keeps any kind for a limited time.
     private let retains: Bool
 
-    init(policy: Policy, caller: Caller, purpose: Purpose) {
+    init(policy: Policy, caller: Caller, purpose: Purpose, plainOnly: Bool = false) {
         self.policy = policy
         self.caller = caller
         self.purpose = purpose
         retains = !policy.retention.isEmpty
+        self.plainOnly = plainOnly
     }
 
     /// The kind's retention in seconds (`Policy.retention(for:)`), nil for a kind kept until erased: one
@@ -71,7 +75,10 @@ final class DecisionCache {
 
     func decision(for kind: Kind) -> PolicyDecision {
         if let cached = known[kind] { return cached }
-        let decision = policy.detokenizeDecision(identity: caller.identity, kind: kind, purpose: purpose)
+        var decision = policy.detokenizeDecision(identity: caller.identity, kind: kind, purpose: purpose)
+        if plainOnly, decision.isAllowed, decision.reveal != .plain {
+            decision = .denied("\(kind.rawValue) is granted only masked for purpose \(purpose): an export needs plain")
+        }
         known[kind] = decision
         return decision
     }

@@ -61,23 +61,39 @@ extension Vault {
         // Where each token's row is: keyed hashes only, so worked out before the store is involved (and spread
         // over the cores for a large call).
         let addresses = Parallel.map(tokens) { DetokenizeCall.Address(token: $0, keyring: keyring) }
-        let call = DetokenizeCall(
-            addresses: addresses,
-            purpose: purpose,
-            caller: caller,
-            policy: policy,
-            limits: limits,
-            keyring: keyring,
-            now: clock.now(),
-            missBudget: missBudget,
-            rateLimiter: rateLimiter,
-            sealer: auditSealer
-        )
+        let call = detokenizeCall(addresses, purpose: purpose, caller: caller, policy: policy, keyring: keyring)
         // The store picks where the look-ups run (see `VaultStore.readThenWrite`); `record` re-checks what can
         // change in between: the reveal budgets, by claiming them in the write, and the rows, still there.
         let answered = try await readThenWriteUnmapped(items: tokens.count, read: call.lookUp, write: call.record)
         // A refused call is audited as refused (durably, by now), and reveals nothing.
         return try answered.get()
+    }
+}
+
+extension Vault {
+    /// A detokenize call of `addresses` under `policy` at the vault's time, with the vault's budgets: the one
+    /// gate, for a detokenize and for a subject's export (`export`).
+    func detokenizeCall(
+        _ addresses: [DetokenizeCall.Address],
+        purpose: Purpose,
+        caller: Caller,
+        policy: Policy,
+        keyring: Keyring,
+        export: Subject? = nil
+    ) -> DetokenizeCall {
+        DetokenizeCall(
+            addresses: addresses,
+            purpose: purpose,
+            caller: caller,
+            policy: policy,
+            limits: policy.limits(for: caller.identity),
+            keyring: keyring,
+            now: clock.now(),
+            missBudget: missBudget,
+            rateLimiter: rateLimiter,
+            sealer: auditSealer,
+            export: export
+        )
     }
 }
 

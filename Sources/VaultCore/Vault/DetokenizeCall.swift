@@ -38,6 +38,9 @@ struct DetokenizeCall: Sendable {
     let rateLimiter: RevealRateLimiter
     /// Appends the audit record, and knows whether the chain is still intact.
     let sealer: AuditSealer
+    /// Set when the call is a subject's export (`Vault.export`): its addresses are that subject's rows, only
+    /// plain grants open, and the record is a `subject_export` concerning the subject.
+    var export: Subject? = nil
 
     /// What the look-ups found for the whole call.
     enum Found: Sendable {
@@ -99,7 +102,7 @@ struct DetokenizeCall: Sendable {
 
     /// Steps 2 to 5, in the store's read.
     func lookUp(_ reader: any StoreReader) throws -> Found {
-        let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose)
+        let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose, plainOnly: export != nil)
         let consents = ConsentProbe(reader, policy: policy, purpose: purpose, now: now)
         let judged = try addresses.map { address in
             try judge(
@@ -123,7 +126,11 @@ struct DetokenizeCall: Sendable {
         {
             return [row]
         }
-        return try reader.tokens(lookup: lookup)
+        let rows = try reader.tokens(lookup: lookup)
+        // An address made from a row (an export) names that row only, never another subject's row of a shared
+        // deterministic token.
+        guard let only = address.row else { return rows }
+        return rows.filter { $0.token.id == only }
     }
 
     /// The gate's verdict on the first live row (`Gate.isLive`: not expired, not past its kind's retention; or,
@@ -277,10 +284,11 @@ struct DetokenizeCall: Sendable {
         outcome: AuditEvent.Outcome,
         reason: String? = nil
     ) -> AuditEvent {
-        var event = AuditEvent(.detokenize, by: caller, at: now, outcome: outcome)
+        var event = AuditEvent(export == nil ? .detokenize : .subjectExport, by: caller, at: now, outcome: outcome)
         event.count = items.count
         event.purpose = purpose.name
         var indexes: [String: Int] = [:]
+        if let export { indexes[export.name] = event.concern(export, keyring: keyring) }
         let audited = items.map { item in
             let subject = item.subject.map { name in
                 if let known = indexes[name] { return known }
@@ -320,6 +328,8 @@ extension DetokenizeCall {
         var lookup: [UInt8]?
         /// The row id an opaque token carries (any string of that shape decodes to one).
         var carriedID: Int64?
+        /// For an address made from a row (`init(row:reference:)`): that row's id, the only row it names.
+        var row: Int64?
 
         init(token: String, keyring: Keyring) {
             guard token.utf8.count <= Vault.maxTokenBytes else {
@@ -333,10 +343,21 @@ extension DetokenizeCall {
             )
         }
 
-        private init(reference: String, lookup: [UInt8]?, carriedID: Int64?) {
+        /// The address of a row the vault already holds (a subject's export), named by `reference`.
+        init(row: TokenRecord, reference: String) {
+            self.init(
+                reference: reference,
+                lookup: row.lookup,
+                carriedID: row.addressing == .id ? row.id : nil,
+                row: row.id
+            )
+        }
+
+        private init(reference: String, lookup: [UInt8]?, carriedID: Int64?, row: Int64? = nil) {
             self.reference = reference
             self.lookup = lookup
             self.carriedID = carriedID
+            self.row = row
         }
     }
 }

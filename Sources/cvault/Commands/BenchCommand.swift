@@ -18,7 +18,9 @@ struct BenchCommand: AsyncParsableCommand {
             matching batch sizes (1; 64 for 64 clients × 1 value; 256 for a call of 256) before each of \
             --rounds rounds, then prints each scenario's median round, its spread, and its values/s as a ratio \
             of the limit's median. Latency is per call, from HdrHistogram.
-            """
+            """,
+        // `cvault bench report`: an access report on a large audit log (docs/BENCHMARKS.md).
+        subcommands: [ReportBenchCommand.self]
     )
 
     @Option(help: ArgumentHelp("Seconds per scenario.", valueName: "s")) var duration: Double = 5

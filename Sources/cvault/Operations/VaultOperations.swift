@@ -7,7 +7,7 @@ import VaultCore
 ///
 /// Requests are the domain's validated types, parsed once at the edge; answers are the CLI's own types, which
 /// both adapters produce.
-protocol VaultOperations: RightsOperations {
+protocol VaultOperations: RightsOperations, SubjectAccessOperations {
     /// One token per value, in order; the batch is atomic.
     func tokenize(_ request: TokenizeRequest) async throws -> [String]
 
