@@ -229,7 +229,7 @@ import VaultTestSupport
             let token = try await t.tokenize(.name, ["Grace Hopper"], subject: "cust-9", as: svc)[0]
             _ = try await t.vault.detokenize([token], purpose: "view", caller: svc)
             t.clock.advance(by: 60)
-            #expect(try await t.vault.erase(subject: "cust-9", caller: svc) == 1)
+            #expect(try await t.vault.erase(subject: "cust-9", caller: svc).erased == 1)
             let erase = try #require(try await t.auditRows().last)
 
             let statement = try await t.vault.report(subject: "cust-9", caller: try t.caller(Who.auditor))
