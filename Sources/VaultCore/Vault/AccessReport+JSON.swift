@@ -47,6 +47,7 @@ extension AccessReport.HeldToken {
             "limits": .object(limitMembers),
         ]
         if let reveals { members["reveals"] = .int(Int64(reveals)) }
+        if let retainedUntil { members["retained_until"] = .string(RFC3339.format(retainedUntil)) }
         return .object(members)
     }
 }

@@ -51,6 +51,10 @@ public struct AccessReport: Sendable, Equatable {
         /// Reveals counted so far: the vault counts them only for a token with a reveal budget
         /// (`max_reveals`), nil otherwise. Every reveal of every token is in `disclosures`.
         public var reveals: Int?
+        /// Unix seconds: the end of the token's retention under the policy the report was made by
+        /// (`Retention.end`), from which it is `not_found` and then purged; nil for a kind kept until erased. A
+        /// time already past names a token the gate hides and the next purge removes.
+        public var retainedUntil: Int64?
     }
 
     /// One consent decision as the report shows it.
@@ -109,6 +113,7 @@ extension AccessReport {
         records: [AuditRow],
         subjectReference: String,
         tokenReferenceKey: SecureBytes,
+        retention: (Kind) -> Int64?,
         now: Int64
     ) throws(VaultError) {
         self.subject = subject
@@ -119,7 +124,8 @@ extension AccessReport {
                 tokenType: token.mode,
                 createdAt: token.createdAt,
                 limits: token.limits,
-                reveals: token.limits.maxReveals == nil ? nil : token.reveals
+                reveals: token.limits.maxReveals == nil ? nil : token.reveals,
+                retainedUntil: retention(token.kind).map { Retention.end(createdAt: token.createdAt, retention: $0) }
             )
         }
         self.consents = consents.map { Consent($0, now: now) }

@@ -14,6 +14,13 @@ public enum Retention {
         return start == .max ? .max : start + 1
     }
 
+    /// The first second at which a token created at `createdAt` is past a retention of `seconds`
+    /// (`createdAt + seconds`, saturating): what a customer's report says it is kept until.
+    static func end(createdAt: Int64, retention seconds: Int64) -> Int64 {
+        let (end, overflow) = createdAt.addingReportingOverflow(seconds)
+        return overflow ? (seconds > 0 ? .max : .min) : end
+    }
+
     /// Whether a token created at `createdAt` is past a retention of `seconds` at `now`.
     static func isPast(createdAt: Int64, retention seconds: Int64, now: Int64) -> Bool {
         createdAt < cutoff(retention: seconds, now: now)

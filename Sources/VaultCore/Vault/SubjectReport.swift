@@ -14,6 +14,7 @@ extension Vault {
     /// of them on a reader before the write, a page at a time, and in the write only those committed since.
     public func report(subject: Subject, caller: Caller) async throws(VaultError) -> Statement {
         let keyring = keys.current
+        let policy = self.policy
         let now = clock.now()
         var event = AuditEvent(.subjectReport, by: caller, at: now)
         event.concern(subject, keyring: keyring)
@@ -65,6 +66,7 @@ extension Vault {
             records: read.records,
             subjectReference: reference,
             tokenReferenceKey: BLAKE2b.deriveKey(from: keyring.lookupKey, label: Binding.tokenReferenceKeyLabel),
+            retention: { [policy] in policy.retention(for: $0) },
             now: now
         )
         return try Statement.issue(
