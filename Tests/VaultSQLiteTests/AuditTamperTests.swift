@@ -422,3 +422,32 @@ import VaultTestSupport
         }
     }
 }
+
+/// The subject index (`audit_subjects`) is derived from the records' `subject_refs`; a customer's access report
+/// reads only the index, so a row deleted from it would hide a disclosure while the chain stays intact.
+/// `audit verify` probes the index for every reference a record names.
+@Suite struct AuditSubjectIndexTamperTests {
+    @Test func aRecordMissingFromTheSubjectIndexIsNamed() async throws {
+        try await withTemporaryFolder { folder in
+            let fixture = try await AuditVault.thirtyRecords(in: folder)
+            let rows = try await fixture.rows()
+            await fixture.store.close()
+            let path = fixture.databasePath
+            #expect(try await verifyFile(path, publicKey: fixture.publicKey).ok)
+            // The first detokenize record names subjects by reference only.
+            let detokenize = try #require(rows.first { AuditEvent.decode($0.body)?.event == .detokenize })
+            let refs = try #require(AuditEvent.decode(detokenize.body)?.subjectRefBytes)
+            try #require(!refs.isEmpty)
+            try tamper(
+                path,
+                "DELETE FROM audit_subjects WHERE seq = \(detokenize.seq) AND subject_ref = \(SQL.blob(refs[0]));"
+            )
+            let report = try await verifyFile(path, publicKey: fixture.publicKey)
+            #expect(
+                report.problem
+                    == "record \(detokenize.seq) is missing from the subject index (subject 1 it names): the database "
+                    + "was altered, and that subject's access report would not list the record"
+            )
+        }
+    }
+}
