@@ -179,17 +179,25 @@ struct SQLiteAccess: StoreWriter {
         )
     }
 
-    /// A range of `audit_subjects`' primary key, joined to the records by theirs.
+    /// A range of `audit_subjects`' primary key, and the few records whose entries are still pending
+    /// (`SubjectIndex`), joined to the records by their primary key.
     func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow] {
-        try db.query(
-            """
-            SELECT a.seq, a.prev, a.hash, a.body FROM audit_subjects r JOIN audit a ON a.seq = r.seq
-            WHERE r.subject_ref = ? AND r.seq > ? ORDER BY r.seq LIMIT ?
-            """,
-            [.blob(subjectRef), .int(seq), .int(Int64(max(0, limit)))],
-            what: "reading a subject's audit records",
-            row: Self.decodeAuditRow
-        )
+        guard limit > 0 else { return [] }
+        let indexed = try db.query(
+            "SELECT seq FROM audit_subjects WHERE subject_ref = ? AND seq > ? ORDER BY seq LIMIT ?",
+            [.blob(subjectRef), .int(seq), .int(Int64(limit))],
+            what: "reading a subject's audit records"
+        ) { $0.int64(0) }
+        let pending = try SubjectIndex.pending(db, after: seq).filter { $0.refs.contains(subjectRef) }.map(\.seq)
+        let seqs = Array(Set(indexed + pending).sorted().prefix(limit))
+        return try seqs.compactMap { seq in
+            try db.queryOne(
+                "SELECT seq, prev, hash, body FROM audit WHERE seq = ?",
+                [.int(seq)],
+                what: "reading a subject's audit records",
+                row: Self.decodeAuditRow
+            )
+        }
     }
 
     /// By `tokens_by_age`: a range of the index, never a scan of the table.
@@ -351,13 +359,14 @@ struct SQLiteAccess: StoreWriter {
             [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
             what: "appending an audit record"
         )
-        for subjectRef in row.subjectRefs {
+        if !row.subjectRefs.isEmpty {
             try db.execute(
-                "INSERT OR IGNORE INTO audit_subjects(subject_ref, seq) VALUES (?, ?)",
-                [.blob(subjectRef), .int(row.seq)],
+                "INSERT INTO audit_subjects_pending(seq, subject_refs) VALUES (?, ?)",
+                [.int(row.seq), .blob(SubjectIndex.joined(row.subjectRefs))],
                 what: "indexing an audit record by subject"
             )
         }
+        group?.subjectIndexEntries += row.subjectRefs.count
         group?.head = .some(row)
     }
 
@@ -649,6 +658,8 @@ final class GroupMemory {
     /// The last id `nextTokenID` returned. Kept when a job rolls back: ids it took are skipped, never reused
     /// within the group.
     var lastTokenID: Int64?
+    /// Subject-index entries the group's appends left pending (`SubjectIndex`); counted on for the merge.
+    var subjectIndexEntries = 0
 
     func forgetAudit() {
         head = nil

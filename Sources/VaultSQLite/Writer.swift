@@ -63,6 +63,12 @@ final class Writer: Sendable {
 private struct GroupCommitter {
     let db: SQLiteConnection
     let committed: () -> Void
+    /// Subject-index entries left pending since the last merge (`SubjectIndex`).
+    private let pendingIndex = PendingCount()
+
+    final class PendingCount {
+        var entries = 0
+    }
 
     /// Runs items in queue order: consecutive writes form one group; maintenance runs between groups.
     func runAll(_ items: [WriterItem]) {
@@ -124,6 +130,11 @@ private struct GroupCommitter {
         }
         committed()
         for job in kept { job.finish(nil) }
+        pendingIndex.entries += memory.subjectIndexEntries
+        if pendingIndex.entries >= SubjectIndex.mergeEvery {
+            // After the callers are answered; a failure leaves the entries pending for the next try.
+            pendingIndex.entries = (try? SubjectIndex.merge(db)) == nil ? SubjectIndex.mergeEvery / 2 : 0
+        }
     }
 
     /// BEGIN IMMEDIATE takes the write lock at once, so no job in the group can hit SQLITE_BUSY half-way.

@@ -440,7 +440,8 @@ import VaultTestSupport
             try #require(!refs.isEmpty)
             try tamper(
                 path,
-                "DELETE FROM audit_subjects WHERE seq = \(detokenize.seq) AND subject_ref = \(SQL.blob(refs[0]));"
+                "DELETE FROM audit_subjects WHERE seq = \(detokenize.seq) AND subject_ref = \(SQL.blob(refs[0])); "
+                    + "DELETE FROM audit_subjects_pending WHERE seq = \(detokenize.seq);"
             )
             let report = try await verifyFile(path, publicKey: fixture.publicKey)
             #expect(

@@ -164,6 +164,7 @@ extension AuditEvent {
 
     /// Adds `reference` to `subjectRefs` if it is not there yet; returns its index. For records that must not
     /// name the subject in clear (a detokenize names tokens only by references).
+    @discardableResult
     mutating func refer(to reference: String) -> Int {
         var refs = subjectRefs ?? []
         if let index = refs.firstIndex(of: reference) { return index }

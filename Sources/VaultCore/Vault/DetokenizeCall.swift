@@ -289,12 +289,14 @@ struct DetokenizeCall: Sendable {
         event.purpose = purpose.name
         var indexes: [String: Int] = [:]
         if let export { indexes[export.name] = event.concern(export, keyring: keyring) }
+        // Built here and set once: `refer(to:)` per subject would search and copy the list for each.
+        var refs = event.subjectRefs ?? []
         let audited = items.map { item in
             let subject = item.subject.map { name in
                 if let known = indexes[name] { return known }
-                let index = event.refer(to: Binding.subjectReference(name, key: keyring.subjectReferenceKey))
-                indexes[name] = index
-                return index
+                refs.append(Binding.subjectReference(name, key: keyring.subjectReferenceKey))
+                indexes[name] = refs.count - 1
+                return refs.count - 1
             }
             return AuditItem(
                 token: item.reference,
@@ -303,6 +305,7 @@ struct DetokenizeCall: Sendable {
                 subject: subject
             )
         }
+        event.subjectRefs = refs.isEmpty ? nil : refs
         event.items = audited
         event.reason = reason
         return event
