@@ -359,9 +359,12 @@ struct SQLiteAccess: StoreWriter {
             [.int(row.seq), .blob(row.prev), .blob(row.hash), .text(row.body)],
             what: "appending an audit record"
         )
+        // OR REPLACE: the record itself was just inserted under its seq, so a pending row already there is
+        // left by a record that no longer exists (a log rewritten by someone who can write the file), not one
+        // to keep. `audit verify` names such a rewrite from the chain.
         if !row.subjectRefs.isEmpty {
             try db.execute(
-                "INSERT INTO audit_subjects_pending(seq, subject_refs) VALUES (?, ?)",
+                "INSERT OR REPLACE INTO audit_subjects_pending(seq, subject_refs) VALUES (?, ?)",
                 [.int(row.seq), .blob(SubjectIndex.joined(row.subjectRefs))],
                 what: "indexing an audit record by subject"
             )
