@@ -188,7 +188,7 @@ struct SQLiteAccess: StoreWriter {
             [.blob(subjectRef), .int(seq), .int(Int64(limit))],
             what: "reading a subject's audit records"
         ) { $0.int64(0) }
-        let pending = try SubjectIndex.pending(db, after: seq).filter { $0.refs.contains(subjectRef) }.map(\.seq)
+        let pending = try SubjectIndex.pendingRecords(db, after: seq, naming: subjectRef)
         let seqs = Array(Set(indexed + pending).sorted().prefix(limit))
         return try seqs.compactMap { seq in
             try db.queryOne(
@@ -198,6 +198,23 @@ struct SQLiteAccess: StoreWriter {
                 row: Self.decodeAuditRow
             )
         }
+    }
+
+    /// The index's primary key, then the record's pending row by its primary key.
+    func auditRecord(_ seq: Int64, isIndexedUnder subjectRef: [UInt8]) throws -> Bool {
+        let merged =
+            try db.queryOne(
+                "SELECT 1 FROM audit_subjects WHERE subject_ref = ? AND seq = ?",
+                [.blob(subjectRef), .int(seq)],
+                what: "checking the subject index"
+            ) { _ in true } ?? false
+        if merged { return true }
+        let pending = try db.queryOne(
+            "SELECT subject_refs FROM audit_subjects_pending WHERE seq = ?",
+            [.int(seq)],
+            what: "checking the subject index"
+        ) { $0.blob(0) }
+        return pending.map { SubjectIndex.names($0, subjectRef) } ?? false
     }
 
     /// By `tokens_by_age`: a range of the index, never a scan of the table.

@@ -40,6 +40,28 @@ enum SubjectIndex {
         }
     }
 
+    /// The seqs of the pending records after `seq` whose references include `subjectRef`, in order: one pass
+    /// over the pending rows, compared in place.
+    static func pendingRecords(_ db: SQLiteConnection, after seq: Int64, naming subjectRef: [UInt8]) throws -> [Int64] {
+        try db.query(
+            "SELECT seq, subject_refs FROM audit_subjects_pending WHERE seq > ? ORDER BY seq",
+            [.int(seq)],
+            what: "reading the subject index's pending entries"
+        ) { row in names(row.blob(1), subjectRef) ? row.int64(0) : nil }
+        .compactMap { $0 }
+    }
+
+    /// Whether a pending row's references (`joined`) include `subjectRef`.
+    static func names(_ refs: [UInt8], _ subjectRef: [UInt8]) -> Bool {
+        guard subjectRef.count == referenceBytes else { return false }
+        var start = 0
+        while start + referenceBytes <= refs.count {
+            if refs[start..<start + referenceBytes].elementsEqual(subjectRef) { return true }
+            start += referenceBytes
+        }
+        return false
+    }
+
     /// Moves every pending entry into the index, sorted, in one transaction of its own on the writer's
     /// connection. Safe to repeat after a crash: `INSERT OR IGNORE` skips an entry already moved.
     static func merge(_ db: SQLiteConnection) throws {

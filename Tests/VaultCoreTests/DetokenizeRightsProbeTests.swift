@@ -46,6 +46,9 @@ import VaultTestSupport
         func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow] {
             try base.auditRows(concerning: subjectRef, after: seq, limit: limit)
         }
+        func auditRecord(_ seq: Int64, isIndexedUnder subjectRef: [UInt8]) throws -> Bool {
+            try base.auditRecord(seq, isIndexedUnder: subjectRef)
+        }
         func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int {
             try base.countTokens(kind: kind, createdBefore: cutoff)
         }

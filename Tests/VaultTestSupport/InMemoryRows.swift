@@ -101,6 +101,10 @@ struct InMemoryRows: StoreReader, Sendable {
         return Array(audit.filter { seqs.contains($0.seq) }.prefix(max(0, limit)))
     }
 
+    func auditRecord(_ seq: Int64, isIndexedUnder subjectRef: [UInt8]) throws -> Bool {
+        auditBySubject[subjectRef]?.contains(seq) ?? false
+    }
+
     func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int {
         tokens.values.filter { $0.kind == kind && $0.createdAt < cutoff }.count
     }
@@ -148,6 +152,9 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
     func tokens(subjectID: Int64) throws -> [TokenRecord] { try rows.tokens(subjectID: subjectID) }
     func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow] {
         try rows.auditRows(concerning: subjectRef, after: seq, limit: limit)
+    }
+    func auditRecord(_ seq: Int64, isIndexedUnder subjectRef: [UInt8]) throws -> Bool {
+        try rows.auditRecord(seq, isIndexedUnder: subjectRef)
     }
     func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int {
         try rows.countTokens(kind: kind, createdBefore: cutoff)

@@ -133,6 +133,12 @@ extension StoreConformance {
                 )
             }
             #expect(found.first == [1, 2, 4] && found.page == [2] && found.second == [2, 5] && found.none.isEmpty)
+            let probes = try await store.read { reader in
+                try [(Int64(2), first), (2, second), (3, first), (5, first), (5, second)].map {
+                    try reader.auditRecord($0.0, isIndexedUnder: $0.1)
+                }
+            }
+            #expect(probes == [true, true, false, false, true])
             #expect(found.bodies == ["{\"seq\":2}", "{\"seq\":5}"])
         },
 

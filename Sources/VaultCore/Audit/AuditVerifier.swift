@@ -197,8 +197,7 @@ public enum AuditVerifier {
     /// names, though the chain is intact. One probe of the index's key per subject the record names.
     static func indexProblem(_ row: AuditRow, _ event: AuditEvent, reader: any StoreReader) throws -> String? {
         for (index, ref) in event.subjectRefBytes.enumerated() {
-            let found = try reader.auditRows(concerning: ref, after: row.seq - 1, limit: 1).first?.seq
-            if found != row.seq {
+            if try !reader.auditRecord(row.seq, isIndexedUnder: ref) {
                 return "record \(row.seq) is missing from the subject index (subject \(index + 1) it names): the "
                     + "database was altered, and that subject's access report would not list the record"
             }

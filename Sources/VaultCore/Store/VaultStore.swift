@@ -91,6 +91,9 @@ public protocol StoreReader {
     /// Audit records whose body names `subjectRef` among its `subject_refs`, with `seq > after`, in order, at
     /// most `limit`: found by an index, never by reading the log.
     func auditRows(concerning subjectRef: [UInt8], after seq: Int64, limit: Int) throws -> [AuditRow]
+    /// Whether the index by subject lists record `seq` under `subjectRef` (what `audit verify` checks for every
+    /// reference a record names): a probe or two by primary key.
+    func auditRecord(_ seq: Int64, isIndexedUnder subjectRef: [UInt8]) throws -> Bool
     /// How many tokens of `kind` were created before `cutoff` (Unix seconds): what a purge would remove.
     func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int
 }
