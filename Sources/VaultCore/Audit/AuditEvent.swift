@@ -166,8 +166,9 @@ extension AuditEvent {
     /// name the subject in clear (a detokenize names tokens only by references).
     @discardableResult
     mutating func refer(to reference: String) -> Int {
-        var refs = subjectRefs ?? []
-        if let index = refs.firstIndex(of: reference) { return index }
+        if let index = subjectRefs?.firstIndex(of: reference) { return index }
+        // Taken out first, so the append grows the one buffer instead of copying it.
+        var refs = subjectRefs.take() ?? []
         refs.append(reference)
         subjectRefs = refs
         return refs.count - 1

@@ -289,7 +289,7 @@ struct DetokenizeCall: Sendable {
         event.purpose = purpose.name
         var indexes: [String: Int] = [:]
         if let export { indexes[export.name] = event.concern(export, keyring: keyring) }
-        // Built here and set once: `refer(to:)` per subject would search and copy the list for each.
+        // Indexed by name here: `refer(to:)` searches the list, once per item for a call of many subjects.
         var refs = event.subjectRefs ?? []
         let audited = items.map { item in
             let subject = item.subject.map { name in

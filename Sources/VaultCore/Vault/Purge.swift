@@ -102,9 +102,10 @@ extension Vault {
             event.count = tally.totalTokens
             event.perKind = perKind
             // By reference only, as a detokenize names them: a batch may concern hundreds of subjects.
-            for subjectID in subjectIDs.sorted() {
-                guard let subject = try writer.subject(id: subjectID) else { continue }
-                event.refer(to: Binding.subjectReference(subject.name, key: keyring.subjectReferenceKey))
+            // Distinct ids are distinct subjects, so their references need no de-duplication.
+            let names = try subjectIDs.sorted().compactMap { try writer.subject(id: $0)?.name }
+            if !names.isEmpty {
+                event.subjectRefs = names.map { Binding.subjectReference($0, key: keyring.subjectReferenceKey) }
             }
             try AuditChain.append(event, to: writer, sealer: sealer, now: now)
             tally.records = 1
