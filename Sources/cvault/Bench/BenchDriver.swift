@@ -44,9 +44,11 @@ struct BenchResult: Sendable {
 /// async machinery cost about 18 µs of CPU per call, a third of what the server spent. What is measured
 /// here is the server; the protocol bytes are exactly what any client sends (docs/PROTOCOL.md).
 struct BenchDriver {
-    let socketPath: String
+    /// One socket per server; client `i` talks to server `i % count`, so 64 clients spread evenly.
+    let socketPaths: [String]
     let duration: Duration
-    let serverPID: Int32
+    /// Every server's process, whose CPU time the result reports (summed).
+    let serverPIDs: [Int32]
 
     /// Tokens kept from the tokenize runs, for detokenize to look up.
     static let keptTokensMax = 200_000
@@ -58,12 +60,12 @@ struct BenchDriver {
         duration: Duration? = nil
     ) async throws -> (BenchResult, [String]) {
         let load = SocketLoad(
-            socketPath: socketPath,
+            socketPaths: socketPaths,
             scenario: scenario,
             round: round,
             tokens: tokens,
             duration: duration ?? self.duration,
-            serverPID: serverPID
+            serverPIDs: serverPIDs
         )
         // Its own thread: the loop blocks in poll(2), which must not hold one of the cooperative pool's threads.
         return try await withCheckedThrowingContinuation { continuation in
@@ -82,12 +84,12 @@ struct BenchDriver {
 
 /// The load loop behind `BenchDriver`.
 private struct SocketLoad: Sendable {
-    let socketPath: String
+    let socketPaths: [String]
     let scenario: BenchScenario
     let round: Int
     let tokens: [String]
     let duration: Duration
-    let serverPID: Int32
+    let serverPIDs: [Int32]
 
     /// An answer that takes longer than this fails the run (the server is stuck, not slow).
     static let answerTimeoutMilliseconds: Int32 = 60_000
@@ -98,7 +100,7 @@ private struct SocketLoad: Sendable {
         for client in 0..<scenario.clients {
             connections.append(
                 Connection(
-                    fd: try Self.connect(socketPath),
+                    fd: try Self.connect(socketPaths[client % socketPaths.count]),
                     worker: Worker(scenario: scenario, round: round, client: client, tokens: tokens)
                 )
             )
@@ -109,7 +111,7 @@ private struct SocketLoad: Sendable {
             connections[index].worker.resetCounts()
         }
 
-        let serverBefore = BenchServer.cpuSeconds(pid: serverPID)
+        let serverBefore = BenchServer.cpuSeconds(pids: serverPIDs)
         let driverBefore = BenchDriver.ownCPUSeconds()
         let start = Self.nanoseconds()
         let nanos = UInt64(clamping: duration.attoseconds / 1_000_000_000)
@@ -128,7 +130,7 @@ private struct SocketLoad: Sendable {
             values: connections.reduce(0) { $0 + $1.worker.values },
             seconds: Double(elapsed) / 1e9,
             latency: latency,
-            serverCPU: BenchServer.cpuSeconds(pid: serverPID) - serverBefore,
+            serverCPU: BenchServer.cpuSeconds(pids: serverPIDs) - serverBefore,
             driverCPU: BenchDriver.ownCPUSeconds() - driverBefore
         )
         return (result, kept)

@@ -6,24 +6,34 @@ import VaultCore
 import Glibc
 #endif
 
-/// A throwaway vault in a temp folder and a `cvault serve` process on it, for `cvault bench`.
+/// A throwaway vault and the `cvault serve` processes on it, for `cvault bench`: one server on SQLite in the
+/// temp folder, or `count` servers on one PostgreSQL database (`--store`), each on its own socket.
 ///
-/// The server is this very executable (or `--server`), so a release build of the CLI benchmarks a release
-/// build of the server. Its passphrase is random and lives only in the child's environment.
+/// The servers are this very executable (or `--server`), so a release build of the CLI benchmarks a release
+/// build of the server. Its passphrase is random and lives only in the children's environment.
 final class BenchServer {
     let folder: String
-    let socketPath: String
-    private let process: Process
-    private let logPath: String
+    /// One per server, in the order they started.
+    let socketPaths: [String]
+    private let processes: [Process]
+    private let logPaths: [String]
 
-    /// Creates the vault (`cvault init`), writes a policy allowing this uid everything for kind `text` and
-    /// purpose `bench`, starts the server and waits until it answers `health`.
-    static func start(executable: String, folder: String, logLevel: String) async throws -> BenchServer {
+    /// Creates the vault (`cvault init`, on `store` if given), writes a policy allowing this uid everything for
+    /// kind `text` and purpose `bench`, starts `count` servers and waits until each answers `health`.
+    static func start(
+        executable: String,
+        folder: String,
+        logLevel: String,
+        store: String? = nil,
+        count: Int = 1
+    ) async throws -> BenchServer {
         var environment = ProcessInfo.processInfo.environment
         environment["CVAULT_PASSPHRASE"] = "bench-" + Hex.encode(SecureRandom.bytes(16))
         environment["CVAULT_KEYS"] = folder + "/keys"
         environment["CVAULT_DATA"] = folder + "/data"
         environment.removeValue(forKey: "CVAULT_SOCKET")
+        environment.removeValue(forKey: "CVAULT_STORE")
+        if let store { environment["CVAULT_STORE"] = store }
         let policy = folder + "/policy.yaml"
         environment["CVAULT_POLICY"] = policy
         try Self.policy(uid: getuid()).write(toFile: policy, atomically: true, encoding: .utf8)
@@ -35,30 +45,52 @@ final class BenchServer {
         guard initStatus == 0 else {
             throw VaultError(.internal, "cvault init failed in \(folder) (exit \(initStatus))", hint: "see \(initLog)")
         }
-        let socketPath = folder + "/s.sock"
-        let logPath = folder + "/serve.log"
-        let process = try run(
-            executable,
-            ["serve", "--socket", socketPath, "--log-level", logLevel],
-            environment: environment,
-            log: logPath,
-            wait: false
-        )
-        let server = BenchServer(folder: folder, socketPath: socketPath, process: process, logPath: logPath)
-        try await server.waitUntilServing()
-        return server
+        var processes: [Process] = []
+        var sockets: [String] = []
+        var logs: [String] = []
+        for index in 1...max(1, count) {
+            let socketPath = folder + "/s\(index).sock"
+            let logPath = folder + "/serve\(index).log"
+            var arguments = ["serve", "--socket", socketPath, "--log-level", logLevel]
+            if store != nil {
+                // Each server's own folder for what is its alone (its pid file), as on separate hosts.
+                let own = folder + "/server\(index)"
+                mkdir(own, 0o700)
+                arguments += ["--data", own]
+            }
+            processes.append(
+                try run(
+                    executable,
+                    arguments,
+                    environment: environment,
+                    log: logPath,
+                    wait: false
+                )
+            )
+            sockets.append(socketPath)
+            logs.append(logPath)
+        }
+        let servers = BenchServer(folder: folder, socketPaths: sockets, processes: processes, logPaths: logs)
+        do {
+            for index in processes.indices { try await servers.waitUntilServing(index) }
+        } catch {
+            servers.stop()
+            throw error
+        }
+        return servers
     }
 
-    private init(folder: String, socketPath: String, process: Process, logPath: String) {
+    private init(folder: String, socketPaths: [String], processes: [Process], logPaths: [String]) {
         self.folder = folder
-        self.socketPath = socketPath
-        self.process = process
-        self.logPath = logPath
+        self.socketPaths = socketPaths
+        self.processes = processes
+        self.logPaths = logPaths
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pids: [Int32] { processes.map(\.processIdentifier) }
 
-    private func waitUntilServing() async throws {
+    private func waitUntilServing(_ index: Int) async throws {
+        let (process, socketPath, logPath) = (processes[index], socketPaths[index], logPaths[index])
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
@@ -79,15 +111,17 @@ final class BenchServer {
         throw VaultError(.internal, "cvault serve did not answer within 60 s", hint: "see \(logPath)")
     }
 
-    /// SIGTERM, then wait for the server to answer what it holds and exit.
+    /// SIGTERM to every server, then wait for each to answer what it holds and exit.
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        let running = processes.filter(\.isRunning)
+        for process in running { process.terminate() }
+        for process in running { process.waitUntilExit() }
     }
 
-    /// User plus system CPU time the server has used so far, from /proc (Linux).
-    var cpuSeconds: Double { Self.cpuSeconds(pid: pid) }
+    /// User plus system CPU time these processes have used so far, summed.
+    static func cpuSeconds(pids: [Int32]) -> Double {
+        pids.reduce(0) { $0 + cpuSeconds(pid: $1) }
+    }
 
     static func cpuSeconds(pid: Int32) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

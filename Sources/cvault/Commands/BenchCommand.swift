@@ -35,6 +35,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(Help.only, valueName: "list")) var only: String?
     @Flag(help: "Keep the temp folder (vault, logs) afterwards.") var keep = false
     @Option(help: ArgumentHelp(Help.rounds, valueName: "n")) var rounds = 3
+    @Option(help: ArgumentHelp(Help.store, valueName: "url")) var store: String?
+    @Option(help: ArgumentHelp(Help.servers, valueName: "n")) var servers = 1
 
     /// The options' longer help texts, kept apart so each option stays one declaration on one line.
     private enum Help {
@@ -43,6 +45,10 @@ struct BenchCommand: AsyncParsableCommand {
         static let limitValues =
             "Values per limit run at batch 1 (larger batches run 64× and 128× as many, at most 200000)."
         static let only = "Only these scenarios, comma-separated (e.g. \"tokenize 64 x 1,detokenize 1 x 256\")."
+        static let store =
+            "Serve from this store (a new, empty PostgreSQL database: postgres://…) instead of SQLite in the temp folder; not CVAULT_STORE, so a bench never writes into a vault by accident."
+        static let servers =
+            "How many `cvault serve` processes share the store, each on its own socket (needs --store); clients are spread over them in turn."
         static let rounds =
             "Every scenario, and the limit, runs this many times, interleaved; the report shows each one's median run and the spread (these shared machines vary by ±25% from run to run)."
     }
@@ -50,6 +56,10 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard duration > 0 else { throw ValidationError("--duration must be more than 0 seconds") }
+        guard (1...16).contains(servers) else { throw ValidationError("--servers must be from 1 to 16") }
+        guard servers == 1 || store != nil else {
+            throw ValidationError("--servers above 1 needs --store: several servers share a PostgreSQL database")
+        }
     }
 
     func run() async throws {
@@ -61,13 +71,19 @@ struct BenchCommand: AsyncParsableCommand {
             var limitRuns: [Int: [SpeedLimit.Figures]] = [:]
             let limit = noLimit ? nil : try SpeedLimit.compile(source: try Self.limitSource(limitSource), into: root)
 
-            printProgress("starting \(executable) serve in \(root)")
-            let vault = try await BenchServer.start(executable: executable, folder: root, logLevel: logLevel)
+            printProgress("starting \(servers) × \(executable) serve in \(root)")
+            let vault = try await BenchServer.start(
+                executable: executable,
+                folder: root,
+                logLevel: logLevel,
+                store: store,
+                count: servers
+            )
             defer { vault.stop() }
             let driver = BenchDriver(
-                socketPath: vault.socketPath,
+                socketPaths: vault.socketPaths,
                 duration: .milliseconds(Int(duration * 1000)),
-                serverPID: vault.pid
+                serverPIDs: vault.pids
             )
 
             var runs: [[BenchResult]] = []
