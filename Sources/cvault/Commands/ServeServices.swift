@@ -50,7 +50,7 @@ struct ServeHousekeeping: Service {
             try? await Task.sleep(for: .seconds(1))
             if Task.isCancelled { return }
             do {
-                try vault.reloadKeyringIfChanged()
+                try await vault.reloadKeyringIfChanged()
                 lastReloadError = nil
             } catch {
                 if lastReloadError != "\(error)" {
