@@ -16,6 +16,8 @@ public final class FileKeyringSource: KeyringSource {
 
     public var name: String { path }
     public var anchorPath: String { AuditAnchor.path(keyringPath: path) }
+    /// A read of the file each time: once a second, as before there were other sources.
+    public var pickupInterval: Duration { .seconds(1) }
 
     public func read() throws(VaultError) -> KeyringFile {
         // The stamp before the read: a change after it makes the next stamp differ, never the reverse.

@@ -15,6 +15,8 @@ public protocol KeyringSource: Sendable {
     /// The audit anchor: a local file in the keys folder, beside each server (`AuditAnchor`), whichever
     /// source holds the keyring.
     var anchorPath: String { get }
+    /// How often a server asks `changed(since:)`: what one ask costs decides it.
+    var pickupInterval: Duration { get }
     /// The stored keyring. `.notInitialized` when there is none.
     func read() async throws(VaultError) -> KeyringFile
     /// The stored keyring when its generation is not `generation`, else nil: what a server polls.

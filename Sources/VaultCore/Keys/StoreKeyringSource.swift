@@ -23,6 +23,9 @@ public final class StoreKeyringSource: KeyringSource {
     public let store: any KeyringStore
     public let name: String
     public let anchorPath: String
+    /// One query of the generation (an indexed one-row read), so a rotation stored on any host reaches every
+    /// server well within a second.
+    public var pickupInterval: Duration { .milliseconds(250) }
 
     /// `name` says where the database is for messages (redacted: never a password); `keysFolder` holds the
     /// audit anchor.

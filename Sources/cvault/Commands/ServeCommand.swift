@@ -166,6 +166,7 @@ struct ServeCommand: AsyncParsableCommand {
                     services: [
                         .init(service: server),
                         .init(service: ServeHousekeeping(vault: vault, logger: logger)),
+                        .init(service: ServeKeyringPickup(vault: vault, logger: logger)),
                         .init(
                             service: ServeRetention(
                                 vault: vault,
