@@ -27,35 +27,4 @@ func fileContains(_ path: String, _ needle: [UInt8]) -> Bool {
     return data.range(of: Data(needle)) != nil
 }
 
-/// Holds the writer thread inside a write until `release()`, so the writes queued meanwhile are taken
-/// together as the next group: grouping becomes deterministic without any sleep-based timing.
-struct WriterGate: Sendable {
-    private let gate: DispatchSemaphore
-    private let task: Task<Void, any Error>
-
-    init(_ store: SQLiteStore) async {
-        let entered = DispatchSemaphore(value: 0)
-        let gate = DispatchSemaphore(value: 0)
-        self.gate = gate
-        task = Task {
-            try await store.write { _ in
-                entered.signal()
-                gate.wait()
-            }
-        }
-        // Wait (off the cooperative pool's critical path: the writer thread signals) until the writer is held.
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread {
-                entered.wait()
-                continuation.resume()
-            }.start()
-        }
-    }
-
-    /// Waits until `count` writes are queued behind the gate, then lets the writer go on.
-    func release(after count: Int, of store: SQLiteStore) async throws {
-        while store.queuedWrites < count { try await Task.sleep(for: .milliseconds(2)) }
-        gate.signal()
-        try await task.value
-    }
-}
+extension SQLiteStore: GroupCommittingStore {}
