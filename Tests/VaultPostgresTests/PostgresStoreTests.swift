@@ -161,105 +161,84 @@ import VaultTestSupport
     /// Two stores on one database are two servers: the writers' lock and the row lock of the claim make
     /// `max_reveals` exact across them.
     @Test func concurrentClaimsFromTwoStoresRevealExactlyMaxReveals() async throws {
-        try await withStore { first, database in
-            let second = try PostgresStore.open(try PostgresURL(database.uri))
-            do {
-                let subject = try await addSubject(first, "cust-1")
-                let id = try await first.write { try $0.nextTokenID() }
-                let token = makeToken(
-                    subjectID: subject.id,
-                    id: id,
-                    addressing: .id,
-                    limits: TokenLimits(maxReveals: 5)
-                )
-                try await first.write { try $0.insertToken(token) }
-                let claimed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                    for index in 0..<40 {
-                        let store = index % 2 == 0 ? first : second
-                        group.addTask { try await store.write { try $0.claimReveal(tokenID: id) } }
-                    }
-                    return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        try await withTwoStores { first, second in
+            let subject = try await addSubject(first, "cust-1")
+            let id = try await first.write { try $0.nextTokenID() }
+            let token = makeToken(
+                subjectID: subject.id,
+                id: id,
+                addressing: .id,
+                limits: TokenLimits(maxReveals: 5)
+            )
+            try await first.write { try $0.insertToken(token) }
+            let claimed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<40 {
+                    let store = index % 2 == 0 ? first : second
+                    group.addTask { try await store.write { try $0.claimReveal(tokenID: id) } }
                 }
-                #expect(claimed == 5)
-                #expect(try await second.read { try $0.token(id: id)?.token.reveals } == 5)
-                await second.close()
-            } catch {
-                await second.close()
-                throw error
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
+            #expect(claimed == 5)
+            #expect(try await second.read { try $0.token(id: id)?.token.reveals } == 5)
         }
     }
 
     /// Appends from two stores at once form one chain: every record's `prev` is the record before's hash, and
     /// no `seq` is missing or repeated.
     @Test func concurrentAppendsFromTwoStoresFormOneGapFreeChain() async throws {
-        try await withStore { first, database in
-            let second = try PostgresStore.open(try PostgresURL(database.uri))
-            do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<120 {
-                        let store = index % 2 == 0 ? first : second
-                        group.addTask {
-                            try await store.write { writer in
-                                let head = try writer.auditHead()
-                                try writer.appendAudit(
-                                    AuditRow(
-                                        seq: (head?.seq ?? 0) + 1,
-                                        prev: head?.hash ?? [],
-                                        hash: randomBytes(32),
-                                        body: "{\"n\":\(index)}"
-                                    )
+        try await withTwoStores { first, second in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<120 {
+                    let store = index % 2 == 0 ? first : second
+                    group.addTask {
+                        try await store.write { writer in
+                            let head = try writer.auditHead()
+                            try writer.appendAudit(
+                                AuditRow(
+                                    seq: (head?.seq ?? 0) + 1,
+                                    prev: head?.hash ?? [],
+                                    hash: randomBytes(32),
+                                    body: "{\"n\":\(index)}"
                                 )
-                            }
+                            )
                         }
                     }
-                    try await group.waitForAll()
                 }
-                let rows = try await second.read { try $0.auditRows(from: 0, limit: 1_000) }
-                #expect(rows.map(\.seq) == Array(1...120))
-                #expect(zip(rows, rows.dropFirst()).allSatisfy { $1.prev == $0.hash })
-                #expect(Set(rows.map(\.body)).count == 120)
-                await second.close()
-            } catch {
-                await second.close()
-                throw error
+                try await group.waitForAll()
             }
+            let rows = try await second.read { try $0.auditRows(from: 0, limit: 1_000) }
+            #expect(rows.map(\.seq) == Array(1...120))
+            #expect(zip(rows, rows.dropFirst()).allSatisfy { $1.prev == $0.hash })
+            #expect(Set(rows.map(\.body)).count == 120)
         }
     }
 
     /// The same deterministic lookup for the same subject from two stores at once: the unique index lets
     /// exactly one in.
     @Test func aLookupIsInsertedOnceEvenFromTwoStoresAtOnce() async throws {
-        try await withStore { first, database in
-            let second = try PostgresStore.open(try PostgresURL(database.uri))
-            do {
-                let subject = try await addSubject(first, "cust-1")
-                let lookup = randomBytes(16)
-                let outcomes = await withTaskGroup(of: Bool.self) { group in
-                    for index in 0..<10 {
-                        let store = index % 2 == 0 ? first : second
-                        group.addTask {
-                            (try? await store.write { writer in
-                                try writer.insertToken(
-                                    makeToken(
-                                        subjectID: subject.id,
-                                        id: try writer.nextTokenID(),
-                                        lookup: lookup,
-                                        mode: .deterministic
-                                    )
+        try await withTwoStores { first, second in
+            let subject = try await addSubject(first, "cust-1")
+            let lookup = randomBytes(16)
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<10 {
+                    let store = index % 2 == 0 ? first : second
+                    group.addTask {
+                        (try? await store.write { writer in
+                            try writer.insertToken(
+                                makeToken(
+                                    subjectID: subject.id,
+                                    id: try writer.nextTokenID(),
+                                    lookup: lookup,
+                                    mode: .deterministic
                                 )
-                            }) != nil
-                        }
+                            )
+                        }) != nil
                     }
-                    return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
                 }
-                #expect(outcomes == 1)
-                #expect(try await second.read { try $0.tokens(lookup: lookup).count } == 1)
-                await second.close()
-            } catch {
-                await second.close()
-                throw error
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
+            #expect(outcomes == 1)
+            #expect(try await second.read { try $0.tokens(lookup: lookup).count } == 1)
         }
     }
 

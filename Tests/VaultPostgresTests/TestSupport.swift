@@ -9,14 +9,17 @@ import VaultTestSupport
 @discardableResult
 func withStore<T>(_ body: (PostgresStore, PostgresTestDatabase) async throws -> T) async throws -> T {
     try await PostgresTestDatabase.with { database in
-        let store = try PostgresStore.create(try PostgresURL(database.uri))
-        do {
-            let result = try await body(store, database)
-            await store.close()
-            return result
-        } catch {
-            await store.close()
-            throw error
+        try await closing(try PostgresStore.create(try PostgresURL(database.uri))) { store in
+            try await body(store, database)
+        }
+    }
+}
+
+/// Two stores on one fresh database, as two servers would have: the first creates it, the second opens it.
+func withTwoStores<T>(_ body: (PostgresStore, PostgresStore) async throws -> T) async throws -> T {
+    try await withStore { first, database in
+        try await closing(try PostgresStore.open(try PostgresURL(database.uri))) { second in
+            try await body(first, second)
         }
     }
 }

@@ -10,15 +10,7 @@ import VaultTestSupport
 func withStore<T>(_ body: (SQLiteStore, String) async throws -> T) async throws -> T {
     try await withTemporaryFolder { folder in
         let path = folder + "/vault.db"
-        let store = try SQLiteStore.create(at: path)
-        do {
-            let result = try await body(store, path)
-            await store.close()
-            return result
-        } catch {
-            await store.close()
-            throw error
-        }
+        return try await closing(try SQLiteStore.create(at: path)) { store in try await body(store, path) }
     }
 }
 
