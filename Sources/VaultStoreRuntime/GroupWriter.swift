@@ -167,3 +167,22 @@ extension VaultError {
         hint: "open the store again; this is a bug if it happens while serving"
     )
 }
+
+extension GroupWriter {
+    /// Queues `work` as one write job and returns its value once its group has committed (or throws the
+    /// job's own error, or the group's). Fails with `storeClosed` once the writer is closing.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let job = StoreWrite(work, continuation: continuation)
+            if !submit(.write(job)) { job.fail(VaultError.storeClosed) }
+        }
+    }
+
+    /// Runs `body` on the writer thread, between groups and outside any transaction.
+    public func maintain<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let submitted = submit(.maintenance { db in continuation.resume(with: Result { try body(db) }) })
+            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
+        }
+    }
+}

@@ -143,10 +143,10 @@ struct ServeCommand: AsyncParsableCommand {
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
-            let (store, keyring) = try location.open(unseal)
+            let (store, keyring) = try await location.open(unseal)
             let vault = Vault(
                 keyring: keyring,
-                store: store,
+                store: store.store,
                 policies: policies,
                 logger: logger,
                 idempotencyLifetime: Int64(idempotencyTtl)
@@ -166,6 +166,7 @@ struct ServeCommand: AsyncParsableCommand {
                     services: [
                         .init(service: server),
                         .init(service: ServeHousekeeping(vault: vault, logger: logger)),
+                        .init(service: ServeKeyringPickup(vault: vault, logger: logger)),
                         .init(
                             service: ServeRetention(
                                 vault: vault,
