@@ -1,4 +1,5 @@
 import VaultCore
+import VaultPostgres
 import VaultSQLite
 
 /// The store a command opened (`VaultLocation.openStore()`), the one place that knows which backend it is:
@@ -52,6 +53,19 @@ struct OpenedStore: Sendable {
     }
 
     func close() async { await store.close() }
+
+    /// What the database role may do beyond what a server needs (PostgreSQL: it could rewrite the audit
+    /// history), for `serve` to log at start; nothing for SQLite, whose file permissions are checked apart.
+    func privilegeWarnings() async -> [String] {
+        guard case .postgres(let backend) = backend else { return [] }
+        do {
+            return try await backend.store.privilegeWarnings()
+        } catch {
+            return [
+                "the database role's privileges could not be checked (\((error as? VaultError)?.message ?? "store error"))"
+            ]
+        }
+    }
 
     /// What `backup` and `restore` point a PostgreSQL vault to.
     static let postgresBackupHint =

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VaultCore
+import VaultPostgres
 
 /// Where the vault lives. Flags win over environment variables, which win over the defaults.
 struct VaultLocation: ParsableArguments {
@@ -31,15 +32,20 @@ struct VaultLocation: ParsableArguments {
     func storeLocation() throws(VaultError) -> StoreLocation {
         let origin = store == nil ? "CVAULT_STORE" : "--store"
         guard let text = store ?? env("CVAULT_STORE") else { return .sqlite(databasePath: databasePath) }
-        guard let url = PostgresURL(parsing: text) else {
+        do {
+            return .postgres(try PostgresURL(text))
+        } catch let error as VaultError {
             throw VaultError(
                 .invalidRequest,
-                "\(origin) is not a store cvault can open",
-                hint: "give \(PostgresURL.accepted)"
+                "\(origin) is not a store cvault can open: \(error.message)",
+                hint: (error.hint.map { $0 + "; " } ?? "") + Self.storeDefault
             )
+        } catch {
+            throw VaultError(.invalidRequest, "\(origin) is not a store cvault can open", hint: Self.storeDefault)
         }
-        return .postgres(url)
     }
+
+    static let storeDefault = "without --store or CVAULT_STORE, the vault is the SQLite database in the --data folder"
 
     /// A malformed --store or CVAULT_STORE is a usage error, before any work.
     func validate() throws {

@@ -25,7 +25,7 @@ import VaultTestSupport
             let run = try await CVaultProcess.run(["status", "--store", store], environment: [:])
             #expect(run.status == 64, "EX_USAGE for \(store.prefix(8))")
             #expect(run.stderr.contains("--store is not a store cvault can open"))
-            #expect(run.stderr.contains("postgresql://[user[:password]@][host][:port][/dbname]"))
+            #expect(run.stderr.contains("SQLite database in the --data folder"))
             Self.expectNoSecret(run)
             #expect(!run.stderr.contains("hunter2"))
         }

@@ -72,6 +72,7 @@ import VaultTestSupport
         let lost = await #expect(throws: VaultError.self) { _ = try await second.rotateTokenKey() }
         #expect(lost?.code == .keyring)
         #expect(lost?.message.contains("was changed by another process") == true)
+        #expect(lost?.message.contains("generation 2, expected 1") == true)
         #expect(lost?.hint == "run the command again: it starts from the keyring as it is now")
         let won = try #require(winner.withLock { $0 })
         #expect(try await store.storedKeyring()?.bytes == won.file.encoded(), "the loser stored nothing")

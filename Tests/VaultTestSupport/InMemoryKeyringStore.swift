@@ -29,18 +29,18 @@ public final class InMemoryKeyringStore: KeyringStore {
 
     public func keyringGeneration() async throws -> Int? { keyring.withLock { $0?.generation } }
 
-    public func storeKeyring(bytes: [UInt8], generation: Int, replacing: Int?) async throws -> Bool {
-        if let body = beforeNextStore.withLock({ hook in
+    public func storeKeyring(bytes: [UInt8], generation: Int, replacing: Int?) async throws {
+        let interleaved = beforeNextStore.withLock { hook in
             defer { hook = nil }
             return hook
-        }) {
-            try await body()
         }
-        return try await rows.write { [self] _ in
-            self.keyring.withLock { stored in
-                guard stored?.generation == replacing else { return false }
+        if let interleaved { try await interleaved() }
+        try await rows.write { [self] _ in
+            try self.keyring.withLock { stored throws(VaultError) in
+                guard stored?.generation == replacing else {
+                    throw VaultError.keyringChangedMeanwhile(stored: stored?.generation, expected: replacing)
+                }
                 stored = (bytes, generation)
-                return true
             }
         }
     }

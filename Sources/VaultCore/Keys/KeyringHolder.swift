@@ -53,11 +53,12 @@ public final class KeyringHolder: Sendable {
     /// harmless if the rewrap sees it, and it sees every data key committed before its scan. The only danger
     /// is a transaction that checked "still active" before the rotation was stored and commits after the
     /// rewrap's scan. The file source rules it out with SQLite's single writer (the rewrap's writes wait for
-    /// this transaction). The database source rules it out with the row lock its check takes inside this
-    /// same transaction (`KeyringStore.keyringGeneration(in:)`, `FOR SHARE`): the rotation's compare-and-set
-    /// waits for this transaction to commit, so either this check already sees the rotation (and the request
-    /// retries with the new keyring), or the rotation, and so the rewrap after it, come after this data key
-    /// is committed. A check outside the transaction (a poll, a cached generation) would leave that window open.
+    /// this transaction). The database source rules it out by reading the stored keyring inside this same
+    /// transaction (`KeyringStore.keyringGeneration(in:)`), whose writes, the rotation's compare-and-set among
+    /// them, are serialized across every server (PostgreSQL: one advisory transaction lock held by each write
+    /// group until its commit): either this check already sees the rotation (and the request retries with the
+    /// new keyring), or the rotation, and so the rewrap after it, come after this data key is committed. A
+    /// check outside the transaction (the poll, a cached generation) would leave that window open.
     func activeKEKIsCurrent(_ keyring: Keyring, in writer: any StoreWriter) throws(VaultError) -> Bool {
         try source.isActiveKEK(keyring.activeKEKVersion, generation: keyring.generation, in: writer)
     }

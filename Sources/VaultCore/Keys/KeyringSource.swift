@@ -42,11 +42,13 @@ extension VaultError {
         )
     }
 
-    /// A change lost the race to another one stored first (`KeyringSource.write`).
-    static func keyringChangedMeanwhile(_ name: String) -> VaultError {
-        VaultError(
+    /// A change lost the race to another one stored first (`KeyringStore.storeKeyring`).
+    public static func keyringChangedMeanwhile(stored: Int?, expected: Int?) -> VaultError {
+        func text(_ generation: Int?) -> String { generation.map { "\($0)" } ?? "none" }
+        return VaultError(
             .keyring,
-            "the keyring \(name) was changed by another process while this change was made; nothing was stored",
+            "the keyring was changed by another process while this change was made (generation \(text(stored)), "
+                + "expected \(text(expected))); nothing was stored",
             hint: "run the command again: it starts from the keyring as it is now"
         )
     }

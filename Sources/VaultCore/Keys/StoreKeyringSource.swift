@@ -7,13 +7,15 @@ public protocol KeyringStore: VaultStore {
     /// The stored keyring's generation, nil when none is stored: one cheap query, what servers poll.
     func keyringGeneration() async throws -> Int?
     /// Stores `bytes` as generation `generation` if the stored generation is still `replacing` (nil: only if
-    /// none is stored), in one transaction; false, with nothing changed, if it is not.
-    func storeKeyring(bytes: [UInt8], generation: Int, replacing: Int?) async throws -> Bool
-    /// Inside the write transaction of `writer` (one of this store's): the stored keyring's generation,
-    /// locked against change until that transaction ends (PostgreSQL: `SELECT … FOR SHARE`, so a
-    /// `storeKeyring` of another process waits for it to commit).
+    /// none is stored), as a write of this store; else throws a `.keyring` error saying so, with nothing
+    /// changed.
+    func storeKeyring(bytes: [UInt8], generation: Int, replacing: Int?) async throws
+    /// Inside the write transaction of `writer` (one of this store's): the stored keyring's generation. The
+    /// store's writes, `storeKeyring` among them, must be serialized with that transaction (PostgreSQL: every
+    /// write group of every server holds one advisory transaction lock until its commit), so what this reads
+    /// stays the stored keyring until the transaction commits.
     func keyringGeneration(in writer: any StoreWriter) throws -> Int?
-    /// Inside the write transaction of `writer`, after `keyringGeneration(in:)`: the stored keyring.
+    /// Inside the write transaction of `writer`: the stored keyring.
     func storedKeyring(in writer: any StoreWriter) throws -> [UInt8]?
 }
 
@@ -49,19 +51,18 @@ public final class StoreKeyringSource: KeyringSource {
         return now == generation ? nil : try await read()
     }
 
+    /// A change that lost the race to another one is refused by the store (`.keyring`, run the command
+    /// again), with nothing stored.
     public func write(_ file: KeyringFile, replacing generation: Int?) async throws(VaultError) {
-        let stored = try await storage {
-            try await store.storeKeyring(bytes: file.encoded(), generation: file.generation, replacing: generation)
+        if generation == nil, try await storage({ try await store.keyringGeneration() }) != nil {
+            throw VaultError(
+                .alreadyInitialized,
+                "a keyring is already stored \(name)",
+                hint: "cvault never overwrites a keyring; give another database for a new vault"
+            )
         }
-        guard stored else {
-            if generation == nil {
-                throw VaultError(
-                    .alreadyInitialized,
-                    "a keyring is already stored \(name)",
-                    hint: "cvault never overwrites a keyring; give another database for a new vault"
-                )
-            }
-            throw VaultError.keyringChangedMeanwhile(name)
+        try await storage {
+            try await store.storeKeyring(bytes: file.encoded(), generation: file.generation, replacing: generation)
         }
     }
 
@@ -71,7 +72,7 @@ public final class StoreKeyringSource: KeyringSource {
         try await change()
     }
 
-    /// The generation as stored, read and share-locked inside the caller's write transaction; when it is not
+    /// The generation as stored, read inside the caller's write transaction; when it is not
     /// the one held, the stored keyring's active KEK decides (a change that left the KEK alone, such as a
     /// token key rotation, does not make this process's new data keys wait for its pick-up).
     public func isActiveKEK(_ version: Int, generation: Int, in writer: any StoreWriter) throws(VaultError) -> Bool {

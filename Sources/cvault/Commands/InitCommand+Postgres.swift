@@ -1,5 +1,6 @@
 import Foundation
 import VaultCore
+import VaultPostgres
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,7 @@ extension InitCommand {
         if let shareDir { try FileSafety.makePrivateFolder(shareDir) }
         let backend = try await PostgresBackend.create(url)
         let opened = OpenedStore(postgres: backend, location: .postgres(url), keysFolder: location.keysFolder)
+        let sql: String
         let keyring: Keyring
         var split: [UnsealShare] = []
         var written: [(index: UInt8, path: String)] = []
@@ -55,6 +57,7 @@ extension InitCommand {
             let vault = AdminSession.vault(keyring: keyring, store: opened.store)
             try await vault.recordCreation()
             try await vault.sealAudit()
+            sql = try await backend.leastPrivilegeSQL(role: serverRole)
             await opened.close()
         } catch {
             await opened.close()
@@ -71,6 +74,6 @@ extension InitCommand {
         print("")
         print("-- Run as the database owner to give the servers a role that can append to the audit log but never")
         print("-- change or delete it (docs/SCALING.md); then point each server's --store at that role.")
-        print(backend.leastPrivilegeSQL)
+        print(sql)
     }
 }

@@ -26,6 +26,12 @@ struct InitCommand: AsyncParsableCommand {
             valueName: "dir"
         )
     ) var shareDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --store: the server role the printed least-privilege SQL creates (docs/SCALING.md).",
+            valueName: "name"
+        )
+    ) var serverRole = "cvault_server"
 
     func validate() throws {
         guard (shares == nil) == (threshold == nil) else {

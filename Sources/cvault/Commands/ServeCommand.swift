@@ -152,6 +152,12 @@ struct ServeCommand: AsyncParsableCommand {
                 idempotencyLifetime: Int64(idempotencyTtl)
             )
             try await vault.recordPolicyLoad("at start")
+            for warning in await store.privilegeWarnings() {
+                logger.warning(
+                    "\(warning)",
+                    metadata: ["hint": "run the servers as the role `cvault init` printed SQL for (docs/SCALING.md)"]
+                )
+            }
 
             let pidFile = location.dataFolder + "/cvault.pid"
             let server = VaultServer(vault: vault, configuration: config, logger: logger) {
