@@ -16,6 +16,13 @@ public struct PostgresTestDatabase: Sendable {
     /// The cluster's maintenance database, from `CVAULT_TEST_POSTGRES`.
     public let clusterURI: String
 
+    /// A database that exists already (a test's own cluster, say); `drop` would drop it.
+    public init(name: String, uri: String, clusterURI: String) {
+        self.name = name
+        self.uri = uri
+        self.clusterURI = clusterURI
+    }
+
     /// The cluster's URI, or a failure saying how to get one: a test that needs PostgreSQL never skips silently.
     public static func clusterURI() throws -> String {
         guard let uri = ProcessInfo.processInfo.environment[variable], !uri.isEmpty else {
