@@ -32,8 +32,13 @@ struct VaultLocation: ParsableArguments {
     func storeLocation() throws(VaultError) -> StoreLocation {
         let origin = store == nil ? "CVAULT_STORE" : "--store"
         guard let text = store ?? env("CVAULT_STORE") else { return .sqlite(databasePath: databasePath) }
+        return .postgres(try Self.postgresURL(text, origin: origin))
+    }
+
+    /// `text` as a PostgreSQL URI, or a usage error naming `origin` (never `text`: it may hold a password).
+    static func postgresURL(_ text: String, origin: String) throws(VaultError) -> PostgresURL {
         do {
-            return .postgres(try PostgresURL(text))
+            return try PostgresURL(text)
         } catch let error as VaultError {
             throw VaultError(
                 .invalidRequest,
