@@ -124,17 +124,6 @@ public final class PostgresStore: GroupWritingStore {
         return value
     }
 
-    /// As `SQLiteStore.readThenWrite` (`routedReadThenWrite`): small reads, or any while the writer is idle,
-    /// run in the write job; others on a reader first, and the write compares the change count
-    /// (`erasures.generation`) with the one the read's snapshot saw.
-    public func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int,
-        read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws -> T {
-        try await routedReadThenWrite(items: items, read: read, write: write)
-    }
-
     public var writerIsIdle: Bool { writer.isIdle }
 
     public func close() async {

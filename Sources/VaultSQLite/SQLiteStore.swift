@@ -175,21 +175,6 @@ public final class SQLiteStore: GroupWritingStore {
         return value
     }
 
-    /// Runs `read` inside the write job when it is small or the writer has nothing else to do, and on a reader
-    /// first otherwise (`routedReadThenWrite`). In the write job it uses the writer's page cache, which stays
-    /// warm: every commit empties the readers' caches (a WAL reader drops its cache whenever the database
-    /// changed), so a reader re-reads each page with `pread`. Measured on detokenize 1 client × 256 tokens:
-    /// 10.5 µs of server CPU per token in the write job against 14.8 on a reader. But when calls queue up for
-    /// the writer, readers spread the look-ups over both cores while the writer commits (64 clients × 256:
-    /// 149 k/s against 120 k/s all in the write job), so a busy writer sends them there.
-    public func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int,
-        read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws -> T {
-        try await routedReadThenWrite(items: items, read: read, write: write)
-    }
-
     public var writerIsIdle: Bool { writer.isIdle }
 
     public func close() async {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
+import VaultStoreRuntime
 import VaultTestSupport
 
 @testable import VaultPostgres
@@ -117,6 +118,46 @@ import VaultTestSupport
             }
             #expect(lost == nil)
             #expect(next != nil)
+        }
+    }
+
+    /// Through the protocol, as the vault calls it: a small read runs inside the write job, on the writer's
+    /// thread, and a large one while the writer is busy on a reader first.
+    @Test func aSmallReadThenWriteRunsInTheWriteJob() async throws {
+        try await withStore { store, _ in
+            let vaultStore: any VaultStore = store
+            let (readOn, snapshot) = try await vaultStore.readThenWrite(
+                items: PostgresStore.smallRead,
+                read: { _ in currentThreadName() },
+                write: { _, readOn, snapshot in (readOn, snapshot) }
+            )
+            #expect(readOn == "cvault-writer")
+            #expect(snapshot == .current)
+        }
+    }
+
+    /// A snapshot older than the erase, held by another server's read, keeps the scrub from finishing
+    /// (VACUUM could not remove the rows): `scrubbed: false`. Once it ends, the next scrub finishes.
+    @Test func aScrubWaitsForOlderSnapshotsAndSaysWhenItCouldNot() async throws {
+        try await withTwoStores { first, second in
+            _ = try await addSubject(first, "cust-1")
+            _ = try await addSubject(first, "cust-2")
+            let reading = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let held = Task {
+                try await second.read { reader in
+                    _ = try reader.subject(named: "cust-1")  // takes the snapshot
+                    reading.signal()
+                    release.wait()
+                }
+            }
+            await signalled(reading)
+            let (erased, scrubbed) = try await first.writeAndScrub { try $0.eraseSubject(named: "cust-1") }
+            #expect(erased == 0 && !scrubbed)
+            release.signal()
+            try await held.value
+            let (_, later) = try await first.writeAndScrub { try $0.eraseSubject(named: "cust-2") }
+            #expect(later)
         }
     }
 
