@@ -160,22 +160,20 @@ extension PostgresStore {
     private func migrationRead<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        try await read { reader in
-            guard let access = reader as? PostgresAccess else {
-                throw VaultError(.internal, "a PostgreSQL store was asked of another store's reader")
-            }
-            return try body(access.db)
-        }
+        try await read { reader in try body(Self.migrationConnection(reader)) }
     }
 
     private func migrationWrite<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        try await write { writer in
-            guard let access = writer as? PostgresAccess else {
-                throw VaultError(.internal, "a PostgreSQL store was asked of another store's writer")
-            }
-            return try body(access.db)
+        try await write { writer in try body(Self.migrationConnection(writer)) }
+    }
+
+    /// The connection under one of this store's readers or writers.
+    private static func migrationConnection(_ reader: any StoreReader) throws -> PostgresConnection {
+        guard let access = reader as? PostgresAccess else {
+            throw VaultError(.internal, "a PostgreSQL store was asked of another store's reader")
         }
+        return access.db
     }
 }

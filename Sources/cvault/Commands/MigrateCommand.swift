@@ -30,19 +30,14 @@ struct MigrateCommand: AsyncParsableCommand {
         )
     )
     var target: String
-    @Option(help: ArgumentHelp("Rows per batch (one transaction each).", valueName: "n")) var batch = 500
+    @Option(help: ArgumentHelp("Rows per batch (one transaction each).", valueName: "n")) var batch = defaultBatch
 
     static let batches = 1...5_000
+    static let defaultBatch = 500
 
     func run() async throws {
         try await reporting {
-            guard Self.batches.contains(batch) else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--batch must be \(Self.batches.lowerBound) to \(Self.batches.upperBound)",
-                    hint: "the default is 500"
-                )
-            }
+            try requireBatch(batch, in: Self.batches, default: Self.defaultBatch)
             let url = try VaultLocation.postgresURL(target, origin: "--to")
             guard case .sqlite(let databasePath) = try location.storeLocation() else {
                 throw VaultError(
@@ -51,8 +46,7 @@ struct MigrateCommand: AsyncParsableCommand {
                     hint: "unset CVAULT_STORE and give the SQLite vault's --data and --keys folders"
                 )
             }
-            let keyringFile = FileKeyringSource(path: location.keyringPath)
-            let keyring = try await Keyring.open(from: keyringFile, credential: unseal.credential(for: keyringFile))
+            let keyring = try await unseal.openKeyring(from: FileKeyringSource(path: location.keyringPath))
             let source = try SQLiteStore.open(at: databasePath)
             do {
                 var copy = try await MigrationCopy.prepare(url, vault: keyring.file.auditPublicKey)
