@@ -81,24 +81,14 @@ enum PostgresSchema {
         "CREATE TABLE audit_subjects(subject_ref bytea NOT NULL, seq bigint NOT NULL, PRIMARY KEY(subject_ref, seq))",
         """
         CREATE TABLE consents(
-            subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
-            purpose text NOT NULL,
-            state text NOT NULL CHECK (state IN ('granted', 'withdrawn')),
-            at bigint NOT NULL,
-            source text NOT NULL,
-            expires_at bigint,
+        \(consentColumns),
             PRIMARY KEY(subject_id, purpose)
         )
         """,
         """
         CREATE TABLE consent_history(
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
-            purpose text NOT NULL,
-            state text NOT NULL CHECK (state IN ('granted', 'withdrawn')),
-            at bigint NOT NULL,
-            source text NOT NULL,
-            expires_at bigint
+        \(consentColumns)
         )
         """,
         "CREATE INDEX consent_history_by_subject ON consent_history(subject_id, id)",
@@ -123,6 +113,13 @@ enum PostgresSchema {
         """,
         "CREATE TABLE keyring(id integer PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL, bytes bytea NOT NULL)",
     ]
+
+    /// The columns of a consent decision, in `consents` (the latest per purpose) and `consent_history` (all).
+    static let consentColumns = """
+            subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+            purpose text NOT NULL, state text NOT NULL CHECK (state IN ('granted', 'withdrawn')),
+            at bigint NOT NULL, source text NOT NULL, expires_at bigint
+        """
 
     /// Every table the schema makes, for the privilege SQL and its check.
     static let tables = [

@@ -10,8 +10,9 @@ import VaultTestSupport
 @Suite(.serialized) struct LeastPrivilegeTests {
     @Test func aServerRoleMayAppendToTheAuditButNeverChangeIt() async throws {
         let role = "cvault_server_" + UUID().uuidString.prefix(8).lowercased()
+        // Roles are the cluster's: dropped once the database (whose tables it owns) is gone.
+        defer { _ = try? PostgresTestDatabase.runOnCluster("DROP ROLE IF EXISTS \(role)") }
         try await PostgresTestDatabase.with { database in
-            defer { _ = try? database.runOnCluster("DROP ROLE IF EXISTS \(role)") }
             let owner = try PostgresStore.create(try PostgresURL(database.uri))
             let broad = try await owner.privilegeWarnings()
             #expect(broad.contains { $0.contains("superuser") })

@@ -64,7 +64,7 @@ public struct PostgresTestDatabase: Sendable {
 
     /// Runs `sql` in the cluster's maintenance database (roles are the cluster's, not a database's).
     @discardableResult
-    public func runOnCluster(_ sql: String) throws -> String { try Self.psql(clusterURI, sql) }
+    public static func runOnCluster(_ sql: String) throws -> String { try psql(try clusterURI(), sql) }
 
     /// This database's URI with another user, for a role the test made.
     public func uri(user: String) -> String {
