@@ -29,7 +29,7 @@ struct CVault: AsyncParsableCommand {
             InitCommand.self, TokenizeCommand.self, DetokenizeCommand.self, EraseCommand.self,
             StatusCommand.self, KeysCommand.self, PolicyCommand.self, AuditCommand.self, ServeCommand.self,
             BackupCommand.self, RestoreCommand.self, VerifyCommand.self, StatementCommand.self, BenchCommand.self,
-            ConsentCommand.self, SubjectCommand.self, PurgeCommand.self,
+            ConsentCommand.self, SubjectCommand.self, PurgeCommand.self, MigrateCommand.self,
         ]
     )
 }

@@ -116,9 +116,7 @@ extension VaultLocation {
     func open(_ unseal: UnsealOptions) async throws -> (store: OpenedStore, keyring: Keyring) {
         let opened = try await openStore()
         do {
-            let source = opened.keyringSource
-            let keyring = try await Keyring.open(from: source, credential: unseal.credential(for: source))
-            return (opened, keyring)
+            return (opened, try await unseal.openKeyring(from: opened.keyringSource))
         } catch {
             await opened.close()
             throw error

@@ -32,8 +32,13 @@ struct VaultLocation: ParsableArguments {
     func storeLocation() throws(VaultError) -> StoreLocation {
         let origin = store == nil ? "CVAULT_STORE" : "--store"
         guard let text = store ?? env("CVAULT_STORE") else { return .sqlite(databasePath: databasePath) }
+        return .postgres(try Self.postgresURL(text, origin: origin))
+    }
+
+    /// `text` as a PostgreSQL URI, or a usage error naming `origin` (never `text`: it may hold a password).
+    static func postgresURL(_ text: String, origin: String) throws(VaultError) -> PostgresURL {
         do {
-            return .postgres(try PostgresURL(text))
+            return try PostgresURL(text)
         } catch let error as VaultError {
             throw VaultError(
                 .invalidRequest,
@@ -73,6 +78,11 @@ struct UnsealOptions: ParsableArguments {
     )
     var unsealShares: [String] = []
 
+    /// Opens the keyring kept in `source` with the credential this names (`credential(for:)`).
+    func openKeyring(from source: any KeyringSource) async throws -> Keyring {
+        try await Keyring.open(from: source, credential: credential(for: source))
+    }
+
     /// The credential for the keyring kept in `source`: shares if given or if the keyring needs them, else the
     /// passphrase.
     func credential(for source: any KeyringSource) async throws -> UnsealCredential {
@@ -92,6 +102,16 @@ struct UnsealOptions: ParsableArguments {
         }
         return .passphrase(try Passphrase.read(file: passphraseFile))
     }
+}
+
+/// `--batch` within `range`, else an error naming the range and the default.
+func requireBatch(_ batch: Int, in range: ClosedRange<Int>, default value: Int) throws(VaultError) {
+    guard !range.contains(batch) else { return }
+    throw VaultError(
+        .invalidRequest,
+        "--batch must be \(range.lowerBound) to \(range.upperBound)",
+        hint: "the default is \(value)"
+    )
 }
 
 /// The policy file.

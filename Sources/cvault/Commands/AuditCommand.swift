@@ -111,8 +111,7 @@ extension AuditCommand {
                 let opened = try await location.openStore()
                 var tokens: Set<String>?
                 if let token {
-                    let source = opened.keyringSource
-                    let keyring = try await Keyring.open(from: source, credential: unseal.credential(for: source))
+                    let keyring = try await unseal.openKeyring(from: opened.keyringSource)
                     tokens = [keyring.auditReference(of: token), token]
                 }
                 let store = opened.store

@@ -167,8 +167,7 @@ struct RestoreCommand: AsyncParsableCommand {
                 )
             }
             // The keyring before anything is written: a restore is an admin operation, and it is recorded.
-            let keyringFile = FileKeyringSource(path: location.keyringPath)
-            let keyring = try await Keyring.open(from: keyringFile, credential: unseal.credential(for: keyringFile))
+            let keyring = try await unseal.openKeyring(from: FileKeyringSource(path: location.keyringPath))
             try FileSafety.makePrivateFolder(location.dataFolder)
             try FileSafety.writeAtomically(
                 try FileSafety.readAll(copy, what: "database copy"),

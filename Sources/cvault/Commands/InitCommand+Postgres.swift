@@ -28,13 +28,7 @@ extension InitCommand {
                 hint: "choose a longer passphrase (a few random words work well)"
             )
         }
-        if let shareDir, FileManager.default.fileExists(atPath: shareDir) {
-            throw VaultError(
-                .alreadyInitialized,
-                "\(shareDir) already exists",
-                hint: "name a new folder for the shares"
-            )
-        }
+        try refuseExistingShareFolder()
         try FileSafety.makePrivateFolder(location.keysFolder)
         if let shareDir { try FileSafety.makePrivateFolder(shareDir) }
         let backend = try await PostgresBackend.create(url)

@@ -57,13 +57,7 @@ struct InitCommand: AsyncParsableCommand {
                 )
             }
             let passphrase = shares == nil ? try Passphrase.read(file: unseal.passphraseFile, confirm: true) : nil
-            if let shareDir, FileManager.default.fileExists(atPath: shareDir) {
-                throw VaultError(
-                    .alreadyInitialized,
-                    "\(shareDir) already exists",
-                    hint: "name a new folder for the shares"
-                )
-            }
+            try refuseExistingShareFolder()
             try FileSafety.makePrivateFolder(location.keysFolder)
             try FileSafety.makePrivateFolder(location.dataFolder)
             // The share folder first: a keyring whose shares could not be written could never be opened.
@@ -132,6 +126,12 @@ struct InitCommand: AsyncParsableCommand {
                 print("wrote share \(index) to \(path): give it to its holder and delete this copy")
             }
         }
+    }
+
+    /// A share folder is always new: shares of two vaults must never mix.
+    func refuseExistingShareFolder() throws(VaultError) {
+        guard let shareDir, FileManager.default.fileExists(atPath: shareDir) else { return }
+        throw VaultError(.alreadyInitialized, "\(shareDir) already exists", hint: "name a new folder for the shares")
     }
 
     /// Shares are handed out once, each to its own file (or printed once); the vault keeps none of them.

@@ -29,13 +29,7 @@ struct PurgeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            guard Vault.purgeBatches.contains(batch) else {
-                throw VaultError(
-                    .invalidRequest,
-                    "--batch must be \(Vault.purgeBatches.lowerBound) to \(Vault.purgeBatches.upperBound)",
-                    hint: "the default is \(Vault.defaultPurgeBatch)"
-                )
-            }
+            try requireBatch(batch, in: Vault.purgeBatches, default: Vault.defaultPurgeBatch)
             let policies = try VaultSession.loadPolicy(policy)
             let pass = RetentionPass(policy: policies.current, now: VaultClock.system.now())
             guard !pass.isEmpty else {
