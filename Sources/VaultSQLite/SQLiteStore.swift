@@ -16,6 +16,10 @@ public final class SQLiteStore: VaultStore {
 
     /// The database file.
     public let path: String
+
+    /// False: one `cvault serve` serves a SQLite vault, so its in-memory budgets see every reveal. (A CLI
+    /// command that opens the file beside it, with the keyring unsealed, keeps budgets of its own.)
+    public var sharedByProcesses: Bool { false }
     private let writer: Writer
     private let readers: ReaderPool
     private let checkpointer: Checkpointer
