@@ -2,7 +2,7 @@
 import PackageDescription
 
 // cvault: an encrypted customer-data vault with tokenization.
-// C libraries live only behind the CSodium and CSQLite system-library targets; the domain (VaultCore)
+// C libraries live only behind the CSodium, CSQLite and CLibPQ system-library targets; the domain (VaultCore)
 // knows nothing of SQLite, sockets or the command line.
 let package = Package(
     name: "cvault",
@@ -35,6 +35,12 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(name: "CVaultSystem"),
         .target(
             name: "VaultCore",
@@ -45,12 +51,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // What every store backend shares and no engine defines: the job queue, the store's own threads, the
+        // single writer's group commit (docs/DESIGN.md, "The store contract").
+        .target(name: "VaultStoreRuntime", dependencies: ["VaultCore", "CVaultSystem"]),
         .target(
             name: "VaultSQLite",
             dependencies: [
-                "VaultCore", "CSQLite", "CVaultSystem", .product(name: "SystemPackage", package: "swift-system"),
+                "VaultCore", "VaultStoreRuntime", "CSQLite", "CVaultSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The PostgreSQL store, so several servers serve one vault (docs/DESIGN.md, "Storage: PostgreSQL").
+        .target(name: "VaultPostgres", dependencies: ["VaultCore", "VaultStoreRuntime", "CLibPQ"]),
         // Strict JSON reading, and the one JSON writer (the wire both ways, the audit log, the CLI's `--json`);
         // no dependencies.
         .target(name: "VaultJSON"),
@@ -99,7 +111,14 @@ let package = Package(
         .target(name: "VaultTestSupport", dependencies: ["VaultCore", "VaultJSON"], path: "Tests/VaultTestSupport"),
         .testTarget(name: "VaultJSONTests", dependencies: ["VaultJSON"]),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultJSON", "VaultTestSupport"]),
-        .testTarget(name: "VaultSQLiteTests", dependencies: ["VaultCore", "VaultSQLite", "VaultTestSupport"]),
+        .testTarget(
+            name: "VaultSQLiteTests",
+            dependencies: ["VaultCore", "VaultSQLite", "VaultStoreRuntime", "VaultTestSupport"]
+        ),
+        .testTarget(
+            name: "VaultPostgresTests",
+            dependencies: ["VaultCore", "VaultPostgres", "VaultStoreRuntime", "VaultTestSupport"]
+        ),
         .testTarget(name: "IntegrationTests", dependencies: ["VaultCore", "VaultClient", "VaultTestSupport"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["VaultFuzz"]),
     ]

@@ -1,6 +1,7 @@
 import CVaultSystem
 import Foundation
 import Synchronization
+import VaultStoreRuntime
 
 /// Copies the WAL into the database file on a thread of its own, so that commits do not pay for it.
 ///

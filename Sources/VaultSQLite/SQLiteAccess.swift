@@ -1,4 +1,5 @@
 import VaultCore
+import VaultStoreRuntime
 
 /// The store's rows as seen through one connection: what `read` and `write` closures receive. Read closures
 /// get it on a `query_only` connection, so even a cast to `StoreWriter` cannot change anything there.
@@ -663,26 +664,5 @@ struct SQLiteAccess: StoreWriter {
                 hint: "the database was altered; run `cvault verify`"
             )
         }
-    }
-}
-
-/// What the writer remembers within one group's transaction: the audit chain's head and last seal, and the
-/// last token id handed out. Every job of a group appends to the chain, and re-reading the head (with its
-/// whole body) for each one was a needless query and copy. Safe because the group holds the write lock from
-/// BEGIN IMMEDIATE to COMMIT, so nothing else can append or insert meanwhile; a job rolled back to its
-/// savepoint forgets the chain's tail (`forgetAudit`), and a new group starts with an empty memory.
-final class GroupMemory {
-    /// `.some(nil)`: known to be empty; `nil`: not known.
-    var head: AuditRow??
-    var seal: AuditSeal??
-    /// The last id `nextTokenID` returned. Kept when a job rolls back: ids it took are skipped, never reused
-    /// within the group.
-    var lastTokenID: Int64?
-    /// Subject-index entries the group's appends left pending (`SubjectIndex`); counted on for the merge.
-    var subjectIndexEntries = 0
-
-    func forgetAudit() {
-        head = nil
-        seal = nil
     }
 }

@@ -1,5 +1,6 @@
 import CSQLite
 import VaultCore
+import VaultStoreRuntime
 
 /// One SQLite connection: owns the `sqlite3*` handle, caches its prepared statements, and turns SQLite's
 /// result codes into `VaultError`s. With `Statement.swift`, the only file that calls SQLite's C API.
@@ -225,13 +226,4 @@ protocol WALObserver: AnyObject, Sendable {
 private final class WALObserverBox {
     let observer: any WALObserver
     init(_ observer: any WALObserver) { self.observer = observer }
-}
-
-extension VaultError {
-    /// Every call after `close()`.
-    static let storeClosed = VaultError(
-        .storage,
-        "store is closed",
-        hint: "open the store again; this is a bug if it happens while serving"
-    )
 }

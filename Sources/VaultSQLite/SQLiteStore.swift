@@ -1,6 +1,7 @@
 import Dispatch
 import Synchronization
 import VaultCore
+import VaultStoreRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -20,8 +21,9 @@ public final class SQLiteStore: VaultStore {
     /// False: one `cvault serve` serves a SQLite vault, so its in-memory budgets see every reveal. (A CLI
     /// command that opens the file beside it, with the keyring unsealed, keeps budgets of its own.)
     public var sharedByProcesses: Bool { false }
-    private let writer: Writer
-    private let readers: ReaderPool
+
+    private let writer: GroupWriter<SQLiteWriteConnection>
+    private let readers: ReaderPool<SQLiteConnection>
     private let checkpointer: Checkpointer
 
     /// Creates a new, empty vault database at `path` (mode 0600, as are its WAL and shared-memory files).
@@ -78,8 +80,8 @@ public final class SQLiteStore: VaultStore {
         let checkpointer = Checkpointer(connection: checkpointConnection, settings: checkpoints)
         self.checkpointer = checkpointer
         writeConnection.observeWAL(checkpointer)
-        writer = Writer(connection: writeConnection)
-        readers = ReaderPool(connections: readConnections)
+        writer = GroupWriter(database: SQLiteWriteConnection(writeConnection))
+        readers = ReaderPool(connections: readConnections) { $0.close() }
         if scrubOwed { owedScrubSince.store(1, ordering: .relaxed) }
     }
 
@@ -155,8 +157,8 @@ public final class SQLiteStore: VaultStore {
             owedScrubSince.compareExchange(expected: since, desired: Self.uptime(), ordering: .relaxed).exchanged
         else { return }
         _ = writer.submit(
-            .maintenance { [self] db in
-                if (try? Self.scrub(db, patience: .milliseconds(200))) == true {
+            .maintenance { [self] writer in
+                if (try? Self.scrub(writer.db, patience: .milliseconds(200))) == true {
                     owedScrubSince.store(0, ordering: .relaxed)
                 }
             }
@@ -304,7 +306,9 @@ public final class SQLiteStore: VaultStore {
     /// Runs `body` on the writer thread, between groups and outside any transaction.
     private func onWriter<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let submitted = writer.submit(.maintenance { db in continuation.resume(with: Result { try body(db) }) })
+            let submitted = writer.submit(
+                .maintenance { writer in continuation.resume(with: Result { try body(writer.db) }) }
+            )
             if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
         }
     }

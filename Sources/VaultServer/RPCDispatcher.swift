@@ -252,7 +252,7 @@ final class RPCDispatcher: Sendable {
             result = .failure(error)
         } catch let error as VaultError {
             if error.code == .internal || error.code == .storage || error.code == .audit || error.code == .integrity
-                || error.code == .keyring
+                || error.code == .keyring || error.code == .storeUnavailable
             {
                 logger.error(
                     "request failed",

@@ -75,6 +75,9 @@ struct RPCError: Error, Sendable {
         case .storage where error.isNotScrubbed:
             // The erase is committed: the client must not read this as "nothing happened" (docs/PROTOCOL.md §6.3).
             return RPCError(code: -32006, data: [("reason", .string(notScrubbedReason))])
+        case .storeUnavailable:
+            // The client should retry: the server reconnects by itself (docs/PROTOCOL.md §8).
+            return RPCError(code: -32006, data: [("reason", .string(storeUnavailableReason))])
         case .audit:
             // Public facts only (record numbers, hashes): the operator's client must see why reveals stopped.
             return RPCError(code: -32006, data: [("reason", .string(error.message))])
@@ -86,6 +89,9 @@ struct RPCError: Error, Sendable {
     /// `data.reason` of the `-32006` an erase answers when it committed but its scrub could not finish yet
     /// (docs/PROTOCOL.md §6.3).
     static let notScrubbedReason = "erased, not yet scrubbed"
+
+    /// `data.reason` of the `-32006` for a database that cannot be reached (docs/PROTOCOL.md §8).
+    static let storeUnavailableReason = "store unavailable"
 
     /// `-32004` for an answer larger than `--max-response-bytes` (docs/PROTOCOL.md §5).
     static func responseTooLarge(limit: Int) -> RPCError {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
+import VaultStoreRuntime
 import VaultTestSupport
 
 @testable import VaultSQLite

@@ -2,6 +2,7 @@ import CVaultSystem
 import Foundation
 import Synchronization
 import Testing
+import VaultStoreRuntime
 
 @testable import VaultSQLite
 

@@ -29,6 +29,9 @@ public struct VaultError: Error, Sendable, Equatable, CustomStringConvertible {
         case keyring
         /// The database failed (I/O, corruption, schema).
         case storage
+        /// The database cannot be reached (a lost or refused connection): nothing was revealed, and a write
+        /// either committed whole or not at all. The store reconnects by itself; retry.
+        case storeUnavailable = "store_unavailable"
         /// The policy denied the operation.
         case denied
         /// The caller's uid is not an identity in the policy.

@@ -7,7 +7,7 @@ import Synchronization
 /// never blocks. Consumers block in `take` on a semaphore. The semaphore is signalled only for a consumer that
 /// has announced it is going to sleep (`sleepers`), so a burst of 64 enqueues wakes the writer once, not 64
 /// times, and the writer then takes the whole burst as one group.
-final class JobQueue<Job: Sendable>: Sendable {
+public final class JobQueue<Job: Sendable>: Sendable {
     private struct State {
         var jobs: [Job] = []
         /// Consumers that found the queue empty and are waiting (or about to wait) on the semaphore.
@@ -19,7 +19,9 @@ final class JobQueue<Job: Sendable>: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
 
     /// Queues a job; false if the queue is closed (the job was not queued).
-    func enqueue(_ job: Job) -> Bool {
+    public init() {}
+
+    public func enqueue(_ job: Job) -> Bool {
         let outcome: Bool? = state.withLock { state in
             guard !state.closed else { return nil }
             state.jobs.append(job)
@@ -34,7 +36,7 @@ final class JobQueue<Job: Sendable>: Sendable {
 
     /// Blocks until there is work, then returns up to `limit` jobs in queue order; nil once the queue is
     /// closed and empty (jobs queued before `close` are still handed out: closing drains).
-    func take(limit: Int) -> [Job]? {
+    public func take(limit: Int) -> [Job]? {
         while true {
             // .some(jobs) to return, .some(nil) for "closed and drained", nil to wait.
             let taken: [Job]?? = state.withLock { state in
@@ -56,10 +58,10 @@ final class JobQueue<Job: Sendable>: Sendable {
     }
 
     /// Jobs waiting to be taken (tests wait on it to know a group is queued, instead of sleeping).
-    var count: Int { state.withLock { $0.jobs.count } }
+    public var count: Int { state.withLock { $0.jobs.count } }
 
     /// Refuses new jobs and wakes every sleeping consumer so it can drain the queue and stop.
-    func close() {
+    public func close() {
         let sleepers = state.withLock { state in
             state.closed = true
             defer { state.sleepers = 0 }
@@ -70,11 +72,13 @@ final class JobQueue<Job: Sendable>: Sendable {
 }
 
 /// Lets async code wait for something that happens once on a store thread (a thread finishing).
-final class Latch: Sendable {
+public final class Latch: Sendable {
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Opens the latch and resumes every waiter, now and later.
-    func open() {
+    public init() {}
+
+    public func open() {
         let waiters = state.withLock { state in
             state.open = true
             defer { state.waiters = [] }
@@ -83,7 +87,7 @@ final class Latch: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    func wait() async {
+    public func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state in
                 if state.open { return true }

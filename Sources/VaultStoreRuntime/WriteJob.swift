@@ -3,7 +3,7 @@ import VaultCore
 
 /// One caller's `write`, as the writer thread sees it: the caller's closure and the continuation the caller
 /// waits on. The writer runs it in its savepoint, then resumes it once with the group's fate.
-protocol WriteJob: Sendable {
+public protocol WriteJob: Sendable {
     /// Runs the caller's closure against `writer` (inside the savepoint the writer opened for it). True if it
     /// returned: its changes stay in the group and its caller waits for `finish`. False if it threw: its caller
     /// has been resumed with that error already, and the writer undoes its changes.
@@ -17,19 +17,22 @@ protocol WriteJob: Sendable {
 
 /// A `WriteJob` returning `T`. Each path resumes the continuation exactly once: `run` on a throw, else `finish`,
 /// or `fail` alone for a job that never ran.
-final class StoreWrite<T: Sendable>: WriteJob {
+public final class StoreWrite<T: Sendable>: WriteJob {
     private let work: @Sendable (any StoreWriter) throws -> T
     private let continuation: CheckedContinuation<T, any Error>
     /// What `run` returned, held until the group commits. Set and taken on the writer thread; the lock only
     /// makes that visible to the compiler, and is never contended.
     private let value = Mutex<T?>(nil)
 
-    init(_ work: @escaping @Sendable (any StoreWriter) throws -> T, continuation: CheckedContinuation<T, any Error>) {
+    public init(
+        _ work: @escaping @Sendable (any StoreWriter) throws -> T,
+        continuation: CheckedContinuation<T, any Error>
+    ) {
         self.work = work
         self.continuation = continuation
     }
 
-    func run(_ writer: any StoreWriter) -> Bool {
+    public func run(_ writer: any StoreWriter) -> Bool {
         do {
             let result = try work(writer)
             value.withLock { $0 = result }
@@ -40,7 +43,7 @@ final class StoreWrite<T: Sendable>: WriteJob {
         }
     }
 
-    func finish(_ groupError: (any Error)?) {
+    public func finish(_ groupError: (any Error)?) {
         let result = value.withLock { value in
             defer { value = nil }
             return value
@@ -55,5 +58,5 @@ final class StoreWrite<T: Sendable>: WriteJob {
         }
     }
 
-    func fail(_ error: any Error) { continuation.resume(throwing: error) }
+    public func fail(_ error: any Error) { continuation.resume(throwing: error) }
 }

@@ -1,0 +1,267 @@
+import CLibPQ
+import Foundation
+import VaultCore
+import VaultStoreRuntime
+
+/// One PostgreSQL connection: owns the `PGconn*`, prepares each statement once per connection, runs it with
+/// binary parameters and results, turns failures into `VaultError`s, and reconnects after the server was lost.
+/// With `PostgresValue.swift`, the only file that calls libpq.
+///
+/// `@unchecked Sendable` because a `PGconn` must not be used by two threads at once. Access is serialized by
+/// confinement, as for `SQLiteConnection`: a connection is made on the opening thread and handed once to
+/// exactly one store thread (the writer, a reader, the maintenance worker), which alone uses it from then on.
+final class PostgresConnection: @unchecked Sendable {
+    let url: PostgresURL
+    private var handle: OpaquePointer?
+    /// Prepared statements by SQL text. Prepared statements belong to the server session, so a reconnect
+    /// forgets them all.
+    private var prepared: [String: String] = [:]
+    /// When the last failed reconnect happened and how long to wait before the next: a database that is down
+    /// gets one attempt per pause (50 ms, doubling to 2 s), and the calls in between fail at once with
+    /// `storeUnavailable` instead of each waiting for a connect that will fail.
+    private var retryAfter: ContinuousClock.Instant?
+    private var backoff: Duration = .zero
+    /// Set by the writer while a job's closure runs (`GroupDatabase.guardsTransaction`).
+    var guardsTransaction = false
+
+    /// Connects (blocking) and sets the session up; fails with `storeUnavailable` if the server cannot be
+    /// reached or refuses the login.
+    init(url: PostgresURL) throws {
+        self.url = url
+        guard let conn = PQconnectdb(url.raw) else {
+            throw VaultError(.storeUnavailable, "connecting to PostgreSQL failed: out of memory")
+        }
+        handle = conn
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let error = unavailable("connecting to PostgreSQL at \(url.redacted)")
+            close()
+            throw error
+        }
+        try setUpSession()
+    }
+
+    deinit { close() }
+
+    /// Closes the connection. Idempotent.
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        prepared = [:]
+    }
+
+    /// libpq prints notices (a VACUUM's warnings, say) to stderr unless told otherwise: none of them is for
+    /// the server's output. Every connection runs with `synchronous_commit` on whatever the database's
+    /// default: a write is acknowledged only once its commit is durable.
+    private func setUpSession() throws {
+        guard let handle else { throw VaultError.storeClosed }
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        _ = try simple(
+            "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on",
+            what: "setting up a database session"
+        )
+    }
+
+    // MARK: Connection health
+
+    /// True when the connection is up as far as libpq knows (a server that went away shows only at the next
+    /// statement).
+    var isConnected: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+
+    /// The transaction state: a group or read is under way while `inTransaction`.
+    var inTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// True while a transaction is open and no statement in it has failed (only then can it commit).
+    var transactionIsHealthy: Bool { handle.map { PQtransactionStatus($0) == PQTRANS_INTRANS } ?? false }
+
+    /// Reconnects if the connection was lost: `PQreset` with the same parameters, then the session set-up
+    /// again. Between failed attempts it waits out the backoff (failing at once meanwhile) unless `now`.
+    func reconnectIfNeeded(now: Bool = false) throws {
+        guard let handle else { throw VaultError.storeClosed }
+        if PQstatus(handle) == CONNECTION_OK { return }
+        if !now, let retryAfter, ContinuousClock.now < retryAfter {
+            throw unavailable("reconnecting to PostgreSQL at \(url.redacted)")
+        }
+        prepared = [:]
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            backoff = min(max(backoff * 2, .milliseconds(50)), .seconds(2))
+            retryAfter = ContinuousClock.now + backoff
+            throw unavailable("reconnecting to PostgreSQL at \(url.redacted)")
+        }
+        backoff = .zero
+        retryAfter = nil
+        try setUpSession()
+    }
+
+    /// Runs `first`, the statement that opens a transaction, on a live connection: if the server had gone
+    /// away since the last use (restarted, or the backend was terminated), the failure shows here, before
+    /// anything of the transaction ran, so reconnecting and running it once more is safe.
+    func opening<T>(_ first: () throws -> T) throws -> T {
+        try reconnectIfNeeded()
+        do {
+            return try first()
+        } catch let error as VaultError where error.code == .storeUnavailable && !isConnected {
+            try reconnectIfNeeded(now: true)
+            return try first()
+        }
+    }
+
+    // MARK: Running statements
+
+    /// Runs `sql` (one statement or several, no parameters) with the simple protocol: for transaction control.
+    /// Returns the last statement's command tag (`COMMIT`, or `ROLLBACK` for a commit the server refused).
+    @discardableResult
+    func simple(_ sql: String, what: String) throws -> String {
+        let conn = try live()
+        let result = try check(PQexec(conn, sql), what)
+        defer { PQclear(result) }
+        return String(cString: PQcmdStatus(result))
+    }
+
+    /// Runs a statement; returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [PostgresValue] = [], what: String) throws -> Int {
+        let result = try run(sql, arguments, what: what)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// Runs a query and decodes every row with `row`.
+    func query<T>(
+        _ sql: String,
+        _ arguments: [PostgresValue] = [],
+        what: String,
+        row: (PostgresRow) throws -> T
+    ) throws -> [T] {
+        let result = try run(sql, arguments, what: what)
+        defer { PQclear(result) }
+        let count = PQntuples(result)
+        var rows: [T] = []
+        rows.reserveCapacity(Int(count))
+        for index in 0..<count { rows.append(try row(PostgresRow(result: result, row: index))) }
+        return rows
+    }
+
+    /// The first row's decoding, or nil for no row.
+    func queryOne<T>(
+        _ sql: String,
+        _ arguments: [PostgresValue] = [],
+        what: String,
+        row: (PostgresRow) throws -> T
+    ) throws -> T? {
+        let result = try run(sql, arguments, what: what)
+        defer { PQclear(result) }
+        guard PQntuples(result) > 0 else { return nil }
+        return try row(PostgresRow(result: result, row: 0))
+    }
+
+    /// The prepared statement for `sql` (prepared on first use with the parameter types of `arguments`), run
+    /// with the arguments in binary and asking for a binary result. All parameter bytes live in one buffer for
+    /// the call; libpq copies them out before it returns.
+    private func run(_ sql: String, _ arguments: [PostgresValue], what: String) throws -> OpaquePointer {
+        let conn = try live()
+        if guardsTransaction && !inTransaction { throw VaultError.groupLost }
+        let name = try statementName(sql, arguments, on: conn, what: what)
+        var buffer: [UInt8] = [0]  // never empty, so it always has an address
+        var offsets: [Int?] = []
+        var lengths: [Int32] = []
+        for argument in arguments {
+            let start = buffer.count
+            let length = argument.encode(into: &buffer)
+            guard let bound = Int32(exactly: length ?? 0) else {
+                throw VaultError(.tooLarge, "a value for the database is larger than PostgreSQL takes")
+            }
+            offsets.append(length == nil ? nil : start)
+            lengths.append(bound)
+        }
+        let formats = [Int32](repeating: 1, count: arguments.count)
+        let result = buffer.withUnsafeBytes { bytes -> OpaquePointer? in
+            let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+            let values: [UnsafePointer<CChar>?] = offsets.map { offset in
+                guard let offset, let base else { return nil }
+                return UnsafePointer(base + offset)
+            }
+            return PQexecPrepared(conn, name, Int32(arguments.count), values, lengths, formats, 1)
+        }
+        return try check(result, what)
+    }
+
+    private func statementName(
+        _ sql: String,
+        _ arguments: [PostgresValue],
+        on conn: OpaquePointer,
+        what: String
+    ) throws -> String {
+        if let name = prepared[sql] { return name }
+        let name = "cvault\(prepared.count)"
+        let types = arguments.map(\.typeOID)
+        let result = try check(PQprepare(conn, name, sql, Int32(types.count), types), what)
+        PQclear(result)
+        prepared[sql] = name
+        return name
+    }
+
+    private func live() throws -> OpaquePointer {
+        guard let handle else { throw VaultError.storeClosed }
+        return handle
+    }
+
+    // MARK: Errors
+
+    /// The result if it succeeded; else it is freed and its failure thrown.
+    private func check(_ result: OpaquePointer?, _ what: String) throws -> OpaquePointer {
+        guard let result else { throw unavailable(what) }
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return result }
+        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
+        // The primary message only: the DETAIL of, say, a unique violation quotes the row's key.
+        let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+        PQclear(result)
+        if !isConnected || Self.meansUnavailable(sqlState) { throw unavailable(what) }
+        throw VaultError(
+            .storage,
+            "\(what) failed: \(url.scrub(message ?? "no message")) (SQLSTATE \(sqlState))",
+            hint: Self.hint(for: sqlState)
+        )
+    }
+
+    /// Connection exceptions (class 08), and the server shutting down or starting up (57P01–57P03).
+    private static func meansUnavailable(_ sqlState: String) -> Bool {
+        sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "57P05"].contains(sqlState)
+    }
+
+    /// `storeUnavailable` for a lost or refused connection, with libpq's own message (scrubbed of any
+    /// password; it names the host and user at most) but never the connection string.
+    private func unavailable(_ what: String) -> VaultError {
+        let detail =
+            handle.map { String(cString: PQerrorMessage($0)) }?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return VaultError(
+            .storeUnavailable,
+            "\(what) failed: the database cannot be reached" + (detail.isEmpty ? "" : " (\(url.scrub(detail)))"),
+            hint: "check that PostgreSQL is up and reachable; cvault reconnects by itself, so retry the request"
+        )
+    }
+
+    private static func hint(for sqlState: String) -> String {
+        switch sqlState.prefix(2) {
+        case "23":
+            return "the row already exists or refers to a missing row; this is a bug in the caller"
+        case "42" where sqlState == "42501":
+            return "the database role lacks a privilege cvault needs; see `PostgresStore.leastPrivilegeSQL`"
+        case "42":
+            return "the schema is not what this cvault expects; run `cvault verify`"
+        case "53":
+            return "the database server is out of a resource (disk, memory, connections); free it, then retry"
+        case "40":
+            return "the database aborted the transaction (serialization or deadlock); retry the request"
+        case "57":
+            return "the statement was cancelled or timed out; retry the request"
+        default:
+            return "unexpected database failure; report it with this message"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import VaultCore
+import VaultStoreRuntime
+
+/// The writer thread's connection as `GroupWriter` drives it. Each group is one transaction:
+///
+///     BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(writersLock)
+///     SAVEPOINT job … RELEASE job      (per job; ROLLBACK TO job for one that threw)
+///     UPDATE token_ids …               (if the group took token ids)
+///     COMMIT
+///
+/// The advisory lock is held to the end of the transaction, so the groups of every server on the database
+/// run one at a time: the audit chain has one head, and what a group remembers (`GroupMemory`: head, last
+/// seal, last token id) stays true until it commits. READ COMMITTED, because every statement after the lock
+/// then sees every earlier group's commit (REPEATABLE READ would have taken its snapshot at the first
+/// statement, the lock itself, and could fail a write with a serialization error instead); with all writers
+/// serialized, there is nothing a stronger level would add.
+///
+/// `@unchecked Sendable` like `PostgresConnection`: handed once to the writer thread, used only there.
+final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
+    /// The advisory lock every write group takes: "cvltWRIT". Any other program using advisory locks on the
+    /// same database must stay clear of this key.
+    static let writersLock: Int64 = 0x6376_6C74_5752_4954
+
+    let db: PostgresConnection
+
+    init(_ db: PostgresConnection) { self.db = db }
+
+    /// A connection lost since the last group (a restarted server, a terminated backend) shows here, before
+    /// anything of the group ran: `opening` reconnects and begins once more.
+    func beginGroup() throws {
+        do {
+            try db.opening {
+                try db.simple(
+                    "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(\(Self.writersLock))",
+                    what: "starting a write transaction"
+                )
+            }
+        } catch {
+            rollbackGroup()
+            throw error
+        }
+    }
+
+    func writer(remembering memory: GroupMemory) -> any StoreWriter { PostgresAccess(db: db, group: memory) }
+
+    func openSavepoint() throws { try db.simple("SAVEPOINT job", what: "opening a write's savepoint") }
+
+    func releaseSavepoint() throws { try db.simple("RELEASE job", what: "keeping a write's changes") }
+
+    func rollbackToSavepoint() throws {
+        try db.simple("ROLLBACK TO job; RELEASE job", what: "undoing a failed write")
+    }
+
+    var inTransaction: Bool { db.inTransaction }
+
+    var guardsTransaction: Bool {
+        get { db.guardsTransaction }
+        set { db.guardsTransaction = newValue }
+    }
+
+    /// Writes the token counter back, then commits. PostgreSQL answers COMMIT of a transaction in which a
+    /// statement failed (and no savepoint undid it) with ROLLBACK and no error, so the transaction must be
+    /// healthy first and the answer must be COMMIT; anything else fails the group. A connection lost during
+    /// COMMIT fails it with `storeUnavailable`: the commit may or may not have happened, and no caller is told
+    /// it did.
+    func commitGroup(_ memory: GroupMemory) throws {
+        if let last = memory.lastTokenID {
+            try db.execute(
+                "UPDATE token_ids SET last_id = GREATEST(last_id, $1) WHERE id = 1",
+                [.int(last)],
+                what: "recording the last token id"
+            )
+        }
+        guard db.transactionIsHealthy else { throw VaultError.groupLost }
+        guard try db.simple("COMMIT", what: "committing writes") == "COMMIT" else { throw VaultError.groupLost }
+    }
+
+    func rollbackGroup() {
+        if db.inTransaction && db.isConnected { _ = try? db.simple("ROLLBACK", what: "rolling back a failed group") }
+    }
+
+    func groupCommitted(_ memory: GroupMemory) {}
+
+    func close() { db.close() }
+}
