@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "cvault",
             dependencies: [
-                "VaultCore", "VaultSQLite", "VaultServer", "VaultClient", "VaultJSON",
+                "VaultCore", "VaultSQLite", "VaultPostgres", "VaultServer", "VaultClient", "VaultJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -7,44 +7,36 @@ import VaultStoreRuntime
 ///
 /// Every statement is prepared once per connection and runs with binary parameters; each method is one round
 /// trip unless it says otherwise.
-struct PostgresAccess: StoreWriter {
+struct PostgresAccess: StoreWriter, ChangeCounting {
     let db: PostgresConnection
     /// The writer's memory within one group's transaction (nil for readers).
     var group: GroupMemory? = nil
 
     // MARK: Reading
 
-    /// A token row joined with its subject; `decodeStoredToken` reads these columns in this order.
-    private static let selectStoredToken = """
-        SELECT t.id, t.addressed, t.lookup, t.subject_id, t.kind, t.mode, t.sealed, t.purposes, t.expires_at,
-               t.max_reveals, t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key,
-               s.restricted_at, s.restriction_reason
-        FROM tokens t JOIN subjects s ON s.id = t.subject_id
-        """
-
     // Built once: the SQL text is the prepared-statement cache's key.
-    private static let tokenByID = selectStoredToken + " WHERE t.id = $1 AND t.addressed"
+    private static let tokenByID = StoredRows.storedTokenSelect + " WHERE t.id = $1 AND t.addressed"
     // `NOT addressed` lets the planner use the partial index tokens_by_lookup.
     private static let tokensByLookup =
-        selectStoredToken + " WHERE t.lookup = $1 AND NOT t.addressed ORDER BY t.subject_id"
-    private static let tokensAfterID = selectStoredToken + " WHERE t.id > $1 ORDER BY t.id LIMIT $2"
-    private static let tokensOfSubject = selectStoredToken + " WHERE t.subject_id = $1 ORDER BY t.id"
-    private static let subjectByName = "SELECT \(subjectColumns) FROM subjects WHERE name = $1"
-    private static let subjectByID = "SELECT \(subjectColumns) FROM subjects WHERE id = $1"
+        StoredRows.storedTokenSelect + " WHERE t.lookup = $1 AND NOT t.addressed ORDER BY t.subject_id"
+    private static let tokensAfterID = StoredRows.storedTokenSelect + " WHERE t.id > $1 ORDER BY t.id LIMIT $2"
+    private static let tokensOfSubject = StoredRows.storedTokenSelect + " WHERE t.subject_id = $1 ORDER BY t.id"
+    private static let subjectByName = "SELECT \(StoredRows.subjectColumns) FROM subjects WHERE name = $1"
+    private static let subjectByID = "SELECT \(StoredRows.subjectColumns) FROM subjects WHERE id = $1"
 
     /// Seconds since the epoch at the transaction's start, as the server's clock has it.
     private static let now = "extract(epoch FROM now())::bigint"
 
     func token(id: Int64) throws -> StoredToken? {
-        try db.queryOne(Self.tokenByID, [.int(id)], what: "looking up a token", row: Self.decodeStoredToken)
+        try db.queryOne(Self.tokenByID, [.int(id)], what: "looking up a token", row: StoredRows.storedToken)
     }
 
     func tokens(lookup: [UInt8]) throws -> [StoredToken] {
-        try db.query(Self.tokensByLookup, [.bytes(lookup)], what: "looking up a token", row: Self.decodeStoredToken)
+        try db.query(Self.tokensByLookup, [.bytes(lookup)], what: "looking up a token", row: StoredRows.storedToken)
     }
 
     func subject(named name: String) throws -> SubjectRecord? {
-        try db.queryOne(Self.subjectByName, [.text(name)], what: "looking up a subject", row: Self.decodeSubject)
+        try db.queryOne(Self.subjectByName, [.text(name)], what: "looking up a subject", row: StoredRows.subject)
     }
 
     func stats() throws -> StoreStats {
@@ -67,30 +59,30 @@ struct PostgresAccess: StoreWriter {
 
     func auditRows(from: Int64, limit: Int) throws -> [AuditRow] {
         try db.query(
-            "SELECT seq, prev, hash, body FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
+            "SELECT \(StoredRows.auditColumns) FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
             [.int(from), .int(max(0, limit))],
             what: "reading audit records",
-            row: Self.decodeAuditRow
+            row: StoredRows.auditRow
         )
     }
 
     func auditSeals() throws -> [AuditSeal] {
         try db.query(
-            "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq",
+            "SELECT \(StoredRows.auditSealColumns) FROM audit_seals ORDER BY seq",
             what: "reading audit seals",
-            row: Self.decodeAuditSeal
+            row: StoredRows.auditSeal
         )
     }
 
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord] {
         try db.query(
             """
-            SELECT \(Self.subjectColumns) FROM subjects
+            SELECT \(StoredRows.subjectColumns) FROM subjects
             WHERE id > $1 AND kek_version <> $2 AND length(wrapped_key) > 0 ORDER BY id LIMIT $3
             """,
             [.int(id), .int(version), .int(max(0, limit))],
             what: "listing subjects to rewrap",
-            row: Self.decodeSubject
+            row: StoredRows.subject
         )
     }
 
@@ -99,11 +91,9 @@ struct PostgresAccess: StoreWriter {
             Self.tokensAfterID,
             [.int(cursor?.id ?? 0), .int(max(0, limit))],
             what: "listing tokens",
-            row: Self.decodeStoredToken
+            row: StoredRows.storedToken
         )
-        // A full page may be followed by more; a short one is the end.
-        let next = page.count == limit && limit > 0 ? page.last.map { TokenCursor(id: $0.token.id) } : nil
-        return (page, next)
+        return (page, StoredRows.cursor(after: page, limit: limit))
     }
 
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? {
@@ -141,34 +131,34 @@ struct PostgresAccess: StoreWriter {
     // MARK: Reading the customer's rights
 
     func subject(id: Int64) throws -> SubjectRecord? {
-        try db.queryOne(Self.subjectByID, [.int(id)], what: "looking up a subject", row: Self.decodeSubject)
+        try db.queryOne(Self.subjectByID, [.int(id)], what: "looking up a subject", row: StoredRows.subject)
     }
 
     /// By the primary key of `consents`: one index probe.
     func consent(subjectID: Int64, purpose: Purpose) throws -> ConsentRecord? {
         try db.queryOne(
-            "SELECT \(Self.consentColumns) FROM consents WHERE subject_id = $1 AND purpose = $2",
+            "SELECT \(StoredRows.consentColumns) FROM consents WHERE subject_id = $1 AND purpose = $2",
             [.int(subjectID), .text(purpose.name)],
             what: "reading a consent decision",
-            row: Self.decodeConsent
+            row: StoredRows.consent
         )
     }
 
     func consents(subjectID: Int64) throws -> [ConsentRecord] {
         try db.query(
-            "SELECT \(Self.consentColumns) FROM consents WHERE subject_id = $1 ORDER BY purpose COLLATE \"C\"",
+            "SELECT \(StoredRows.consentColumns) FROM consents WHERE subject_id = $1 ORDER BY purpose COLLATE \"C\"",
             [.int(subjectID)],
             what: "reading consent decisions",
-            row: Self.decodeConsent
+            row: StoredRows.consent
         )
     }
 
     func consentHistory(subjectID: Int64) throws -> [ConsentRecord] {
         try db.query(
-            "SELECT \(Self.consentColumns) FROM consent_history WHERE subject_id = $1 ORDER BY id",
+            "SELECT \(StoredRows.consentColumns) FROM consent_history WHERE subject_id = $1 ORDER BY id",
             [.int(subjectID)],
             what: "reading a consent history",
-            row: Self.decodeConsent
+            row: StoredRows.consent
         )
     }
 
@@ -177,7 +167,7 @@ struct PostgresAccess: StoreWriter {
             Self.tokensOfSubject,
             [.int(subjectID)],
             what: "listing a subject's tokens",
-            row: { try Self.decodeStoredToken($0).token }
+            row: { try StoredRows.storedToken($0).token }
         )
     }
 
@@ -191,7 +181,7 @@ struct PostgresAccess: StoreWriter {
             """,
             [.bytes(subjectRef), .int(seq), .int(limit)],
             what: "reading a subject's audit records",
-            row: Self.decodeAuditRow
+            row: StoredRows.auditRow
         )
     }
 
@@ -283,7 +273,7 @@ struct PostgresAccess: StoreWriter {
             [
                 .int(record.id), .int(record.addressing == .id ? 1 : 0), .bytes(record.lookup),
                 .int(record.subjectID), .text(record.kind.rawValue), .text(record.mode.rawValue),
-                .bytes(record.sealed), .optionalText(Self.encodePurposes(record.limits.purposes)),
+                .bytes(record.sealed), .optionalText(StoredRows.encodePurposes(record.limits.purposes)),
                 .optionalInt(record.limits.expiresAt), .optionalInt(record.limits.maxReveals.map(Int64.init)),
                 .int(record.reveals), .int(record.createdAt),
             ],
@@ -359,11 +349,11 @@ struct PostgresAccess: StoreWriter {
     }
 
     func auditHead() throws -> AuditRow? {
-        try remembered(\.head) {
+        try GroupMemory.remembered(in: group, \.head) {
             try db.queryOne(
-                "SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
+                "SELECT \(StoredRows.auditColumns) FROM audit ORDER BY seq DESC LIMIT 1",
                 what: "reading the audit head",
-                row: Self.decodeAuditRow
+                row: StoredRows.auditRow
             )
         }
     }
@@ -404,26 +394,13 @@ struct PostgresAccess: StoreWriter {
     }
 
     func lastAuditSeal() throws -> AuditSeal? {
-        try remembered(\.seal) {
+        try GroupMemory.remembered(in: group, \.seal) {
             try db.queryOne(
-                "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
+                "SELECT \(StoredRows.auditSealColumns) FROM audit_seals ORDER BY seq DESC LIMIT 1",
                 what: "reading the last audit seal",
-                row: Self.decodeAuditSeal
+                row: StoredRows.auditSeal
             )
         }
-    }
-
-    /// What `read` answers, asked once per group: the group's memory keeps it (and what the group appends
-    /// after it). Sound across servers because every group holds the writers' advisory lock. Readers, with no
-    /// group, always ask.
-    private func remembered<T>(
-        _ memory: ReferenceWritableKeyPath<GroupMemory, T??>,
-        _ read: () throws -> T?
-    ) throws -> T? {
-        if let known = group?[keyPath: memory] { return known }
-        let value = try read()
-        group?[keyPath: memory] = .some(value)
-        return value
     }
 
     func appendAuditSeal(_ seal: AuditSeal) throws {
@@ -572,112 +549,5 @@ struct PostgresAccess: StoreWriter {
             [.int(createdAt), .int(id)],
             what: "renewing a token's retention"
         )
-    }
-
-    // MARK: Rows
-
-    /// The columns `decodeSubject` reads, in its order.
-    static let subjectColumns = "id, name, kek_version, dek_version, wrapped_key, restricted_at, restriction_reason"
-
-    private static func decodeSubject(_ row: PostgresRow) throws -> SubjectRecord {
-        SubjectRecord(
-            id: try row.int64(0),
-            name: try row.text(1),
-            kekVersion: try row.int(2),
-            dekVersion: try row.int(3),
-            wrappedKey: try row.bytes(4),
-            restriction: try decodeRestriction(row, at: 5)
-        )
-    }
-
-    /// `restricted_at` and `restriction_reason` at `column` and the next.
-    private static func decodeRestriction(_ row: PostgresRow, at column: Int32) throws -> Restriction? {
-        guard let since = try row.optionalInt64(column) else { return nil }
-        return Restriction(since: since, reason: try row.optionalText(column + 1) ?? "")
-    }
-
-    private static func decodeStoredToken(_ row: PostgresRow) throws -> StoredToken {
-        guard let kind = Kind(rawValue: try row.text(4)), let mode = TokenMode(rawValue: try row.text(5)) else {
-            throw VaultError(
-                .storage,
-                "a token row has an unknown kind or token mode",
-                hint: "the database was written by a newer cvault or was altered; run `cvault verify`"
-            )
-        }
-        let limits = TokenLimits(
-            purposes: try decodePurposes(try row.optionalText(7)),
-            expiresAt: try row.optionalInt64(8),
-            maxReveals: try row.optionalInt64(9).map { Int(clamping: $0) }
-        )
-        let token = TokenRecord(
-            id: try row.int64(0),
-            addressing: try row.bool(1) ? .id : .lookup,
-            lookup: try row.bytes(2),
-            subjectID: try row.int64(3),
-            kind: kind,
-            mode: mode,
-            sealed: try row.bytes(6),
-            limits: limits,
-            reveals: try row.int(10),
-            createdAt: try row.int64(11)
-        )
-        let subject = SubjectRecord(
-            id: try row.int64(3),
-            name: try row.text(12),
-            kekVersion: try row.int(13),
-            dekVersion: try row.int(14),
-            wrappedKey: try row.bytes(15),
-            restriction: try decodeRestriction(row, at: 16)
-        )
-        return StoredToken(token: token, subject: subject)
-    }
-
-    static let consentColumns = "subject_id, purpose, state, at, source, expires_at"
-
-    private static func decodeConsent(_ row: PostgresRow) throws -> ConsentRecord {
-        guard let purpose = try? Purpose(try row.text(1)), let state = ConsentRecord.State(rawValue: try row.text(2))
-        else {
-            throw VaultError(
-                .storage,
-                "a consent row holds a purpose or state that is not one",
-                hint: "the database was altered; run `cvault verify`"
-            )
-        }
-        return ConsentRecord(
-            subjectID: try row.int64(0),
-            purpose: purpose,
-            state: state,
-            at: try row.int64(3),
-            source: try row.text(4),
-            expiresAt: try row.optionalInt64(5)
-        )
-    }
-
-    private static func decodeAuditRow(_ row: PostgresRow) throws -> AuditRow {
-        AuditRow(seq: try row.int64(0), prev: try row.bytes(1), hash: try row.bytes(2), body: try row.text(3))
-    }
-
-    private static func decodeAuditSeal(_ row: PostgresRow) throws -> AuditSeal {
-        AuditSeal(seq: try row.int64(0), hash: try row.bytes(1), signature: try row.bytes(2), at: try row.int64(3))
-    }
-
-    /// Purposes as a comma-separated list: a `Purpose` never holds a comma, so the list reads back the same.
-    static func encodePurposes(_ purposes: [Purpose]?) -> String? {
-        purposes?.map(\.name).joined(separator: ",")
-    }
-
-    /// Through `Purpose` like any other way in; a stored name that breaks its rule was never written by cvault.
-    static func decodePurposes(_ text: String?) throws -> [Purpose]? {
-        guard let text else { return nil }
-        if text.isEmpty { return [] }
-        do {
-            return try text.split(separator: ",", omittingEmptySubsequences: false).map { try Purpose(String($0)) }
-        } catch {
-            throw VaultError(
-                .storage,
-                "a token row holds a purpose name that is not one",
-                hint: "the database was altered; run `cvault verify`"
-            )
-        }
     }
 }

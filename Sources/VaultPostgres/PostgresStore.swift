@@ -46,7 +46,7 @@ import Glibc
 /// An erased subject's values stay unreadable without the keyring either way: its wrapped data key went with
 /// it. A role that may not VACUUM those tables (not their owner: see `leastPrivilegeSQL`) gets
 /// `scrubbed: false`, and autovacuum removes the rows later.
-public final class PostgresStore: VaultStore {
+public final class PostgresStore: GroupWritingStore {
     /// Reader threads, as for SQLite: the two cores, and the writer has a thread of its own.
     static let readerCount = 2
 
@@ -102,10 +102,7 @@ public final class PostgresStore: VaultStore {
     /// Runs `work` on the writer thread in its own savepoint, grouped with other queued writes into one
     /// transaction, and returns once that transaction is durable. Not cancellable once queued.
     public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        let value: T = try await withCheckedThrowingContinuation { continuation in
-            let job = StoreWrite(work, continuation: continuation)
-            if !writer.submit(.write(job)) { job.fail(VaultError.storeClosed) }
-        }
+        let value = try await writer.write(work)
         retryOwedScrub()
         return value
     }
@@ -127,42 +124,7 @@ public final class PostgresStore: VaultStore {
         return value
     }
 
-    /// Reads of at most this many items always run inside the write job, as on SQLite: the hand-off to a
-    /// reader and back costs more than the read.
-    static let smallRead = 8
-
-    /// As `SQLiteStore.readThenWrite`: small reads (or any, while the writer is idle) run in the write job and
-    /// see its state (`.current`); others run on a reader first, and the write compares the change count
-    /// (`erasures.generation`) with the one the read's snapshot saw.
-    public func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int,
-        read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws -> T {
-        if items <= Self.smallRead || writer.isIdle {
-            return try await self.write { writer in try write(writer, read(writer), .current) }
-        }
-        return try await readOnReaderThenWrite(read: read, between: nil, write: write)
-    }
-
-    /// The read on a reader, then the write; `between` runs in between (tests use it to erase there).
-    func readOnReaderThenWrite<R: Sendable, T: Sendable>(
-        read: @escaping @Sendable (any StoreReader) throws -> R,
-        between: (@Sendable () async throws -> Void)?,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws -> T {
-        let (found, generation) = try await onReader { db in
-            try Self.inReadTransaction(db) { access in
-                let generation = try access.changeGeneration()
-                return (try read(access), generation)
-            }
-        }
-        if let between { try await between() }
-        return try await self.write { writer in
-            let now = try (writer as? PostgresAccess)?.changeGeneration()
-            return try write(writer, found, now == generation ? .current : .changedSince)
-        }
-    }
+    public var writerIsIdle: Bool { writer.isIdle }
 
     public func close() async {
         writer.close()
@@ -290,22 +252,12 @@ public final class PostgresStore: VaultStore {
 
     /// Runs `body` on a reader thread with that thread's connection.
     func onReader<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        try await Self.run(on: readers, body)
+        try await readers.run(body)
     }
 
     /// Runs `body` on the maintenance thread, outside any transaction.
     func onMaintenance<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        try await Self.run(on: maintenance, body)
-    }
-
-    private static func run<T: Sendable>(
-        on pool: ReaderPool<PostgresConnection>,
-        _ body: @escaping @Sendable (PostgresConnection) throws -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let submitted = pool.submit { db in continuation.resume(with: Result { try body(db) }) }
-            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
-        }
+        try await maintenance.run(body)
     }
 }
 

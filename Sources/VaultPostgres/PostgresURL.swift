@@ -37,14 +37,31 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             )
         }
         var password: String?
+        var misread = false
         var option = options
         while let keyword = option.pointee.keyword {
-            if String(cString: keyword) == "password", let value = option.pointee.val {
-                password = String(cString: value)
+            let name = String(cString: keyword)
+            if let value = option.pointee.val.map({ String(cString: $0) }) {
+                switch name {
+                case "password": password = value
+                // A password libpq read as a port (no '@' after it) or an '@' left in the host or database
+                // name (an unencoded '/' in the password) would be shown by `redacted`: refused instead.
+                case "port": misread = misread || !value.allSatisfy { $0 == "," || ("0"..."9").contains($0) }
+                case "host", "dbname": misread = misread || value.contains("@")
+                default: break
+                }
             }
             option += 1
         }
         PQconninfoFree(options)
+        guard !misread else {
+            throw VaultError(
+                .invalidRequest,
+                "the PostgreSQL URI's user, password or host part is malformed",
+                hint: "write it as postgresql://user:password@host:port/dbname, percent-encoding any '@', '/', ':' "
+                    + "or '?' in the user name and password"
+            )
+        }
         self.raw = text
         self.password = password.flatMap { $0.isEmpty ? nil : $0 }
         self.redacted = Self.redact(scheme: String(text.prefix(text.count - rest.count)), rest: rest)

@@ -1,5 +1,6 @@
 import CLibPQ
 import VaultCore
+import VaultStoreRuntime
 
 /// A value bound to a `$n` parameter, sent in binary: an integer as `int8`, bytes as `bytea`, text as
 /// `text`. Binary, so bytes need no escaping and integers no formatting, and no parameter's value can ever be
@@ -113,4 +114,8 @@ struct PostgresRow {
             hint: "the schema was altered or is not cvault's; run `cvault verify`"
         )
     }
+}
+
+extension PostgresRow: StoreRow {
+    func flag(_ column: Int32) throws -> Bool { try bool(column) }
 }

@@ -3,10 +3,12 @@ import VaultStoreRuntime
 
 /// The writer thread's connection as `GroupWriter` drives it. Each group is one transaction:
 ///
-///     BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(writersLock)
-///     SAVEPOINT job … RELEASE job      (per job; ROLLBACK TO job for one that threw)
-///     UPDATE token_ids …               (if the group took token ids)
-///     COMMIT
+///     BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(writersLock); SAVEPOINT job
+///     … RELEASE job; SAVEPOINT job      (between jobs; ROLLBACK TO job first for one that threw)
+///     … RELEASE job
+///     UPDATE token_ids …; COMMIT        (the update only if the group took token ids)
+///
+/// Each line is one round trip: the savepoints travel with the statements around them.
 ///
 /// The advisory lock is held to the end of the transaction, so the groups of every server on the database
 /// run one at a time: the audit chain has one head, and what a group remembers (`GroupMemory`: head, last
@@ -31,7 +33,8 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
         do {
             try db.opening {
                 try db.simple(
-                    "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(\(Self.writersLock))",
+                    "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(\(Self.writersLock)); "
+                        + "SAVEPOINT job",
                     what: "starting a write transaction"
                 )
             }
@@ -43,12 +46,15 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
 
     func writer(remembering memory: GroupMemory) -> any StoreWriter { PostgresAccess(db: db, group: memory) }
 
-    func openSavepoint() throws { try db.simple("SAVEPOINT job", what: "opening a write's savepoint") }
+    func releaseSavepoint(openingNext: Bool) throws {
+        try db.simple(openingNext ? "RELEASE job; SAVEPOINT job" : "RELEASE job", what: "keeping a write's changes")
+    }
 
-    func releaseSavepoint() throws { try db.simple("RELEASE job", what: "keeping a write's changes") }
-
-    func rollbackToSavepoint() throws {
-        try db.simple("ROLLBACK TO job; RELEASE job", what: "undoing a failed write")
+    func rollbackToSavepoint(openingNext: Bool) throws {
+        try db.simple(
+            openingNext ? "ROLLBACK TO job; RELEASE job; SAVEPOINT job" : "ROLLBACK TO job; RELEASE job",
+            what: "undoing a failed write"
+        )
     }
 
     var inTransaction: Bool { db.inTransaction }
@@ -58,21 +64,20 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
         set { db.guardsTransaction = newValue }
     }
 
-    /// Writes the token counter back, then commits. PostgreSQL answers COMMIT of a transaction in which a
+    /// Writes the token counter back and commits, in one round trip (the id is an integer, so it is safe in
+    /// the statement's text). PostgreSQL answers COMMIT of a transaction in which a
     /// statement failed (and no savepoint undid it) with ROLLBACK and no error, so the transaction must be
     /// healthy first and the answer must be COMMIT; anything else fails the group. A connection lost during
     /// COMMIT fails it with `storeUnavailable`: the commit may or may not have happened, and no caller is told
     /// it did.
     func commitGroup(_ memory: GroupMemory) throws {
-        if let last = memory.lastTokenID {
-            try db.execute(
-                "UPDATE token_ids SET last_id = GREATEST(last_id, $1) WHERE id = 1",
-                [.int(last)],
-                what: "recording the last token id"
-            )
-        }
         guard db.transactionIsHealthy else { throw VaultError.groupLost }
-        guard try db.simple("COMMIT", what: "committing writes") == "COMMIT" else { throw VaultError.groupLost }
+        let counter = memory.lastTokenID.map {
+            "UPDATE token_ids SET last_id = GREATEST(last_id, \($0)) WHERE id = 1; "
+        }
+        guard try db.simple((counter ?? "") + "COMMIT", what: "committing writes") == "COMMIT" else {
+            throw VaultError.groupLost
+        }
     }
 
     func rollbackGroup() {

@@ -3,44 +3,36 @@ import VaultStoreRuntime
 
 /// The store's rows as seen through one connection: what `read` and `write` closures receive. Read closures
 /// get it on a `query_only` connection, so even a cast to `StoreWriter` cannot change anything there.
-struct SQLiteAccess: StoreWriter {
+struct SQLiteAccess: StoreWriter, ChangeCounting {
     let db: SQLiteConnection
     /// The writer's memory within one group's transaction (nil for readers and maintenance).
     var group: GroupMemory? = nil
 
     // MARK: Reading
 
-    /// A token row joined with its subject; `decodeStoredToken` reads these columns in this order.
-    private static let selectStoredToken = """
-        SELECT t.id, t.addressed, t.lookup, t.subject_id, t.kind, t.mode, t.sealed, t.purposes, t.expires_at,
-               t.max_reveals, t.reveals, t.created_at, s.name, s.kek_version, s.dek_version, s.wrapped_key,
-               s.restricted_at, s.restriction_reason
-        FROM tokens t JOIN subjects s ON s.id = t.subject_id
-        """
-
     // Built once: the SQL text is the statement cache's key, so it should not be rebuilt on every call.
-    private static let tokenByID = selectStoredToken + " WHERE t.id = ? AND t.addressed = 1"
+    private static let tokenByID = StoredRows.storedTokenSelect + " WHERE t.id = ? AND t.addressed = 1"
     // `addressed = 0` lets SQLite use the partial index tokens_by_lookup, which orders a lookup's rows by
     // subject, oldest first.
     private static let tokensByLookup =
-        selectStoredToken + " WHERE t.lookup = ? AND t.addressed = 0 ORDER BY t.subject_id"
-    private static let tokensAfterID = selectStoredToken + " WHERE t.id > ? ORDER BY t.id LIMIT ?"
-    private static let tokensOfSubject = selectStoredToken + " WHERE t.subject_id = ? ORDER BY t.id"
+        StoredRows.storedTokenSelect + " WHERE t.lookup = ? AND t.addressed = 0 ORDER BY t.subject_id"
+    private static let tokensAfterID = StoredRows.storedTokenSelect + " WHERE t.id > ? ORDER BY t.id LIMIT ?"
+    private static let tokensOfSubject = StoredRows.storedTokenSelect + " WHERE t.subject_id = ? ORDER BY t.id"
 
     func token(id: Int64) throws -> StoredToken? {
-        try db.queryOne(Self.tokenByID, [.int(id)], what: "looking up a token", row: Self.decodeStoredToken)
+        try db.queryOne(Self.tokenByID, [.int(id)], what: "looking up a token", row: StoredRows.storedToken)
     }
 
     func tokens(lookup: [UInt8]) throws -> [StoredToken] {
-        try db.query(Self.tokensByLookup, [.blob(lookup)], what: "looking up a token", row: Self.decodeStoredToken)
+        try db.query(Self.tokensByLookup, [.blob(lookup)], what: "looking up a token", row: StoredRows.storedToken)
     }
 
     func subject(named name: String) throws -> SubjectRecord? {
         try db.queryOne(
-            "SELECT \(Self.subjectColumns) FROM subjects WHERE name = ?",
+            "SELECT \(StoredRows.subjectColumns) FROM subjects WHERE name = ?",
             [.text(name)],
             what: "looking up a subject",
-            row: Self.decodeSubject
+            row: StoredRows.subject
         )
     }
 
@@ -64,30 +56,30 @@ struct SQLiteAccess: StoreWriter {
 
     func auditRows(from: Int64, limit: Int) throws -> [AuditRow] {
         try db.query(
-            "SELECT seq, prev, hash, body FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+            "SELECT \(StoredRows.auditColumns) FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
             [.int(from), .int(limit)],
             what: "reading audit records",
-            row: Self.decodeAuditRow
+            row: StoredRows.auditRow
         )
     }
 
     func auditSeals() throws -> [AuditSeal] {
         try db.query(
-            "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq",
+            "SELECT \(StoredRows.auditSealColumns) FROM audit_seals ORDER BY seq",
             what: "reading audit seals",
-            row: Self.decodeAuditSeal
+            row: StoredRows.auditSeal
         )
     }
 
     func subjects(notWrappedBy version: Int, after id: Int64, limit: Int) throws -> [SubjectRecord] {
         try db.query(
             """
-            SELECT \(Self.subjectColumns) FROM subjects
+            SELECT \(StoredRows.subjectColumns) FROM subjects
             WHERE id > ? AND kek_version <> ? AND length(wrapped_key) > 0 ORDER BY id LIMIT ?
             """,
             [.int(id), .int(version), .int(limit)],
             what: "listing subjects to rewrap",
-            row: Self.decodeSubject
+            row: StoredRows.subject
         )
     }
 
@@ -96,11 +88,9 @@ struct SQLiteAccess: StoreWriter {
             Self.tokensAfterID,
             [.int(cursor?.id ?? 0), .int(limit)],
             what: "listing tokens",
-            row: Self.decodeStoredToken
+            row: StoredRows.storedToken
         )
-        // A full page may be followed by more; a short one is the end.
-        let next = page.count == limit && limit > 0 ? page.last.map { TokenCursor(id: $0.token.id) } : nil
-        return (page, next)
+        return (page, StoredRows.cursor(after: page, limit: limit))
     }
 
     func idempotency(keyHash: [UInt8]) throws -> IdempotencyRecord? {
@@ -119,8 +109,9 @@ struct SQLiteAccess: StoreWriter {
         }
     }
 
-    /// How many subjects were ever erased (`erasures`, kept by a trigger). One row, by its primary key.
-    func eraseGeneration() throws -> Int64 {
+    /// How many changes that can make a reveal's earlier read stale ever committed (`erasures`, kept by
+    /// triggers and the purge). One row, by its primary key.
+    func changeGeneration() throws -> Int64 {
         try db.queryOne("SELECT generation FROM erasures WHERE id = 1", what: "reading the erase count") {
             $0.int64(0)
         } ?? 0
@@ -136,38 +127,38 @@ struct SQLiteAccess: StoreWriter {
 
     func subject(id: Int64) throws -> SubjectRecord? {
         try db.queryOne(
-            "SELECT \(Self.subjectColumns) FROM subjects WHERE id = ?",
+            "SELECT \(StoredRows.subjectColumns) FROM subjects WHERE id = ?",
             [.int(id)],
             what: "looking up a subject",
-            row: Self.decodeSubject
+            row: StoredRows.subject
         )
     }
 
     /// By the primary key of `consents`: one B-tree probe.
     func consent(subjectID: Int64, purpose: Purpose) throws -> ConsentRecord? {
         try db.queryOne(
-            "SELECT \(Self.consentColumns) FROM consents WHERE subject_id = ? AND purpose = ?",
+            "SELECT \(StoredRows.consentColumns) FROM consents WHERE subject_id = ? AND purpose = ?",
             [.int(subjectID), .text(purpose.name)],
             what: "reading a consent decision",
-            row: Self.decodeConsent
+            row: StoredRows.consent
         )
     }
 
     func consents(subjectID: Int64) throws -> [ConsentRecord] {
         try db.query(
-            "SELECT \(Self.consentColumns) FROM consents WHERE subject_id = ? ORDER BY purpose",
+            "SELECT \(StoredRows.consentColumns) FROM consents WHERE subject_id = ? ORDER BY purpose",
             [.int(subjectID)],
             what: "reading consent decisions",
-            row: Self.decodeConsent
+            row: StoredRows.consent
         )
     }
 
     func consentHistory(subjectID: Int64) throws -> [ConsentRecord] {
         try db.query(
-            "SELECT \(Self.consentColumns) FROM consent_history WHERE subject_id = ? ORDER BY id",
+            "SELECT \(StoredRows.consentColumns) FROM consent_history WHERE subject_id = ? ORDER BY id",
             [.int(subjectID)],
             what: "reading a consent history",
-            row: Self.decodeConsent
+            row: StoredRows.consent
         )
     }
 
@@ -176,7 +167,7 @@ struct SQLiteAccess: StoreWriter {
             Self.tokensOfSubject,
             [.int(subjectID)],
             what: "listing a subject's tokens",
-            row: { try Self.decodeStoredToken($0).token }
+            row: { try StoredRows.storedToken($0).token }
         )
     }
 
@@ -193,10 +184,10 @@ struct SQLiteAccess: StoreWriter {
         let seqs = Array(Set(indexed + pending).sorted().prefix(limit))
         return try seqs.compactMap { seq in
             try db.queryOne(
-                "SELECT seq, prev, hash, body FROM audit WHERE seq = ?",
+                "SELECT \(StoredRows.auditColumns) FROM audit WHERE seq = ?",
                 [.int(seq)],
                 what: "reading a subject's audit records",
-                row: Self.decodeAuditRow
+                row: StoredRows.auditRow
             )
         }
     }
@@ -308,7 +299,7 @@ struct SQLiteAccess: StoreWriter {
             [
                 .int(record.id), .int(record.addressing == .id ? 1 : 0), .blob(record.lookup), .int(record.subjectID),
                 .text(record.kind.rawValue), .text(record.mode.rawValue), .blob(record.sealed),
-                .optionalText(Self.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
+                .optionalText(StoredRows.encodePurposes(record.limits.purposes)), .optionalInt(record.limits.expiresAt),
                 .optionalInt(record.limits.maxReveals.map(Int64.init)), .int(record.reveals), .int(record.createdAt),
             ],
             what: "inserting a token"
@@ -361,11 +352,11 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func auditHead() throws -> AuditRow? {
-        try remembered(\.head) {
+        try GroupMemory.remembered(in: group, \.head) {
             try db.queryOne(
-                "SELECT seq, prev, hash, body FROM audit ORDER BY seq DESC LIMIT 1",
+                "SELECT \(StoredRows.auditColumns) FROM audit ORDER BY seq DESC LIMIT 1",
                 what: "reading the audit head",
-                row: Self.decodeAuditRow
+                row: StoredRows.auditRow
             )
         }
     }
@@ -392,25 +383,13 @@ struct SQLiteAccess: StoreWriter {
     }
 
     func lastAuditSeal() throws -> AuditSeal? {
-        try remembered(\.seal) {
+        try GroupMemory.remembered(in: group, \.seal) {
             try db.queryOne(
-                "SELECT seq, hash, signature, at FROM audit_seals ORDER BY seq DESC LIMIT 1",
+                "SELECT \(StoredRows.auditSealColumns) FROM audit_seals ORDER BY seq DESC LIMIT 1",
                 what: "reading the last audit seal",
-                row: Self.decodeAuditSeal
+                row: StoredRows.auditSeal
             )
         }
-    }
-
-    /// What `read` answers, asked once per group: the group's memory keeps it (and what the group appends
-    /// after it). Readers, with no group, always ask.
-    private func remembered<T>(
-        _ memory: ReferenceWritableKeyPath<GroupMemory, T??>,
-        _ read: () throws -> T?
-    ) throws -> T? {
-        if let known = group?[keyPath: memory] { return known }
-        let value = try read()
-        group?[keyPath: memory] = .some(value)
-        return value
     }
 
     func appendAuditSeal(_ seal: AuditSeal) throws {
@@ -559,110 +538,5 @@ struct SQLiteAccess: StoreWriter {
             [.int(createdAt), .int(id)],
             what: "renewing a token's retention"
         )
-    }
-
-    // MARK: Rows
-
-    /// The columns `decodeSubject` reads, in its order.
-    static let subjectColumns = "id, name, kek_version, dek_version, wrapped_key, restricted_at, restriction_reason"
-
-    private static func decodeSubject(_ row: Row) -> SubjectRecord {
-        SubjectRecord(
-            id: row.int64(0),
-            name: row.text(1),
-            kekVersion: row.int(2),
-            dekVersion: row.int(3),
-            wrappedKey: row.blob(4),
-            restriction: decodeRestriction(row, at: 5)
-        )
-    }
-
-    /// `restricted_at` and `restriction_reason` at `column` and the next.
-    private static func decodeRestriction(_ row: Row, at column: Int32) -> Restriction? {
-        row.optionalInt64(column).map { Restriction(since: $0, reason: row.optionalText(column + 1) ?? "") }
-    }
-
-    private static func decodeStoredToken(_ row: Row) throws -> StoredToken {
-        guard let kind = Kind(rawValue: row.text(4)), let mode = TokenMode(rawValue: row.text(5)) else {
-            throw VaultError(
-                .storage,
-                "a token row has an unknown kind or token mode",
-                hint: "the database was written by a newer cvault or was altered; run `cvault verify`"
-            )
-        }
-        let limits = TokenLimits(
-            purposes: try decodePurposes(row.optionalText(7)),
-            expiresAt: row.optionalInt64(8),
-            maxReveals: row.optionalInt64(9).map { Int($0) }
-        )
-        let token = TokenRecord(
-            id: row.int64(0),
-            addressing: row.int64(1) == 1 ? .id : .lookup,
-            lookup: row.blob(2),
-            subjectID: row.int64(3),
-            kind: kind,
-            mode: mode,
-            sealed: row.blob(6),
-            limits: limits,
-            reveals: row.int(10),
-            createdAt: row.int64(11)
-        )
-        let subject = SubjectRecord(
-            id: row.int64(3),
-            name: row.text(12),
-            kekVersion: row.int(13),
-            dekVersion: row.int(14),
-            wrappedKey: row.blob(15),
-            restriction: decodeRestriction(row, at: 16)
-        )
-        return StoredToken(token: token, subject: subject)
-    }
-
-    static let consentColumns = "subject_id, purpose, state, at, source, expires_at"
-
-    private static func decodeConsent(_ row: Row) throws -> ConsentRecord {
-        guard let purpose = try? Purpose(row.text(1)), let state = ConsentRecord.State(rawValue: row.text(2)) else {
-            throw VaultError(
-                .storage,
-                "a consent row holds a purpose or state that is not one",
-                hint: "the database was altered; run `cvault verify`"
-            )
-        }
-        return ConsentRecord(
-            subjectID: row.int64(0),
-            purpose: purpose,
-            state: state,
-            at: row.int64(3),
-            source: row.text(4),
-            expiresAt: row.optionalInt64(5)
-        )
-    }
-
-    private static func decodeAuditRow(_ row: Row) -> AuditRow {
-        AuditRow(seq: row.int64(0), prev: row.blob(1), hash: row.blob(2), body: row.text(3))
-    }
-
-    private static func decodeAuditSeal(_ row: Row) -> AuditSeal {
-        AuditSeal(seq: row.int64(0), hash: row.blob(1), signature: row.blob(2), at: row.int64(3))
-    }
-
-    /// Purposes as a comma-separated list: a `Purpose` never holds a comma, so the list reads back the same.
-    static func encodePurposes(_ purposes: [Purpose]?) -> String? {
-        purposes?.map(\.name).joined(separator: ",")
-    }
-
-    /// Through `Purpose` like any other way in; a stored name that breaks its rule was never written by cvault.
-    static func decodePurposes(_ text: String?) throws -> [Purpose]? {
-        guard let text else { return nil }
-        if text.isEmpty { return [] }
-        do {
-            return try text.split(separator: ",", omittingEmptySubsequences: false).map { try Purpose(String($0)) }
-        } catch {
-            throw VaultError(
-                .storage,
-                "a token row holds a purpose name that is not one",
-                hint: "the database was altered; run `cvault verify`"
-            )
-        }
     }
 }

@@ -10,7 +10,7 @@ import Glibc
 /// The embedded SQLite store: one writer thread committing concurrent writes in groups (one fsync per
 /// group), and a few reader threads on WAL snapshots. Several stores, in this process or others (the CLI),
 /// may open the same file: SQLite's locks and the busy timeout serialize their writes.
-public final class SQLiteStore: VaultStore {
+public final class SQLiteStore: GroupWritingStore {
     /// Reader threads. Two match the two cores: reads are short and mostly CPU once pages are cached, and
     /// the writer has a thread of its own.
     static let readerCount = 2
@@ -96,10 +96,7 @@ public final class SQLiteStore: VaultStore {
     /// transaction, and returns once that transaction is durable. Not cancellable once queued: cancelling
     /// the caller's task neither stops nor undoes a write, since its commit may already be under way.
     public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        let value: T = try await withCheckedThrowingContinuation { continuation in
-            let job = StoreWrite(work, continuation: continuation)
-            if !writer.submit(.write(job)) { job.fail(VaultError.storeClosed) }
-        }
+        let value = try await writer.write(work)
         retryOwedScrub()
         return value
     }
@@ -183,49 +180,7 @@ public final class SQLiteStore: VaultStore {
         return value
     }
 
-    /// Reads of at most this many items always run inside the write job: for them the second thread hand-off
-    /// would cost more than the read itself.
-    static let smallRead = 8
-
-    /// Runs `read` inside the write job when it is small or the writer has nothing else to do, and on a reader
-    /// first otherwise. In the write job it uses the writer's page cache, which stays warm: every commit
-    /// empties the readers' caches (a WAL reader drops its cache whenever the database changed), so a reader
-    /// re-reads each page with `pread`. Measured on detokenize 1 client × 256 tokens: 10.5 µs of server CPU
-    /// per token in the write job against 14.8 on a reader. But when calls queue up for the writer, readers
-    /// spread the look-ups over both cores while the writer commits (64 clients × 256: 149 k/s against
-    /// 120 k/s all in the write job), so a busy writer sends them there.
-    public func readThenWrite<R: Sendable, T: Sendable>(
-        items: Int,
-        read: @escaping @Sendable (any StoreReader) throws -> R,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws -> T {
-        if items <= Self.smallRead || writer.isIdle {
-            return try await self.write { writer in try write(writer, read(writer), .current) }
-        }
-        return try await readOnReaderThenWrite(read: read, between: nil, write: write)
-    }
-
-    /// The read on a reader, then the write; `between` runs in between (tests use it to erase there). The
-    /// erase count is read first in the read's transaction (so it belongs to the snapshot the read sees) and
-    /// again in the write: equal means no erase committed in between (`.current`), so the write need not
-    /// re-check that the rows still exist. One query each side, however many rows the read found.
-    func readOnReaderThenWrite<R: Sendable, T: Sendable>(
-        read: @escaping @Sendable (any StoreReader) throws -> R,
-        between: (@Sendable () async throws -> Void)?,
-        write: @escaping @Sendable (any StoreWriter, R, ReadSnapshot) throws -> T
-    ) async throws -> T {
-        let (found, generation) = try await onReader { db in
-            try Self.inReadTransaction(db) { access in
-                let generation = try access.eraseGeneration()
-                return (try read(access), generation)
-            }
-        }
-        if let between { try await between() }
-        return try await self.write { writer in
-            let now = try (writer as? SQLiteAccess)?.eraseGeneration()
-            return try write(writer, found, now == generation ? .current : .changedSince)
-        }
-    }
+    public var writerIsIdle: Bool { writer.isIdle }
 
     public func close() async {
         writer.close()
@@ -297,19 +252,11 @@ public final class SQLiteStore: VaultStore {
 
     /// Runs `body` on a reader thread with that thread's connection.
     private func onReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let submitted = readers.submit { db in continuation.resume(with: Result { try body(db) }) }
-            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
-        }
+        try await readers.run(body)
     }
 
     /// Runs `body` on the writer thread, between groups and outside any transaction.
     private func onWriter<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let submitted = writer.submit(
-                .maintenance { writer in continuation.resume(with: Result { try body(writer.db) }) }
-            )
-            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
-        }
+        try await writer.maintain { writer in try body(writer.db) }
     }
 }

@@ -23,22 +23,27 @@ final class SQLiteWriteConnection: GroupDatabase, @unchecked Sendable {
         while true {
             do {
                 try db.execute("BEGIN IMMEDIATE", what: "starting a write transaction")
-                return
+                break
             } catch  where db.lastErrorWasBusy && attempt < Self.beginAttempts {
                 attempt += 1
             }
         }
+        try openSavepoint()
     }
 
     func writer(remembering memory: GroupMemory) -> any StoreWriter { SQLiteAccess(db: db, group: memory) }
 
-    func openSavepoint() throws { try db.execute("SAVEPOINT job", what: "opening a write's savepoint") }
+    private func openSavepoint() throws { try db.execute("SAVEPOINT job", what: "opening a write's savepoint") }
 
-    func releaseSavepoint() throws { try db.execute("RELEASE job", what: "keeping a write's changes") }
+    func releaseSavepoint(openingNext: Bool) throws {
+        try db.execute("RELEASE job", what: "keeping a write's changes")
+        if openingNext { try openSavepoint() }
+    }
 
-    func rollbackToSavepoint() throws {
+    func rollbackToSavepoint(openingNext: Bool) throws {
         try db.execute("ROLLBACK TO job", what: "undoing a failed write")
         try db.execute("RELEASE job", what: "closing a failed write's savepoint")
+        if openingNext { try openSavepoint() }
     }
 
     /// SQLite rolls a transaction back on its own after some errors (disk full, I/O error).

@@ -1,4 +1,5 @@
 import CSQLite
+import VaultStoreRuntime
 
 /// A value bound to a `?` parameter.
 enum SQLValue {
@@ -128,4 +129,10 @@ extension SQLiteConnection {
     ) throws -> Result? {
         try query(sql, arguments, what: what, row: map).first
     }
+}
+
+/// SQLite keeps bytes as blobs and yes/no as the integers 1 and 0.
+extension Row: StoreRow {
+    func bytes(_ column: Int32) -> [UInt8] { blob(column) }
+    func flag(_ column: Int32) -> Bool { int64(column) == 1 }
 }

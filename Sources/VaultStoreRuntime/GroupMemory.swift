@@ -23,3 +23,19 @@ public final class GroupMemory {
         seal = nil
     }
 }
+
+extension GroupMemory {
+    /// What `read` answers, asked once per group: `memory` keeps it (and what the group appends after it).
+    /// Readers, with no group, always ask.
+    @inlinable
+    public static func remembered<T>(
+        in memory: GroupMemory?,
+        _ keyPath: ReferenceWritableKeyPath<GroupMemory, T??>,
+        _ read: () throws -> T?
+    ) throws -> T? {
+        if let known = memory?[keyPath: keyPath] { return known }
+        let value = try read()
+        memory?[keyPath: keyPath] = .some(value)
+        return value
+    }
+}

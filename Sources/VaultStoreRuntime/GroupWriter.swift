@@ -5,13 +5,17 @@ import VaultCore
 /// savepoint per job. Implemented by each backend's writer connection (SQLite's, PostgreSQL's); used only on
 /// the writer thread.
 public protocol GroupDatabase: AnyObject, Sendable {
-    /// Opens the group's transaction, taking whatever lock makes it the only writer until it ends.
+    /// Opens the group's transaction, taking whatever lock makes it the only writer until it ends, and the
+    /// first job's savepoint.
     func beginGroup() throws
     /// What the group's jobs receive, remembering within the group in `memory`.
     func writer(remembering memory: GroupMemory) -> any StoreWriter
-    func openSavepoint() throws
-    func releaseSavepoint() throws
-    func rollbackToSavepoint() throws
+    /// Keeps the job's changes (releases its savepoint) and, if `openingNext`, opens the next job's: in one
+    /// round trip where the database allows.
+    func releaseSavepoint(openingNext: Bool) throws
+    /// Undoes the job's changes (back to its savepoint, which it then releases) and, if `openingNext`, opens
+    /// the next job's.
+    func rollbackToSavepoint(openingNext: Bool) throws
     /// False once the database ended the group's transaction by itself (an I/O error, a lost connection).
     var inTransaction: Bool { get }
     /// Set while a job's closure runs: every statement then first checks that the group's transaction is
@@ -105,8 +109,9 @@ private struct GroupCommitter<Database: GroupDatabase> {
         commit(group)
     }
 
-    /// One transaction for the whole group, one savepoint per job. Callers are resumed only after the commit
-    /// returned (the group is durable), or with the error that lost the group.
+    /// One transaction for the whole group, one savepoint per job (the first opened with the transaction, each
+    /// next one with the release of the one before). Callers are resumed only after the commit returned (the
+    /// group is durable), or with the error that lost the group.
     private func commit(_ jobs: [any WriteJob]) {
         guard !jobs.isEmpty else { return }
         do {
@@ -123,19 +128,19 @@ private struct GroupCommitter<Database: GroupDatabase> {
             while next < jobs.count {
                 let job = jobs[next]
                 next += 1
-                try db.openSavepoint()
+                let more = next < jobs.count
                 db.guardsTransaction = true
                 let ran = job.run(access)
                 db.guardsTransaction = false
                 if ran {
                     // Recorded before the release, so a failing release still reaches this caller below.
                     kept.append(job)
-                    try db.releaseSavepoint()
+                    try db.releaseSavepoint(openingNext: more)
                 } else {
                     // The caller has learnt its own error; its changes go, the group's stay.
                     if !db.inTransaction { throw VaultError.groupLost }
                     memory.forgetAudit()  // the job's appends to the chain are undone with it
-                    try db.rollbackToSavepoint()
+                    try db.rollbackToSavepoint(openingNext: more)
                 }
             }
             try db.commitGroup(memory)
@@ -166,4 +171,23 @@ extension VaultError {
         "store is closed",
         hint: "open the store again; this is a bug if it happens while serving"
     )
+}
+
+extension GroupWriter {
+    /// Queues `work` as one write job and returns its value once its group has committed (or throws the
+    /// job's own error, or the group's). Fails with `storeClosed` once the writer is closing.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let job = StoreWrite(work, continuation: continuation)
+            if !submit(.write(job)) { job.fail(VaultError.storeClosed) }
+        }
+    }
+
+    /// Runs `body` on the writer thread, between groups and outside any transaction.
+    public func maintain<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let submitted = submit(.maintenance { db in continuation.resume(with: Result { try body(db) }) })
+            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import VaultCore
 
 /// Reader workers: each a dedicated thread owning one connection, all fed by one queue.
 ///
@@ -39,5 +40,16 @@ public final class ReaderPool<Connection: Sendable>: Sendable {
 
     public func waitUntilFinished() async {
         for latch in finished { await latch.wait() }
+    }
+}
+
+extension ReaderPool {
+    /// Runs `body` on the next free worker with its connection and returns what it returned. Fails with
+    /// `storeClosed` once the pool is closing.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let submitted = submit { db in continuation.resume(with: Result { try body(db) }) }
+            if !submitted { continuation.resume(throwing: VaultError.storeClosed) }
+        }
     }
 }

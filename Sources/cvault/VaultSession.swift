@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import VaultCore
-import VaultSQLite
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +10,7 @@ import Glibc
 /// caller resolved from this process's uid exactly as the server resolves a socket peer.
 struct VaultSession {
     let vault: Vault
-    let store: SQLiteStore
+    let store: OpenedStore
     let caller: Caller
 
     static func open(
@@ -20,8 +19,8 @@ struct VaultSession {
         policy: PolicyOption
     ) async throws -> VaultSession {
         let policies = try loadPolicy(policy)
-        let (store, keyring) = try location.open(unseal)
-        let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
+        let (store, keyring) = try await location.open(unseal)
+        let vault = Vault(keyring: keyring, store: store.store, policies: policies, logger: quietLogger())
         let caller = try vault.caller(uid: getuid())
         // Every load of a policy is recorded with the hash of the bytes in force, offline commands included.
         try await vault.recordPolicyLoad("for an offline command", caller: caller)
@@ -44,9 +43,8 @@ struct VaultSession {
     /// Seals the audit head and closes the store: every CLI command that wrote ends here.
     func finish(checkpoint: Bool = false) async throws {
         try await vault.sealAudit()
-        // After an erase whose own scrub could not finish (`Vault.erase`): old WAL frames hold the erased rows'
-        // pages until a TRUNCATE checkpoint, and with secure_delete it leaves zeros in their place.
-        if checkpoint { try? await store.checkpoint() }
+        // After an erase whose own scrub could not finish (`Vault.erase`).
+        if checkpoint { await store.checkpointIfSQLite() }
         await store.close()
     }
 }
@@ -54,11 +52,11 @@ struct VaultSession {
 /// An opened vault for an admin command (keys, verify): no policy, no caller; audit records carry the uid.
 struct AdminSession {
     let vault: Vault
-    let store: SQLiteStore
+    let store: OpenedStore
 
     static func open(_ location: VaultLocation, _ unseal: UnsealOptions) async throws -> AdminSession {
-        let (store, keyring) = try location.open(unseal)
-        return AdminSession(vault: vault(keyring: keyring, store: store), store: store)
+        let (store, keyring) = try await location.open(unseal)
+        return AdminSession(vault: vault(keyring: keyring, store: store.store), store: store)
     }
 
     /// Opens the vault for one admin operation, runs it, then seals the audit head and closes. When `body`
@@ -83,7 +81,7 @@ struct AdminSession {
     }
 
     /// A vault for admin work (`init`, `restore`, `keys`, `verify`): no policy grants anything through it.
-    static func vault(keyring: Keyring, store: SQLiteStore) -> Vault {
+    static func vault(keyring: Keyring, store: any VaultStore) -> Vault {
         Vault(
             keyring: keyring,
             store: store,
@@ -95,16 +93,6 @@ struct AdminSession {
     func finish() async throws {
         try await vault.sealAudit()
         await store.close()
-    }
-}
-
-extension VaultLocation {
-    /// The vault's files, opened the same way by every command and by the server: the database first, then
-    /// the keyring, unsealed with the credential `unseal` names.
-    func open(_ unseal: UnsealOptions) throws -> (store: SQLiteStore, keyring: Keyring) {
-        let store = try SQLiteStore.open(at: databasePath)
-        let keyring = try Keyring.open(at: keyringPath, credential: unseal.credential(keyringPath: keyringPath))
-        return (store, keyring)
     }
 }
 

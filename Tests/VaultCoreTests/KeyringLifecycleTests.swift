@@ -24,10 +24,10 @@ import VaultTestSupport
 
     static func states(_ infos: [KeyVersionInfo]) -> [String] { infos.map { "v\($0.version) \($0.state.rawValue)" } }
 
-    @Test func rotateKEKMakesANewActiveVersionAndKeepsTheOld() throws {
-        try withPrivateTestFolder { folder in
+    @Test func rotateKEKMakesANewActiveVersionAndKeepsTheOld() async throws {
+        try await withPrivateFolderAsync { folder in
             let v1 = try Self.create(folder)
-            let v2 = try v1.rotateKEK()
+            let v2 = try await v1.rotateKEK()
             #expect(v2.generation == 2)
             #expect(v2.activeKEKVersion == 2)
             #expect(Self.states(v2.file.keks) == ["v1 decrypt-only", "v2 active"])
@@ -42,31 +42,31 @@ import VaultTestSupport
             #expect(opened.file == v2.file)
             #expect(opened.activeKEK.constantTimeEquals(v2.activeKEK))
             #expect(opened.kek(version: 1)?.constantTimeEquals(v1.activeKEK) == true)
-            let v3 = try opened.rotateKEK()
+            let v3 = try await opened.rotateKEK()
             #expect(
                 v3.generation == 3 && Self.states(v3.file.keks) == ["v1 decrypt-only", "v2 decrypt-only", "v3 active"]
             )
         }
     }
 
-    @Test func aStaleKeyringObjectBuildsOnTheLatestFile() throws {
-        try withPrivateTestFolder { folder in
+    @Test func aStaleKeyringObjectBuildsOnTheLatestFile() async throws {
+        try await withPrivateFolderAsync { folder in
             let first = try Self.create(folder)
-            let second = try first.rotateKEK()
+            let second = try await first.rotateKEK()
             // `first` still says generation 1; its change must not overwrite generation 2's new KEK.
-            let third = try first.rotateKEK()
+            let third = try await first.rotateKEK()
             #expect(third.generation == 3)
             #expect(Self.states(third.file.keks) == ["v1 decrypt-only", "v2 decrypt-only", "v3 active"])
             #expect(third.kek(version: 2)?.constantTimeEquals(second.activeKEK) == true)
-            #expect(try first.reloadIfChanged()?.generation == 3)
+            #expect(try await first.reloadIfChanged()?.generation == 3)
             #expect(try Self.reopen(first).file == third.file)
         }
     }
 
-    @Test func rotateTokenKeyChangesNewDeterministicTokensOnly() throws {
-        try withPrivateTestFolder { folder in
+    @Test func rotateTokenKeyChangesNewDeterministicTokensOnly() async throws {
+        try await withPrivateFolderAsync { folder in
             let before = try Self.create(folder)
-            let after = try before.rotateTokenKey()
+            let after = try await before.rotateTokenKey()
             #expect(after.generation == 2 && after.activeTokenKeyVersion == 2)
             #expect(Self.states(after.file.tokenKeys) == ["v1 decrypt-only", "v2 active"])
             #expect(after.activeKEKVersion == 1 && after.activeKEK.constantTimeEquals(before.activeKEK))
@@ -94,11 +94,11 @@ import VaultTestSupport
         }
     }
 
-    @Test func retireRemovesTheMaterialOnDiskAndInMemory() throws {
-        try withPrivateTestFolder { folder in
+    @Test func retireRemovesTheMaterialOnDiskAndInMemory() async throws {
+        try await withPrivateFolderAsync { folder in
             let v1 = try Self.create(folder)
-            let rotated = try v1.rotateKEK()
-            let retired = try rotated.retireKEK(version: 1, dataKeysUsingIt: 0)
+            let rotated = try await v1.rotateKEK()
+            let retired = try await rotated.retireKEK(version: 1, dataKeysUsingIt: 0)
             #expect(retired.generation == 3)
             #expect(Self.states(retired.file.keks) == ["v1 retired", "v2 active"])
             #expect(retired.kek(version: 1) == nil)
@@ -117,39 +117,47 @@ import VaultTestSupport
             let stillThere = material.withUnsafeBytes { Array($0) }.containsByteRun(oldKEK)
             #expect(!stillThere, "the retired KEK's bytes are still sealed in the keyring")
             // Retiring twice is refused and changes nothing.
-            let again = #expect(throws: VaultError.self) { _ = try opened.retireKEK(version: 1, dataKeysUsingIt: 0) }
+            let again = await #expect(throws: VaultError.self) {
+                _ = try await opened.retireKEK(version: 1, dataKeysUsingIt: 0)
+            }
             #expect(again?.message == "KEK v1 is already retired")
             #expect(try KeyringFile.read(at: opened.path).generation == 3)
         }
     }
 
-    @Test func theActiveVersionCannotBeRetired() throws {
-        try withPrivateTestFolder { folder in
+    @Test func theActiveVersionCannotBeRetired() async throws {
+        try await withPrivateFolderAsync { folder in
             let keyring = try Self.create(folder)
-            let error = #expect(throws: VaultError.self) { _ = try keyring.retireKEK(version: 1, dataKeysUsingIt: 0) }
+            let error = await #expect(throws: VaultError.self) {
+                _ = try await keyring.retireKEK(version: 1, dataKeysUsingIt: 0)
+            }
             #expect(error?.code == .invalidRequest)
             #expect(error?.message == "KEK v1 is the active version and cannot be retired")
             #expect(error?.hint?.contains("cvault keys rotate") == true)
-            let rotated = try keyring.rotateKEK()
-            let active = #expect(throws: VaultError.self) { _ = try rotated.retireKEK(version: 2, dataKeysUsingIt: 0) }
+            let rotated = try await keyring.rotateKEK()
+            let active = await #expect(throws: VaultError.self) {
+                _ = try await rotated.retireKEK(version: 2, dataKeysUsingIt: 0)
+            }
             #expect(active?.message == "KEK v2 is the active version and cannot be retired")
             #expect(try KeyringFile.read(at: keyring.path).generation == 2)
             #expect(try Self.reopen(keyring).kek(version: 2) != nil)
         }
     }
 
-    @Test func aVersionInUseIsRefusedWithTheCount() throws {
-        try withPrivateTestFolder { folder in
-            let rotated = try Self.create(folder).rotateKEK()
+    @Test func aVersionInUseIsRefusedWithTheCount() async throws {
+        try await withPrivateFolderAsync { folder in
+            let rotated = try await Self.create(folder).rotateKEK()
             for count in [1, 7, 10_000] {
-                let error = #expect(throws: VaultError.self) {
-                    _ = try rotated.retireKEK(version: 1, dataKeysUsingIt: count)
+                let error = await #expect(throws: VaultError.self) {
+                    _ = try await rotated.retireKEK(version: 1, dataKeysUsingIt: count)
                 }
                 #expect(error?.code == .invalidRequest)
                 #expect(error?.message == "KEK v1 still wraps \(count) data key(s)")
                 #expect(error?.hint?.contains("cvault keys rewrap") == true)
             }
-            let unknown = #expect(throws: VaultError.self) { _ = try rotated.retireKEK(version: 9, dataKeysUsingIt: 0) }
+            let unknown = await #expect(throws: VaultError.self) {
+                _ = try await rotated.retireKEK(version: 9, dataKeysUsingIt: 0)
+            }
             #expect(unknown?.message == "there is no KEK v9")
             let file = try KeyringFile.read(at: rotated.path)
             #expect(file.generation == 2 && Self.states(file.keks) == ["v1 decrypt-only", "v2 active"])
@@ -157,10 +165,13 @@ import VaultTestSupport
         }
     }
 
-    @Test func resealedOpensWithTheNewPassphraseOnlyAndKeepsEveryKey() throws {
-        try withPrivateTestFolder { folder in
-            let before = try Self.create(folder).rotateKEK()
-            let after = try before.resealed(passphrase: testPassphrase("a brand new passphrase"), kdf: .fastForTests)
+    @Test func resealedOpensWithTheNewPassphraseOnlyAndKeepsEveryKey() async throws {
+        try await withPrivateFolderAsync { folder in
+            let before = try await Self.create(folder).rotateKEK()
+            let after = try await before.resealed(
+                passphrase: testPassphrase("a brand new passphrase"),
+                kdf: .fastForTests
+            )
             #expect(after.generation == 3)
             #expect(after.file.seal.salt != before.file.seal.salt)
             #expect(after.file.keks == before.file.keks && after.file.tokenKeys == before.file.tokenKeys)
@@ -176,10 +187,10 @@ import VaultTestSupport
             #expect(opened.lookupKey.constantTimeEquals(before.lookupKey))
             #expect(opened.auditPublicKey == before.auditPublicKey)
             // A process holding the old root key cannot follow (that is the point), and says so.
-            let stale = #expect(throws: VaultError.self) { _ = try before.reloadIfChanged() }
+            let stale = await #expect(throws: VaultError.self) { _ = try await before.reloadIfChanged() }
             #expect(stale?.code == .sealed)
             #expect(stale?.message.contains("re-sealed under a new root key") == true)
-            #expect(try after.rotateKEK().generation == 4)
+            #expect(try await after.rotateKEK().generation == 4)
             #expect(
                 try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == [
                     "cvault.keyring", "cvault.keyring.lock",
@@ -191,12 +202,15 @@ import VaultTestSupport
     /// The review's splice: an old passphrase opens the old seal, so it yields the old root key; a later file
     /// with that old seal pasted in (or the old root applied to the later `sealed_keys`) must open nothing,
     /// keys rotated in after the change included.
-    @Test func anOldPassphraseOpensNoKeyringFileWrittenAfterTheChange() throws {
-        try withPrivateTestFolder { folder in
+    @Test func anOldPassphraseOpensNoKeyringFileWrittenAfterTheChange() async throws {
+        try await withPrivateFolderAsync { folder in
             let before = try Self.create(folder)
             let oldSeal = before.file.seal
-            let after = try before.resealed(passphrase: testPassphrase("a brand new passphrase"), kdf: .fastForTests)
-            let later = try after.rotateKEK().rotateTokenKey()
+            let after = try await before.resealed(
+                passphrase: testPassphrase("a brand new passphrase"),
+                kdf: .fastForTests
+            )
+            let later = try await after.rotateKEK().rotateTokenKey()
             var spliced = later.file
             spliced.seal = oldSeal
             let splicedPath = folder + "/spliced.keyring"
@@ -218,25 +232,25 @@ import VaultTestSupport
         }
     }
 
-    @Test func resealRefusesAShortPassphraseAndChangesNothing() throws {
-        try withPrivateTestFolder { folder in
+    @Test func resealRefusesAShortPassphraseAndChangesNothing() async throws {
+        try await withPrivateFolderAsync { folder in
             let keyring = try Self.create(folder)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: keyring.path))
-            let error = #expect(throws: VaultError.self) {
-                _ = try keyring.resealed(passphrase: testPassphrase("short"), kdf: .fastForTests)
+            let error = await #expect(throws: VaultError.self) {
+                _ = try await keyring.resealed(passphrase: testPassphrase("short"), kdf: .fastForTests)
             }
             #expect(error?.code == .invalidRequest)
             #expect(try Data(contentsOf: URL(fileURLWithPath: keyring.path)) == bytes)
         }
     }
 
-    @Test func aStaleTemporaryFileFromACrashBreaksNeitherOpeningNorTheNextWrite() throws {
-        try withPrivateTestFolder { folder in
+    @Test func aStaleTemporaryFileFromACrashBreaksNeitherOpeningNorTheNextWrite() async throws {
+        try await withPrivateFolderAsync { folder in
             let keyring = try Self.create(folder)
             // What a kill between writing the temporary and renaming it leaves.
             try Data("half a keyring".utf8).write(to: URL(fileURLWithPath: keyring.path + ".tmp"))
             #expect(try Self.reopen(keyring).generation == 1)
-            let rotated = try keyring.rotateKEK()
+            let rotated = try await keyring.rotateKEK()
             #expect(try Self.reopen(rotated).generation == 2)
             #expect(!FileManager.default.fileExists(atPath: keyring.path + ".tmp"))
         }

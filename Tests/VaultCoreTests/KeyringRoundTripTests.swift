@@ -181,18 +181,18 @@ import VaultTestSupport
         }
     }
 
-    @Test func reloadIfChangedIsNilWhenUnchanged() throws {
-        try withPrivateTestFolder { folder in
+    @Test func reloadIfChangedIsNilWhenUnchanged() async throws {
+        try await withPrivateFolderAsync { folder in
             let keyring = try Self.create(folder)
-            #expect(try keyring.reloadIfChanged() == nil)
+            #expect(try await keyring.reloadIfChanged() == nil)
             // Rewriting identical content (a touch) is no change either.
             try FileSafety.writeAtomically(keyring.file.encoded(), to: keyring.path)
-            #expect(try keyring.reloadIfChanged() == nil)
+            #expect(try await keyring.reloadIfChanged() == nil)
         }
     }
 
-    @Test func reloadIfChangedPicksUpANewGeneration() throws {
-        try withPrivateTestFolder { folder in
+    @Test func reloadIfChangedPicksUpANewGeneration() async throws {
+        try await withPrivateFolderAsync { folder in
             let keyring = try Self.create(folder)
             // What a rotation made by another process does: a new generation, resealed under the same root.
             var next = keyring.file
@@ -213,25 +213,25 @@ import VaultTestSupport
                 .base64EncodedString()
             try FileSafety.writeAtomically(next.encoded(), to: keyring.path)
 
-            let fresh = try #require(try keyring.reloadIfChanged())
+            let fresh = try #require(try await keyring.reloadIfChanged())
             #expect(fresh.generation == 2)
             #expect(fresh.activeKEKVersion == 2)
             let old = try #require(fresh.kek(version: 1))
             let new = try #require(keks[2])
             #expect(old.constantTimeEquals(keyring.activeKEK))
             #expect(fresh.activeKEK.constantTimeEquals(new))
-            #expect(try fresh.reloadIfChanged() == nil)
+            #expect(try await fresh.reloadIfChanged() == nil)
         }
     }
 
-    @Test func reloadRefusesAnEditedNewGeneration() throws {
-        try withPrivateTestFolder { folder in
+    @Test func reloadRefusesAnEditedNewGeneration() async throws {
+        try await withPrivateFolderAsync { folder in
             let keyring = try Self.create(folder)
             // Someone bumps the generation without the root key: the reload must fail, not adopt it.
             var edited = keyring.file
             edited.generation = 2
             try FileSafety.writeAtomically(edited.encoded(), to: keyring.path)
-            let error = try #require(throws: VaultError.self) { _ = try keyring.reloadIfChanged() }
+            let error = try await #require(throws: VaultError.self) { _ = try await keyring.reloadIfChanged() }
             #expect(error.code == .integrity)
         }
     }

@@ -15,6 +15,19 @@ extension Array where Element == UInt8 {
 
 /// A fresh private folder under the temporary directory for one test, removed afterwards.
 func withPrivateTestFolder<T>(_ body: (String) throws -> T) throws -> T {
+    let folder = try makePrivateTestFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    return try body(folder)
+}
+
+/// `withPrivateTestFolder` for a body that awaits (the keyring's changes do).
+func withPrivateFolderAsync<T>(_ body: (String) async throws -> T) async throws -> T {
+    let folder = try makePrivateTestFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    return try await body(folder)
+}
+
+private func makePrivateTestFolder() throws -> String {
     let folder = FileManager.default.temporaryDirectory
         .appendingPathComponent("cvault-core-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(
@@ -22,6 +35,5 @@ func withPrivateTestFolder<T>(_ body: (String) throws -> T) throws -> T {
         withIntermediateDirectories: true,
         attributes: [.posixPermissions: 0o700]
     )
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    return try body(folder)
+    return folder
 }

@@ -20,7 +20,7 @@ import VaultTestSupport
         try Keyring.open(at: keyring.path, credential: .shares(shares))
     }
 
-    @Test func everyThreeOfFiveCombinationOpensWithTheSameKeys() throws {
+    @Test func everyThreeOfFiveCombinationOpensWithTheSameKeys() async throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
             #expect(shares.count == 5 && Set(shares.map(\.index)) == [1, 2, 3, 4, 5])
@@ -44,7 +44,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func theKeyringFileHoldsNoShareAndNoSecret() throws {
+    @Test func theKeyringFileHoldsNoShareAndNoSecret() async throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
             let text = try String(contentsOfFile: keyring.path, encoding: .utf8)
@@ -54,7 +54,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func twoSharesAreRefusedNamingTheThreshold() throws {
+    @Test func twoSharesAreRefusedNamingTheThreshold() async throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
             for pair in ShamirSplitCombineTests.combinations(5, 2) {
@@ -65,7 +65,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func aRepeatedShareIsRefusedEvenWithEnoughOthers() throws {
+    @Test func aRepeatedShareIsRefusedEvenWithEnoughOthers() async throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
             for given in [
@@ -83,7 +83,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func aShareOfAnotherVaultIsNamedAsSuch() throws {
+    @Test func aShareOfAnotherVaultIsNamedAsSuch() async throws {
         try withPrivateTestFolder { folder in
             try FileManager.default.createDirectory(atPath: folder + "/other", withIntermediateDirectories: false)
             let (keyring, shares) = try Self.make(folder)
@@ -97,7 +97,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func aCorruptedShareIsCaughtByItsCheckBeforeCombining() throws {
+    @Test func aCorruptedShareIsCaughtByItsCheckBeforeCombining() async throws {
         try withPrivateTestFolder { folder in
             let (_, shares) = try Self.make(folder)
             var text = Array(shares[1].encoded())
@@ -112,7 +112,7 @@ import VaultTestSupport
 
     /// Shares that pass every format check (right set, distinct indices, valid check digits) but whose y was
     /// altered: the combination gives a wrong secret, and the sealed root key says so.
-    @Test func wellFormedButWrongSharesFailToOpenAsWrongPassphrase() throws {
+    @Test func wellFormedButWrongSharesFailToOpenAsWrongPassphrase() async throws {
         try withPrivateTestFolder { folder in
             let (keyring, shares) = try Self.make(folder)
             let forged = UnsealShare(
@@ -134,7 +134,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func aPassphraseDoesNotOpenASharesKeyringNorSharesAPassphraseOne() throws {
+    @Test func aPassphraseDoesNotOpenASharesKeyringNorSharesAPassphraseOne() async throws {
         try withPrivateTestFolder { folder in
             try FileManager.default.createDirectory(atPath: folder + "/p", withIntermediateDirectories: false)
             let (keyring, shares) = try Self.make(folder)
@@ -158,7 +158,7 @@ import VaultTestSupport
         }
     }
 
-    @Test func badThresholdsAreRefusedAndWriteNothing() throws {
+    @Test func badThresholdsAreRefusedAndWriteNothing() async throws {
         try withPrivateTestFolder { folder in
             for bad in [[1, 5], [6, 5], [3, 17], [17, 17], [0, 0]] {
                 let error = #expect(throws: VaultError.self) {
@@ -171,8 +171,8 @@ import VaultTestSupport
         }
     }
 
-    @Test func resealingWithSharesKeepsTheKeysAndRetiresThePassphrase() throws {
-        try withPrivateTestFolder { folder in
+    @Test func resealingWithSharesKeepsTheKeysAndRetiresThePassphrase() async throws {
+        try await withPrivateFolderAsync { folder in
             let passphrase = "the passphrase before shares"
             let keyring = try Keyring.create(
                 at: folder + "/cvault.keyring",
@@ -180,7 +180,7 @@ import VaultTestSupport
                 kdf: .fastForTests,
                 now: Date()
             )
-            let (resealed, shares) = try keyring.resealedWithShares(threshold: 2, count: 3)
+            let (resealed, shares) = try await keyring.resealedWithShares(threshold: 2, count: 3)
             #expect(resealed.generation == 2)
             for pair in ShamirSplitCombineTests.combinations(3, 2) {
                 let opened = try Self.open(keyring, pair.map { shares[$0] })
@@ -192,7 +192,7 @@ import VaultTestSupport
             }
             #expect(error?.code == .keyring)
             // And back to a passphrase.
-            let back = try resealed.resealed(
+            let back = try await resealed.resealed(
                 passphrase: testPassphrase("the passphrase after shares"),
                 kdf: .fastForTests
             )
@@ -209,13 +209,13 @@ import VaultTestSupport
     }
 
     /// Re-sharing makes a new root key: the old shares, with a file written after it, open nothing.
-    @Test func oldSharesOpenNoKeyringFileWrittenAfterResharing() throws {
-        try withPrivateTestFolder { folder in
+    @Test func oldSharesOpenNoKeyringFileWrittenAfterResharing() async throws {
+        try await withPrivateFolderAsync { folder in
             let (keyring, oldShares) = try Self.make(folder, threshold: 2, count: 3)
             let oldSeal = keyring.file.seal
-            let (reshared, newShares) = try keyring.resealedWithShares(threshold: 2, count: 3)
+            let (reshared, newShares) = try await keyring.resealedWithShares(threshold: 2, count: 3)
             #expect(!reshared.root.constantTimeEquals(keyring.root))
-            let later = try reshared.rotateKEK()
+            let later = try await reshared.rotateKEK()
             var spliced = later.file
             spliced.seal = oldSeal
             let splicedPath = folder + "/spliced.keyring"

@@ -12,7 +12,7 @@ import VaultTestSupport
             let svc = try t.caller(UID.service)
             _ = try await t.tokenize(.name, ["Before Rotation"], subject: "cust-before", as: svc)
             // Another process rotates: the vault's in-memory keyring still says v1 is active.
-            let rotated = try t.keyring.rotateKEK()
+            let rotated = try await t.keyring.rotateKEK()
             #expect(rotated.activeKEKVersion == 2)
             #expect(t.vault.keyring.activeKEKVersion == 1)
             let tokens = try await t.tokenize(.name, ["After Rotation"], subject: "cust-after", as: svc)
@@ -22,12 +22,12 @@ import VaultTestSupport
             #expect(t.vault.keyring.activeKEKVersion == 2, "the vault picked up the rotation")
             // A rewrap and retire of v1 now leave every token readable.
             try await t.vault.rewrap(caller: nil)
-            let retired = try t.vault.keyring.retireKEK(
+            let retired = try await t.vault.keyring.retireKEK(
                 version: 1,
                 dataKeysUsingIt: try await t.vault.stats().dataKeysByKEK[1] ?? 0
             )
             #expect(retired.kek(version: 1) == nil)
-            try t.vault.reloadKeyringIfChanged()
+            try await t.vault.reloadKeyringIfChanged()
             let items = try await t.vault.detokenize(tokens, purpose: "view", caller: svc)
             #expect(items == [.value("After Rotation", .plain)])
         }
@@ -39,7 +39,7 @@ import VaultTestSupport
         try await withVault(serviceYAML()) { t in
             let svc = try t.caller(UID.service)
             let tokens = try await t.tokenize(.name, ["Moved Along"], subject: "cust-moved", as: svc)
-            let rotated = try t.keyring.rotateKEK()
+            let rotated = try await t.keyring.rotateKEK()
             let elsewhere = Vault(keyring: rotated, store: t.store, policies: t.policies, clock: t.clock.vaultClock)
             try await elsewhere.rewrap(caller: nil)
             #expect(try await t.vault.stats().dataKeysByKEK == [2: 1])
@@ -57,13 +57,13 @@ import VaultTestSupport
             let svc = try t.caller(UID.service)
             // Another process makes v2, wraps a new subject's key with it, then retires v2 with that key still
             // under it (the CLI refuses this; the keyring API is told 0).
-            let rotated = try t.keyring.rotateKEK()
+            let rotated = try await t.keyring.rotateKEK()
             let elsewhere = Vault(keyring: rotated, store: t.store, policies: t.policies, clock: t.clock.vaultClock)
             let tokens = try await elsewhere.tokenize(
                 TokenizeRequest(kind: .name, subject: "cust-left", values: ["Left Behind"]),
                 caller: svc
             )
-            _ = try rotated.rotateKEK().retireKEK(version: 2, dataKeysUsingIt: 0)
+            _ = try await rotated.rotateKEK().retireKEK(version: 2, dataKeysUsingIt: 0)
             let outcome = await #expect(throws: VaultError.self) {
                 try await t.vault.detokenize(tokens, purpose: "view", caller: svc)
             }

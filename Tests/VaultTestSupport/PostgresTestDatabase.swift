@@ -58,6 +58,14 @@ public struct PostgresTestDatabase: Sendable {
     @discardableResult
     public func run(_ sql: String) throws -> String { try Self.psql(uri, sql) }
 
+    /// Runs `sql` in this database as `user` (a role the test made; the test cluster trusts local logins).
+    @discardableResult
+    public func run(_ sql: String, as user: String) throws -> String { try Self.psql(uri(user: user), sql) }
+
+    /// Runs `sql` in the cluster's maintenance database (roles are the cluster's, not a database's).
+    @discardableResult
+    public func runOnCluster(_ sql: String) throws -> String { try Self.psql(clusterURI, sql) }
+
     /// This database's URI with another user, for a role the test made.
     public func uri(user: String) -> String {
         var components = URLComponents(string: uri)

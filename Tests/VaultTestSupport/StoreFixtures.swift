@@ -69,3 +69,15 @@ public struct ThrownOnPurpose: Error, Equatable {
     public let tag: Int
     public init(_ tag: Int = 0) { self.tag = tag }
 }
+
+/// Runs `body` with `store`, then closes the store, whether `body` returned or threw.
+public func closing<S: VaultStore, T>(_ store: S, _ body: (S) async throws -> T) async throws -> T {
+    do {
+        let result = try await body(store)
+        await store.close()
+        return result
+    } catch {
+        await store.close()
+        throw error
+    }
+}

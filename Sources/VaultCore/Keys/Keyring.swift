@@ -22,7 +22,8 @@ public struct PassphraseKDF: Sendable, Equatable {
 /// Hierarchy (Keys/README.md): passphrase --Argon2id--> unseal key --seals--> root key --seals--> KEKs,
 /// token keys, look-up key, audit signing seed. KEKs wrap per-subject data keys in the database.
 public final class Keyring: Sendable {
-    public let path: String
+    /// Where the sealed keyring is kept, and re-read from when another process changes it.
+    public let source: any KeyringSource
     public let file: KeyringFile
     let root: SecureBytes
     let material: KeyMaterial
@@ -38,8 +39,8 @@ public final class Keyring: Sendable {
 
     public static let minimumPassphraseBytes = 12
 
-    init(path: String, file: KeyringFile, root: SecureBytes, material: KeyMaterial) {
-        self.path = path
+    init(source: any KeyringSource, file: KeyringFile, root: SecureBytes, material: KeyMaterial) {
+        self.source = source
         self.file = file
         self.root = root
         self.material = material
@@ -58,6 +59,8 @@ public final class Keyring: Sendable {
     public var activeKEKVersion: Int { file.activeKEK!.version }
     public var activeTokenKeyVersion: Int { file.activeTokenKey!.version }
     public var generation: Int { file.generation }
+    /// How messages name the keyring: the file's path, or the database that keeps it.
+    public var path: String { source.name }
     public var auditPublicKey: [UInt8] { auditSigner.publicKey }
 
     var activeKEK: SecureBytes { material.keks[activeKEKVersion]! }
@@ -88,29 +91,64 @@ public final class Keyring: Sendable {
         kdf: PassphraseKDF,
         now: Date
     ) throws(VaultError) -> Keyring {
+        let source = FileKeyringSource(path: path)
         // Before the KDF, which takes seconds: a keyring already there is refused at once.
-        try refuseExisting(path)
+        try source.refuseExisting()
         let root = SecureBytes(randomCount: 32)
-        return try create(at: path, root: root, seal: try sealRoot(root, credential: credential, kdf: kdf), now: now)
+        let (file, material) = fresh(seal: try sealRoot(root, credential: credential, kdf: kdf), root: root, now: now)
+        try source.write(file, replacing: nil)
+        return Keyring(source: source, file: file, root: root, material: material)
     }
 
-    /// cvault never overwrites a keyring: there is no getting its keys back.
-    private static func refuseExisting(_ path: String) throws(VaultError) {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        throw VaultError(
-            .alreadyInitialized,
-            "a keyring already exists at \(path)",
-            hint: "cvault never overwrites a keyring; remove it yourself only if you mean to destroy the vault"
-        )
+    /// Creates a new keyring in `source` (a database's, `StoreKeyringSource`), as `create(at:credential:)`
+    /// does in a file. Refused when the source already holds one.
+    public static func create(
+        in source: any KeyringSource,
+        credential: UnsealCredential,
+        now: Date = Date()
+    ) async throws(VaultError) -> Keyring {
+        try await create(in: source, credential: credential, kdf: .moderate, now: now)
     }
 
-    private static func create(
-        at path: String,
-        root: SecureBytes,
-        seal: SealInfo,
+    static func create(
+        in source: any KeyringSource,
+        credential: UnsealCredential,
+        kdf: PassphraseKDF,
         now: Date
-    ) throws(VaultError) -> Keyring {
-        try refuseExisting(path)
+    ) async throws(VaultError) -> Keyring {
+        let root = SecureBytes(randomCount: 32)
+        let seal = try sealRoot(root, credential: credential, kdf: kdf)
+        return try await store(fresh(seal: seal, root: root, now: now), root: root, in: source)
+    }
+
+    /// Creates a new keyring in `source` sealed by shares, as `createWithShares(at:threshold:count:)`.
+    public static func createWithShares(
+        in source: any KeyringSource,
+        threshold: Int,
+        count: Int,
+        now: Date = Date()
+    ) async throws(VaultError) -> (Keyring, [UnsealShare]) {
+        let root = SecureBytes(randomCount: 32)
+        let (seal, shares) = try sealRootWithShares(root, threshold: threshold, count: count)
+        return (try await store(fresh(seal: seal, root: root, now: now), root: root, in: source), shares)
+    }
+
+    private static func store(
+        _ made: (file: KeyringFile, material: KeyMaterial),
+        root: SecureBytes,
+        in source: any KeyringSource
+    ) async throws(VaultError) -> Keyring {
+        try await source.write(made.file, replacing: nil)
+        return Keyring(source: source, file: made.file, root: root, material: made.material)
+    }
+
+    /// A new keyring's file and key material: KEK v1, token key v1, a look-up key and an audit signing key,
+    /// sealed under `root`. Generation 1; nothing is stored yet.
+    private static func fresh(
+        seal: SealInfo,
+        root: SecureBytes,
+        now: Date
+    ) -> (file: KeyringFile, material: KeyMaterial) {
         let created = iso8601(now)
         let material = KeyMaterial(
             keks: [1: SecureBytes(randomCount: 32)],
@@ -130,8 +168,7 @@ public final class Keyring: Sendable {
             sealedKeys: ""
         )
         file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
-        try FileSafety.writeAtomically(file.encoded(), to: path, replace: false)
-        return Keyring(path: path, file: file, root: root, material: material)
+        return (file, material)
     }
 
     /// Creates a new keyring whose root key is sealed under a secret split into `count` Shamir shares, any
@@ -142,19 +179,42 @@ public final class Keyring: Sendable {
         count: Int,
         now: Date = Date()
     ) throws(VaultError) -> (Keyring, [UnsealShare]) {
+        let source = FileKeyringSource(path: path)
+        try source.refuseExisting()
         let root = SecureBytes(randomCount: 32)
         let (seal, shares) = try sealRootWithShares(root, threshold: threshold, count: count)
-        return (try create(at: path, root: root, seal: seal, now: now), shares)
+        let (file, material) = fresh(seal: seal, root: root, now: now)
+        try source.write(file, replacing: nil)
+        return (Keyring(source: source, file: file, root: root, material: material), shares)
     }
 
     /// Opens the keyring at `path`. A wrong passphrase is `.wrongPassphrase`; an edited file is `.integrity`.
     public static func open(at path: String, credential: UnsealCredential) throws(VaultError) -> Keyring {
-        let file = try KeyringFile.read(at: path)
-        let root = try unsealRoot(file.seal, credential: credential, path: path)
-        return try Keyring(path: path, file: file, root: root)
+        let source = FileKeyringSource(path: path)
+        return try open(source.read(), from: source, credential: credential)
     }
 
-    private convenience init(path: String, file: KeyringFile, root: SecureBytes) throws(VaultError) {
+    /// Opens the keyring kept in `source`, as `open(at:credential:)` does a file.
+    public static func open(
+        from source: any KeyringSource,
+        credential: UnsealCredential
+    ) async throws(VaultError)
+        -> Keyring
+    {
+        try open(await source.read(), from: source, credential: credential)
+    }
+
+    private static func open(
+        _ file: KeyringFile,
+        from source: any KeyringSource,
+        credential: UnsealCredential
+    ) throws(VaultError) -> Keyring {
+        let root = try unsealRoot(file.seal, credential: credential, path: source.name)
+        return try Keyring(source: source, file: file, root: root)
+    }
+
+    private convenience init(source: any KeyringSource, file: KeyringFile, root: SecureBytes) throws(VaultError) {
+        let path = source.name
         guard let sealed = Data(base64Encoded: file.sealedKeys) else { throw Self.malformed(path) }
         let opened = Result { () throws(VaultError) -> KeyMaterial in
             try KeyMaterial.open([UInt8](sealed), root: root, ad: file.keysAssociatedData)
@@ -171,19 +231,17 @@ public final class Keyring: Sendable {
         case .failure(let error): throw error
         }
         try Self.checkConsistency(file, material, path: path)
-        self.init(path: path, file: file, root: root, material: material)
+        self.init(source: source, file: file, root: root, material: material)
     }
 
-    /// Re-reads the file if another process changed it (a rotation made with the CLI while a server runs),
+    /// Re-reads the keyring if another process changed it (a rotation made with the CLI while a server runs),
     /// opening it with the root key already held. Returns nil when nothing changed.
     ///
-    /// A file sealed under another root key (the passphrase or shares changed since this process opened the
-    /// keyring) cannot be opened with the root held here, by design (`resealed(passphrase:)`): that is
-    /// reported as such, and this process keeps the keys it holds until it is restarted with the new
-    /// passphrase or shares.
-    public func reloadIfChanged() throws(VaultError) -> Keyring? {
-        let current = try KeyringFile.read(at: path)
-        guard current.generation != file.generation else { return nil }
+    /// A keyring sealed under another root key (the passphrase or shares changed since this process opened
+    /// it) cannot be opened with the root held here, by design (`resealed(passphrase:)`): that is reported as
+    /// such, and this process keeps the keys it holds until it is restarted with the new passphrase or shares.
+    public func reloadIfChanged() async throws(VaultError) -> Keyring? {
+        guard let current = try await source.changed(since: file.generation) else { return nil }
         guard current.seal == file.seal else {
             throw VaultError(
                 .sealed,
@@ -192,7 +250,7 @@ public final class Keyring: Sendable {
                 hint: "restart this cvault process with the new passphrase or shares to pick up later key changes"
             )
         }
-        return try Keyring(path: path, file: current, root: root)
+        return try Keyring(source: source, file: current, root: root)
     }
 
     // MARK: Sealing the root key

@@ -104,28 +104,33 @@ public struct KeyringFile: Codable, Sendable, Equatable {
     /// Reads and parses a keyring file, refusing one that group or others can read. Needs no secret.
     public static func read(at path: String) throws(VaultError) -> KeyringFile {
         try FileSafety.requirePrivate(path, what: "keyring")
-        let bytes = try FileSafety.readAll(path, what: "keyring")
+        return try decode(FileSafety.readAll(path, what: "keyring"), source: path)
+    }
+
+    /// Parses a keyring's stored bytes (a file's, or the copy a database keeps); `source` names it in errors.
+    public static func decode(_ bytes: [UInt8], source: String) throws(VaultError) -> KeyringFile {
         let file: KeyringFile
         do {
             file = try JSONDecoder().decode(KeyringFile.self, from: Data(bytes))
         } catch {
             throw VaultError(
                 .keyring,
-                "keyring \(path) is not a valid keyring file",
+                "keyring \(source) is not a valid keyring file",
                 hint: "restore it from your keyring backup"
             )
         }
         guard file.format == formatName, file.formatVersion == 1 else {
             throw VaultError(
                 .keyring,
-                "keyring \(path) has format \(file.format) v\(file.formatVersion); this cvault reads \(formatName) v1",
+                "keyring \(source) has format \(file.format) v\(file.formatVersion); this cvault reads \(formatName) v1",
                 hint: "use the cvault version that wrote it"
             )
         }
         return file
     }
 
-    func encoded() -> [UInt8] {
+    /// The bytes every source stores: sorted, pretty-printed JSON and a newline.
+    public func encoded() -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         // Encoding plain structs of strings and integers cannot fail.

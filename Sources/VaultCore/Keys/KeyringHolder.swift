@@ -1,42 +1,39 @@
 import Logging
 import Synchronization
 
-/// The keyring in force and the file it comes from, shared by every request and swapped whole when a change
+/// The keyring in force and the source it comes from, shared by every request and swapped whole when a change
 /// made by another process (the CLI's `keys rotate`, `rewrap`, `retire`) is picked up.
 ///
 /// Like `PolicyHolder`: a request takes `current` once and is served by that one keyring; a reload that fails
 /// leaves the keyring in force untouched. Unlike the policy, a stale keyring can do harm before the next
 /// reload (a new data key wrapped with a demoted KEK), so the holder also answers, cheaply and inside the
-/// write transaction, whether the active KEK it holds is still the active one on disk.
+/// write transaction, whether the active KEK it holds is still the active one where the keyring is kept.
 public final class KeyringHolder: Sendable {
-    /// The keyring file.
-    public let path: String
+    /// Where the keyring is kept.
+    public let source: any KeyringSource
     private let logger: Logger
-    /// The keyring in force, and the file's stamp when it was last seen to hold that keyring's active KEK
-    /// (nil: not known, so the next `activeKEKIsCurrent` reads the file).
-    private let state: Mutex<(keyring: Keyring, stamp: FileStamp?)>
-    // Serialises reloads, so two at once (the server's once-a-second pickup and a retrying request) cannot
-    // finish out of order and leave an older generation in force. Separate from `state` so readers never
-    // wait for file I/O.
-    private let reloading = Mutex<Void>(())
+    /// The keyring in force.
+    private let state: Mutex<Keyring>
+    // Serialises reloads, so two at once (the server's pickup and a retrying request) cannot finish out of
+    // order and leave an older generation in force. Separate from `state` so readers never wait for I/O.
+    private let reloading = AsyncLock()
 
     public init(_ keyring: Keyring, logger: Logger) {
-        self.path = keyring.path
+        self.source = keyring.source
         self.logger = logger
-        self.state = Mutex((keyring, FileStamp.of(keyring.path)))
+        self.state = Mutex(keyring)
     }
 
     /// The keyring in force now. Take it once per request, so one request is served by one keyring.
-    public var current: Keyring { state.withLock { $0.keyring } }
+    public var current: Keyring { state.withLock { $0 } }
 
-    /// Re-reads the keyring file if another process changed it; the new generation is in force from now on
-    /// and returned (nil: nothing changed). On failure the keyring in force stays.
+    /// Re-reads the keyring if another process changed it; the new generation is in force from now on and
+    /// returned (nil: nothing changed). On failure the keyring in force stays.
     @discardableResult
-    public func reloadIfChanged() throws(VaultError) -> Int? {
-        try reloading.withLock { _ throws(VaultError) -> Int? in
-            let stamp = FileStamp.of(path)
-            guard let fresh = try current.reloadIfChanged() else { return nil }
-            state.withLock { $0 = (fresh, stamp) }
+    public func reloadIfChanged() async throws(VaultError) -> Int? {
+        try await reloading.run { () async throws(VaultError) -> Int? in
+            guard let fresh = try await current.reloadIfChanged() else { return nil }
+            state.withLock { $0 = fresh }
             logger.info(
                 "keyring reloaded",
                 metadata: ["keyring.generation": "\(fresh.generation)", "kek.active": "\(fresh.activeKEKVersion)"]
@@ -45,19 +42,25 @@ public final class KeyringHolder: Sendable {
         }
     }
 
-    /// Whether `keyring`'s active KEK is still the active one on disk. Asked inside the write transaction
-    /// before a new subject's data key is wrapped (`TokenWriter.subjectKey`): a server that has not yet picked
-    /// up a rotation made by the CLI must not wrap new keys with the demoted version, or a rewrap and retire
-    /// that finish before it reloads would leave that subject unreadable. One `stat` when nothing changed; a
-    /// rewrap cannot run while this transaction holds the write lock, so it always sees (and moves) what this
-    /// wraps.
-    func activeKEKIsCurrent(_ keyring: Keyring) throws(VaultError) -> Bool {
-        let stamp = FileStamp.of(keyring.path)
-        if stamp != nil, stamp == state.withLock({ $0.stamp }) { return true }
-        let onDisk = try KeyringFile.read(at: keyring.path)
-        guard onDisk.activeKEK?.version == keyring.activeKEKVersion else { return false }
-        state.withLock { $0.stamp = stamp }
-        return true
+    /// Whether `keyring`'s active KEK is still the active one where the keyring is kept. Asked inside the write
+    /// transaction before a new subject's data key is wrapped (`TokenWriter.subjectKey`): a process that has
+    /// not yet picked up a rotation made elsewhere must not wrap new keys with the demoted version, or a
+    /// rewrap and retire that finish before it reloads would leave that subject unreadable.
+    ///
+    /// Why this check, and here, makes rewrap and retire safe across processes and hosts: `rewrap` moves every
+    /// data key not under the active KEK, and `retire` destroys a version only when the store counts no data
+    /// key under it. Both run after the rotation is stored. A data key wrapped by a stale process is therefore
+    /// harmless if the rewrap sees it, and it sees every data key committed before its scan. The only danger
+    /// is a transaction that checked "still active" before the rotation was stored and commits after the
+    /// rewrap's scan. The file source rules it out with SQLite's single writer (the rewrap's writes wait for
+    /// this transaction). The database source rules it out by reading the stored keyring inside this same
+    /// transaction (`KeyringStore.keyringGeneration(in:)`), whose writes, the rotation's compare-and-set among
+    /// them, are serialized across every server (PostgreSQL: one advisory transaction lock held by each write
+    /// group until its commit): either this check already sees the rotation (and the request retries with the
+    /// new keyring), or the rotation, and so the rewrap after it, come after this data key is committed. A
+    /// check outside the transaction (the poll, a cached generation) would leave that window open.
+    func activeKEKIsCurrent(_ keyring: Keyring, in writer: any StoreWriter) throws(VaultError) -> Bool {
+        try source.isActiveKEK(keyring.activeKEKVersion, generation: keyring.generation, in: writer)
     }
 
     /// Runs `attempt` with the keyring in force; if it needed keys that keyring does not hold
@@ -71,7 +74,7 @@ public final class KeyringHolder: Sendable {
         } catch is KeyringOutdated {
             // Retry once whatever the reload says: the housekeeping task may have reloaded the keyring between
             // the failed attempt and here, and the second attempt takes the keyring in force now.
-            try reloadIfChanged()
+            try await reloadIfChanged()
         } catch {
             throw Vault.map(error)
         }

@@ -1,15 +1,15 @@
 import Foundation
 
-/// Changes to the keyring: each re-reads the file under an exclusive lock (so it builds on the latest
-/// generation), applies one change, re-seals the key material with the new metadata as associated data
-/// (under the same root key, or a new one for a passphrase or share change), and replaces the file
-/// atomically. The returned keyring is the new one; a running server picks up changes sealed under the root
+/// Changes to the keyring: each re-reads the stored keyring (so it builds on the latest generation; a file
+/// under an exclusive lock, the database's compared and set), applies one change, re-seals the key material
+/// with the new metadata as associated data (under the same root key, or a new one for a passphrase or share
+/// change), and replaces the stored keyring atomically. The returned keyring is the new one; a running server picks up changes sealed under the root
 /// key it holds through `reloadIfChanged`, and must be restarted to follow a new root key.
 extension Keyring {
     /// A new KEK version becomes active; the previous active one becomes decrypt-only. New data keys are
     /// wrapped with the new version from now on; existing ones keep working until `rewrap` moves them.
-    public func rotateKEK(now: Date = Date()) throws(VaultError) -> Keyring {
-        try update { file, material in
+    public func rotateKEK(now: Date = Date()) async throws(VaultError) -> Keyring {
+        try await update { file, material in
             material.keks[Self.addActiveVersion(to: &file.keks, now: now)] = SecureBytes(randomCount: 32)
         }
     }
@@ -17,16 +17,16 @@ extension Keyring {
     /// A new token key for deterministic tokens from now on. Existing tokens keep working (a token is found
     /// by its look-up hash, never by re-deriving it), but equal values tokenized after the rotation get new
     /// tokens, so joins across the rotation break (docs/OPERATIONS.md).
-    public func rotateTokenKey(now: Date = Date()) throws(VaultError) -> Keyring {
-        try update { file, material in
+    public func rotateTokenKey(now: Date = Date()) async throws(VaultError) -> Keyring {
+        try await update { file, material in
             material.tokenKeys[Self.addActiveVersion(to: &file.tokenKeys, now: now)] = SecureBytes(randomCount: 32)
         }
     }
 
     /// Destroys a KEK version's material. `dataKeysUsingIt` must come from the database at the time of the
     /// call: retiring a version that still wraps data keys would make them unreadable, so it is refused.
-    public func retireKEK(version: Int, dataKeysUsingIt: Int) throws(VaultError) -> Keyring {
-        try update { (file: inout KeyringFile, material: inout KeyMaterial) throws(VaultError) in
+    public func retireKEK(version: Int, dataKeysUsingIt: Int) async throws(VaultError) -> Keyring {
+        try await update { (file: inout KeyringFile, material: inout KeyMaterial) throws(VaultError) in
             guard let i = file.keks.firstIndex(where: { $0.version == version }) else {
                 throw VaultError(.invalidRequest, "there is no KEK v\(version)", hint: "see `cvault keys list`")
             }
@@ -62,23 +62,23 @@ extension Keyring {
     /// root would open every later file's key material too, keys rotated in after the change included; with
     /// a new root, an old passphrase (or old shares) opens only the old file's keys. The keys themselves stay:
     /// changing them is rotation's job (`keys rotate`, `rewrap`, `retire`), since every data key depends on them.
-    public func resealed(passphrase: SecureBytes) throws(VaultError) -> Keyring {
-        try resealed(passphrase: passphrase, kdf: .moderate)
+    public func resealed(passphrase: SecureBytes) async throws(VaultError) -> Keyring {
+        try await resealed(passphrase: passphrase, kdf: .moderate)
     }
 
-    func resealed(passphrase: SecureBytes, kdf: PassphraseKDF) throws(VaultError) -> Keyring {
+    func resealed(passphrase: SecureBytes, kdf: PassphraseKDF) async throws(VaultError) -> Keyring {
         let root = SecureBytes(randomCount: 32)
         let seal = try Self.sealRoot(root, credential: .passphrase(passphrase), kdf: kdf)
-        return try update(newRoot: root) { file, _ in file.seal = seal }
+        return try await update(newRoot: root) { file, _ in file.seal = seal }
     }
 
     /// Moves the keyring to a fresh secret split into `count` Shamir shares, any `threshold` of which open it,
     /// under a new root key (as `resealed(passphrase:)`, and for the same reason: old shares must not open
     /// later files). Returns the new keyring and the shares, which the vault never stores.
-    public func resealedWithShares(threshold: Int, count: Int) throws(VaultError) -> (Keyring, [UnsealShare]) {
+    public func resealedWithShares(threshold: Int, count: Int) async throws(VaultError) -> (Keyring, [UnsealShare]) {
         let root = SecureBytes(randomCount: 32)
         let (seal, shares) = try Self.sealRootWithShares(root, threshold: threshold, count: count)
-        return (try update(newRoot: root) { file, _ in file.seal = seal }, shares)
+        return (try await update(newRoot: root) { file, _ in file.seal = seal }, shares)
     }
 
     /// Appends the next version as active and demotes the previous active one to decrypt-only.
@@ -89,22 +89,23 @@ extension Keyring {
         return next
     }
 
-    /// Applies `change` to the latest file under the lock and writes the next generation, its material sealed
-    /// under `newRoot` when given (a passphrase or share change) and under the root key held otherwise.
+    /// Applies `change` to the latest stored keyring and stores the next generation, its material sealed under
+    /// `newRoot` when given (a passphrase or share change) and under the root key held otherwise. The source
+    /// makes it one change: a file under its lock, the database by compare-and-set on the generation read.
     func update(
         newRoot: SecureBytes? = nil,
         _ change: (inout KeyringFile, inout KeyMaterial) throws(VaultError) -> Void
-    ) throws(VaultError) -> Keyring {
-        let lock = try KeyringLock(keyringPath: path)
-        defer { withExtendedLifetime(lock) {} }
-        let latest = try reloadIfChanged() ?? self
-        var file = latest.file
-        var material = latest.material
-        try change(&file, &material)
-        file.generation += 1
-        let root = newRoot ?? latest.root
-        file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
-        try FileSafety.writeAtomically(file.encoded(), to: path)
-        return Keyring(path: path, file: file, root: root, material: material)
+    ) async throws(VaultError) -> Keyring {
+        try await source.exclusively { () async throws(VaultError) -> Keyring in
+            let latest = try await reloadIfChanged() ?? self
+            var file = latest.file
+            var material = latest.material
+            try change(&file, &material)
+            file.generation += 1
+            let root = newRoot ?? latest.root
+            file.sealedKeys = Data(material.sealed(root: root, ad: file.keysAssociatedData)).base64EncodedString()
+            try await source.write(file, replacing: latest.file.generation)
+            return Keyring(source: source, file: file, root: root, material: material)
+        }
     }
 }

@@ -1,5 +1,5 @@
-/// Where the vault keeps its rows. SQLite (`VaultSQLite`) is the embedded default; a PostgreSQL backend will
-/// follow, so nothing here names a storage engine.
+/// Where the vault keeps its rows. SQLite (`VaultSQLite`) is the embedded default; PostgreSQL (`VaultPostgres`)
+/// lets several servers serve one vault. Nothing here names a storage engine.
 ///
 /// A store promises:
 /// - `write` runs its closure inside a transaction (its own savepoint, possibly grouped with other
@@ -25,8 +25,9 @@ public protocol VaultStore: Sendable {
     /// within its bound (another connection kept reading an older state); it scrubs again at its next
     /// chance. SQLite: secure_delete on every connection (deleted cells and freed pages are overwritten with
     /// zeros) and a TRUNCATE checkpoint (the WAL, which still holds the pages as they were, is copied in and
-    /// cut to zero bytes). A PostgreSQL backend would state its own equivalent (VACUUM of the tables touched,
-    /// and what it cannot promise about its WAL archive).
+    /// cut to zero bytes). PostgreSQL promises less, and says so (`PostgresStore`): VACUUM of the tables an erase
+    /// deletes from once no older snapshot can see the rows, which leaves freed space unoverwritten until reused
+    /// and the WAL, its archive and replicas as they are.
     func writeAndScrub<T: Sendable>(
         _ work: @escaping @Sendable (any StoreWriter) throws -> T
     ) async throws

@@ -51,7 +51,7 @@ extension Vault {
         let keyring = self.keyring
         try await audit(change.event, caller: nil, uid: uid, outcome: .started, detail: change.started(keyring))
         do {
-            let changed = try change.apply(to: keyring)
+            let changed = try await change.apply(to: keyring)
             try await audit(change.event, caller: nil, uid: uid, detail: change.done(changed))
             return changed
         } catch {
@@ -95,12 +95,12 @@ private enum KeyChange {
         }
     }
 
-    func apply(to keyring: Keyring) throws(VaultError) -> Keyring {
+    func apply(to keyring: Keyring) async throws(VaultError) -> Keyring {
         switch self {
-        case .rotateKEK: try keyring.rotateKEK()
-        case .rotateTokenKey: try keyring.rotateTokenKey()
-        case .retireKEK(let version, let inUse): try keyring.retireKEK(version: version, dataKeysUsingIt: inUse)
-        case .passphrase(let passphrase): try keyring.resealed(passphrase: passphrase)
+        case .rotateKEK: try await keyring.rotateKEK()
+        case .rotateTokenKey: try await keyring.rotateTokenKey()
+        case .retireKEK(let version, let inUse): try await keyring.retireKEK(version: version, dataKeysUsingIt: inUse)
+        case .passphrase(let passphrase): try await keyring.resealed(passphrase: passphrase)
         }
     }
 

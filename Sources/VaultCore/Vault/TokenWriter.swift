@@ -9,7 +9,7 @@ struct TokenWriter: Sendable {
     let limits: TokenLimits
     let now: Int64
     /// Where `keyring` came from: asked, before a new data key is wrapped, whether its active KEK is still
-    /// the active one on disk (`KeyringHolder.activeKEKIsCurrent`).
+    /// the active one where the keyring is kept (`KeyringHolder.activeKEKIsCurrent`).
     let keys: KeyringHolder
     /// The kind's retention in seconds (`Policy.retention(for:)`), nil when kept until erased.
     var retention: Int64? = nil
@@ -123,7 +123,7 @@ struct TokenWriter: Sendable {
         if let known, known.hasDataKey {
             return (known, try VaultCipher.dataKey(of: known, keyring: keyring))
         }
-        guard try keys.activeKEKIsCurrent(keyring) else {
+        guard try keys.activeKEKIsCurrent(keyring, in: store) else {
             // KeyringHolder.withCurrentKeys reloads the keyring and runs the request again; nothing was written.
             throw KeyringOutdated(
                 answer: VaultError(

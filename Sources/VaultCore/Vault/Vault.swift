@@ -53,7 +53,7 @@ public final class Vault: Sendable {
         self.unknownIdentities = UnknownIdentityCounter(clock: clock)
         self.auditSealer = AuditSealer(
             signer: keyring.auditSigner,
-            anchorPath: AuditAnchor.path(keyringPath: keyring.path),
+            anchorPath: keyring.source.anchorPath,
             logger: logger
         )
     }
@@ -63,10 +63,11 @@ public final class Vault: Sendable {
 
     public var policy: Policy { policies.current }
 
-    /// Re-reads the keyring file if another process (the CLI) changed it. Returns the new generation, or nil.
+    /// Re-reads the keyring if another process (the CLI, another server's host) changed it. Returns the new
+    /// generation, or nil.
     @discardableResult
-    public func reloadKeyringIfChanged() throws(VaultError) -> Int? {
-        try keys.reloadIfChanged()
+    public func reloadKeyringIfChanged() async throws(VaultError) -> Int? {
+        try await keys.reloadIfChanged()
     }
 
     /// Matches a transport uid against the policy. Unknown uids get `.unknownIdentity`.

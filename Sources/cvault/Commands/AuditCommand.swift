@@ -46,7 +46,7 @@ extension AuditCommand {
 
         func run() async throws {
             try await reporting {
-                let key = try auditPublicKey(location, override: publicKey)
+                let (store, key) = try await openWithAuditKey(location, override: publicKey)
                 let exported = try head.map { path throws(VaultError) -> AuditHead in
                     let bytes = try FileSafety.readAll(path, what: "head file")
                     guard let head = try? JSONDecoder().decode(AuditHead.self, from: Data(bytes)) else {
@@ -59,8 +59,7 @@ extension AuditCommand {
                     return head
                 }
                 let anchored = try readAnchor(explicit: anchor, location: location)
-                let store = try SQLiteStore.open(at: location.databasePath)
-                let report = try await store.read { reader in
+                let report = try await store.store.read { reader in
                     try AuditVerifier.verify(reader: reader, publicKey: key, head: exported, anchor: anchored)
                 }
                 await store.close()
@@ -109,14 +108,14 @@ extension AuditCommand {
                 }
                 // A token is found by its keyed reference (records since tokens were recorded that way) or as
                 // itself (older records, which the chain keeps as they were written).
-                let tokens = try token.map { token throws -> Set<String> in
-                    let keyring = try Keyring.open(
-                        at: location.keyringPath,
-                        credential: unseal.credential(keyringPath: location.keyringPath)
-                    )
-                    return [keyring.auditReference(of: token), token]
+                let opened = try await location.openStore()
+                var tokens: Set<String>?
+                if let token {
+                    let source = opened.keyringSource
+                    let keyring = try await Keyring.open(from: source, credential: unseal.credential(for: source))
+                    tokens = [keyring.auditReference(of: token), token]
                 }
-                let store = try SQLiteStore.open(at: location.databasePath)
+                let store = opened.store
                 var cursor: Int64 = 1
                 while true {
                     let from = cursor
@@ -151,9 +150,8 @@ extension AuditCommand {
 
         func run() async throws {
             try await reporting {
-                let file = try KeyringFile.read(at: location.keyringPath)
-                let store = try SQLiteStore.open(at: location.databasePath)
-                let seal = try await store.read { try $0.auditSeals().last }
+                let (store, file) = try await location.openStoreWithKeyringFile()
+                let seal = try await store.store.read { try $0.auditSeals().last }
                 await store.close()
                 guard let seal else {
                     throw VaultError(
@@ -234,9 +232,14 @@ func readAnchor(explicit: String?, location: VaultLocation) throws(VaultError) -
     return try AuditAnchor.read(at: path)
 }
 
-func auditPublicKey(_ location: VaultLocation, override: String?) throws(VaultError) -> [UInt8] {
-    if let override { return try auditPublicKey(hex: override) }
-    return try auditPublicKey(hex: KeyringFile.read(at: location.keyringPath).auditPublicKey)
+/// The store, and the key that verifies its audit seals: `--public-key` if given, else the keyring's.
+func openWithAuditKey(_ location: VaultLocation, override: String?) async throws -> (OpenedStore, [UInt8]) {
+    if let override {
+        let key = try auditPublicKey(hex: override)
+        return (try await location.openStore(), key)
+    }
+    let (store, file) = try await location.openStoreWithKeyringFile()
+    return (store, try auditPublicKey(hex: file.auditPublicKey))
 }
 
 /// An audit public key given in hex (`--public-key`, or the keyring file's).

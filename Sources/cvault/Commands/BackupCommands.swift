@@ -62,10 +62,16 @@ struct BackupCommand: AsyncParsableCommand {
                     hint: "name a new folder for each backup"
                 )
             }
-            let keyring = try KeyringFile.read(at: location.keyringPath)
+            let (opened, keyring) = try await location.openStoreWithKeyringFile()
+            let store: SQLiteStore
+            do {
+                store = try opened.sqliteOnly("cvault backup", instead: OpenedStore.postgresBackupHint)
+            } catch {
+                await opened.close()
+                throw error
+            }
             try FileSafety.makePrivateFolder(destination)
             let copy = destination + "/cvault.db"
-            let store = try SQLiteStore.open(at: location.databasePath)
             try await store.backup(to: copy)
             await store.close()
             let backup = try SQLiteStore.open(at: copy)
@@ -136,6 +142,13 @@ struct RestoreCommand: AsyncParsableCommand {
                     hint: "restore from another backup"
                 )
             }
+            if case .postgres(let url) = try location.storeLocation() {
+                throw VaultError(
+                    .invalidRequest,
+                    "cvault restore works only on a vault in SQLite; \(url) is a PostgreSQL database",
+                    hint: OpenedStore.postgresBackupHint
+                )
+            }
             if FileManager.default.fileExists(atPath: location.databasePath) {
                 throw VaultError(
                     .alreadyInitialized,
@@ -154,10 +167,8 @@ struct RestoreCommand: AsyncParsableCommand {
                 )
             }
             // The keyring before anything is written: a restore is an admin operation, and it is recorded.
-            let keyring = try Keyring.open(
-                at: location.keyringPath,
-                credential: unseal.credential(keyringPath: location.keyringPath)
-            )
+            let keyringFile = FileKeyringSource(path: location.keyringPath)
+            let keyring = try await Keyring.open(from: keyringFile, credential: unseal.credential(for: keyringFile))
             try FileSafety.makePrivateFolder(location.dataFolder)
             try FileSafety.writeAtomically(
                 try FileSafety.readAll(copy, what: "database copy"),

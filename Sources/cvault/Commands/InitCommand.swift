@@ -26,6 +26,12 @@ struct InitCommand: AsyncParsableCommand {
             valueName: "dir"
         )
     ) var shareDir: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --store: the server role the printed least-privilege SQL creates (docs/SCALING.md).",
+            valueName: "name"
+        )
+    ) var serverRole = "cvault_server"
 
     func validate() throws {
         guard (shares == nil) == (threshold == nil) else {
@@ -36,6 +42,10 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
+            if case .postgres(let url) = try location.storeLocation() {
+                try await createInPostgres(url)
+                return
+            }
             // An audit anchor left by a removed vault would not be signed by the new vault's key: refuse it too.
             let anchorPath = AuditAnchor.path(keyringPath: location.keyringPath)
             for path in [location.keyringPath, location.databasePath, anchorPath]
@@ -96,32 +106,37 @@ struct InitCommand: AsyncParsableCommand {
                 }
                 throw error
             }
-            if split.isEmpty {
-                print(
-                    "created keyring \(location.keyringPath) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)"
-                )
-            } else {
-                print(
-                    "created keyring \(location.keyringPath) (KEK v1 active, sealed by \(split.count) shares, any \(threshold!) open it)"
-                )
-                if shareDir == nil {
-                    print(
-                        "the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:"
-                    )
-                    for share in split { print(share.encoded()) }
-                }
-                for (index, path) in written {
-                    print("wrote share \(index) to \(path): give it to its holder and delete this copy")
-                }
-            }
+            printKeyring(location.keyringPath, split: split, written: written)
             print("created database \(location.databasePath)")
             print("audit public key \(Hex.encode(keyring.auditPublicKey))")
         }
     }
 
+    /// What `init` says about the keyring it made: where, how it is sealed, and the shares when it prints them.
+    func printKeyring(_ name: String, split: [UnsealShare], written: [(index: UInt8, path: String)]) {
+        if split.isEmpty {
+            print(
+                "created keyring \(name) (KEK v1 active, Argon2id \(Argon2id.moderateMem >> 20) MiB)"
+            )
+        } else {
+            print(
+                "created keyring \(name) (KEK v1 active, sealed by \(split.count) shares, any \(threshold!) open it)"
+            )
+            if shareDir == nil {
+                print(
+                    "the \(split.count) shares follow, one per line; give each to a different holder. They are shown only now:"
+                )
+                for share in split { print(share.encoded()) }
+            }
+            for (index, path) in written {
+                print("wrote share \(index) to \(path): give it to its holder and delete this copy")
+            }
+        }
+    }
+
     /// Shares are handed out once, each to its own file (or printed once); the vault keeps none of them.
     /// Runs before `init` succeeds, so a share that cannot be written undoes the whole vault.
-    private func writeShares(_ split: [UnsealShare], to shareDir: String) throws -> [(index: UInt8, path: String)] {
+    func writeShares(_ split: [UnsealShare], to shareDir: String) throws -> [(index: UInt8, path: String)] {
         try split.map { share in
             let path = Self.sharePath(shareDir, share)
             try FileSafety.writeAtomically(Array((share.encoded() + "\n").utf8), to: path, replace: false)

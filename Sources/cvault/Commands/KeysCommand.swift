@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import VaultCore
 import VaultJSON
-import VaultSQLite
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,9 +24,8 @@ extension KeysCommand {
 
         func run() async throws {
             try await reporting {
-                let file = try KeyringFile.read(at: location.keyringPath)
-                let store = try SQLiteStore.open(at: location.databasePath)
-                let stats = try await store.read { try $0.stats() }
+                let (store, file) = try await location.openStoreWithKeyringFile()
+                let stats = try await store.store.read { try $0.stats() }
                 await store.close()
                 if json {
                     // Members in name order, laid out as `JSONSerialization`'s `.prettyPrinted` did.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import VaultCore
-import VaultSQLite
 
 #if canImport(Glibc)
 import Glibc
@@ -44,7 +43,7 @@ struct PurgeCommand: AsyncParsableCommand {
                 return
             }
             if dryRun {
-                for line in try await Self.dryRun(pass, databasePath: location.databasePath) { print(line) }
+                for line in try await Self.dryRun(pass, store: location.openStore()) { print(line) }
             } else {
                 for line in try await purge(policies) { print(line) }
             }
@@ -52,11 +51,10 @@ struct PurgeCommand: AsyncParsableCommand {
     }
 
     /// Counts only: the database opened without the keyring, no record written.
-    static func dryRun(_ pass: RetentionPass, databasePath: String) async throws -> [String] {
-        let store = try SQLiteStore.open(at: databasePath)
+    static func dryRun(_ pass: RetentionPass, store: OpenedStore) async throws -> [String] {
         let due: [Kind: Int]
         do {
-            due = try await store.read { try pass.due(in: $0) }
+            due = try await store.store.read { try pass.due(in: $0) }
         } catch {
             await store.close()
             throw error
@@ -69,8 +67,8 @@ struct PurgeCommand: AsyncParsableCommand {
 
     /// The purge, recorded like every offline command's work: the policy load, one record per batch, a seal.
     private func purge(_ policies: PolicyHolder) async throws -> [String] {
-        let (store, keyring) = try location.open(unseal)
-        let vault = Vault(keyring: keyring, store: store, policies: policies, logger: quietLogger())
+        let (store, keyring) = try await location.open(unseal)
+        let vault = Vault(keyring: keyring, store: store.store, policies: policies, logger: quietLogger())
         let tally: PurgeTally
         do {
             try await vault.recordPolicyLoad("for an offline command")

@@ -143,15 +143,21 @@ struct ServeCommand: AsyncParsableCommand {
             let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
             let policies = PolicyHolder(path: policyPath, logger: logger)
             if case .failure(let error) = policies.reload() { throw error }
-            let (store, keyring) = try location.open(unseal)
+            let (store, keyring) = try await location.open(unseal)
             let vault = Vault(
                 keyring: keyring,
-                store: store,
+                store: store.store,
                 policies: policies,
                 logger: logger,
                 idempotencyLifetime: Int64(idempotencyTtl)
             )
             try await vault.recordPolicyLoad("at start")
+            for warning in await store.privilegeWarnings() {
+                logger.warning(
+                    "\(warning)",
+                    metadata: ["hint": "run the servers as the role `cvault init` printed SQL for (docs/SCALING.md)"]
+                )
+            }
 
             let pidFile = location.dataFolder + "/cvault.pid"
             let server = VaultServer(vault: vault, configuration: config, logger: logger) {
@@ -166,6 +172,7 @@ struct ServeCommand: AsyncParsableCommand {
                     services: [
                         .init(service: server),
                         .init(service: ServeHousekeeping(vault: vault, logger: logger)),
+                        .init(service: ServeKeyringPickup(vault: vault, logger: logger)),
                         .init(
                             service: ServeRetention(
                                 vault: vault,

@@ -28,9 +28,42 @@ struct ServeSignals: Service {
     }
 }
 
-/// The server's once-a-second work, as one service of `cvault serve`'s group: pick up key rotations made with
-/// the CLI, write the aggregated unknown-uid records whose window is over, and seal the audit head; purge
-/// expired idempotency records once a minute (a write that finds none changes nothing and costs no fsync).
+/// Picks up keyring changes made by another process (the CLI's `keys …`, run on any host for a keyring kept in
+/// the database), as one service of `cvault serve`'s group: every `KeyringSource.pickupInterval` (a file's
+/// stat and read once a second; the database's generation, one cheap query, four times a second, so a
+/// rotation reaches every server within a second of being stored).
+struct ServeKeyringPickup: Service {
+    let vault: Vault
+    let logger: Logger
+
+    func run() async {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        // A reload failure that persists (a keyring re-sealed under a new root key needs a restart) is logged
+        // once, not at every poll.
+        var lastReloadError: String?
+        let interval = vault.keyring.source.pickupInterval
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            do {
+                try await vault.reloadKeyringIfChanged()
+                lastReloadError = nil
+            } catch {
+                if lastReloadError != "\(error)" {
+                    logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
+                }
+                lastReloadError = "\(error)"
+            }
+        }
+    }
+}
+
+/// The server's once-a-second work, as one service of `cvault serve`'s group: write the aggregated unknown-uid
+/// records whose window is over, and seal the audit head; purge expired idempotency records once a minute (a
+/// write that finds none changes nothing and costs no fsync).
 /// It stops at the start of the graceful shutdown, before the server does (the group stops its services in
 /// reverse order and waits for each).
 struct ServeHousekeeping: Service {
@@ -42,22 +75,10 @@ struct ServeHousekeeping: Service {
     }
 
     private func loop() async {
-        // A keyring reload failure that persists (a keyring re-sealed under a new root key needs a restart) is
-        // logged once, not every second.
         var tick = 0
-        var lastReloadError: String?
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             if Task.isCancelled { return }
-            do {
-                try vault.reloadKeyringIfChanged()
-                lastReloadError = nil
-            } catch {
-                if lastReloadError != "\(error)" {
-                    logger.error("keyring reload failed; the keys in force stay", metadata: ["error": "\(error)"])
-                }
-                lastReloadError = "\(error)"
-            }
             await Self.auditUnknownIdentities(vault, logger: logger, force: false)
             try? await vault.sealAudit()
             tick += 1

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import VaultCore
-import VaultSQLite
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,8 +15,8 @@ struct StatusCommand: AsyncParsableCommand {
             FileHandle.standardError.write("cvault: warning: \(warning.message)\ncvault: hint: \(warning.hint)\n")
         }
         try await reporting {
-            let file = try KeyringFile.read(at: location.keyringPath)
-            let store = try SQLiteStore.open(at: location.databasePath)
+            let (opened, file) = try await location.openStoreWithKeyringFile()
+            let store = opened.store
             let stats = try await store.read { try $0.stats() }
             // The anchor too when it can be read: a log rewritten after its last seal breaks only against it.
             let anchor = try? readAnchor(explicit: nil, location: location)
@@ -29,8 +28,10 @@ struct StatusCommand: AsyncParsableCommand {
                 )
             }
             await store.close()
-            print("keyring   \(location.keyringPath) (generation \(file.generation), sealed by \(file.seal.method))")
-            print("database  \(location.databasePath)")
+            print(
+                "keyring   \(opened.keyringSource.name) (generation \(file.generation), sealed by \(file.seal.method))"
+            )
+            print("database  \(opened.location)")
             print("KEK       v\(file.activeKEK?.version ?? 0) active; \(file.keks.count) version(s)")
             print("token key v\(file.activeTokenKey?.version ?? 0) active")
             print("subjects  \(stats.subjects)")
