@@ -16,6 +16,8 @@ import VaultCore
 /// - `cvault_schema` holds the schema version (SQLite's `PRAGMA user_version`) and marks the database as
 ///   cvault's (SQLite's `application_id`).
 /// - `keyring` holds the sealed keyring (one row), so every server reads one source of truth.
+/// - `rate_buckets` holds the budgets every server takes from (`PostgresAccess+Buckets.swift`), so a role's
+///   `reveals_per_minute` and `misses_per_minute` hold across servers.
 enum PostgresSchema {
     /// The version this code writes and understands. Matches the SQLite schema's, so a migration between the
     /// two knows both hold the same rows.
@@ -112,7 +114,7 @@ enum PostgresSchema {
         FOR EACH ROW EXECUTE FUNCTION cvault_count_change()
         """,
         "CREATE TABLE keyring(id integer PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL, bytes bytea NOT NULL)",
-    ]
+    ] + bucketStatements
 
     /// The columns of a consent decision, in `consents` (the latest per purpose) and `consent_history` (all).
     static let consentColumns = """
@@ -124,7 +126,7 @@ enum PostgresSchema {
     /// Every table the schema makes, for the privilege SQL and its check.
     static let tables = [
         "cvault_schema", "subjects", "tokens", "token_ids", "token_tombstones", "idempotency", "audit", "audit_seals",
-        "audit_subjects", "consents", "consent_history", "erasures", "keyring",
+        "audit_subjects", "consents", "consent_history", "erasures", "keyring", "rate_buckets",
     ]
 
     /// The tables holding history that no server may rewrite: a server may read and append, never change.

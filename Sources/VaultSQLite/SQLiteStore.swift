@@ -17,6 +17,11 @@ public final class SQLiteStore: GroupWritingStore {
 
     /// The database file.
     public let path: String
+
+    /// False: one `cvault serve` serves a SQLite vault, so its in-memory budgets see every reveal. (A CLI
+    /// command that opens the file beside it, with the keyring unsealed, keeps budgets of its own.)
+    public var sharedByProcesses: Bool { false }
+
     private let writer: GroupWriter<SQLiteWriteConnection>
     private let readers: ReaderPool<SQLiteConnection>
     private let checkpointer: Checkpointer

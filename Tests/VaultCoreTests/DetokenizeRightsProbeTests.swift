@@ -70,8 +70,7 @@ import VaultTestSupport
             limits: policy.limits(for: caller.identity),
             keyring: t.keyring,
             now: t.clock.now,
-            missBudget: t.vault.missBudget,
-            rateLimiter: t.vault.rateLimiter,
+            budgets: t.vault.budgets,
             sealer: t.vault.auditSealer
         )
         return try await t.store.read { reader in

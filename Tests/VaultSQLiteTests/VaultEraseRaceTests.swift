@@ -15,6 +15,7 @@ import VaultTestSupport
     final class EraseBetweenStore: VaultStore {
         let base: SQLiteStore
         let between: Mutex<(@Sendable () async throws -> Void)?>
+        var sharedByProcesses: Bool { base.sharedByProcesses }
 
         init(_ base: SQLiteStore, between: @escaping @Sendable () async throws -> Void) {
             self.base = base

@@ -7,6 +7,8 @@ import VaultCore
 /// made inside another write never interleave, which is what PostgreSQL's row lock gives.
 public final class InMemoryKeyringStore: KeyringStore {
     public let rows = InMemoryVaultStore()
+    /// As its rows' store: not shared, so a vault on it keeps its budgets in memory.
+    public var sharedByProcesses: Bool { rows.sharedByProcesses }
     private let keyring = Mutex<(bytes: [UInt8], generation: Int)?>(nil)
     /// Run once, inside the next `storeKeyring`, before it compares: lets a test land another change there.
     private let beforeNextStore = Mutex<(@Sendable () async throws -> Void)?>(nil)

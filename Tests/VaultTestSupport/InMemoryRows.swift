@@ -22,6 +22,8 @@ struct InMemoryRows: StoreReader, Sendable {
     var consentLog: [ConsentRecord] = []
     /// Audit seqs per subject reference, in order (the index `auditRows(concerning:)` reads).
     var auditBySubject: [[UInt8]: [Int64]] = [:]
+    /// Rate buckets by key (`StoreWriter.bucket`).
+    var buckets: [String: StoredBucket] = [:]
     /// Changes that can make a reveal's read stale: erases, consent decisions, restrictions, purges (what
     /// `readThenWrite` compares).
     var changes: Int64 = 0
@@ -338,6 +340,10 @@ final class InMemoryTransaction: StoreWriter, @unchecked Sendable {
     func renewToken(id: Int64, createdAt: Int64) throws {
         rows.tokens[id]?.createdAt = createdAt
     }
+
+    func bucket(_ key: String) throws -> StoredBucket? { rows.buckets[key] }
+
+    func putBucket(_ key: String, _ bucket: StoredBucket) throws { rows.buckets[key] = bucket }
 
     /// A constraint the rows would break, as SQLite reports its own: `.storage`, naming no value.
     private static func refused(_ what: String) -> VaultError { VaultError(.storage, "refused: \(what)") }

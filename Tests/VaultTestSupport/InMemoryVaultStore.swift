@@ -21,7 +21,12 @@ public final class InMemoryVaultStore: VaultStore {
     private let writes = DispatchQueue(label: "cvault-memory-writer")
     private let reads = DispatchQueue(label: "cvault-memory-reader", attributes: .concurrent)
 
-    public init() {}
+    /// Whether the vault should treat this store as shared by several processes (`VaultStore`): false, as
+    /// for SQLite, unless a test asks for true, so that several `Vault`s on one store stand in for several
+    /// servers on one database and keep their budgets in it.
+    public let sharedByProcesses: Bool
+
+    public init(sharedByProcesses: Bool = false) { self.sharedByProcesses = sharedByProcesses }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         try await transaction { try work($0) }

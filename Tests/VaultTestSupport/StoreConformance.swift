@@ -56,5 +56,5 @@ public enum StoreConformance {
     /// Every check, grouped by the part of the contract it covers.
     public static let checks: [Check] =
         transactions + subjects + tokens + reveals + erasure + audit + idempotency + readThenWrite + rotation
-        + rights + lifecycle
+        + rights + lifecycle + buckets
 }

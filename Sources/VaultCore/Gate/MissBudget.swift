@@ -1,8 +1,8 @@
-import Synchronization
-
 /// `misses_per_minute`: what guessing at tokens costs. A token bucket per identity (`TokenBucket`), holding
 /// at most `limit` misses (the burst) and refilling at `limit` per minute, charged with the `not_found`
-/// items of each detokenize call after its look-ups and before anything of it is opened.
+/// items of each detokenize call after its look-ups and before anything of it is answered. This type keeps
+/// the buckets in this process's memory; a vault whose store several processes share keeps them in the store
+/// (`StoredBudgets`), under the same rule (`charge(misses:limit:to:)`).
 ///
 /// Unlike the reveal rate, a refusal here is charged too, and an identity in debt is refused whatever it
 /// asks. Both are needed because the answer itself carries the information: if refused calls were free, a
@@ -26,8 +26,7 @@ public final class MissBudget: Sendable {
         public let retryAfterMilliseconds: Int
     }
 
-    // Keyed by identity name, kept for the process's life like the reveal buckets (see RevealRateLimiter).
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private let buckets = BucketsInMemory()
 
     public init() {}
 
@@ -42,6 +41,18 @@ public final class MissBudget: Sendable {
         limit: Int,
         now: ContinuousClock.Instant = .now
     ) -> Charge {
+        Self.charge(misses: misses, limit: limit) { rate, rule in
+            buckets.withBucket(identity, rate: rate, now: now, rule)
+        }
+    }
+
+    /// The rule of `charge`, on whichever bucket `bucket` lends: it is called with the rate (per minute) and
+    /// the rule to run on the bucket refilled to now, and only when a bucket is needed at all.
+    static func charge(
+        misses: Int,
+        limit: Int,
+        to bucket: (Int64, (inout TokenBucket) -> Charge) throws -> Charge
+    ) rethrows -> Charge {
         let rate = Int64(min(max(limit, 0), RoleLimits.missesPerMinuteCeiling))
         guard rate > 0 else { return Charge(answered: false, retryAfterMilliseconds: 60_000) }
         let capacity = rate * TokenBucket.unit
@@ -53,10 +64,7 @@ public final class MissBudget: Sendable {
         // A call over a full bucket can never be answered; its retry time is that of a full bucket.
         let target = min(needed, capacity)
 
-        return buckets.withLock { buckets in
-            var bucket = buckets[identity] ?? .full(rate: rate, now: now)
-            bucket.refill(rate: rate, now: now)
-            defer { buckets[identity] = bucket }
+        return try bucket(rate) { bucket in
             if bucket.level < 0 {
                 return Charge(answered: false, retryAfterMilliseconds: bucket.millisecondsUntil(target, rate: rate))
             }

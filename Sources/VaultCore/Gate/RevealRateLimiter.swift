@@ -1,15 +1,9 @@
-import Synchronization
-
 /// `reveals_per_minute`: a token bucket per identity (`TokenBucket`), holding at most `limit` reveals (the
-/// burst) and refilling at `limit` per minute.
-///
-/// One lock guards every bucket. A take is a few integer operations, far cheaper than the decryption
-/// each reveal costs, so the lock is never the bottleneck and splitting it would buy nothing.
+/// burst) and refilling at `limit` per minute. This type keeps the buckets in this process's memory; a vault
+/// whose store several processes share keeps them in the store (`StoredBudgets`), under the same rule
+/// (`take(count:limit:from:)`).
 public final class RevealRateLimiter: Sendable {
-    // Keyed by identity name. Identities come only from the policy, so the map stays as small as the
-    // policy's list (plus any removed by a reload, whose buckets are kept until the process ends: a few
-    // bytes each, and keeping them means removing and re-adding an identity cannot refill its bucket).
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private let buckets = BucketsInMemory()
 
     public init() {}
 
@@ -26,19 +20,27 @@ public final class RevealRateLimiter: Sendable {
         limit: Int?,
         now: ContinuousClock.Instant = .now
     ) -> Bool {
+        Self.take(count: count, limit: limit) { rate, rule in
+            buckets.withBucket(identity, rate: rate, now: now, rule)
+        }
+    }
+
+    /// The rule of `take`, on whichever bucket `bucket` lends: it is called with the rate (per minute) and the
+    /// rule to run on the bucket refilled to now, and only when a bucket is needed at all.
+    static func take(
+        count: Int,
+        limit: Int?,
+        from bucket: (Int64, (inout TokenBucket) -> Bool) throws -> Bool
+    ) rethrows -> Bool {
         guard count > 0 else { return count == 0 }
         guard let limit else { return true }
         let rate = Int64(min(limit, RoleLimits.revealsPerMinuteCeiling))
         guard rate > 0, count <= rate else { return false }
         let needed = Int64(count) * TokenBucket.unit
-
-        return buckets.withLock { buckets in
-            var bucket = buckets[identity] ?? .full(rate: rate, now: now)
-            bucket.refill(rate: rate, now: now)
-            let granted = bucket.level >= needed
-            if granted { bucket.level -= needed }
-            buckets[identity] = bucket
-            return granted
+        return try bucket(rate) { bucket in
+            guard bucket.level >= needed else { return false }
+            bucket.level -= needed
+            return true
         }
     }
 }

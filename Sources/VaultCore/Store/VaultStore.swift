@@ -10,6 +10,12 @@
 /// - Closures run on the store's own threads, never on Swift's cooperative pool, so they may block.
 /// - Deleted rows leave nothing behind once `writeAndScrub` has returned `scrubbed: true` (see there).
 public protocol VaultStore: Sendable {
+    /// Whether other processes may write the same rows at the same time (several servers on one database).
+    /// The vault then keeps what it would otherwise keep in its own memory, each identity's
+    /// `reveals_per_minute` and `misses_per_minute` buckets, in the store (`StoreWriter.bucket`), so the
+    /// limits hold across every process, not per process. False for a store only one process writes at a
+    /// time (SQLite: the server, or a CLI command), whose in-memory buckets cost no query.
+    var sharedByProcesses: Bool { get }
     func write<T: Sendable>(_ work: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
     /// `write`, and then, before returning, scrubs: once it returns `scrubbed: true`, no byte of any row that
     /// the write (or any earlier one) deleted remains in any file the store keeps: not in the database's free
@@ -152,4 +158,14 @@ public protocol StoreWriter: StoreReader {
     /// its retention had passed, so its retention starts again, as if the row had been purged and stored anew
     /// (`TokenWriter`). Nothing else of the row changes; an id with no row is left alone.
     func renewToken(id: Int64, createdAt: Int64) throws
+
+    // MARK: Budgets shared by processes (`VaultStore.sharedByProcesses`)
+
+    /// The rate bucket kept under `key` (an identity's reveal rate or miss budget, `StoredBudgets`), nil if
+    /// none was ever put. Read in the same write that puts it back, so on a store several processes share,
+    /// its writes must be serialized with every other write that reads a bucket (or the row locked until
+    /// the transaction ends): a take is then exact however many servers race.
+    func bucket(_ key: String) throws -> StoredBucket?
+    /// Sets the bucket under `key`, replacing any it had.
+    func putBucket(_ key: String, _ bucket: StoredBucket) throws
 }

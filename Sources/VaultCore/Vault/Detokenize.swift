@@ -89,8 +89,7 @@ extension Vault {
             limits: policy.limits(for: caller.identity),
             keyring: keyring,
             now: clock.now(),
-            missBudget: missBudget,
-            rateLimiter: rateLimiter,
+            budgets: budgets,
             sealer: auditSealer,
             export: export
         )

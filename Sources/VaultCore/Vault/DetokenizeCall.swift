@@ -10,13 +10,17 @@
 ///    needs consent only for a subject holding a current grant (one probe per distinct subject, and only for
 ///    such a purpose). Only a grant that passes both can open a value.
 /// 4. **Budget** (`budget`): the call's misses are charged to the identity's miss budget, so guessing at
-///    tokens costs before anything is revealed; then its grants are taken from the role's reveal rate,
-///    counted before anything is decrypted (refused, never queued). Either refusing refuses the call whole.
+///    tokens costs before anything is revealed; then its grants are taken from the role's reveal rate
+///    (refused, never queued). Either refusing refuses the call whole. With the budgets in this process
+///    (`BudgetPlace.process`) this is decided here, before anything is decrypted; with the budgets in a store
+///    several servers share (`BudgetPlace.store`), in the write (step 6), the only place that sees every
+///    server's takes, and what step 5 opened is then dropped unanswered if the call is refused.
 /// 5. **Open** (`open`): only what the gate granted is decrypted.
-/// 6. **Record** (`record`, in the write): re-checks what can change after the look-ups (a subject erased,
-///    restricted or withdrawing consent since their snapshot; limited reveals, claimed atomically) and
-///    appends the audit record, refused or not. The store makes it durable before the answer leaves, so a
-///    consent decision or restriction that answered before this write is in force for it.
+/// 6. **Record** (`record`, in the write): takes the budget if it is kept in the store, re-checks what can
+///    change after the look-ups (a subject erased, restricted or withdrawing consent since their snapshot;
+///    limited reveals, claimed atomically) and appends the audit record, refused or not. The store makes it
+///    durable before the answer leaves, so a consent decision or restriction that answered before this write
+///    is in force for it. A refused call changes nothing but its audit record and its misses' charge.
 ///
 /// When several reasons keep a token closed, the item names the first of: `not_found`, `denied` (the
 /// policy or the token's own limits), `restricted`, `no_consent`. A caller the policy denies learns nothing
@@ -33,9 +37,8 @@ struct DetokenizeCall: Sendable {
     let keyring: Keyring
     /// The call's time (Unix seconds): expiry is judged and the audit record stamped by it.
     let now: Int64
-    /// The vault's budgets, shared by every call.
-    let missBudget: MissBudget
-    let rateLimiter: RevealRateLimiter
+    /// The vault's budgets, shared by every call (and, in the store, by every server).
+    let budgets: BudgetPlace
     /// Appends the audit record, and knows whether the chain is still intact.
     let sealer: AuditSealer
     /// Set when the call is a subject's export (`Vault.export`): its addresses are that subject's rows, only
@@ -46,6 +49,8 @@ struct DetokenizeCall: Sendable {
     enum Found: Sendable {
         /// Every token judged and each granted one opened: the answers, in the order asked.
         case answered([Answer])
+        /// The same, with the budget still to be taken in the write (`BudgetPlace.store`): what it asks.
+        case opened([Answer], Demand)
         /// A budget refused the call whole; nothing was opened. The tokens as judged, for the audit record.
         case refused(Refusal, [Judged])
     }
@@ -112,9 +117,13 @@ struct DetokenizeCall: Sendable {
                 consents: consents
             )
         }
-        if let refusal = budget(judged) { return .refused(refusal, judged) }
-        let opened = Parallel.map(judged) { judged in Result { try open(judged) } }
-        return .answered(try opened.map { try $0.get() })
+        let demand = Demand(judged)
+        if case .process(let budgets) = budgets, let refusal = try budget(demand, from: budgets) {
+            return .refused(refusal, judged)
+        }
+        let opened = try Parallel.map(judged) { judged in Result { try open(judged) } }.map { try $0.get() }
+        if case .store = budgets { return .opened(opened, demand) }
+        return .answered(opened)
     }
 
     /// The rows a token names. An opaque token carries its row id; the row is its only if the row's look-up key
@@ -168,12 +177,23 @@ struct DetokenizeCall: Sendable {
         return nil
     }
 
+    /// What a call asks of its identity's budgets: its `not_found` items (misses) and its grants (reveals),
+    /// as judged from the look-ups.
+    struct Demand: Sendable, Equatable {
+        var misses: Int
+        var reveals: Int
+
+        init(_ judged: [Judged]) {
+            misses = judged.filter { if case .notFound = $0 { true } else { false } }.count
+            reveals = judged.filter { if case .granted = $0 { true } else { false } }.count
+        }
+    }
+
     /// The call's refusal by the miss budget or the reveal rate, or nil when both let it through. The misses
-    /// are charged even when the call is then refused.
-    func budget(_ judged: [Judged]) -> Refusal? {
+    /// are charged even when the call is then refused. The one rule, wherever `budgets` keeps the buckets.
+    func budget(_ demand: Demand, from budgets: some Budgets) throws -> Refusal? {
         let identity = caller.identity.name
-        let misses = judged.filter { if case .notFound = $0 { true } else { false } }.count
-        let charge = missBudget.charge(identity: identity, misses: misses, limit: limits.missesPerMinute)
+        let charge = try budgets.chargeMisses(identity: identity, misses: demand.misses, limit: limits.missesPerMinute)
         guard charge.answered else {
             return .misses(
                 identity,
@@ -181,11 +201,10 @@ struct DetokenizeCall: Sendable {
                 retryAfterMilliseconds: charge.retryAfterMilliseconds
             )
         }
-        let granted = judged.filter { if case .granted = $0 { true } else { false } }.count
-        if granted > 0, let perMinute = limits.revealsPerMinute,
-            !rateLimiter.take(identity: identity, count: granted, limit: perMinute)
+        if demand.reveals > 0, let perMinute = limits.revealsPerMinute,
+            try !budgets.takeReveals(identity: identity, count: demand.reveals, limit: perMinute)
         {
-            return .reveals(identity, limit: perMinute, revealing: granted)
+            return .reveals(identity, limit: perMinute, revealing: demand.reveals)
         }
         return nil
     }
@@ -225,27 +244,51 @@ struct DetokenizeCall: Sendable {
     func record(_ writer: any StoreWriter, found: Found, snapshot: ReadSnapshot) throws -> Answered {
         switch found {
         case .refused(let refusal, let judged):
-            let refused = event(
-                judged.map { ($0.reference, $0.kind, $0.subject, .refused) },
-                outcome: .refused,
-                reason: refusal.reason
-            )
-            try AuditChain.append(refused, to: writer, sealer: sealer, now: now)
-            return .failure(refusal.error)
-        case .answered(var answers):
-            if snapshot == .changedSince { try recheckSubjects(&answers, writer: writer) }
-            for i in answers.indices {
-                guard let revealed = answers[i].revealed, revealed.limited else { continue }
-                if try !writer.claimReveal(tokenID: revealed.tokenID) {
-                    answers[i].item = .error(.denied)
-                }
+            return try refuse(refusal, judged.map { ($0.reference, $0.kind, $0.subject) }, writer: writer)
+        case .opened(let answers, let demand):
+            guard case .store(let clock) = budgets else {
+                throw VaultError(.internal, "a call was opened for budgets kept in the store, but they are not")
             }
-            let items = answers.map { ($0.reference, $0.kind, $0.subject, $0.decision) }
-            try AuditChain.append(event(items, outcome: .ok), to: writer, sealer: sealer, now: now)
-            // The append itself may have found the chain broken: then this job is undone and nothing revealed.
-            try sealer.requireIntact()
-            return .success(answers.map(\.item))
+            if let refusal = try budget(demand, from: StoredBudgets(writer: writer, now: clock.milliseconds())) {
+                return try refuse(refusal, answers.map { ($0.reference, $0.kind, $0.subject) }, writer: writer)
+            }
+            return try reveal(answers, writer: writer, snapshot: snapshot)
+        case .answered(let answers):
+            return try reveal(answers, writer: writer, snapshot: snapshot)
         }
+    }
+
+    /// A refused call's record: every token as `refused`. Nothing else of the call is written.
+    private func refuse(
+        _ refusal: Refusal,
+        _ tokens: [(reference: String, kind: Kind?, subject: String?)],
+        writer: any StoreWriter
+    ) throws -> Answered {
+        let refused = event(
+            tokens.map { ($0.reference, $0.kind, $0.subject, .refused) },
+            outcome: .refused,
+            reason: refusal.reason
+        )
+        try AuditChain.append(refused, to: writer, sealer: sealer, now: now)
+        return .failure(refusal.error)
+    }
+
+    /// An answered call's record: its subjects re-checked if they may have changed, its limited reveals
+    /// claimed, and its audit record appended.
+    private func reveal(_ answers: [Answer], writer: any StoreWriter, snapshot: ReadSnapshot) throws -> Answered {
+        var answers = answers
+        if snapshot == .changedSince { try recheckSubjects(&answers, writer: writer) }
+        for i in answers.indices {
+            guard let revealed = answers[i].revealed, revealed.limited else { continue }
+            if try !writer.claimReveal(tokenID: revealed.tokenID) {
+                answers[i].item = .error(.denied)
+            }
+        }
+        let items = answers.map { ($0.reference, $0.kind, $0.subject, $0.decision) }
+        try AuditChain.append(event(items, outcome: .ok), to: writer, sealer: sealer, now: now)
+        // The append itself may have found the chain broken: then this job is undone and nothing revealed.
+        try sealer.requireIntact()
+        return .success(answers.map(\.item))
     }
 
     /// Look-ups on an earlier snapshot may have found subjects that were erased, restricted or withdrew

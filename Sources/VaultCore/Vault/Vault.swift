@@ -18,12 +18,13 @@ public final class Vault: Sendable {
     let policies: PolicyHolder
     let clock: VaultClock
     let logger: Logger
-    let rateLimiter = RevealRateLimiter()
     /// Connections from uids not in the policy, audited in aggregate (`UnknownIdentityCounter`).
     public let unknownIdentities: UnknownIdentityCounter
     /// Signs seals, and knows the head the audit chain must extend (the anchor file beside the keyring).
     let auditSealer: AuditSealer
-    let missBudget = MissBudget()
+    /// Each identity's `reveals_per_minute` and `misses_per_minute`: in this process, or in the store when
+    /// other processes share it (`BudgetPlace`).
+    let budgets: BudgetPlace
     /// The keyring in force, reloaded when another process changes it (`KeyringHolder`).
     let keys: KeyringHolder
 
@@ -47,6 +48,7 @@ public final class Vault: Sendable {
         self.store = store
         self.policies = policies
         self.clock = clock
+        self.budgets = BudgetPlace(for: store, clock: clock)
         self.logger = logger
         self.unknownIdentities = UnknownIdentityCounter(clock: clock)
         self.auditSealer = AuditSealer(
