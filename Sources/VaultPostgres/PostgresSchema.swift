@@ -23,98 +23,99 @@ enum PostgresSchema {
     /// two knows both hold the same rows.
     static let version = 4
 
-    static let statements: [String] = [
-        "CREATE TABLE cvault_schema(id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL)",
-        "INSERT INTO cvault_schema(id, version) VALUES (1, \(version))",
-        """
-        CREATE TABLE subjects(
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            name text NOT NULL UNIQUE,
-            kek_version bigint NOT NULL,
-            dek_version bigint NOT NULL,
-            wrapped_key bytea NOT NULL,
-            created_at bigint NOT NULL,
-            restricted_at bigint,
-            restriction_reason text
-        )
-        """,
-        "CREATE INDEX subjects_by_kek ON subjects(kek_version)",
-        """
-        CREATE TABLE tokens(
-            id bigint PRIMARY KEY,
-            addressed boolean NOT NULL DEFAULT false,
-            lookup bytea NOT NULL,
-            subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
-            kind text NOT NULL,
-            mode text NOT NULL,
-            sealed bytea NOT NULL,
-            purposes text,
-            expires_at bigint,
-            max_reveals bigint,
-            reveals bigint NOT NULL DEFAULT 0,
-            created_at bigint NOT NULL
-        )
-        """,
-        "CREATE INDEX tokens_by_subject ON tokens(subject_id)",
-        // Tokens found by lookup: one row per lookup and subject, enforced by the database itself, so two
-        // servers tokenizing the same value deterministically can never both insert it.
-        "CREATE UNIQUE INDEX tokens_by_lookup ON tokens(lookup, subject_id) WHERE NOT addressed",
-        "CREATE INDEX tokens_by_age ON tokens(kind, created_at)",
-        "CREATE TABLE token_ids(id integer PRIMARY KEY CHECK (id = 1), last_id bigint NOT NULL)",
-        "INSERT INTO token_ids(id, last_id) VALUES (1, 0)",
-        "CREATE TABLE token_tombstones(lookup bytea PRIMARY KEY, erased_at bigint NOT NULL)",
-        """
-        CREATE TABLE idempotency(
-            key_hash bytea PRIMARY KEY,
-            subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
-            request_mac bytea NOT NULL,
-            sealed_response bytea NOT NULL,
-            created_at bigint NOT NULL
-        )
-        """,
-        "CREATE INDEX idempotency_by_subject ON idempotency(subject_id)",
-        "CREATE INDEX idempotency_by_age ON idempotency(created_at)",
-        "CREATE TABLE audit(seq bigint PRIMARY KEY, prev bytea NOT NULL, hash bytea NOT NULL, body text NOT NULL)",
-        """
-        CREATE TABLE audit_seals(
-            seq bigint PRIMARY KEY, hash bytea NOT NULL, signature bytea NOT NULL, at bigint NOT NULL
-        )
-        """,
-        "CREATE TABLE audit_subjects(subject_ref bytea NOT NULL, seq bigint NOT NULL, PRIMARY KEY(subject_ref, seq))",
-        """
-        CREATE TABLE consents(
-        \(consentColumns),
-            PRIMARY KEY(subject_id, purpose)
-        )
-        """,
-        """
-        CREATE TABLE consent_history(
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        \(consentColumns)
-        )
-        """,
-        "CREATE INDEX consent_history_by_subject ON consent_history(subject_id, id)",
-        "CREATE TABLE erasures(id integer PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL)",
-        "INSERT INTO erasures(id, generation) VALUES (1, 0)",
-        """
-        CREATE FUNCTION cvault_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE erasures SET generation = generation + 1 WHERE id = 1;
-            RETURN NULL;
-        END
-        $$
-        """,
-        "CREATE TRIGGER subjects_erased AFTER DELETE ON subjects FOR EACH ROW EXECUTE FUNCTION cvault_count_change()",
-        """
-        CREATE TRIGGER consent_decided AFTER INSERT ON consent_history
-        FOR EACH ROW EXECUTE FUNCTION cvault_count_change()
-        """,
-        """
-        CREATE TRIGGER subjects_restricted AFTER UPDATE OF restricted_at ON subjects
-        FOR EACH ROW EXECUTE FUNCTION cvault_count_change()
-        """,
-        "CREATE TABLE keyring(id integer PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL, bytes bytea NOT NULL)",
-    ] + bucketStatements
+    static let statements: [String] =
+        [
+            "CREATE TABLE cvault_schema(id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL)",
+            "INSERT INTO cvault_schema(id, version) VALUES (1, \(version))",
+            """
+            CREATE TABLE subjects(
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                name text NOT NULL UNIQUE,
+                kek_version bigint NOT NULL,
+                dek_version bigint NOT NULL,
+                wrapped_key bytea NOT NULL,
+                created_at bigint NOT NULL,
+                restricted_at bigint,
+                restriction_reason text
+            )
+            """,
+            "CREATE INDEX subjects_by_kek ON subjects(kek_version)",
+            """
+            CREATE TABLE tokens(
+                id bigint PRIMARY KEY,
+                addressed boolean NOT NULL DEFAULT false,
+                lookup bytea NOT NULL,
+                subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+                kind text NOT NULL,
+                mode text NOT NULL,
+                sealed bytea NOT NULL,
+                purposes text,
+                expires_at bigint,
+                max_reveals bigint,
+                reveals bigint NOT NULL DEFAULT 0,
+                created_at bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX tokens_by_subject ON tokens(subject_id)",
+            // Tokens found by lookup: one row per lookup and subject, enforced by the database itself, so two
+            // servers tokenizing the same value deterministically can never both insert it.
+            "CREATE UNIQUE INDEX tokens_by_lookup ON tokens(lookup, subject_id) WHERE NOT addressed",
+            "CREATE INDEX tokens_by_age ON tokens(kind, created_at)",
+            "CREATE TABLE token_ids(id integer PRIMARY KEY CHECK (id = 1), last_id bigint NOT NULL)",
+            "INSERT INTO token_ids(id, last_id) VALUES (1, 0)",
+            "CREATE TABLE token_tombstones(lookup bytea PRIMARY KEY, erased_at bigint NOT NULL)",
+            """
+            CREATE TABLE idempotency(
+                key_hash bytea PRIMARY KEY,
+                subject_id bigint NOT NULL REFERENCES subjects(id) ON DELETE CASCADE,
+                request_mac bytea NOT NULL,
+                sealed_response bytea NOT NULL,
+                created_at bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX idempotency_by_subject ON idempotency(subject_id)",
+            "CREATE INDEX idempotency_by_age ON idempotency(created_at)",
+            "CREATE TABLE audit(seq bigint PRIMARY KEY, prev bytea NOT NULL, hash bytea NOT NULL, body text NOT NULL)",
+            """
+            CREATE TABLE audit_seals(
+                seq bigint PRIMARY KEY, hash bytea NOT NULL, signature bytea NOT NULL, at bigint NOT NULL
+            )
+            """,
+            "CREATE TABLE audit_subjects(subject_ref bytea NOT NULL, seq bigint NOT NULL, PRIMARY KEY(subject_ref, seq))",
+            """
+            CREATE TABLE consents(
+            \(consentColumns),
+                PRIMARY KEY(subject_id, purpose)
+            )
+            """,
+            """
+            CREATE TABLE consent_history(
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            \(consentColumns)
+            )
+            """,
+            "CREATE INDEX consent_history_by_subject ON consent_history(subject_id, id)",
+            "CREATE TABLE erasures(id integer PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL)",
+            "INSERT INTO erasures(id, generation) VALUES (1, 0)",
+            """
+            CREATE FUNCTION cvault_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE erasures SET generation = generation + 1 WHERE id = 1;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER subjects_erased AFTER DELETE ON subjects FOR EACH ROW EXECUTE FUNCTION cvault_count_change()",
+            """
+            CREATE TRIGGER consent_decided AFTER INSERT ON consent_history
+            FOR EACH ROW EXECUTE FUNCTION cvault_count_change()
+            """,
+            """
+            CREATE TRIGGER subjects_restricted AFTER UPDATE OF restricted_at ON subjects
+            FOR EACH ROW EXECUTE FUNCTION cvault_count_change()
+            """,
+            "CREATE TABLE keyring(id integer PRIMARY KEY CHECK (id = 1), generation bigint NOT NULL, bytes bytea NOT NULL)",
+        ] + bucketStatements
 
     /// The columns of a consent decision, in `consents` (the latest per purpose) and `consent_history` (all).
     static let consentColumns = """
