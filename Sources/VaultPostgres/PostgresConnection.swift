@@ -164,7 +164,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// the call; libpq copies them out before it returns.
     private func run(_ sql: String, _ arguments: [PostgresValue], what: String) throws -> OpaquePointer {
         let conn = try live()
-        if guardsTransaction && !inTransaction { throw VaultError.groupLost }
+        if guardsTransaction && !inTransaction { throw transactionLost }
         let name = try statementName(sql, arguments, on: conn, what: what)
         var buffer: [UInt8] = [0]  // never empty, so it always has an address
         var offsets: [Int?] = []
@@ -233,6 +233,10 @@ final class PostgresConnection: @unchecked Sendable {
     private static func meansUnavailable(_ sqlState: String) -> Bool {
         sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "57P05"].contains(sqlState)
     }
+
+    /// Why a transaction ended by itself: the connection went (the database stopped or failed over), or the
+    /// database rolled it back.
+    var transactionLost: VaultError { isConnected ? VaultError.groupLost : unavailable("writing") }
 
     /// `storeUnavailable` for a lost or refused connection, with libpq's own message (scrubbed of any
     /// password; it names the host and user at most) but never the connection string.

@@ -59,6 +59,8 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
 
     var inTransaction: Bool { db.inTransaction }
 
+    var transactionLost: VaultError { db.transactionLost }
+
     var guardsTransaction: Bool {
         get { db.guardsTransaction }
         set { db.guardsTransaction = newValue }
@@ -71,12 +73,12 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
     /// COMMIT fails it with `storeUnavailable`: the commit may or may not have happened, and no caller is told
     /// it did.
     func commitGroup(_ memory: GroupMemory) throws {
-        guard db.transactionIsHealthy else { throw VaultError.groupLost }
+        guard db.transactionIsHealthy else { throw db.transactionLost }
         let counter = memory.lastTokenID.map {
             "UPDATE token_ids SET last_id = GREATEST(last_id, \($0)) WHERE id = 1; "
         }
         guard try db.simple((counter ?? "") + "COMMIT", what: "committing writes") == "COMMIT" else {
-            throw VaultError.groupLost
+            throw db.transactionLost
         }
     }
 

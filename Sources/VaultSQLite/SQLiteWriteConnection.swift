@@ -48,6 +48,7 @@ final class SQLiteWriteConnection: GroupDatabase, @unchecked Sendable {
 
     /// SQLite rolls a transaction back on its own after some errors (disk full, I/O error).
     var inTransaction: Bool { !db.isAutocommit }
+    var transactionLost: VaultError { VaultError.groupLost }
 
     var guardsTransaction: Bool {
         get { db.guardsTransaction }

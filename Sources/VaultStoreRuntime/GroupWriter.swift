@@ -18,6 +18,9 @@ public protocol GroupDatabase: AnyObject, Sendable {
     func rollbackToSavepoint(openingNext: Bool) throws
     /// False once the database ended the group's transaction by itself (an I/O error, a lost connection).
     var inTransaction: Bool { get }
+    /// What the group's callers learn when the transaction ended by itself: `VaultError.groupLost`, or for a
+    /// database behind a connection that is gone, that it cannot be reached (so a client knows to retry).
+    var transactionLost: VaultError { get }
     /// Set while a job's closure runs: every statement then first checks that the group's transaction is
     /// still open. A closure that swallowed an error after the database rolled the transaction back must not
     /// go on writing outside it, where each statement would commit on its own.
@@ -138,7 +141,7 @@ private struct GroupCommitter<Database: GroupDatabase> {
                     try db.releaseSavepoint(openingNext: more)
                 } else {
                     // The caller has learnt its own error; its changes go, the group's stay.
-                    if !db.inTransaction { throw VaultError.groupLost }
+                    if !db.inTransaction { throw db.transactionLost }
                     memory.forgetAudit()  // the job's appends to the chain are undone with it
                     try db.rollbackToSavepoint(openingNext: more)
                 }

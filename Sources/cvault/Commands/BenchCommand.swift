@@ -71,7 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
             var limitRuns: [Int: [SpeedLimit.Figures]] = [:]
             let limit = noLimit ? nil : try SpeedLimit.compile(source: try Self.limitSource(limitSource), into: root)
 
-            printProgress("starting \(servers) × \(executable) serve in \(root)")
+            printProgress("starting \(servers == 1 ? "" : "\(servers) × ")\(executable) serve in \(root)")
             let vault = try await BenchServer.start(
                 executable: executable,
                 folder: root,
