@@ -10,7 +10,8 @@ extension PostgresStore {
     /// - The tables an erase deletes from are handed to the role (it becomes their owner): PostgreSQL 15 lets
     ///   only a table's owner VACUUM it, and a scrub must (`PostgresStore`'s comment). Their owner may alter
     ///   them; it holds their rows anyway, and none of them is history.
-    /// - The other vault tables: SELECT, INSERT, UPDATE, DELETE; the schema row: SELECT.
+    /// - The other vault tables: SELECT, INSERT, UPDATE, DELETE; the schema row and the sealed keyring: SELECT
+    ///   (a server only reads the keyring; `cvault keys …` change it, run as the owner).
     /// - `pg_read_all_stats`, so a scrub sees every session's snapshot, not just the role's own.
     /// Identifiers are quoted, so any name is safe to pass. The role gets no password here: set one with
     /// `\password`, or use a client certificate.
@@ -19,7 +20,7 @@ extension PostgresStore {
         let appendOnly = PostgresSchema.appendOnlyTables.joined(separator: ", ")
         let readWrite = PostgresSchema.tables.filter {
             !PostgresSchema.erasedTables.contains($0) && !PostgresSchema.appendOnlyTables.contains($0)
-                && $0 != "cvault_schema"
+                && !Self.readOnlyTables.contains($0)
         }.joined(separator: ", ")
         return """
             -- A cvault server role: appends to the audit history, never changes it.
@@ -34,7 +35,8 @@ extension PostgresStore {
             REVOKE CREATE ON SCHEMA public FROM \(who);
             -- The other vault tables: read and write.
             GRANT SELECT, INSERT, UPDATE, DELETE ON \(readWrite) TO \(who);
-            GRANT SELECT ON cvault_schema TO \(who);
+            -- The schema row and the keyring: read only (keys commands run as the owner).
+            GRANT SELECT ON \(Self.readOnlyTables.joined(separator: ", ")) TO \(who);
             GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO \(who);
             -- A scrub waits for every older snapshot, so it must see every session's.
             GRANT pg_read_all_stats TO \(who);
@@ -71,6 +73,9 @@ extension PostgresStore {
         }
         return warnings
     }
+
+    /// What a server reads and never writes.
+    static let readOnlyTables = ["cvault_schema", "keyring"]
 
     private static func quoted(_ identifier: String) -> String {
         "\"" + identifier.replacing("\"", with: "\"\"") + "\""

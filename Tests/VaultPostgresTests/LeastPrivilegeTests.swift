@@ -40,6 +40,8 @@ import VaultTestSupport
             for change in [
                 "UPDATE audit SET body = 'rewritten'", "DELETE FROM audit", "TRUNCATE audit",
                 "DELETE FROM audit_seals", "UPDATE audit_subjects SET seq = 2", "DROP TABLE audit",
+                // The sealed keyring is only read by a server: it may neither replace nor remove it.
+                "UPDATE keyring SET generation = generation + 1", "DELETE FROM keyring",
             ] {
                 let refused = #expect(throws: PostgresTestError.self) { try database.run(change, as: role) }
                 #expect(
