@@ -53,10 +53,12 @@ final class BenchServer {
             let logPath = folder + "/serve\(index).log"
             var arguments = ["serve", "--socket", socketPath, "--log-level", logLevel]
             if store != nil {
-                // Each server's own folder for what is its alone (its pid file), as on separate hosts.
+                // Each server's own folders for what is its alone (its pid file, its audit anchor), as on
+                // separate hosts: only the database is shared.
                 let own = folder + "/server\(index)"
                 mkdir(own, 0o700)
-                arguments += ["--data", own]
+                mkdir(own + "/keys", 0o700)
+                arguments += ["--data", own, "--keys", own + "/keys"]
             }
             processes.append(
                 try run(
