@@ -184,9 +184,13 @@ class VaultClient:
     def _peer_has_closed(self) -> bool:
         """Before reusing an idle connection: has the server closed it meanwhile? Pending bytes are kept."""
         assert self._sock is not None
+        # Non-blocking for the peek itself: on a socket with a timeout, Python first waits up to that timeout
+        # for the socket to become readable, whatever the flags, so an idle connection cost a whole timeout
+        # and was then dropped as if closed.
+        self._sock.setblocking(False)
         try:
             while True:
-                chunk = self._sock.recv(_RECV_SIZE, socket.MSG_DONTWAIT)
+                chunk = self._sock.recv(_RECV_SIZE)
                 if not chunk:
                     return True
                 self._append(chunk)
@@ -194,6 +198,8 @@ class VaultClient:
             return False
         except OSError:
             return True
+        finally:
+            self._sock.settimeout(self.timeout)
 
     # -- bytes on the wire --------------------------------------------------------------------------------
 

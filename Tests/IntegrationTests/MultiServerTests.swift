@@ -320,9 +320,7 @@ import Glibc
     }
 
     /// Tokenizes `count` values (one a call) for subject `tag` through the Python client's library and
-    /// detokenizes each, printing `token value` lines; exits 1 on any wrong answer. Each call on a connection
-    /// of its own: the client checks an idle connection with a receive that waits out its whole timeout
-    /// before it reconnects (`VaultClient._peer_has_closed`).
+    /// detokenizes each, printing `token value` lines, on one connection; exits 1 on any wrong answer.
     static let pythonLoad = """
         import argparse, sys
         from cvault_client import VaultClient
@@ -336,9 +334,7 @@ import Glibc
             for i in range(a.count):
                 value = "python %s-%d" % (a.tag, i)
                 token = vault.tokenize("text", a.tag, [value])[0]
-                vault.close()
                 items = vault.detokenize([token], "ops")
-                vault.close()
                 if items != [{"value": value, "reveal": "plain"}]:
                     sys.exit(1)
                 print(token, value)

@@ -50,6 +50,34 @@ extension ServerSharedSuite {
             #expect(lines(after.stdout) == ["!not_found", "!not_found", "!not_found"])
         }
 
+        /// One `VaultClient` keeps one connection across calls. Its check that an idle connection is still open
+        /// used to wait out the whole timeout (the socket's timeout applies before a recv, whatever its flags) and
+        /// then drop the connection as if the server had closed it, so every call after the first reconnected.
+        @Test func oneClientReusesItsConnectionAcrossCalls() throws {
+            let path = server.dir + "/reuse.py"
+            try Data(
+                """
+                import argparse
+                from cvault_client import VaultClient
+                p = argparse.ArgumentParser()
+                p.add_argument("--socket")
+                p.add_argument("--timeout", type=float)
+                a = p.parse_args()
+                with VaultClient(a.socket, timeout=a.timeout) as vault:
+                    vault.whoami()
+                    first = vault._sock
+                    vault.whoami()
+                    vault.whoami()
+                    print("reused", vault._sock is first)
+
+                """.utf8
+            ).write(to: URL(fileURLWithPath: path))
+            chmod(path, 0o644)
+            let run = try server.python([], script: path)
+            #expect(run.status == 0, "the script failed: \(run.stderr)")
+            #expect(run.stdout == "reused True\n")
+        }
+
         @Test func whoamiUnderEachUid() throws {
             let root = try server.python(["whoami"])
             #expect(root.status == 0)
