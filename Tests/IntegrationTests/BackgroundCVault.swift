@@ -58,12 +58,18 @@ final class BackgroundCVault: @unchecked Sendable {
     }
 }
 
-/// `cvault serve` on a short socket path, started and stopped by a test.
+/// `cvault serve` on a short socket path, started and stopped by a test: one process, or several on one store
+/// (each with its own environment and socket), whose sockets `socket` hands out in turn.
 final class ServerProcess: Sendable {
-    let process: BackgroundCVault
-    let socket: String
+    let processes: [BackgroundCVault]
+    private let sockets: SocketRotation
 
-    /// Starts the server and waits (bounded) until `health` answers on the socket.
+    /// The first process (the only one, unless started with several).
+    var process: BackgroundCVault { processes[0] }
+    /// The socket of the next process in turn.
+    var socket: String { sockets.take() }
+
+    /// Starts one server and waits (bounded) until `health` answers on the socket.
     static func start(
         environment: [String: String],
         folder: String,
@@ -71,13 +77,43 @@ final class ServerProcess: Sendable {
         extra: [String] = [],
         timeout: Duration = .seconds(90)
     ) async throws -> ServerProcess {
-        let process = try BackgroundCVault(
-            ["serve", "--socket", socket, "--log-level", "warning"] + extra,
-            environment: environment,
-            folder: folder,
-            name: "serve-\(randomHex(4))"
-        )
-        let server = ServerProcess(process: process, socket: socket)
+        try await start(processes: [(environment, socket)], folder: folder, extra: extra, timeout: timeout)
+    }
+
+    /// Starts one process per (environment, socket) and waits (bounded) until each answers `health`; on a
+    /// failure, every process started is killed before the error leaves.
+    static func start(
+        processes specs: [(environment: [String: String], socket: String)],
+        folder: String,
+        extra: [String] = [],
+        timeout: Duration = .seconds(90)
+    ) async throws -> ServerProcess {
+        var processes: [BackgroundCVault] = []
+        do {
+            for spec in specs {
+                processes.append(
+                    try BackgroundCVault(
+                        ["serve", "--socket", spec.socket, "--log-level", "warning"] + extra,
+                        environment: spec.environment,
+                        folder: folder,
+                        name: "serve-\(randomHex(4))"
+                    )
+                )
+            }
+            for (process, spec) in zip(processes, specs) {
+                try await waitUntilHealthy(process, socket: spec.socket, timeout: timeout)
+            }
+        } catch {
+            for process in processes {
+                process.signal(SIGKILL)
+                _ = await process.waitForExit(timeout: .seconds(10))
+            }
+            throw error
+        }
+        return ServerProcess(processes: processes, sockets: SocketRotation(specs.map(\.socket)))
+    }
+
+    private static func waitUntilHealthy(_ process: BackgroundCVault, socket: String, timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
             guard process.isRunning else {
@@ -88,40 +124,50 @@ final class ServerProcess: Sendable {
                     try RPCConnection(socket: socket, timeoutSeconds: 10).call("health")["status"] as? String
                 }) == "ok"
             {
-                return server
+                return
             }
             guard ContinuousClock.now < deadline else {
-                process.signal(SIGKILL)
                 throw HarnessError("cvault serve did not answer health within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
 
-    private init(process: BackgroundCVault, socket: String) {
-        self.process = process
-        self.socket = socket
+    private init(processes: [BackgroundCVault], sockets: SocketRotation) {
+        self.processes = processes
+        self.sockets = sockets
     }
 
-    /// SIGTERM and wait for a clean exit (SIGKILL after the timeout). Returns the exit status.
+    /// SIGTERM to every process and wait for their clean exits (SIGKILL after the timeout). Returns the exit
+    /// status: the first that is not 0 if they differ, nil if one had to be killed.
     @discardableResult
     func stop(timeout: Duration = .seconds(30)) async -> Int32? {
-        process.signal(SIGTERM)
-        if let status = await process.waitForExit(timeout: timeout) { return status }
-        process.signal(SIGKILL)
-        _ = await process.waitForExit(timeout: .seconds(10))
-        return nil
+        for process in processes { process.signal(SIGTERM) }
+        var statuses: [Int32?] = []
+        for process in processes {
+            if let status = await process.waitForExit(timeout: timeout) {
+                statuses.append(status)
+            } else {
+                process.signal(SIGKILL)
+                _ = await process.waitForExit(timeout: .seconds(10))
+                statuses.append(nil)
+            }
+        }
+        guard let all = statuses as? [Int32] else { return nil }
+        return all.first { $0 != 0 } ?? 0
     }
 
-    /// Polls `health` until the server's active KEK is `version` (it re-reads the keyring every second).
+    /// Polls `health` on every socket until each server's active KEK is `version` (they re-read the keyring
+    /// every second).
     func waitForActiveKEK(_ version: Int, timeout: Duration = .seconds(30)) async throws {
-        let socket = self.socket
         let deadline = ContinuousClock.now + timeout
-        while try await onThread({ try RPCConnection(socket: socket, timeoutSeconds: 10).activeKEK() }) != version {
-            guard ContinuousClock.now < deadline else {
-                throw HarnessError("the server did not pick up KEK v\(version) within \(timeout)")
+        for socket in sockets.paths {
+            while try await onThread({ try RPCConnection(socket: socket, timeoutSeconds: 10).activeKEK() }) != version {
+                guard ContinuousClock.now < deadline else {
+                    throw HarnessError("the server did not pick up KEK v\(version) within \(timeout)")
+                }
+                try await Task.sleep(for: .milliseconds(100))
             }
-            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }

@@ -54,61 +54,91 @@ func runCVault(_ arguments: [String], environment: [String: String] = [:], stdin
     )
 }
 
-/// A vault in a fresh short temp folder and a `cvault serve` on it, stopped and removed by `stop()`.
+/// A vault in a fresh short temp folder and a server on it, stopped and removed by `stop()`: one `cvault
+/// serve`, or in the PostgreSQL pass three on one fresh database, whose sockets `socketPath` hands out in turn
+/// (`TestServers`).
 ///
 /// The policy maps this process's uid (0 when tests run as root) to identity `tester`, role `client`: it may
 /// tokenize email, card, text and name (not ssn), see them plain for `demo` and masked for `support`, erase,
 /// and send at most 8 values per call. Cards get format-preserving tokens, names deterministic ones.
 final class ServerFixture: @unchecked Sendable {
-    // @unchecked Sendable: the fields are set once in `start` and only read afterwards; `process` is
-    // Foundation's, which is safe to signal and wait on from any thread.
+    // @unchecked Sendable: the fields are set once in `start` and only read afterwards; the processes are
+    // Foundation's, which are safe to signal and wait on from any thread.
     let folder: String
-    let socketPath: String
-    let environment: [String: String]
-    private var process: Process?
+    /// The vault's database in the PostgreSQL pass.
+    let database: PostgresTestDatabase?
+    private let sockets: SocketRotation
+    private var processes: [Process] = []
+
+    /// The socket of the next server process in turn.
+    var socketPath: String { sockets.take() }
+    /// What a `cvault` command on this vault gets (the first process's folders).
+    var environment: [String: String] { environment(process: 0) }
 
     static let maxBatch = 8
 
-    private init(folder: String, environment: [String: String]) {
+    private init(folder: String, database: PostgresTestDatabase?, count: Int) {
         self.folder = folder
-        self.socketPath = folder + "/s.sock"
-        self.environment = environment
+        self.database = database
+        self.sockets = SocketRotation((0..<count).map { folder + "/s\($0).sock" })
+    }
+
+    func environment(process index: Int) -> [String: String] {
+        TestServers.environment(
+            [
+                "CVAULT_PASSPHRASE": "client-tests-passphrase", "CVAULT_KEYS": folder + "/keys",
+                "CVAULT_DATA": folder + "/data", "CVAULT_POLICY": folder + "/policy.yaml",
+            ],
+            database: database,
+            process: index,
+            folder: folder
+        )
     }
 
     static func start(extraArguments: [String] = []) async throws -> ServerFixture {
+        let servers = try TestServers.get()
         var template = Array("/tmp/cvt-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw ClientTestFailure(description: "mkdtemp failed")
         }
         let folder = String(cString: made)
-        let env = [
-            "CVAULT_PASSPHRASE": "client-tests-passphrase", "CVAULT_KEYS": folder + "/keys",
-            "CVAULT_DATA": folder + "/data", "CVAULT_POLICY": folder + "/policy.yaml",
-        ]
-        let fixture = ServerFixture(folder: folder, environment: env)
-        try policy.write(toFile: folder + "/policy.yaml", atomically: true, encoding: .utf8)
-        chmod(folder + "/policy.yaml", 0o600)
-        let initialized = try runCVault(["init"], environment: env)
-        guard initialized.status == 0 else {
-            throw ClientTestFailure(description: "cvault init failed: \(initialized.stderr)")
+        let database: PostgresTestDatabase?
+        do {
+            database = try servers.makeDatabase()
+        } catch {
+            try? FileManager.default.removeItem(atPath: folder)
+            throw error
         }
-        try await fixture.serve(extraArguments)
+        let fixture = ServerFixture(folder: folder, database: database, count: servers.processes)
+        do {
+            try policy.write(toFile: folder + "/policy.yaml", atomically: true, encoding: .utf8)
+            chmod(folder + "/policy.yaml", 0o600)
+            let initialized = try runCVault(["init"], environment: fixture.environment)
+            guard initialized.status == 0 else {
+                throw ClientTestFailure(description: "cvault init failed: \(initialized.stderr)")
+            }
+            for index in 0..<servers.processes { try await fixture.serve(index, extraArguments) }
+        } catch {
+            fixture.stop()
+            throw error
+        }
         return fixture
     }
 
-    private func serve(_ extraArguments: [String]) async throws {
+    private func serve(_ index: Int, _ extraArguments: [String]) async throws {
+        let socketPath = sockets.paths[index]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: cvaultBinary)
         process.arguments = ["serve", "--socket", socketPath, "--log-level", "error"] + extraArguments
         var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
+        for (key, value) in environment(process: index) { env[key] = value }
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
-        let log = folder + "/serve.log"
+        let log = folder + "/serve-\(index).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try launch(process)
-        self.process = process
+        processes.append(process)
         // Up to 60 s: init and start each run Argon2id, and the machine may be busy.
         for _ in 0..<1200 {
             if !process.isRunning {
@@ -127,16 +157,17 @@ final class ServerFixture: @unchecked Sendable {
         throw ClientTestFailure(description: "cvault serve did not answer in time")
     }
 
-    /// Stops the server (SIGTERM) and waits for it to exit.
+    /// Stops the servers (SIGTERM) and waits for them to exit.
     func stopServer() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        let running = processes.filter(\.isRunning)
+        for process in running { process.terminate() }
+        for process in running { process.waitUntilExit() }
     }
 
-    /// Stops the server and removes the folder.
+    /// Stops the servers, drops the database and removes the folder.
     func stop() {
         stopServer()
+        try? database?.drop()
         try? FileManager.default.removeItem(atPath: folder)
     }
 

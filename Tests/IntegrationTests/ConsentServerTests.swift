@@ -166,8 +166,7 @@ enum RightsServerPolicies {
 
         // `cvault policy reload`: digest too.
         try server.writePolicy(RightsServerPolicies.story(consentRequired: ["marketing", "digest"]))
-        let reload = try server.cvault(["policy", "reload", "--policy", server.policyPath])
-        #expect(reload.status == 0, "\(reload.stderr)")
+        for reload in try server.reloadPolicy() { #expect(reload.status == 0, "\(reload.stderr)") }
         let digestRefused = server.eventually {
             try server.detokenize(tokens, purpose: "digest") == [["error": "no_consent"]]
         }

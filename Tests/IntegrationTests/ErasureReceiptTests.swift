@@ -53,7 +53,7 @@ import VaultTestSupport
             let erase = try await vault.cvault("erase", "--subject", "cust-r", "--receipt", path)
             #expect(erase.status == 0, "\(erase.stderr)")
             let record = try #require(
-                try sqlite3(vault.database, "SELECT max(seq) FROM audit WHERE body LIKE '%\"event\":\"erase\"%';")
+                try vault.query("SELECT max(seq) FROM audit WHERE body LIKE '%\"event\":\"erase\"%';")
                     .split(separator: "\n").first
             )
             #expect(

@@ -80,7 +80,7 @@ struct ProcessHardeningTests {
         let log = server.dir + "/serve-low.err"
         let process = try spawn(
             prefix[0],
-            Array(prefix.dropFirst()) + server.serveArguments,
+            Array(prefix.dropFirst()) + server.serveArguments(),
             environment: server.environment,
             directory: server.dir,
             stdout: server.dir + "/serve-low.out",

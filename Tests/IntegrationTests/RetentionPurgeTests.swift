@@ -6,7 +6,7 @@ import VaultTestSupport
 
 /// Retention with the real binary: `cvault purge [--dry-run]` offline, a purge killed with SIGKILL mid-way and
 /// run again, and the background purge of a running server. Tokens are made past their retention by moving
-/// their `created_at` back with sqlite3 (the creation time is not bound into a value's associated data: it
+/// their `created_at` back in the store, as an operator with the database could (the creation time is not bound into a value's associated data: it
 /// is what retention reads, nothing more).
 @Suite(.serialized) struct RetentionPurgeTests {
     static let day: Int64 = 86_400
@@ -14,24 +14,23 @@ import VaultTestSupport
 
     /// Moves the `created_at` of the email and text tokens of subjects named `prefix…` 40 days back.
     static func age(_ fixture: VaultFixture, subjectsLike prefix: String) throws {
-        _ = try sqlite3(
-            fixture.database,
+        try fixture.query(
             """
             UPDATE tokens SET created_at = created_at - \(40 * day)
             WHERE kind IN ('email', 'text') AND subject_id IN (SELECT id FROM subjects WHERE name LIKE '\(prefix)%');
-            """,
-            busyTimeoutMilliseconds: 10_000
+            """
         )
     }
 
     /// Every audit record's body, in order.
     static func auditEvents(_ fixture: VaultFixture) throws -> [AuditEvent] {
-        try sqlite3(fixture.database, "SELECT body FROM audit ORDER BY seq;", busyTimeoutMilliseconds: 10_000)
-            .split(separator: "\n").compactMap { AuditEvent.decode(String($0)) }
+        try fixture.query("SELECT body FROM audit ORDER BY seq;").split(separator: "\n").compactMap {
+            AuditEvent.decode(String($0))
+        }
     }
 
     static func count(_ fixture: VaultFixture, _ sql: String) throws -> Int {
-        let text = try sqlite3(fixture.database, sql, busyTimeoutMilliseconds: 10_000)
+        let text = try fixture.query(sql)
         return try #require(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), "not a count: \(text)")
     }
 
@@ -93,7 +92,11 @@ import VaultTestSupport
     /// 30 subjects of 100 text tokens each past their retention, and 10 young ones: what the kill tests purge.
     static let oldSubjects = 30
     static let expired = oldSubjects * 100
-    static let due = "SELECT count(*) FROM tokens WHERE created_at < unixepoch() - \(30 * day);"
+    /// The count of tokens past their 30 days, in the store's own SQL for "now in Unix seconds".
+    static func due(_ vault: VaultFixture) -> String {
+        let now = vault.postgres == nil ? "unixepoch()" : "CAST(extract(epoch FROM now()) AS bigint)"
+        return "SELECT count(*) FROM tokens WHERE created_at < \(now) - \(30 * day);"
+    }
     static let purgeRecords = "SELECT count(*) FROM audit WHERE body LIKE '%\"event\":\"purge\"%';"
 
     static func seedExpired(_ vault: VaultFixture) async throws {
@@ -109,7 +112,7 @@ import VaultTestSupport
             #expect(await server.stop() == 0)
         }
         try age(vault, subjectsLike: "old-")
-        #expect(try count(vault, due) == expired)
+        #expect(try count(vault, due(vault)) == expired)
     }
 
     /// Waits (bounded) until `process` has recorded its first purge batch, then kills it with SIGKILL, and
@@ -127,14 +130,14 @@ import VaultTestSupport
         let removed = purges.compactMap(\.count).reduce(0, +)
         #expect(!purges.isEmpty && removed < expired)
         #expect(purges.allSatisfy { $0.count == batch })
-        #expect(try count(vault, due) == expired - removed, "the counts add up after the kill")
+        #expect(try count(vault, due(vault)) == expired - removed, "the counts add up after the kill")
         return removed
     }
 
     /// After the purge was finished: nothing due, every young token kept, the records add up to every expired
     /// token and every emptied subject's key, and the log verifies.
     static func expectFinished(_ vault: VaultFixture) async throws {
-        #expect(try count(vault, due) == 0)
+        #expect(try count(vault, due(vault)) == 0)
         #expect(try count(vault, "SELECT count(*) FROM tokens;") == 10, "none of the young tokens went")
         let purges = try auditEvents(vault).filter { $0.event == .purge }
         #expect(purges.compactMap(\.count).reduce(0, +) == expired)
@@ -176,7 +179,7 @@ import VaultTestSupport
             _ = try await Self.killAfterFirstBatch(killed.process, vault, batch: 5)
             try await vault.withServer(extra: options) { _ in
                 let deadline = ContinuousClock.now + .seconds(120)
-                while try Self.count(vault, Self.due) > 0, ContinuousClock.now < deadline {
+                while try Self.count(vault, Self.due(vault)) > 0, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(100))
                 }
             }

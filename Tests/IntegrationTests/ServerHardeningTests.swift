@@ -148,7 +148,8 @@ struct ServerHardeningTests {
         #expect(try server.call("health").resultObject?["status"] as? String == "ok")
     }
 
-    @Test func perUIDCapRefusesTheNextConnectionUntilOneCloses() throws {
+    @Test(.oneServerProcessOnly("the cap is each process's own; connections in turn reach three processes"))
+    func perUIDCapRefusesTheNextConnectionUntilOneCloses() throws {
         let server = try ServerHarness()
         defer { server.destroy() }
         try server.start(extra: ["--max-connections-per-uid", "3"])
@@ -166,7 +167,8 @@ struct ServerHardeningTests {
         for connection in held { connection.close() }
     }
 
-    @Test func totalCapRefusesTheNextConnectionUntilOneCloses() throws {
+    @Test(.oneServerProcessOnly("the cap is each process's own; connections in turn reach three processes"))
+    func totalCapRefusesTheNextConnectionUntilOneCloses() throws {
         let server = try ServerHarness()
         defer { server.destroy() }
         try server.start(extra: ["--max-connections", "2", "--log-level", "notice"])
@@ -180,35 +182,66 @@ struct ServerHardeningTests {
         #expect(server.serverLog().contains("max_connections=2"), "the limits in force are logged at start")
     }
 
-    /// A line held up in the vault does not let its connection queue unbounded bytes behind it: the server
-    /// reads at most about 4 MiB ahead of the line it runs (it used to read 32 lines of up to 1 MiB, 32 MiB
-    /// per connection). The first line is a tokenize stuck behind another process's write lock on the
-    /// database; measured from the client: how much the server took before it stopped reading.
-    @Test func aConnectionQueuesAFewMegabytesAtMost() throws {
-        let server = try ServerHarness()
-        defer { server.destroy() }
-        try server.start()
-        let lockScript = #"""
-            import sqlite3, sys, time
-            db = sqlite3.connect(sys.argv[1], isolation_level=None)
-            db.execute("BEGIN IMMEDIATE")
-            print("locked", flush=True)
-            time.sleep(12)
-            db.execute("ROLLBACK")
-            """#
+    /// Holds every writer of `server`'s store off for 12 seconds, from another process, as a long
+    /// transaction would; returns once the lock is held. SQLite: `BEGIN IMMEDIATE` on the file. PostgreSQL: the
+    /// advisory lock every write group takes first (`PostgresWriteConnection.writersLock`, "cvltWRIT").
+    static func holdWriters(of server: ServerHarness) throws -> Process {
+        let script: [String]
+        if let database = server.database {
+            script = [
+                "/usr/bin/psql", "--no-psqlrc", "-X", "-q", "-d", database.uri, "-c",
+                "SELECT pg_advisory_lock(7167035103943739732); SELECT pg_sleep(12);",
+            ]
+        } else {
+            script = [
+                "/usr/bin/python3", "-c",
+                #"""
+                import sqlite3, sys, time
+                db = sqlite3.connect(sys.argv[1], isolation_level=None)
+                db.execute("BEGIN IMMEDIATE")
+                print("locked", flush=True)
+                time.sleep(12)
+                db.execute("ROLLBACK")
+                """#,
+                server.dataDir + "/cvault.db",
+            ]
+        }
         let lockOut = server.dir + "/lock.out"
         let locker = try spawn(
-            "/usr/bin/python3",
-            ["-c", lockScript, server.dataDir + "/cvault.db"],
+            script[0],
+            Array(script.dropFirst()),
             environment: ["PATH": "/usr/bin:/bin"],
             directory: server.dir,
             stdout: lockOut,
             stderr: server.dir + "/lock.err"
         )
+        let held = server.eventually {
+            if let database = server.database {
+                let held =
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    + "AND classid = 1668705396 AND objid = 1465010516"  // the key's high and low 32 bits
+                return try database.run(held) == "1"
+            }
+            return ((try? String(contentsOfFile: lockOut, encoding: .utf8)) ?? "").contains("locked")
+        }
+        guard held else {
+            kill(locker.processIdentifier, SIGKILL)
+            try? waitForProcessExit(locker, timeout: 30)
+            throw HarnessError("the writers' lock was not taken in time")
+        }
+        return locker
+    }
+
+    /// A line held up in the vault does not let its connection queue unbounded bytes behind it: the server
+    /// reads at most about 4 MiB ahead of the line it runs (it used to read 32 lines of up to 1 MiB, 32 MiB
+    /// per connection). The first line is a tokenize stuck behind another process's hold on the store's
+    /// writers; measured from the client: how much the server took before it stopped reading.
+    @Test func aConnectionQueuesAFewMegabytesAtMost() throws {
+        let server = try ServerHarness()
+        defer { server.destroy() }
+        try server.start()
+        let locker = try Self.holdWriters(of: server)
         defer { try? waitForProcessExit(locker, timeout: 30) }
-        #expect(
-            server.eventually { ((try? String(contentsOfFile: lockOut, encoding: .utf8)) ?? "").contains("locked") }
-        )
         let connection = try RawConnection(server.socketPath)
         try connection.sendLine(
             requestLine(id: 0, method: "tokenize", params: ["kind": "text", "subject": "queue", "values": ["x"]])

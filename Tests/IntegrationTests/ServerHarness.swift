@@ -64,57 +64,92 @@ enum ServerPolicies {
     }
 }
 
-/// One `cvault serve` process on its own vault, policy and socket, in its own folder under /tmp.
+/// One server on its own vault, policy and socket, in its own folder under /tmp: one `cvault serve` on SQLite,
+/// or, in the PostgreSQL pass (`TestServers`), three on one fresh database, whose sockets `socketPath` hands
+/// out in turn.
 ///
 /// The folder is 0755 and the client script in it 0644, so clients running as other uids (setpriv) reach
-/// the socket and the script. Waiting is always bounded; `destroy()` stops the process and removes the
-/// folder.
+/// the sockets and the script. Waiting is always bounded; `destroy()` stops the processes, drops the database
+/// and removes the folder.
 final class ServerHarness: @unchecked Sendable {
-    // @unchecked Sendable: the mutable state (the running process, the start count) is behind `state`.
+    // @unchecked Sendable: the mutable state (the running processes, the start count) is behind `state`.
     static let passphrase = "integration-test-passphrase-not-secret"
 
     let dir: String
-    var socketPath: String { dir + "/s.sock" }
+    let servers: TestServers
+    /// The server's database in the PostgreSQL pass.
+    let database: PostgresTestDatabase?
+    private let sockets: SocketRotation
+    /// The socket of the next process in turn (always the same one on SQLite).
+    var socketPath: String { sockets.take() }
     var policyPath: String { dir + "/policy.yaml" }
+    /// The first process's folders (on SQLite, the vault's).
     var keysDir: String { dir + "/keys" }
     var dataDir: String { dir + "/data" }
     var clientScript: String { dir + "/cvault_client.py" }
     let socketMode: String
 
     private struct State {
-        var process: Process?
+        var processes: [Process] = []
         var starts = 0
-        var stderrPath = ""
+        var stderrPaths: [String] = []
     }
     private let state = Mutex(State())
 
     /// Creates the folder, runs `cvault init` there, writes `policy` (0644, like a real root-owned policy)
     /// and copies the Python client in.
     init(policy: String = ServerPolicies.standard, socketMode: String = "0666") throws {
+        servers = try TestServers.get()
         var template = Array("/tmp/cvs.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw HarnessError("mkdtemp failed")
         }
         dir = String(cString: made)
         self.socketMode = socketMode
-        chmod(dir, 0o755)
-        try writePolicy(policy)
-        let client = ServerBinaries.packageRoot + "/Tools/cvault_client.py"
-        try FileManager.default.copyItem(atPath: client, toPath: clientScript)
-        chmod(clientScript, 0o644)
-        let result = try runProcess(
-            ServerBinaries.cvault,
-            ["init"],
-            environment: environment,
-            directory: dir,
-            timeout: 120
+        sockets = SocketRotation(
+            (0..<servers.processes).map { [dir] in dir + ($0 == 0 ? "/s.sock" : "/s\($0).sock") }
         )
-        guard result.status == 0 else { throw HarnessError("cvault init failed: \(result.stderr)") }
+        do {
+            database = try servers.makeDatabase()
+        } catch {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
+        do {
+            chmod(dir, 0o755)
+            try writePolicy(policy)
+            let client = ServerBinaries.packageRoot + "/Tools/cvault_client.py"
+            try FileManager.default.copyItem(atPath: client, toPath: clientScript)
+            chmod(clientScript, 0o644)
+            let result = try runProcess(
+                ServerBinaries.cvault,
+                ["init"],
+                environment: environment,
+                directory: dir,
+                timeout: 120
+            )
+            guard result.status == 0 else { throw HarnessError("cvault init failed: \(result.stderr)") }
+        } catch {
+            destroy()
+            throw error
+        }
     }
 
-    /// What every cvault process of this harness gets: the vault's folders and the (test) passphrase.
-    var environment: [String: String] {
-        ["PATH": "/usr/bin:/bin", "CVAULT_PASSPHRASE": Self.passphrase, "CVAULT_KEYS": keysDir, "CVAULT_DATA": dataDir]
+    /// What every cvault command of this harness gets: the vault's folders (the first process's), the store
+    /// in the PostgreSQL pass, and the (test) passphrase.
+    var environment: [String: String] { environment(process: 0) }
+
+    /// What process `index` gets.
+    func environment(process index: Int) -> [String: String] {
+        TestServers.environment(
+            [
+                "PATH": "/usr/bin:/bin", "CVAULT_PASSPHRASE": Self.passphrase, "CVAULT_KEYS": keysDir,
+                "CVAULT_DATA": dataDir,
+            ],
+            database: database,
+            process: index,
+            folder: dir
+        )
     }
 
     /// Replaces the policy file atomically (write, then rename), mode 0644.
@@ -125,15 +160,17 @@ final class ServerHarness: @unchecked Sendable {
         guard rename(temporary, policyPath) == 0 else { throw HarnessError("rename failed: errno \(errno)") }
     }
 
-    var serveArguments: [String] {
+    /// `cvault serve`'s arguments for process `index`.
+    func serveArguments(process index: Int = 0) -> [String] {
         [
-            "serve", "--socket", socketPath, "--socket-mode", socketMode, "--policy", policyPath, "--log-level",
-            "warning",
+            "serve", "--socket", sockets.paths[index], "--socket-mode", socketMode, "--policy", policyPath,
+            "--log-level", "warning",
         ]
     }
 
-    /// Launches `cvault serve` (stdout and stderr to files in the folder) without waiting for it.
-    func launch(extra: [String] = []) throws -> (Process, stderr: String) {
+    /// Launches one `cvault serve` as process `index` (stdout and stderr to files in the folder) without
+    /// waiting for it.
+    func launch(process index: Int = 0, extra: [String] = []) throws -> (Process, stderr: String) {
         let n = state.withLock { s -> Int in
             s.starts += 1
             return s.starts
@@ -141,8 +178,8 @@ final class ServerHarness: @unchecked Sendable {
         let stderrPath = dir + "/serve-\(n).err"
         let process = try spawn(
             ServerBinaries.cvault,
-            serveArguments + extra,
-            environment: environment,
+            serveArguments(process: index) + extra,
+            environment: environment(process: index),
             directory: dir,
             stdout: dir + "/serve-\(n).out",
             stderr: stderrPath
@@ -150,13 +187,21 @@ final class ServerHarness: @unchecked Sendable {
         return (process, stderrPath)
     }
 
-    /// Starts the server (with `extra` serve options) and waits (bounded) until it answers `health`.
+    /// Starts the server's processes (with `extra` serve options) and waits (bounded) until each answers
+    /// `health`.
     func start(extra: [String] = []) throws {
-        let (process, stderrPath) = try launch(extra: extra)
+        var started: [(Process, String)] = []
+        for index in 0..<servers.processes { started.append(try launch(process: index, extra: extra)) }
         state.withLock {
-            $0.process = process
-            $0.stderrPath = stderrPath
+            $0.processes = started.map(\.0)
+            $0.stderrPaths = started.map(\.1)
         }
+        for (index, (process, _)) in started.enumerated() {
+            try waitUntilHealthy(process, socket: sockets.paths[index])
+        }
+    }
+
+    private func waitUntilHealthy(_ process: Process, socket: String) throws {
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
             guard process.isRunning else {
@@ -164,7 +209,7 @@ final class ServerHarness: @unchecked Sendable {
                     "cvault serve exited with \(process.terminationStatus) at start: \(serverLog())"
                 )
             }
-            if let connection = try? RawConnection(socketPath, timeout: 5),
+            if let connection = try? RawConnection(socket, timeout: 5),
                 let response = try? connection.call(requestLine(method: "health")),
                 (response.resultObject?["status"] as? String) == "ok"
             {
@@ -175,45 +220,51 @@ final class ServerHarness: @unchecked Sendable {
         throw HarnessError("cvault serve did not answer health in time: \(serverLog())")
     }
 
-    var process: Process? { state.withLock { $0.process } }
+    /// The first process (the only one on SQLite).
+    var process: Process? { state.withLock { $0.processes.first } }
+    var processes: [Process] { state.withLock { $0.processes } }
     var pid: Int32 { process?.processIdentifier ?? 0 }
 
-    /// The current server's stderr (log lines carry no values).
+    /// The current processes' stderr, one after the other (log lines carry no values).
     func serverLog() -> String {
-        let path = state.withLock { $0.stderrPath }
-        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        state.withLock { $0.stderrPaths }.map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
+            .joined(separator: "\n")
     }
 
+    /// Sends `number` to every process still running.
     func signal(_ number: Int32) {
-        if let process, process.isRunning { kill(process.processIdentifier, number) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, number) }
     }
 
-    /// Waits (bounded) for the current server to exit; its status and whether it was killed by a signal.
+    /// Waits (bounded) for every process to exit; the first one's status and whether it was killed by a
+    /// signal.
     func waitForExit(timeout: TimeInterval = 60) throws -> (status: Int32, signaled: Bool) {
-        guard let process else { throw HarnessError("no server process") }
-        try waitForProcessExit(process, timeout: timeout)
-        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
+        let all = processes
+        guard let first = all.first else { throw HarnessError("no server process") }
+        for process in all { try waitForProcessExit(process, timeout: timeout) }
+        return (first.terminationStatus, first.terminationReason == .uncaughtSignal)
     }
 
-    /// kill -9 and wait for the process to be gone.
+    /// kill -9 and wait for the processes to be gone.
     func killHard() throws {
         signal(SIGKILL)
         _ = try waitForExit(timeout: 30)
     }
 
-    /// SIGTERM, bounded wait, then SIGKILL if it is still there.
+    /// SIGTERM, bounded wait, then SIGKILL for any still there.
     func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        if (try? waitForProcessExit(process, timeout: 30)) == nil {
+        let running = processes.filter(\.isRunning)
+        for process in running { kill(process.processIdentifier, SIGTERM) }
+        for process in running where (try? waitForProcessExit(process, timeout: 30)) == nil {
             kill(process.processIdentifier, SIGKILL)
             try? waitForProcessExit(process, timeout: 10)
         }
     }
 
-    /// Stops the server and removes the folder.
+    /// Stops the servers, drops the database and removes the folder.
     func destroy() {
         stop()
+        try? database?.drop()
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -407,9 +458,23 @@ func runProcess(
 }
 
 extension ServerHarness {
-    /// Runs the cvault CLI on this harness's vault (e.g. `audit verify`).
+    /// Runs the cvault CLI on this harness's vault (e.g. `audit verify`), as on the first process's host.
     func cvault(_ arguments: [String]) throws -> ProcessResult {
         try runProcess(ServerBinaries.cvault, arguments, environment: environment, directory: dir, timeout: 120)
+    }
+
+    /// `cvault policy reload --policy FILE` as on each process's host (it finds its server through the pid
+    /// file in that host's data folder): one result per process, in order.
+    func reloadPolicy() throws -> [ProcessResult] {
+        try (0..<servers.processes).map { index in
+            try runProcess(
+                ServerBinaries.cvault,
+                ["policy", "reload", "--policy", policyPath],
+                environment: environment(process: index),
+                directory: dir,
+                timeout: 120
+            )
+        }
     }
 
     /// Runs Tools/cvault_client.py (the independent Python client) against this server, as `uid` (through

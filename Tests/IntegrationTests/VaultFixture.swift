@@ -1,22 +1,43 @@
 import Foundation
 import Testing
+import VaultTestSupport
 
 /// One vault in its own temporary folder: `Keys/` and `data/` as `cvault init` makes them, a random
 /// passphrase, and a policy file granting this process's uid (root when the tests run) everything the
-/// tests need. Runs `cvault` with CVAULT_KEYS, CVAULT_DATA, CVAULT_PASSPHRASE and CVAULT_POLICY set.
+/// tests need. Runs `cvault` with CVAULT_KEYS, CVAULT_DATA, CVAULT_PASSPHRASE and CVAULT_POLICY set, and in
+/// the PostgreSQL pass of the server behaviour suites (`TestServers`) CVAULT_STORE, naming a fresh database.
 struct VaultFixture: Sendable {
     let root: String
     /// Random per vault: a test can check it never appears in any output.
     let passphrase: String
+    /// The vault's PostgreSQL database in the PostgreSQL pass; nil on SQLite (the files under `data`).
+    var postgres: PostgresTestDatabase? = nil
 
     var keys: String { root + "/Keys" }
     var data: String { root + "/data" }
     var keyring: String { keys + "/cvault.keyring" }
+    /// The SQLite database file (on SQLite).
     var database: String { data + "/cvault.db" }
     var policy: String { root + "/policy.yaml" }
 
-    var environment: [String: String] {
-        ["CVAULT_KEYS": keys, "CVAULT_DATA": data, "CVAULT_PASSPHRASE": passphrase, "CVAULT_POLICY": policy]
+    var environment: [String: String] { environment(process: 0) }
+
+    /// What server process `index` gets (`TestServers.environment`); 0 is the vault's own folders.
+    func environment(process index: Int) -> [String: String] {
+        TestServers.environment(
+            ["CVAULT_KEYS": keys, "CVAULT_DATA": data, "CVAULT_PASSPHRASE": passphrase, "CVAULT_POLICY": policy],
+            database: postgres,
+            process: index,
+            folder: root
+        )
+    }
+
+    /// Runs `sql` on the vault's store, as an operator with the database would (sqlite3 on the file, or psql
+    /// on the PostgreSQL database), waiting out a running server's write; the output, one row per line.
+    @discardableResult
+    func query(_ sql: String) throws -> String {
+        if let postgres { return try postgres.run(sql) }
+        return try sqlite3(database, sql, busyTimeoutMilliseconds: 10_000)
     }
 
     /// Runs `cvault arguments`. `environment` entries override the vault's; a nil value removes one.
@@ -68,9 +89,15 @@ struct VaultFixture: Sendable {
         return (try count("subjects"), try count("tokens"))
     }
 
-    /// `audit_public_key` as the keyring file holds it (public: no passphrase needed).
+    /// `audit_public_key` as the keyring holds it (public: no passphrase needed): the file, or on PostgreSQL
+    /// the keyring's row in the database.
     func auditPublicKeyInKeyring() throws -> String {
-        let bytes = try #require(fileBytes(keyring), "no keyring file")
+        let bytes =
+            if postgres != nil {
+                Data(try query("SELECT convert_from(bytes, 'UTF8') FROM keyring").utf8)
+            } else {
+                try #require(fileBytes(keyring), "no keyring file")
+            }
         let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any]
         return try #require(object?["audit_public_key"] as? String, "the keyring file has no audit_public_key")
     }
@@ -88,7 +115,9 @@ struct VaultFixture: Sendable {
     ) async throws -> T {
         let root = try makeTemporaryFolder(prefix: "cvault-cli")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let fixture = VaultFixture(root: root, passphrase: "test-passphrase-" + randomHex(16))
+        let database = try TestServers.get().makeDatabase()
+        defer { try? database?.drop() }
+        let fixture = VaultFixture(root: root, passphrase: "test-passphrase-" + randomHex(16), postgres: database)
         try fixture.writePolicy(yaml)
         if initialized { try await fixture.initialize() }
         return try await body(fixture)

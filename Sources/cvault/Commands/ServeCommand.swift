@@ -137,6 +137,9 @@ struct ServeCommand: AsyncParsableCommand {
             // Before anything slow: a second server on a live socket refuses at once, without unsealing or
             // writing to the vault the first one serves.
             try VaultServer.refuseIfServing(config.socketPath)
+            // The pid file `cvault policy reload` finds this server by lives in the data folder, which a
+            // PostgreSQL store does not otherwise need: made here (0700) so a server is never unreloadable.
+            try FileSafety.makePrivateFolder(location.dataFolder)
             // Signals are trapped before anything slow (`ServeSignals` says why the group does not trap them):
             // a SIGHUP or SIGTERM sent during start-up, or as soon as the socket answers, waits in the sequence
             // instead of taking its default action, which kills the process.
@@ -161,7 +164,14 @@ struct ServeCommand: AsyncParsableCommand {
 
             let pidFile = location.dataFolder + "/cvault.pid"
             let server = VaultServer(vault: vault, configuration: config, logger: logger) {
-                try? FileSafety.writeAtomically(Array("\(getpid())\n".utf8), to: pidFile)
+                do throws(VaultError) {
+                    try FileSafety.writeAtomically(Array("\(getpid())\n".utf8), to: pidFile)
+                } catch {
+                    logger.warning(
+                        "cannot write the pid file: \(error.message)",
+                        metadata: ["hint": "`cvault policy reload` will not find this server; send it SIGHUP instead"]
+                    )
+                }
             }
             // On SIGTERM or SIGINT `ServeSignals` returns and the group shuts down gracefully, stopping its
             // services in reverse order, each finished before the next: housekeeping, then the server (stop
