@@ -21,6 +21,10 @@ final class PostgresConnection: @unchecked Sendable {
     /// `storeUnavailable` instead of each waiting for a connect that will fail.
     private var retryAfter: ContinuousClock.Instant?
     private var backoff: Duration = .zero
+    /// Set when libpq itself failed a statement (a result without a SQLSTATE: the server sent no error, so the
+    /// socket or the protocol state failed on this side) while `PQstatus` still says the connection is up. Such
+    /// a connection is not used again: the next use resets it, as for one libpq knows is lost.
+    private var untrusted = false
     /// Set by the writer while a job's closure runs (`GroupDatabase.guardsTransaction`).
     var guardsTransaction = false
 
@@ -65,7 +69,7 @@ final class PostgresConnection: @unchecked Sendable {
 
     /// True when the connection is up as far as libpq knows (a server that went away shows only at the next
     /// statement).
-    var isConnected: Bool { handle.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    var isConnected: Bool { !untrusted && (handle.map { PQstatus($0) == CONNECTION_OK } ?? false) }
 
     /// The transaction state: a group or read is under way while `inTransaction`.
     var inTransaction: Bool {
@@ -81,11 +85,12 @@ final class PostgresConnection: @unchecked Sendable {
     /// again. Between failed attempts it waits out the backoff (failing at once meanwhile) unless `now`.
     func reconnectIfNeeded(now: Bool = false) throws {
         guard let handle else { throw VaultError.storeClosed }
-        if PQstatus(handle) == CONNECTION_OK { return }
+        if isConnected { return }
         if !now, let retryAfter, ContinuousClock.now < retryAfter {
             throw unavailable("reconnecting to PostgreSQL at \(url.redacted)")
         }
         prepared = [:]
+        untrusted = false
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
             backoff = min(max(backoff * 2, .milliseconds(50)), .seconds(2))
@@ -214,12 +219,28 @@ final class PostgresConnection: @unchecked Sendable {
 
     /// The result if it succeeded; else it is freed and its failure thrown.
     private func check(_ result: OpaquePointer?, _ what: String) throws -> OpaquePointer {
-        guard let result else { throw unavailable(what) }
+        guard let result else {
+            // No result at all: libpq could not send the statement or read its reply (its own message says
+            // which). As below, the session is reset before its next use.
+            untrusted = true
+            throw unavailable(what)
+        }
         let status = PQresultStatus(result)
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return result }
         let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
         // The primary message only: the DETAIL of, say, a unique violation quotes the row's key.
         let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+        if sqlState.isEmpty {
+            // Every error the server sends carries a SQLSTATE; one without it was made by libpq (a socket that
+            // failed on this side, a reply it could not parse), whose own text is the result's message. The
+            // session is then in an unknown state even if `PQstatus` still says it is up: it is reset before
+            // its next use, and the request is answered as for a lost connection.
+            let detail = String(cString: PQresultErrorMessage(result))
+            let state = String(cString: PQresStatus(status))
+            PQclear(result)
+            untrusted = true
+            throw unavailable(what, detail: detail.isEmpty ? state : detail)
+        }
         PQclear(result)
         if !isConnected || Self.meansUnavailable(sqlState) { throw unavailable(what) }
         throw VaultError(
@@ -240,9 +261,9 @@ final class PostgresConnection: @unchecked Sendable {
 
     /// `storeUnavailable` for a lost or refused connection, with libpq's own message (scrubbed of any
     /// password; it names the host and user at most) but never the connection string.
-    private func unavailable(_ what: String) -> VaultError {
-        let detail =
-            handle.map { String(cString: PQerrorMessage($0)) }?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    private func unavailable(_ what: String, detail libpqDetail: String? = nil) -> VaultError {
+        let detail = (libpqDetail ?? handle.map { String(cString: PQerrorMessage($0)) } ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         return VaultError(
             .storeUnavailable,
             "\(what) failed: the database cannot be reached" + (detail.isEmpty ? "" : " (\(url.scrub(detail)))"),
