@@ -268,25 +268,29 @@ struct PostgresAccess: StoreWriter, ChangeCounting {
     /// round trip. A second row for a lookup and subject breaks `tokens_by_lookup`'s uniqueness and fails.
     func insertToken(_ record: TokenRecord) throws {
         let guarded = record.mode == .formatPreserving && record.addressing == .lookup
-        let inserted = try db.execute(
-            guarded ? Self.insertGuardedToken : Self.insertToken,
-            [
-                .int(record.id), .int(record.addressing == .id ? 1 : 0), .bytes(record.lookup),
-                .int(record.subjectID), .text(record.kind.rawValue), .text(record.mode.rawValue),
-                .bytes(record.sealed), .optionalText(StoredRows.encodePurposes(record.limits.purposes)),
-                .optionalInt(record.limits.expiresAt), .optionalInt(record.limits.maxReveals.map(Int64.init)),
-                .int(record.reveals), .int(record.createdAt),
-            ],
-            what: "inserting a token"
-        )
-        guard inserted == 1 else {
-            throw VaultError(
-                .internal,
-                "a format-preserving token of an erased subject was about to be issued again",
-                hint: "report this with the server log; nothing was stored"
-            )
+        let arguments: [PostgresValue] = [
+            .int(record.id), .int(record.addressing == .id ? 1 : 0), .bytes(record.lookup),
+            .int(record.subjectID), .text(record.kind.rawValue), .text(record.mode.rawValue),
+            .bytes(record.sealed), .optionalText(StoredRows.encodePurposes(record.limits.purposes)),
+            .optionalInt(record.limits.expiresAt), .optionalInt(record.limits.maxReveals.map(Int64.init)),
+            .int(record.reveals), .int(record.createdAt),
+        ]
+        let sql = guarded ? Self.insertGuardedToken : Self.insertToken
+        let what = "inserting a token"
+        if group != nil {
+            // In a write group: answered at the job's end with everything else it sent (no round trip per row).
+            // Only the guarded insert's count is checked there: a plain one inserts its row or fails.
+            try db.executeLater(sql, arguments, what: what, rows: guarded ? 1 : nil, otherwise: Self.reissuedToken)
+        } else if try db.execute(sql, arguments, what: what) != 1 {
+            throw Self.reissuedToken
         }
     }
+
+    private static let reissuedToken = VaultError(
+        .internal,
+        "a format-preserving token of an erased subject was about to be issued again",
+        hint: "report this with the server log; nothing was stored"
+    )
 
     private static let tokenInsertColumns = """
         INSERT INTO tokens(id, addressed, lookup, subject_id, kind, mode, sealed, purposes, expires_at, max_reveals,
@@ -363,27 +367,27 @@ struct PostgresAccess: StoreWriter, ChangeCounting {
     /// each end to end, cut apart by the server.
     func appendAudit(_ row: AuditRow) throws {
         let refs = Self.joinedReferences(row.subjectRefs)
-        if refs.isEmpty {
-            try db.execute(
-                "INSERT INTO audit(seq, prev, hash, body) VALUES ($1, $2, $3, $4)",
-                [.int(row.seq), .bytes(row.prev), .bytes(row.hash), .text(row.body)],
-                what: "appending an audit record"
-            )
+        var arguments: [PostgresValue] = [.int(row.seq), .bytes(row.prev), .bytes(row.hash), .text(row.body)]
+        if !refs.isEmpty { arguments.append(.bytes(refs)) }
+        let sql = refs.isEmpty ? Self.appendRecord : Self.appendIndexedRecord
+        if group != nil {
+            // In a write group: answered at the job's end (a refused `seq` then fails the job there).
+            try db.executeLater(sql, arguments, what: "appending an audit record")
         } else {
-            try db.execute(
-                """
-                WITH record AS (INSERT INTO audit(seq, prev, hash, body) VALUES ($1, $2, $3, $4) RETURNING seq)
-                INSERT INTO audit_subjects(subject_ref, seq)
-                SELECT substring($5 FROM i * 16 + 1 FOR 16), record.seq
-                FROM record, generate_series(0, length($5) / 16 - 1) AS i
-                ON CONFLICT DO NOTHING
-                """,
-                [.int(row.seq), .bytes(row.prev), .bytes(row.hash), .text(row.body), .bytes(refs)],
-                what: "appending an audit record"
-            )
+            try db.execute(sql, arguments, what: "appending an audit record")
         }
         group?.head = .some(row)
     }
+
+    private static let appendRecord = "INSERT INTO audit(seq, prev, hash, body) VALUES ($1, $2, $3, $4)"
+
+    private static let appendIndexedRecord = """
+        WITH record AS (INSERT INTO audit(seq, prev, hash, body) VALUES ($1, $2, $3, $4) RETURNING seq)
+        INSERT INTO audit_subjects(subject_ref, seq)
+        SELECT substring($5 FROM i * 16 + 1 FOR 16), record.seq
+        FROM record, generate_series(0, length($5) / 16 - 1) AS i
+        ON CONFLICT DO NOTHING
+        """
 
     /// A record's references, end to end; a reference of another length (never made by cvault) is left out.
     static func joinedReferences(_ refs: [[UInt8]]) -> [UInt8] {

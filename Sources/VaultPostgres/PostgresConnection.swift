@@ -4,7 +4,8 @@ import VaultCore
 import VaultStoreRuntime
 
 /// One PostgreSQL connection: owns the `PGconn*`, prepares each statement once per connection, runs it with
-/// binary parameters and results, turns failures into `VaultError`s, and reconnects after the server was lost.
+/// binary parameters and results (or, for a write job's inserts, sends it in pipeline mode and reads the answer
+/// later: `executeLater`, `settle`), turns failures into `VaultError`s, and reconnects after the server was lost.
 /// With `PostgresValue.swift`, the only file that calls libpq.
 ///
 /// `@unchecked Sendable` because a `PGconn` must not be used by two threads at once. Access is serialized by
@@ -27,6 +28,16 @@ final class PostgresConnection: @unchecked Sendable {
     private var untrusted = false
     /// Set by the writer while a job's closure runs (`GroupDatabase.guardsTransaction`).
     var guardsTransaction = false
+    /// Statements sent in pipeline mode whose answers are not read yet (`executeLater`), in the order sent.
+    private var unread: [Unread] = []
+
+    private struct Unread {
+        let what: String
+        /// How many rows it must change, or nil for any number.
+        let rows: Int?
+        /// What it throws if it changed another number.
+        let mismatch: VaultError?
+    }
 
     /// Connects (blocking) and sets the session up; fails with `storeUnavailable` if the server cannot be
     /// reached or refuses the login.
@@ -51,6 +62,7 @@ final class PostgresConnection: @unchecked Sendable {
         if let handle { PQfinish(handle) }
         handle = nil
         prepared = [:]
+        unread = []
     }
 
     /// libpq prints notices (a VACUUM's warnings, say) to stderr unless told otherwise: none of them is for
@@ -90,6 +102,7 @@ final class PostgresConnection: @unchecked Sendable {
             throw unavailable("reconnecting to PostgreSQL at \(url.redacted)")
         }
         prepared = [:]
+        unread = []
         untrusted = false
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
@@ -105,6 +118,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// Runs `first`, the statement that opens a transaction, on a live connection: if the server had gone
     /// away since the last use (restarted, or the backend was terminated), the failure shows here, before
     /// anything of the transaction ran, so reconnecting and running it once more is safe.
+    @discardableResult
     func opening<T>(_ first: () throws -> T) throws -> T {
         try reconnectIfNeeded()
         do {
@@ -121,6 +135,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// Returns the last statement's command tag (`COMMIT`, or `ROLLBACK` for a commit the server refused).
     @discardableResult
     func simple(_ sql: String, what: String) throws -> String {
+        try settle()
         let conn = try live()
         let result = try check(PQexec(conn, sql), what)
         defer { PQclear(result) }
@@ -168,9 +183,22 @@ final class PostgresConnection: @unchecked Sendable {
     /// with the arguments in binary and asking for a binary result. All parameter bytes live in one buffer for
     /// the call; libpq copies them out before it returns.
     private func run(_ sql: String, _ arguments: [PostgresValue], what: String) throws -> OpaquePointer {
+        try settle()
         let conn = try live()
         if guardsTransaction && !inTransaction { throw transactionLost }
         let name = try statementName(sql, arguments, on: conn, what: what)
+        let result = try withParameters(arguments) { count, values, lengths, formats in
+            PQexecPrepared(conn, name, count, values, lengths, formats, 1)
+        }
+        return try check(result, what)
+    }
+
+    /// Calls `body` with `arguments` as libpq takes them (count, values, lengths, formats: all binary). All
+    /// parameter bytes live in one buffer for the call; libpq copies them out before it returns.
+    private func withParameters<R>(
+        _ arguments: [PostgresValue],
+        _ body: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> R
+    ) throws -> R {
         var buffer: [UInt8] = [0]  // never empty, so it always has an address
         var offsets: [Int?] = []
         var lengths: [Int32] = []
@@ -184,15 +212,14 @@ final class PostgresConnection: @unchecked Sendable {
             lengths.append(bound)
         }
         let formats = [Int32](repeating: 1, count: arguments.count)
-        let result = buffer.withUnsafeBytes { bytes -> OpaquePointer? in
+        return buffer.withUnsafeBytes { bytes in
             let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
             let values: [UnsafePointer<CChar>?] = offsets.map { offset in
                 guard let offset, let base else { return nil }
                 return UnsafePointer(base + offset)
             }
-            return PQexecPrepared(conn, name, Int32(arguments.count), values, lengths, formats, 1)
+            return body(Int32(arguments.count), values, lengths, formats)
         }
-        return try check(result, what)
     }
 
     private func statementName(
@@ -215,7 +242,104 @@ final class PostgresConnection: @unchecked Sendable {
         return handle
     }
 
+    // MARK: Statements answered later
+
+    /// The most statements sent before their answers are read: bounds what waits in the socket's buffers
+    /// (each answer is a few dozen bytes, so the server never blocks writing them while libpq blocks sending).
+    static let maxUnread = 512
+
+    /// Sends a statement whose only answer is how many rows it changed, without waiting for that answer
+    /// (libpq's pipeline mode): the writer's inserts then cost no round trip each. `settle()` reads the
+    /// answers, as every other statement does first, so a failure is thrown in the same write job, at its end
+    /// at the latest; `rows` (if given) is how many rows it must change, else it throws `mismatch`.
+    ///
+    /// Only statements whose effect nothing later in the job reads back before the next settle may be sent
+    /// so; a statement that fails makes PostgreSQL skip every one after it up to the settle, and the job fails.
+    func executeLater(
+        _ sql: String,
+        _ arguments: [PostgresValue],
+        what: String,
+        rows: Int? = nil,
+        otherwise mismatch: VaultError? = nil
+    ) throws {
+        if unread.count >= Self.maxUnread { try settle() }
+        let conn = try live()
+        if guardsTransaction && !inTransaction { throw transactionLost }
+        if prepared[sql] == nil { try settle() }  // a synchronous prepare needs the pipeline closed
+        let name = try statementName(sql, arguments, on: conn, what: what)
+        if PQpipelineStatus(conn) == PQ_PIPELINE_OFF {
+            guard PQenterPipelineMode(conn) == 1 else { throw lost(what) }
+        }
+        let sent = try withParameters(arguments) { count, values, lengths, formats in
+            PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+        }
+        guard sent == 1 else { throw lost(what) }
+        unread.append(Unread(what: what, rows: rows, mismatch: mismatch))
+    }
+
+    /// Reads the answers of every statement `executeLater` sent (one round trip for all of them) and leaves
+    /// pipeline mode; throws the first failure among them. Answers that do not come as the protocol says mean
+    /// the session cannot be trusted: it is reset before its next use.
+    ///
+    /// `tail` (statements without parameters, such as a savepoint's release) is sent last in the same round
+    /// trip, and only if none of the statements before it may fail by changing the wrong number of rows: a
+    /// failing statement makes PostgreSQL skip the tail, a count checked here could not. True if the tail ran.
+    @discardableResult
+    func settle(closingWith tail: [String] = []) throws -> Bool {
+        guard !unread.isEmpty else { return false }
+        var sent = unread
+        unread = []
+        let conn = try live()
+        let closing = !tail.isEmpty && sent.allSatisfy { $0.rows == nil }
+        if closing {
+            for sql in tail {
+                guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 1) == 1 else { throw lost(sql) }
+                sent.append(Unread(what: sql, rows: nil, mismatch: nil))
+            }
+        }
+        guard PQpipelineSync(conn) == 1 else { throw lost(sent[0].what) }
+        var failure: VaultError?
+        for statement in sent {
+            // Each statement's answer is one result, then a null.
+            guard let result = PQgetResult(conn) else { throw lost(statement.what) }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)  // skipped because an earlier one failed
+            } else {
+                do {
+                    let done = try check(result, statement.what)
+                    let changed = Int(String(cString: PQcmdTuples(done))) ?? 0
+                    PQclear(done)
+                    if let rows = statement.rows, changed != rows {
+                        failure =
+                            failure ?? statement.mismatch
+                            ?? VaultError(.internal, "\(statement.what) changed \(changed) rows, not \(rows)")
+                    }
+                } catch let error as VaultError {
+                    if !isConnected { throw error }
+                    failure = failure ?? error
+                }
+            }
+            if let extra = PQgetResult(conn) {
+                PQclear(extra)
+                throw lost(statement.what)
+            }
+        }
+        guard let sync = PQgetResult(conn) else { throw lost("ending a pipeline") }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced, PQexitPipelineMode(conn) == 1 else { throw lost("ending a pipeline") }
+        if let failure { throw failure }
+        return closing
+    }
+
     // MARK: Errors
+
+    /// A session whose protocol state is no longer known: reset before its next use, and the request answered
+    /// as for a lost connection.
+    private func lost(_ what: String) -> VaultError {
+        untrusted = true
+        return unavailable(what)
+    }
 
     /// The result if it succeeded; else it is freed and its failure thrown.
     private func check(_ result: OpaquePointer?, _ what: String) throws -> OpaquePointer {

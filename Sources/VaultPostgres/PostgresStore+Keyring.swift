@@ -1,4 +1,5 @@
 import VaultCore
+import VaultStoreRuntime
 
 /// The sealed keyring kept in the database (`keyring`, one row), so every server reads one source of truth.
 /// The bytes are the keyring file's (sealed under the passphrase or shares); the store never opens them.
@@ -40,6 +41,7 @@ extension PostgresStore {
                 [.int(generation), .bytes(bytes)],
                 what: "storing the keyring"
             )
+            access.group?.keyringGeneration = nil  // read again after this write, kept or rolled back
         }
     }
 
@@ -48,11 +50,13 @@ extension PostgresStore {
     /// keyring it read.
     public static func keyringGeneration(in reader: any StoreReader) throws -> Int? {
         guard let access = reader as? PostgresAccess else { throw notThisStore }
-        return try access.db.queryOne(
-            "SELECT generation FROM keyring WHERE id = 1",
-            what: "reading the keyring's generation"
-        ) {
-            try $0.int(0)
+        return try GroupMemory.remembered(in: access.group, \.keyringGeneration) {
+            try access.db.queryOne(
+                "SELECT generation FROM keyring WHERE id = 1",
+                what: "reading the keyring's generation"
+            ) {
+                try $0.int(0)
+            }
         }
     }
 

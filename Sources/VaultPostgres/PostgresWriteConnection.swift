@@ -8,7 +8,10 @@ import VaultStoreRuntime
 ///     … RELEASE job
 ///     UPDATE token_ids …; COMMIT        (the update only if the group took token ids)
 ///
-/// Each line is one round trip: the savepoints travel with the statements around them.
+/// Each line is one round trip: the savepoints travel with the statements around them. A job's inserts (its
+/// tokens, its audit record) are sent without waiting for their answers (libpq's pipeline mode), and read at
+/// the job's end in one round trip that also moves the savepoint on (`settleJob`), so a job that writes costs
+/// its reads plus one round trip, whatever it inserts.
 ///
 /// The advisory lock is held to the end of the transaction, so the groups of every server on the database
 /// run one at a time: the audit chain has one head, and what a group remembers (`GroupMemory`: head, last
@@ -30,6 +33,7 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
     /// A connection lost since the last group (a restarted server, a terminated backend) shows here, before
     /// anything of the group ran: `opening` reconnects and begins once more.
     func beginGroup() throws {
+        savepointMoved = false
         do {
             try db.opening {
                 try db.simple(
@@ -46,11 +50,30 @@ final class PostgresWriteConnection: GroupDatabase, @unchecked Sendable {
 
     func writer(remembering memory: GroupMemory) -> any StoreWriter { PostgresAccess(db: db, group: memory) }
 
+    /// The job's statements sent without waiting are answered, and its savepoint released and the next one
+    /// opened, in one round trip where that is safe (`PostgresConnection.settle(closingWith:)`); the release
+    /// that follows then has nothing left to do. A savepoint so opened after a group's last job is committed
+    /// with the group, as if released.
+    func settleJob() throws {
+        savepointMoved = try db.settle(closingWith: ["RELEASE job", "SAVEPOINT job"])
+    }
+
+    /// True when `settleJob` already released the job's savepoint and opened the next.
+    private var savepointMoved = false
+
     func releaseSavepoint(openingNext: Bool) throws {
+        if savepointMoved {
+            savepointMoved = false
+            return
+        }
         try db.simple(openingNext ? "RELEASE job; SAVEPOINT job" : "RELEASE job", what: "keeping a write's changes")
     }
 
     func rollbackToSavepoint(openingNext: Bool) throws {
+        // A job that threw before its end may have left statements unanswered: their answers are read and any
+        // failure among them dropped (the job already failed with its own error, and the rollback undoes them).
+        // A lost connection still shows, in the rollback itself.
+        _ = try? db.settle()
         try db.simple(
             openingNext ? "ROLLBACK TO job; RELEASE job; SAVEPOINT job" : "ROLLBACK TO job; RELEASE job",
             what: "undoing a failed write"

@@ -35,6 +35,8 @@ final class SQLiteWriteConnection: GroupDatabase, @unchecked Sendable {
 
     private func openSavepoint() throws { try db.execute("SAVEPOINT job", what: "opening a write's savepoint") }
 
+    func settleJob() {}
+
     func releaseSavepoint(openingNext: Bool) throws {
         try db.execute("RELEASE job", what: "keeping a write's changes")
         if openingNext { try openSavepoint() }

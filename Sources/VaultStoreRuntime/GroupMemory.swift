@@ -17,6 +17,9 @@ public final class GroupMemory {
     public var lastTokenID: Int64?
     /// Subject-index entries the group's appends left pending (`SubjectIndex`); counted on for the merge.
     public var subjectIndexEntries = 0
+    /// The stored keyring's generation (PostgreSQL, whose keyring lives in the database), read once per group:
+    /// the group holds the writers' lock, so only a write of its own can change it, and that write forgets it.
+    public var keyringGeneration: Int??
 
     public func forgetAudit() {
         head = nil

@@ -10,6 +10,10 @@ public protocol GroupDatabase: AnyObject, Sendable {
     func beginGroup() throws
     /// What the group's jobs receive, remembering within the group in `memory`.
     func writer(remembering memory: GroupMemory) -> any StoreWriter
+    /// Reads the answers to every statement the job's writer sent without waiting (PostgreSQL's pipeline), and
+    /// throws the first failure among them: run at the end of each job, inside it, so that failure is the
+    /// job's own. Nothing to do where every statement is answered as it runs (SQLite).
+    func settleJob() throws
     /// Keeps the job's changes (releases its savepoint) and, if `openingNext`, opens the next job's: in one
     /// round trip where the database allows.
     func releaseSavepoint(openingNext: Bool) throws
@@ -133,7 +137,7 @@ private struct GroupCommitter<Database: GroupDatabase> {
                 next += 1
                 let more = next < jobs.count
                 db.guardsTransaction = true
-                let ran = job.run(access)
+                let ran = job.run(access, settling: db.settleJob)
                 db.guardsTransaction = false
                 if ran {
                     // Recorded before the release, so a failing release still reaches this caller below.

@@ -4,10 +4,11 @@ import VaultCore
 /// One caller's `write`, as the writer thread sees it: the caller's closure and the continuation the caller
 /// waits on. The writer runs it in its savepoint, then resumes it once with the group's fate.
 public protocol WriteJob: Sendable {
-    /// Runs the caller's closure against `writer` (inside the savepoint the writer opened for it). True if it
-    /// returned: its changes stay in the group and its caller waits for `finish`. False if it threw: its caller
-    /// has been resumed with that error already, and the writer undoes its changes.
-    func run(_ writer: any StoreWriter) -> Bool
+    /// Runs the caller's closure against `writer` (inside the savepoint the writer opened for it), then
+    /// `settle` (which reads the answers of statements the writer sent without waiting: their failure is the
+    /// job's). True if both returned: its changes stay in the group and its caller waits for `finish`. False if
+    /// either threw: its caller has been resumed with that error already, and the writer undoes its changes.
+    func run(_ writer: any StoreWriter, settling settle: () throws -> Void) -> Bool
     /// Resumes a job that ran and was kept: with its value once the group committed (`groupError` nil), or with
     /// the error that lost the group.
     func finish(_ groupError: (any Error)?)
@@ -32,9 +33,10 @@ public final class StoreWrite<T: Sendable>: WriteJob {
         self.continuation = continuation
     }
 
-    public func run(_ writer: any StoreWriter) -> Bool {
+    public func run(_ writer: any StoreWriter, settling settle: () throws -> Void) -> Bool {
         do {
             let result = try work(writer)
+            try settle()
             value.withLock { $0 = result }
             return true
         } catch {

@@ -26,6 +26,98 @@ import VaultTestSupport
         }
     }
 
+    /// A job's inserts are answered only at its end (pipeline mode). A refused one fails that job alone, with
+    /// PostgreSQL's error or the store's own (a format-preserving row under a tombstone, whose count is checked
+    /// when the answers are read), undoes the rest of that job, and leaves the other jobs of the group whole.
+    @Test func anInsertAnsweredAtTheJobsEndFailsThatJobAlone() async throws {
+        try await withStore { store, _ in
+            let subject = try await addSubject(store, "cust-1")
+            let gone = try await addSubject(store, "cust-gone")
+            let erasedCard = makeToken(subjectID: gone.id, kind: .card, mode: .formatPreserving)
+            try await store.write { try $0.insertToken(erasedCard) }
+            _ = try await store.write { try $0.eraseSubject(named: gone.name) }
+            try await store.write {
+                try $0.appendAudit(AuditRow(seq: 1, prev: [], hash: randomBytes(32), body: "first"))
+            }
+            let first = makeToken(subjectID: subject.id)
+            let beforeForkedRecord = makeToken(subjectID: subject.id)
+            let beforeReissue = makeToken(subjectID: subject.id)
+            let last = makeToken(subjectID: subject.id)
+            let gate = await WriterGate(store)
+            let before = store.commitCount
+            let kept = Task { try await store.write { try $0.insertToken(first) } }
+            let forked = Task {
+                try await store.write { writer in
+                    try writer.insertToken(beforeForkedRecord)
+                    // seq 1 exists: the primary key refuses it, when the job's answers are read.
+                    try writer.appendAudit(AuditRow(seq: 1, prev: [], hash: randomBytes(32), body: "fork"))
+                }
+            }
+            let reissued = Task {
+                try await store.write { writer in
+                    try writer.insertToken(beforeReissue)
+                    try writer.insertToken(
+                        makeToken(
+                            subjectID: subject.id,
+                            lookup: erasedCard.lookup,
+                            kind: .card,
+                            mode: .formatPreserving
+                        )
+                    )
+                }
+            }
+            let beforeOwnError = makeToken(subjectID: subject.id)
+            let thrown = Task {
+                try await store.write { writer in
+                    try writer.insertToken(beforeOwnError)
+                    try writer.appendAudit(AuditRow(seq: 1, prev: [], hash: randomBytes(32), body: "fork"))
+                    throw ThrownOnPurpose()  // before the job's end: its refused append is never its error
+                }
+            }
+            let alsoKept = Task { try await store.write { try $0.insertToken(last) } }
+            try await gate.release(after: 5, of: store)
+            try await kept.value
+            try await alsoKept.value
+            let forkError = await #expect(throws: VaultError.self) { try await forked.value }
+            #expect(forkError?.code == .storage)
+            #expect(forkError?.message.contains("appending an audit record failed") == true)
+            let reissueError = await #expect(throws: VaultError.self) { try await reissued.value }
+            #expect(reissueError?.code == .internal)
+            #expect(reissueError?.message.contains("about to be issued again") == true)
+            await #expect(throws: ThrownOnPurpose.self) { try await thrown.value }
+            #expect(store.commitCount - before == 2)  // the gate's write, then the five jobs as one group
+            let found = try await store.read { reader in
+                try [first, beforeForkedRecord, beforeReissue, beforeOwnError, last].map {
+                    try !reader.tokens(lookup: $0.lookup).isEmpty
+                }
+            }
+            #expect(found == [true, false, false, false, true])
+            #expect(try await store.read { try $0.auditRows(from: 1, limit: 10).map(\.body) } == ["first"])
+        }
+    }
+
+    /// The session is lost while a job's inserts wait for their answers: the job fails as unavailable, and the
+    /// next write runs on a new session (out of pipeline mode) and succeeds.
+    @Test func aSessionLostBeforeTheJobsAnswersFailsItAsUnavailable() async throws {
+        try await withStore { store, database in
+            let subject = try await addSubject(store, "cust-1")
+            let lost = makeToken(subjectID: subject.id)
+            let error = await #expect(throws: VaultError.self) {
+                try await store.write { writer in
+                    try writer.insertToken(lost)
+                    #expect(try terminateOtherSessions(database) >= 1)
+                }
+            }
+            #expect(error?.code == .storeUnavailable)
+            let next = makeToken(subjectID: subject.id)
+            try await store.write { try $0.insertToken(next) }
+            let found = try await store.read { reader in
+                try [lost, next].map { try !reader.tokens(lookup: $0.lookup).isEmpty }
+            }
+            #expect(found == [false, true])
+        }
+    }
+
     /// A deferred constraint that refuses one audit record makes COMMIT itself fail: every caller of the
     /// group learns it, and nothing of the group is kept.
     @Test func aFailedCommitFailsEveryCallerOfItsGroup() async throws {
@@ -299,6 +391,28 @@ import VaultTestSupport
             let stored = try await store.storedKeyring()
             #expect(stored?.bytes == [4, 5] && stored?.generation == 2)
             #expect(try await store.write { try PostgresStore.keyringGeneration(in: $0) } == 2)
+        }
+    }
+
+    /// A write group reads the keyring's generation once (no other server can change it while the group holds
+    /// the writers' lock), and a keyring stored by a job of the same group is what its later jobs read.
+    @Test func aGroupReadsTheKeyringGenerationAgainAfterItsOwnChange() async throws {
+        try await withStore { store, _ in
+            let gate = await WriterGate(store)
+            func queued(_ count: Int) async throws {
+                while store.queuedWrites < count { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            let before = Task { try await store.write { try PostgresStore.keyringGeneration(in: $0) } }
+            try await queued(1)
+            let change = Task { try await store.storeKeyring(bytes: [1, 2, 3], generation: 1, replacing: nil) }
+            try await queued(2)
+            let after = Task { try await store.write { try PostgresStore.keyringGeneration(in: $0) } }
+            let commits = store.commitCount
+            try await gate.release(after: 3, of: store)
+            #expect(try await before.value == nil)
+            try await change.value
+            #expect(try await after.value == 1)
+            #expect(store.commitCount - commits == 2)  // the gate's write, then the three jobs as one group
         }
     }
 
