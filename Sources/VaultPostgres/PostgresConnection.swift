@@ -297,31 +297,86 @@ final class PostgresConnection: @unchecked Sendable {
                 sent.append(Unread(what: sql, rows: nil, mismatch: nil))
             }
         }
-        guard PQpipelineSync(conn) == 1 else { throw lost(sent[0].what) }
-        var failure: VaultError?
-        for statement in sent {
+        try finishPipeline(sent.map(\.what)) { index, done in
+            let statement = sent[index]
+            let changed = Int(String(cString: PQcmdTuples(done))) ?? 0
+            if let rows = statement.rows, changed != rows {
+                throw statement.mismatch
+                    ?? VaultError(.internal, "\(statement.what) changed \(changed) rows, not \(rows)")
+            }
+        }
+        return closing
+    }
+
+    /// The most queries `queryEach` sends before it reads their answers: rows come back while it is still
+    /// sending, and a bound keeps them within the sockets' buffers, so neither side blocks on the other.
+    static let maxQueriesInFlight = 128
+
+    /// Runs `sql` once for each list of arguments, sending them all before reading any answer (pipeline
+    /// mode): one round trip per `maxQueriesInFlight` instead of one each. Returns each run's rows, in order;
+    /// throws the first failure, once every answer was read.
+    func queryEach<T>(
+        _ sql: String,
+        _ argumentLists: [[PostgresValue]],
+        what: String,
+        row: (PostgresRow) throws -> T
+    ) throws -> [[T]] {
+        guard argumentLists.count > 1 else {
+            return try argumentLists.map { try query(sql, $0, what: what, row: row) }
+        }
+        try settle()
+        let conn = try live()
+        if guardsTransaction && !inTransaction { throw transactionLost }
+        let name = try statementName(sql, argumentLists[0], on: conn, what: what)
+        var answers: [[T]] = []
+        answers.reserveCapacity(argumentLists.count)
+        var start = 0
+        while start < argumentLists.count {
+            let chunk = argumentLists[start..<min(start + Self.maxQueriesInFlight, argumentLists.count)]
+            guard PQenterPipelineMode(conn) == 1 else { throw lost(what) }
+            for arguments in chunk {
+                let sent = try withParameters(arguments) { count, values, lengths, formats in
+                    PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+                }
+                guard sent == 1 else { throw lost(what) }
+            }
+            try finishPipeline(Array(repeating: what, count: chunk.count)) { _, done in
+                var rows: [T] = []
+                for index in 0..<PQntuples(done) { rows.append(try row(PostgresRow(result: done, row: index))) }
+                answers.append(rows)
+            }
+            start += chunk.count
+        }
+        return answers
+    }
+
+    /// Ends a pipeline whose statements `whats` names, in order: sends the sync, reads each statement's
+    /// answer and hands each successful one to `each` (which must not free it), then leaves pipeline mode.
+    /// The first failure (a statement's, or `each`'s) is thrown once every answer was read, so the session is
+    /// left in step; answers that do not come as the protocol says leave it untrusted, reset before its next
+    /// use.
+    private func finishPipeline(_ whats: [String], _ each: (Int, OpaquePointer) throws -> Void) throws {
+        let conn = try live()
+        guard PQpipelineSync(conn) == 1 else { throw lost(whats.first ?? "ending a pipeline") }
+        var failure: (any Error)?
+        for (index, what) in whats.enumerated() {
             // Each statement's answer is one result, then a null.
-            guard let result = PQgetResult(conn) else { throw lost(statement.what) }
+            guard let result = PQgetResult(conn) else { throw lost(what) }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)  // skipped because an earlier one failed
             } else {
                 do {
-                    let done = try check(result, statement.what)
-                    let changed = Int(String(cString: PQcmdTuples(done))) ?? 0
-                    PQclear(done)
-                    if let rows = statement.rows, changed != rows {
-                        failure =
-                            failure ?? statement.mismatch
-                            ?? VaultError(.internal, "\(statement.what) changed \(changed) rows, not \(rows)")
-                    }
-                } catch let error as VaultError {
+                    let done = try check(result, what)
+                    defer { PQclear(done) }
+                    if failure == nil { try each(index, done) }
+                } catch {
                     if !isConnected { throw error }
                     failure = failure ?? error
                 }
             }
             if let extra = PQgetResult(conn) {
                 PQclear(extra)
-                throw lost(statement.what)
+                throw lost(what)
             }
         }
         guard let sync = PQgetResult(conn) else { throw lost("ending a pipeline") }
@@ -329,7 +384,6 @@ final class PostgresConnection: @unchecked Sendable {
         PQclear(sync)
         guard synced, PQexitPipelineMode(conn) == 1 else { throw lost("ending a pipeline") }
         if let failure { throw failure }
-        return closing
     }
 
     // MARK: Errors

@@ -96,6 +96,34 @@ import VaultTestSupport
         }
     }
 
+    /// Queries sent together (`queryEach`, as a detokenize's look-ups are): answered in order across several
+    /// batches; one that fails fails the call once every answer was read, and the session goes on in step.
+    @Test func queriesSentTogetherAnswerInOrderAndAFailureLeavesTheSessionInStep() async throws {
+        try await PostgresTestDatabase.with { database in
+            let db = try PostgresConnection(url: try PostgresURL(database.uri))
+            defer { db.close() }
+            let count = PostgresConnection.maxQueriesInFlight * 2 + 5
+            let numbers = try db.queryEach(
+                "SELECT $1::bigint * 2",
+                (0..<count).map { [.int(Int64($0))] },
+                what: "doubling"
+            ) {
+                try $0.int64(0)
+            }
+            #expect(numbers == (0..<count).map { [Int64($0) * 2] })
+            let divisors: [Int64] = [1, 2, 0, 4, 5]
+            let error = #expect(throws: VaultError.self) {
+                try db.queryEach("SELECT 100 / $1::bigint", divisors.map { [.int($0)] }, what: "dividing") {
+                    try $0.int64(0)
+                }
+            }
+            #expect(error?.code == .storage)
+            #expect(error?.message.contains("dividing failed: division by zero") == true)
+            #expect(db.isConnected)
+            #expect(try db.query("SELECT 7::bigint", what: "after") { try $0.int64(0) } == [7])
+        }
+    }
+
     /// The session is lost while a job's inserts wait for their answers: the job fails as unavailable, and the
     /// next write runs on a new session (out of pipeline mode) and succeeds.
     @Test func aSessionLostBeforeTheJobsAnswersFailsItAsUnavailable() async throws {

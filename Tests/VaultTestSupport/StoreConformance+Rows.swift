@@ -94,6 +94,41 @@ extension StoreConformance {
             #expect(found.4 == nil && found.5.isEmpty)
         },
 
+        Check("tokens(ids:) answers token(id:) for many ids at once: rows found by id only, in any number") {
+            store in
+            let first = try await addSubject(store, "cust-1")
+            let second = try await addSubject(store, "cust-2")
+            // More than one batch of PostgreSQL's pipelined look-ups (PostgresConnection.maxQueriesInFlight).
+            let carried = try await store.write { writer in
+                try (0..<300).map { index in
+                    let row = makeToken(
+                        subjectID: index % 3 == 0 ? second.id : first.id,
+                        id: try writer.nextTokenID(),
+                        addressing: .id
+                    )
+                    try writer.insertToken(row)
+                    return row
+                }
+            }
+            let byLookup = try await store.write { writer in
+                let row = makeToken(subjectID: first.id, id: try writer.nextTokenID())
+                try writer.insertToken(row)
+                return row
+            }
+            let asked = carried.map(\.id).reversed() + [byLookup.id, 987_654_321, carried[7].id]
+            let found = try await store.read { try $0.tokens(ids: Array(asked)) }
+            #expect(found.count == carried.count)
+            #expect(carried.allSatisfy { found[$0.id]?.token == $0 })
+            #expect(found[carried[0].id]?.subject == second && found[carried[1].id]?.subject == first)
+            #expect(found[byLookup.id] == nil, "a row found by lookup is not found by id")
+            #expect(try await store.read { try $0.tokens(ids: []) }.isEmpty)
+            #expect(
+                try await store.read { try $0.tokens(ids: [carried[5].id]) } == [
+                    carried[5].id: StoredToken(token: carried[5], subject: first)
+                ]
+            )
+        },
+
         Check("limits come back as stored: no purposes, none, or a list") { store in
             let subject = try await addSubject(store, "cust-1")
             for purposes in [nil, [], ["billing"], ["a-1", "b", "c-2-3"]] as [[Purpose]?] {

@@ -114,7 +114,10 @@ public final class TestVault: @unchecked Sendable {
     /// The rows `token` names, found as detokenize finds them (by the id it carries, or by lookup).
     public func rows(_ token: String) async throws -> [StoredToken] {
         let address = DetokenizeCall.Address(token: token, keyring: keyring)
-        return try await store.read { try DetokenizeCall.rows(at: address, reader: $0) }
+        return try await store.read { reader in
+            let carried = try reader.tokens(ids: address.carriedID.map { [$0] } ?? [])
+            return try DetokenizeCall.rows(at: address, carried: carried, reader: reader)
+        }
     }
 }
 

@@ -64,6 +64,9 @@ extension VaultStore {
 public protocol StoreReader {
     /// The row with this id if its token carries it (`addressing == .id`), else nil.
     func token(id: Int64) throws -> StoredToken?
+    /// `token(id:)` for several ids, by id (an id without such a row is absent): a store whose look-ups
+    /// cost a round trip each answers them together. The default asks `token(id:)` for each.
+    func tokens(ids: [Int64]) throws -> [Int64: StoredToken]
     /// Rows found by lookup (`addressing == .lookup`) whose lookup equals `lookup`, oldest subject first (more
     /// than one only for deterministic tokens shared by several subjects).
     func tokens(lookup: [UInt8]) throws -> [StoredToken]
@@ -103,6 +106,14 @@ public protocol StoreReader {
     func auditRecord(_ seq: Int64, isIndexedUnder subjectRef: [UInt8]) throws -> Bool
     /// How many tokens of `kind` were created before `cutoff` (Unix seconds): what a purge would remove.
     func countTokens(kind: Kind, createdBefore cutoff: Int64) throws -> Int
+}
+
+extension StoreReader {
+    public func tokens(ids: [Int64]) throws -> [Int64: StoredToken] {
+        var found: [Int64: StoredToken] = [:]
+        for id in ids { if let row = try token(id: id) { found[id] = row } }
+        return found
+    }
 }
 
 /// What a write may do. It can also read, and sees its own transaction's changes.

@@ -109,10 +109,12 @@ struct DetokenizeCall: Sendable {
     func lookUp(_ reader: any StoreReader) throws -> Found {
         let decisions = DecisionCache(policy: policy, caller: caller, purpose: purpose, plainOnly: export != nil)
         let consents = ConsentProbe(reader, policy: policy, purpose: purpose, now: now)
+        // The rows opaque tokens name, asked for together (one round trip on a store that pays one per query).
+        let carried = try reader.tokens(ids: addresses.compactMap { $0.lookup == nil ? nil : $0.carriedID })
         let judged = try addresses.map { address in
             try judge(
                 address,
-                rows: try Self.rows(at: address, reader: reader),
+                rows: try Self.rows(at: address, carried: carried, reader: reader),
                 decisions: decisions,
                 consents: consents
             )
@@ -129,10 +131,14 @@ struct DetokenizeCall: Sendable {
     /// The rows a token names. An opaque token carries its row id; the row is its only if the row's look-up key
     /// is this token's (compared in constant time), since any string of the right shape decodes to some id.
     /// Every other token, and an opaque one from before schema 2, is found by its look-up key.
-    static func rows(at address: Address, reader: any StoreReader) throws -> [StoredToken] {
+    /// `carried` holds the rows of the addresses' carried ids, read beforehand (`StoreReader.tokens(ids:)`).
+    static func rows(
+        at address: Address,
+        carried: [Int64: StoredToken],
+        reader: any StoreReader
+    ) throws -> [StoredToken] {
         guard let lookup = address.lookup else { return [] }
-        if let id = address.carriedID, let row = try reader.token(id: id), ConstantTime.equal(row.token.lookup, lookup)
-        {
+        if let id = address.carriedID, let row = carried[id], ConstantTime.equal(row.token.lookup, lookup) {
             return [row]
         }
         let rows = try reader.tokens(lookup: lookup)
