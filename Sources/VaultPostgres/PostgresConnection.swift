@@ -267,11 +267,11 @@ final class PostgresConnection: @unchecked Sendable {
         if guardsTransaction && !inTransaction { throw transactionLost }
         if prepared[sql] == nil { try settle() }  // a synchronous prepare needs the pipeline closed
         let name = try statementName(sql, arguments, on: conn, what: what)
-        if PQpipelineStatus(conn) == PQ_PIPELINE_OFF {
-            guard PQenterPipelineMode(conn) == 1 else { throw lost(what) }
-        }
-        let sent = try withParameters(arguments) { count, values, lengths, formats in
-            PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+        // Pipeline mode is entered only once the parameters were accepted (`withParameters` throws before it
+        // calls its body), so a refused value leaves the session as it was.
+        let sent = try withParameters(arguments) { count, values, lengths, formats -> Int32 in
+            if PQpipelineStatus(conn) == PQ_PIPELINE_OFF, PQenterPipelineMode(conn) != 1 { return 0 }
+            return PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
         }
         guard sent == 1 else { throw lost(what) }
         unread.append(Unread(what: what, rows: rows, mismatch: mismatch))
@@ -334,11 +334,16 @@ final class PostgresConnection: @unchecked Sendable {
         while start < argumentLists.count {
             let chunk = argumentLists[start..<min(start + Self.maxQueriesInFlight, argumentLists.count)]
             guard PQenterPipelineMode(conn) == 1 else { throw lost(what) }
-            for arguments in chunk {
-                let sent = try withParameters(arguments) { count, values, lengths, formats in
-                    PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+            do {
+                for arguments in chunk {
+                    let sent = try withParameters(arguments) { count, values, lengths, formats in
+                        PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+                    }
+                    guard sent == 1 else { throw lost(what) }
                 }
-                guard sent == 1 else { throw lost(what) }
+            } catch {
+                untrusted = true  // queries already sent go unread: the session is reset before its next use
+                throw error
             }
             try finishPipeline(Array(repeating: what, count: chunk.count)) { _, done in
                 var rows: [T] = []
