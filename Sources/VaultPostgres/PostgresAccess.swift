@@ -289,14 +289,34 @@ struct PostgresAccess: StoreWriter, ChangeCounting {
             .optionalInt(record.limits.expiresAt), .optionalInt(record.limits.maxReveals.map(Int64.init)),
             .int(record.reveals), .int(record.createdAt),
         ]
-        let sql = guarded ? Self.insertGuardedToken : Self.insertToken
-        let what = "inserting a token"
+        // Only the guarded insert's count is checked: a plain one inserts its row or fails.
+        try insert(
+            guarded ? Self.insertGuardedToken : Self.insertToken,
+            arguments,
+            what: "inserting a token",
+            rows: guarded ? 1 : nil,
+            otherwise: Self.reissuedToken
+        )
+    }
+
+    /// Runs a statement whose only answer is how many rows it changed: in a write group, sent without waiting
+    /// and answered at the job's end with everything else the job sent (`PostgresConnection.executeLater`: no
+    /// round trip per row); outside one, at once. `rows`, if given, is how many it must change, else it throws
+    /// `mismatch`.
+    private func insert(
+        _ sql: String,
+        _ arguments: [PostgresValue],
+        what: String,
+        rows: Int? = nil,
+        otherwise mismatch: VaultError? = nil
+    ) throws {
         if group != nil {
-            // In a write group: answered at the job's end with everything else it sent (no round trip per row).
-            // Only the guarded insert's count is checked there: a plain one inserts its row or fails.
-            try db.executeLater(sql, arguments, what: what, rows: guarded ? 1 : nil, otherwise: Self.reissuedToken)
-        } else if try db.execute(sql, arguments, what: what) != 1 {
-            throw Self.reissuedToken
+            try db.executeLater(sql, arguments, what: what, rows: rows, otherwise: mismatch)
+            return
+        }
+        let changed = try db.execute(sql, arguments, what: what)
+        if let rows, changed != rows {
+            throw mismatch ?? PostgresConnection.wrongRowCount(what, changed: changed, expected: rows)
         }
     }
 
@@ -383,13 +403,12 @@ struct PostgresAccess: StoreWriter, ChangeCounting {
         let refs = Self.joinedReferences(row.subjectRefs)
         var arguments: [PostgresValue] = [.int(row.seq), .bytes(row.prev), .bytes(row.hash), .text(row.body)]
         if !refs.isEmpty { arguments.append(.bytes(refs)) }
-        let sql = refs.isEmpty ? Self.appendRecord : Self.appendIndexedRecord
-        if group != nil {
-            // In a write group: answered at the job's end (a refused `seq` then fails the job there).
-            try db.executeLater(sql, arguments, what: "appending an audit record")
-        } else {
-            try db.execute(sql, arguments, what: "appending an audit record")
-        }
+        // In a write group a refused `seq` fails the job at its end, where the answer is read.
+        try insert(
+            refs.isEmpty ? Self.appendRecord : Self.appendIndexedRecord,
+            arguments,
+            what: "appending an audit record"
+        )
         group?.head = .some(row)
     }
 

@@ -301,11 +301,15 @@ final class PostgresConnection: @unchecked Sendable {
             let statement = sent[index]
             let changed = Int(String(cString: PQcmdTuples(done))) ?? 0
             if let rows = statement.rows, changed != rows {
-                throw statement.mismatch
-                    ?? VaultError(.internal, "\(statement.what) changed \(changed) rows, not \(rows)")
+                throw statement.mismatch ?? Self.wrongRowCount(statement.what, changed: changed, expected: rows)
             }
         }
         return closing
+    }
+
+    /// A statement that changed another number of rows than it must, when the caller named no error of its own.
+    static func wrongRowCount(_ what: String, changed: Int, expected: Int) -> VaultError {
+        VaultError(.internal, "\(what) changed \(changed) rows, not \(expected)")
     }
 
     /// The most queries `queryEach` sends before it reads their answers: rows come back while it is still
